@@ -1,0 +1,32 @@
+/**
+ * Documented exit statuses (README "Exit status", and `mapectl --help`). Scripts rely on them:
+ * keep the numbers stable.
+ */
+export const ExitCode = {
+  ok: 0,
+  /** A command on the host failed, or an internal error. */
+  failure: 1,
+  /** Bad command line: unknown option, malformed prefix, address or rule. */
+  usage: 2,
+  /** No MAP-E parameters for this prefix: no rule matches, or the line is not MAP-E. */
+  noParameters: 3,
+  /** A configuration or rules file is invalid. */
+  config: 4,
+  /** The host is not ready: not root, a tool or interface missing, no IPv6 prefix yet. */
+  environment: 5,
+  /** doctor found at least one failing check. */
+  problemsFound: 6,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the CLI reports as one line and a given exit status. */
+export class CliError extends Error {
+  readonly exitCode: ExitCodeValue;
+
+  constructor(exitCode: ExitCodeValue, message: string) {
+    super(message);
+    this.name = "CliError";
+    this.exitCode = exitCode;
+  }
+}

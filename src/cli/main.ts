@@ -1,0 +1,91 @@
+import { Command, CommanderError } from "commander";
+import { isMapeError, type MapeErrorCode } from "../mape/errors.ts";
+import { HostError, type HostErrorCode } from "../host/errors.ts";
+import { registerCalc } from "./commands/calc.ts";
+import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.ts";
+import { processOutput, type Output } from "./output.ts";
+
+declare const MAPECTL_VERSION: string | undefined;
+const VERSION = typeof MAPECTL_VERSION === "string" ? MAPECTL_VERSION : "0.0.0-dev";
+
+const MAPE_EXIT: Record<MapeErrorCode, ExitCodeValue> = {
+  INVALID_ADDRESS: ExitCode.usage,
+  INVALID_PREFIX: ExitCode.usage,
+  INVALID_RULE: ExitCode.usage,
+  PREFIX_TOO_LONG: ExitCode.usage,
+  PREFIX_TOO_SHORT: ExitCode.usage,
+  INVALID_RULE_TABLE: ExitCode.config,
+  NO_MATCHING_RULE: ExitCode.noParameters,
+  NOT_MAPE_LINE: ExitCode.noParameters,
+};
+
+const HOST_EXIT: Record<HostErrorCode, ExitCodeValue> = {
+  FILE_UNREADABLE: ExitCode.config,
+  NOT_ROOT: ExitCode.environment,
+  TOOL_MISSING: ExitCode.environment,
+  INTERFACE_MISSING: ExitCode.environment,
+  NO_IPV6_PREFIX: ExitCode.environment,
+  COMMAND_FAILED: ExitCode.failure,
+};
+
+const EXIT_HELP = `
+Exit status:
+  0  success
+  1  a command on the host failed, or an internal error
+  2  bad command line: unknown option, malformed prefix, address or rule
+  3  no MAP-E parameters for this prefix (no rule matches, or the line is not MAP-E)
+  4  a configuration or rules file is invalid
+  5  the host is not ready (not root, a tool or interface missing, no IPv6 prefix yet)
+  6  doctor found a failing check`;
+
+export function buildProgram(output: Output): Command {
+  const program = new Command("mapectl")
+    .description("MAP-E (RFC 7597) IPv4 on your own Linux or VyOS router")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(run mapectl --help for usage)")
+    .addHelpText("after", EXIT_HELP)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => {
+        output.out(text);
+      },
+      writeErr: (text) => {
+        output.err(text);
+      },
+    });
+  registerCalc(program, output);
+  return program;
+}
+
+/** Turns any error into one line on stderr and an exit status; a stack only with MAPECTL_DEBUG=1. */
+export function reportError(error: unknown, output: Output): ExitCodeValue {
+  if (error instanceof CommanderError) {
+    // commander already printed its message; help and --version end here too
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  if (error instanceof CliError) {
+    output.err(`mapectl: ${error.message}`);
+    return error.exitCode;
+  }
+  if (isMapeError(error)) {
+    output.err(`mapectl: ${error.message}`);
+    return MAPE_EXIT[error.code];
+  }
+  if (error instanceof HostError) {
+    output.err(`mapectl: ${error.message}`);
+    return HOST_EXIT[error.code];
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  output.err(`mapectl: internal error: ${message} (please report this; MAPECTL_DEBUG=1 shows the stack)`);
+  if (process.env.MAPECTL_DEBUG === "1" && error instanceof Error) output.err(error.stack ?? "");
+  return ExitCode.failure;
+}
+
+export async function run(argv: readonly string[], output: Output = processOutput): Promise<ExitCodeValue> {
+  try {
+    await buildProgram(output).parseAsync(argv, { from: "user" });
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, output);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Every failure of the pure core is a MapeError with a stable code, so the CLI can map it to an
+ * exit status and a one-line message without ever printing a stack trace.
+ */
+export type MapeErrorCode =
+  | "INVALID_ADDRESS"
+  | "INVALID_PREFIX"
+  | "INVALID_RULE"
+  | "INVALID_RULE_TABLE"
+  | "PREFIX_TOO_LONG"
+  | "PREFIX_TOO_SHORT"
+  | "NO_MATCHING_RULE"
+  | "NOT_MAPE_LINE";
+
+export class MapeError extends Error {
+  readonly code: MapeErrorCode;
+
+  constructor(code: MapeErrorCode, message: string) {
+    super(message);
+    this.name = "MapeError";
+    this.code = code;
+  }
+}
+
+export function isMapeError(value: unknown): value is MapeError {
+  return value instanceof MapeError;
+}

@@ -1,0 +1,109 @@
+import { computeParameters, type MapeParameters } from "../mape/compute.ts";
+import { MapeError } from "../mape/errors.ts";
+import type { InterfaceIdLayout } from "../mape/interface-id.ts";
+import { formatIpv4 } from "../mape/ipv4.ts";
+import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
+import { makeRule, ruleSpec, type MapRuleSpec } from "../mape/rule.ts";
+import {
+  explainNotMape,
+  rulesInside,
+  selectRule,
+  type NotMapePrefix,
+  type RuleTable,
+  type ServiceInfo,
+} from "../rules/table.ts";
+
+/** Where a set of parameters came from; every result records it. */
+export type ParameterSource = "hb46pp" | "dhcpv6" | "tables" | "manual";
+
+export interface ResolvedParameters {
+  readonly params: MapeParameters;
+  readonly service: ServiceInfo | null;
+  readonly source: ParameterSource;
+  /** Rule fields replaced on the command line or in the config, e.g. ["br"]. */
+  readonly overridden: readonly string[];
+}
+
+export interface ResolveOptions {
+  readonly prefix: Ipv6Prefix;
+  readonly table: RuleTable;
+  readonly notMape: readonly NotMapePrefix[];
+  readonly manualRule?: MapRuleSpec | undefined;
+  readonly overrides?: Partial<MapRuleSpec> | undefined;
+  readonly interfaceId?: InterfaceIdLayout | undefined;
+}
+
+const DEFAULT_LAYOUT: InterfaceIdLayout = "draft-03";
+
+function noRule(options: ResolveOptions): MapeError {
+  const text = formatIpv6Prefix(options.prefix);
+  const notMape = explainNotMape(options.notMape, options.prefix);
+  if (notMape !== null) return new MapeError("NOT_MAPE_LINE", notMape);
+  const inside = rulesInside(options.table, options.prefix);
+  if (inside.length > 0) {
+    return new MapeError(
+      "PREFIX_TOO_SHORT",
+      `${text} holds ${inside.length} MAP-E rules; give the prefix delegated to your line (usually a /56), not a shorter one`,
+    );
+  }
+  return new MapeError(
+    "NO_MATCHING_RULE",
+    `no MAP-E rule covers ${text}: it is not in the tables of v6プラス, BIGLOBE, OCN or NURO; give the rule with --rule ipv6-prefix=…,ipv4-prefix=…,ea-bits=…,psid-offset=…,br=… or add a rules file`,
+  );
+}
+
+/** Picks the rule (manual, else longest table match), applies overrides and computes the parameters. */
+export function resolveParameters(options: ResolveOptions): ResolvedParameters {
+  let spec: MapRuleSpec;
+  let service: ServiceInfo | null = null;
+  let source: ParameterSource;
+  if (options.manualRule !== undefined) {
+    spec = options.manualRule;
+    source = "manual";
+  } else {
+    const match = selectRule(options.table, options.prefix);
+    if (match === null) throw noRule(options);
+    spec = ruleSpec(match.rule);
+    service = match.service;
+    source = "tables";
+  }
+  const overrides = options.overrides ?? {};
+  const overridden = Object.keys(overrides).filter((k) => overrides[k as keyof MapRuleSpec] !== undefined);
+  if (overridden.includes("eaBits") || overridden.includes("ipv4Prefix")) {
+    // A derived PSID length would silently follow the old EA bits otherwise.
+    spec = { ...spec, psidLength: undefined };
+  }
+  const rule = makeRule({ ...spec, ...overrides });
+  const layout = options.interfaceId ?? service?.ceInterfaceId ?? DEFAULT_LAYOUT;
+  return { params: computeParameters(options.prefix, rule, layout), service, source, overridden };
+}
+
+/** The `calc --json` object (schemaVersion 1); also what other commands embed as "the parameters". */
+export function parametersJson(resolved: ResolvedParameters): Record<string, unknown> {
+  const { params, service } = resolved;
+  const rule = ruleSpec(params.rule);
+  return {
+    schemaVersion: 1,
+    prefix: formatIpv6Prefix(params.endUserPrefix),
+    service: service?.id ?? null,
+    serviceName: service?.name ?? null,
+    rule: {
+      ipv6Prefix: rule.ipv6Prefix,
+      ipv4Prefix: rule.ipv4Prefix,
+      eaBits: rule.eaBits,
+      psidOffset: rule.psidOffset,
+      psidLength: rule.psidLength,
+    },
+    ipv4Address: formatIpv4(params.ipv4Address),
+    ipv4PrefixLength: params.ipv4PrefixLength,
+    psid: params.psid,
+    ceAddress: formatIpv6(params.ceAddress),
+    ceInterfaceId: params.interfaceId,
+    br: params.rule.br === null ? null : formatIpv6(params.rule.br),
+    portSets: params.portSets.map(([first, last]) => [first, last]),
+    portCount: params.portCount,
+    source: resolved.source,
+    overridden: resolved.overridden,
+    warnings: params.warnings,
+  };
+}

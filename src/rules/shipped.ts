@@ -1,0 +1,17 @@
+import rulesDoc from "./data/mape-rules.json" with { type: "json" };
+import notMapeDoc from "./data/not-mape.json" with { type: "json" };
+import { parseNotMapeTable, parseRuleTable, type NotMapePrefix, type RuleTable } from "./table.ts";
+
+let table: RuleTable | undefined;
+let notMape: NotMapePrefix[] | undefined;
+
+/** The tables shipped with mapectl, parsed and validated once on first use. */
+export function shippedRuleTable(): RuleTable {
+  table ??= parseRuleTable(rulesDoc, "shipped rules");
+  return table;
+}
+
+export function shippedNotMape(): NotMapePrefix[] {
+  notMape ??= parseNotMapeTable(notMapeDoc);
+  return notMape;
+}
