@@ -1,6 +1,6 @@
 // Runs the test suites with node's test runner and prints one closing line
 // "tests: N passed, N failed, N skipped" that covers all of them.
-//   node scripts/run-tests.mjs unit|lab|all [file filter]
+//   node scripts/run-tests.mjs unit|host|lab|all [file filter]
 // Unit tests run in parallel; lab tests boot a VM each and run one file at a time.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -26,18 +26,21 @@ function find(dir) {
   return out;
 }
 
+// unit: pure code and the CLI, anywhere. host: real tools in network namespaces on this machine
+// (root). lab: a real Debian kernel under QEMU (root).
 const suites = {
-  unit: { files: find("test").filter((f) => !f.startsWith("test/lab/")), concurrency: 2 },
+  unit: { files: [...find("test/unit"), ...find("test/cli")], concurrency: 2 },
+  host: { files: find("test/host"), concurrency: 1 },
   lab: { files: find("test/lab"), concurrency: 1 },
 };
-const chosen = which === "all" ? ["unit", "lab"] : [which];
+const chosen = which === "all" ? ["unit", "host", "lab"] : [which];
 const totals = { pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
 const dir = mkdtempSync(join(tmpdir(), "mapectl-tests-"));
 
 for (const name of chosen) {
   const suite = suites[name];
   if (suite === undefined) {
-    console.error(`run-tests: unknown suite "${name}" (unit, lab or all)`);
+    console.error(`run-tests: unknown suite "${name}" (unit, host, lab or all)`);
     process.exit(2);
   }
   const files = filter === undefined ? suite.files : suite.files.filter((f) => f.includes(filter));
