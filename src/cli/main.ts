@@ -42,7 +42,6 @@ export function buildProgram(output: Output): Command {
   const program = new Command("mapectl")
     .description("MAP-E (RFC 7597) IPv4 on your own Linux or VyOS router")
     .version(VERSION, "-V, --version")
-    .showHelpAfterError("(run mapectl --help for usage)")
     .addHelpText("after", EXIT_HELP)
     .exitOverride()
     .configureOutput({
@@ -51,6 +50,10 @@ export function buildProgram(output: Output): Command {
       },
       writeErr: (text) => {
         output.err(text);
+      },
+      // commander's usage errors become one line in the same form as every other error
+      outputError: (text, write) => {
+        write(`mapectl: ${text.replace(/^error: /, "").trim()} (see mapectl --help)\n`);
       },
     });
   registerCalc(program, output);
