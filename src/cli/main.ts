@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { isMapeError, type MapeErrorCode } from "../mape/errors.ts";
 import { HostError, type HostErrorCode } from "../host/errors.ts";
+import { registerApply } from "./commands/apply.ts";
 import { registerCalc } from "./commands/calc.ts";
 import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.ts";
 import { processOutput, type Output } from "./output.ts";
@@ -57,6 +58,7 @@ export function buildProgram(output: Output): Command {
       },
     });
   registerCalc(program, output);
+  registerApply(program, output);
   return program;
 }
 
@@ -77,6 +79,10 @@ export function reportError(error: unknown, output: Output): ExitCodeValue {
   if (error instanceof HostError) {
     output.err(`mapectl: ${error.message}`);
     return HOST_EXIT[error.code];
+  }
+  if (error instanceof Error && error.name === "ConfigError") {
+    output.err(`mapectl: ${error.message}`);
+    return ExitCode.config;
   }
   const message = error instanceof Error ? error.message : String(error);
   output.err(`mapectl: internal error: ${message} (please report this; MAPECTL_DEBUG=1 shows the stack)`);

@@ -1,0 +1,52 @@
+import type { Command } from "commander";
+import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
+import { DEFAULT_SETTINGS } from "../plan/settings.ts";
+
+// Only option definitions here: the parsing (zod, TOML) loads lazily in settings.ts so that
+// commands that do not need it start fast.
+export const DEFAULT_CONFIG = "/etc/mapectl/config.toml";
+
+export interface PlanFlags {
+  config?: string;
+  wan?: string;
+  lan?: string[];
+  prefix?: string;
+  rule?: string;
+  rulesFile?: string[];
+  br?: string;
+  override?: string;
+  iid?: string;
+  tunnelName?: string;
+  mtu?: string;
+  gateway?: string;
+  metric?: string;
+  replaceDefault?: boolean;
+  forward?: string[];
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The options every command that builds a plan understands; each one overrides the config file. */
+export function addPlanOptions(command: Command): Command {
+  return command
+    .option("--config <file>", `configuration file (default ${DEFAULT_CONFIG}, if it exists)`)
+    .option("--wan <if>", "the WAN interface (IPv6 towards the ISP)")
+    .option("--lan <if>", "a LAN interface (repeatable)", collect)
+    .option("--prefix <prefix>", "the delegated prefix (default: read from the host)")
+    .option("--rule <spec>", "a manual rule: ipv6-prefix=…,ipv4-prefix=…,ea-bits=…,psid-offset=…[,br=…]")
+    .option("--rules-file <file>", "add rules from a JSON file (repeatable)", collect)
+    .option("--br <address>", "the BR address (overrides the rule's)")
+    .option("--override <spec>", "replace fields of the matched rule (keys as for --rule)")
+    .option("--iid <layout>", `CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")}`)
+    .option("--tunnel-name <name>", `tunnel interface name (default ${DEFAULT_SETTINGS.tunnelName})`)
+    .option("--mtu <n>", `tunnel MTU (default ${DEFAULT_SETTINGS.mtu})`)
+    .option("--gateway <address>", "the BR's next hop (default: the WAN's IPv6 default router)")
+    .option(
+      "--metric <n>",
+      `metric of the IPv4 default route (default ${DEFAULT_SETTINGS.defaultRouteMetric})`,
+    )
+    .option("--replace-default", "replace an existing IPv4 default route (down restores it)")
+    .option("--forward <spec>", "forward a port: tcp/5140=192.168.1.10[:22] (repeatable)", collect);
+}

@@ -1,0 +1,74 @@
+import { existsSync } from "node:fs";
+import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
+import { readTextFile } from "../host/files.ts";
+import { ConfigError, parseConfig, parseForwardTarget } from "../plan/config.ts";
+import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
+import { parseManualRule, parseRuleFields } from "../rules/rule-spec.ts";
+import { CliError, ExitCode } from "./exit-codes.ts";
+
+import { DEFAULT_CONFIG, type PlanFlags } from "./plan-options.ts";
+
+function integer(text: string, flag: string): number {
+  if (!/^[0-9]{1,10}$/.test(text))
+    throw new CliError(ExitCode.usage, `${flag} ${text} is not a whole number`);
+  return Number(text);
+}
+
+function parseForwardFlag(text: string): Settings["forwards"][number] {
+  const match = /^(tcp|udp)\/([0-9]{1,5})=(.+)$/.exec(text);
+  if (match === null)
+    throw new CliError(ExitCode.usage, `--forward "${text}" is not tcp|udp/PORT=ADDRESS[:PORT]`);
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535)
+    throw new CliError(ExitCode.usage, `--forward "${text}": port ${port} is out of range`);
+  try {
+    return {
+      protocol: match[1] as "tcp" | "udp",
+      port,
+      ...parseForwardTarget(match[3] ?? "", port, "--forward"),
+    };
+  } catch (err) {
+    throw new CliError(ExitCode.usage, (err as Error).message);
+  }
+}
+
+/** Config file first, then the command line on top. */
+export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile: string | null } {
+  const settings: Settings = { ...DEFAULT_SETTINGS, overrides: {}, lan: [], forwards: [], rulesFiles: [] };
+  let configFile: string | null = null;
+  const path = flags.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null);
+  if (path !== null) {
+    try {
+      Object.assign(settings, parseConfig(readTextFile(path, "configuration"), path));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(ExitCode.config, err.message);
+      throw err;
+    }
+    configFile = path;
+  }
+  if (flags.wan !== undefined) settings.wan = flags.wan;
+  if (flags.lan !== undefined) settings.lan = flags.lan;
+  if (flags.prefix !== undefined) settings.prefix = flags.prefix;
+  if (flags.rule !== undefined) {
+    settings.rule = parseManualRule(flags.rule);
+    settings.source = "manual";
+  }
+  if (flags.rulesFile !== undefined) settings.rulesFiles = [...settings.rulesFiles, ...flags.rulesFile];
+  if (flags.override !== undefined)
+    settings.overrides = { ...settings.overrides, ...parseRuleFields(flags.override, "--override") };
+  if (flags.br !== undefined) settings.overrides = { ...settings.overrides, br: flags.br };
+  if (flags.iid !== undefined) {
+    const layout = INTERFACE_ID_LAYOUTS.find((l) => l === flags.iid);
+    if (layout === undefined)
+      throw new CliError(ExitCode.usage, `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}`);
+    settings.interfaceId = layout;
+  }
+  if (flags.tunnelName !== undefined) settings.tunnelName = flags.tunnelName;
+  if (flags.mtu !== undefined) settings.mtu = integer(flags.mtu, "--mtu");
+  if (flags.gateway !== undefined) settings.gateway = flags.gateway;
+  if (flags.metric !== undefined) settings.defaultRouteMetric = integer(flags.metric, "--metric");
+  if (flags.replaceDefault === true) settings.replaceDefault = true;
+  if (flags.forward !== undefined)
+    settings.forwards = [...settings.forwards, ...flags.forward.map(parseForwardFlag)];
+  return { settings, configFile };
+}

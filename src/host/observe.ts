@@ -1,0 +1,43 @@
+import { readFileSync } from "node:fs";
+import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
+import { NFT_TABLE } from "../render/nftables.ts";
+import { runChecked, type CommandRunner } from "./command-runner.ts";
+import { HostError } from "./errors.ts";
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text === "" ? "[]" : text);
+  } catch {
+    throw new HostError("COMMAND_FAILED", `${what} printed output that is not JSON`);
+  }
+}
+
+async function ipJson(runner: CommandRunner, args: readonly string[]): Promise<unknown> {
+  return parseJson(await runChecked(runner, ["ip", "-j", ...args]), `ip -j ${args.join(" ")}`);
+}
+
+function readForwarding(): boolean | null {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1";
+  } catch {
+    return null;
+  }
+}
+
+/** Reads everything reconcile, status and doctor compare with the plan, in one pass. */
+export async function observeHost(runner: CommandRunner): Promise<HostState> {
+  const [links, addresses, routes4, routes6] = await Promise.all([
+    ipJson(runner, ["-d", "-s", "link", "show"]),
+    ipJson(runner, ["addr", "show"]),
+    ipJson(runner, ["-4", "route", "show", "table", "main"]),
+    ipJson(runner, ["-6", "route", "show", "table", "main"]),
+  ]);
+  const nft = await runner.run(["nft", "list", "table", "ip", NFT_TABLE]);
+  return {
+    links: parseLinks(links),
+    addresses: parseAddresses(addresses),
+    routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
+    ipv4Forwarding: readForwarding(),
+    nftTable: nft.code === 0 ? nft.stdout.trim() : null,
+  };
+}

@@ -1,0 +1,131 @@
+import { parse as parseToml } from "smol-toml";
+import { z } from "zod";
+import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
+import { parseIpv4 } from "../mape/ipv4.ts";
+import type { Settings } from "./settings.ts";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const port = z.number().int().min(1).max(65535);
+const forwardSchema = z.strictObject({
+  protocol: z.enum(["tcp", "udp"]),
+  port,
+  to: z.string(),
+});
+const ruleSchema = z.strictObject({
+  "ipv6-prefix": z.string(),
+  "ipv4-prefix": z.string(),
+  "ea-bits": z.number().int(),
+  "psid-offset": z.number().int(),
+  "psid-length": z.number().int().optional(),
+  br: z.string().optional(),
+});
+const schema = z.strictObject({
+  wan: z.string().optional(),
+  lan: z.array(z.string()).optional(),
+  parameters: z
+    .strictObject({
+      source: z.enum(["tables", "manual"]).optional(),
+      prefix: z.string().optional(),
+      "rules-files": z.array(z.string()).optional(),
+      "interface-id": z.enum(INTERFACE_ID_LAYOUTS).optional(),
+      br: z.string().optional(),
+      rule: ruleSchema.optional(),
+    })
+    .optional(),
+  tunnel: z
+    .strictObject({
+      name: z.string().optional(),
+      mtu: z.number().int().optional(),
+      gateway: z.string().optional(),
+    })
+    .optional(),
+  routing: z
+    .strictObject({
+      "default-route-metric": z.number().int().min(0).optional(),
+      "replace-default": z.boolean().optional(),
+    })
+    .optional(),
+  forward: z.array(forwardSchema).optional(),
+});
+
+/** "192.168.1.10:22" → address and port; the port defaults to the outside one. */
+export function parseForwardTarget(
+  text: string,
+  outsidePort: number,
+  where: string,
+): { toAddress: string; toPort: number } {
+  const [address = "", portText] = text.split(":");
+  try {
+    parseIpv4(address);
+  } catch {
+    throw new ConfigError(`${where}: "${text}" is not an inside IPv4 address[:port]`);
+  }
+  if (portText === undefined) return { toAddress: address, toPort: outsidePort };
+  const toPort = Number(portText);
+  if (!/^[0-9]{1,5}$/.test(portText) || toPort < 1 || toPort > 65535) {
+    throw new ConfigError(`${where}: port "${portText}" is not a number from 1 to 65535`);
+  }
+  return { toAddress: address, toPort };
+}
+
+/** Parses and validates a config.toml; every problem is reported with its key path. */
+export function parseConfig(text: string, file: string): Partial<Settings> {
+  let doc: unknown;
+  try {
+    doc = parseToml(text);
+  } catch (err) {
+    const first = (err as Error).message.split("\n")[0] ?? "";
+    throw new ConfigError(`${file}: not valid TOML: ${first}`);
+  }
+  const result = schema.safeParse(doc);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join(".") || "top level"}: ${issue.message}`,
+    );
+    throw new ConfigError(`${file}: ${problems.join("; ")}`);
+  }
+  const c = result.data;
+  const out: Partial<Settings> = {};
+  if (c.wan !== undefined) out.wan = c.wan;
+  if (c.lan !== undefined) out.lan = c.lan;
+  const p = c.parameters;
+  if (p?.source !== undefined) out.source = p.source;
+  if (p?.prefix !== undefined) out.prefix = p.prefix;
+  if (p?.["rules-files"] !== undefined) out.rulesFiles = p["rules-files"];
+  if (p?.["interface-id"] !== undefined) out.interfaceId = p["interface-id"];
+  if (p?.br !== undefined) out.overrides = { br: p.br };
+  if (p?.rule !== undefined) {
+    const r = p.rule;
+    out.rule = {
+      ipv6Prefix: r["ipv6-prefix"],
+      ipv4Prefix: r["ipv4-prefix"],
+      eaBits: r["ea-bits"],
+      psidOffset: r["psid-offset"],
+      psidLength: r["psid-length"],
+      br: r.br,
+    };
+  }
+  if (p?.source === "manual" && p.rule === undefined) {
+    throw new ConfigError(`${file}: parameters.source = "manual" needs a [parameters.rule] table`);
+  }
+  if (c.tunnel?.name !== undefined) out.tunnelName = c.tunnel.name;
+  if (c.tunnel?.mtu !== undefined) out.mtu = c.tunnel.mtu;
+  if (c.tunnel?.gateway !== undefined) out.gateway = c.tunnel.gateway;
+  if (c.routing?.["default-route-metric"] !== undefined)
+    out.defaultRouteMetric = c.routing["default-route-metric"];
+  if (c.routing?.["replace-default"] !== undefined) out.replaceDefault = c.routing["replace-default"];
+  if (c.forward !== undefined) {
+    out.forwards = c.forward.map((f, i) => ({
+      protocol: f.protocol,
+      port: f.port,
+      ...parseForwardTarget(f.to, f.port, `${file}: forward[${i}].to`),
+    }));
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+import { MapeError } from "../mape/errors.ts";
+import { formatIpv6Prefix, ipv6Mask, parseIpv6, parseIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
+import { resolveParameters } from "../provision/parameters.ts";
+import type { NotMapePrefix, RuleTable } from "../rules/table.ts";
+import type { Settings } from "./settings.ts";
+import type { HostState } from "./observed.ts";
+import { buildPlan, PlanError, type MapePlan } from "./plan.ts";
+
+export interface DetectedPrefix {
+  readonly prefix: Ipv6Prefix;
+  readonly how: string;
+  /** True when only a /64 inside the delegation was seen; the rule says how long the end-user prefix is. */
+  readonly widen: boolean;
+}
+
+function isGlobal(address: string): boolean {
+  try {
+    return parseIpv6(address) >> 125n === 1n; // 2000::/3
+  } catch {
+    return false;
+  }
+}
+
+function prefixOf(address: string, length: number): Ipv6Prefix {
+  return { value: parseIpv6(address) & ipv6Mask(length), length };
+}
+
+/**
+ * Where the delegated prefix shows on a Linux router: the unreachable route a DHCPv6-PD client
+ * installs for it, a DHCP-learned route, an address a LAN got from it, else the WAN's RA /64.
+ */
+export function detectPrefix(host: HostState, wan: string, lan: readonly string[]): DetectedPrefix | null {
+  for (const r of host.routes) {
+    if (r.family !== 6 || !r.dst.includes("/")) continue;
+    const [address = "", len = ""] = r.dst.split("/");
+    const length = Number(len);
+    if (!isGlobal(address) || length < 32 || length > 64) continue;
+    if (
+      r.type === "unreachable" ||
+      r.type === "blackhole" ||
+      r.type === "prohibit" ||
+      r.protocol === "dhcp"
+    ) {
+      return {
+        prefix: prefixOf(address, length),
+        how: `the delegated prefix (route ${r.dst}, ${r.type}, proto ${r.protocol})`,
+        widen: false,
+      };
+    }
+  }
+  for (const a of host.addresses) {
+    if (
+      a.family === 6 &&
+      lan.includes(a.dev) &&
+      isGlobal(a.address) &&
+      !a.temporary &&
+      a.prefixLength === 64
+    ) {
+      return {
+        prefix: prefixOf(a.address, 64),
+        how: `${a.address} on LAN ${a.dev}, from the delegated prefix`,
+        widen: true,
+      };
+    }
+  }
+  for (const a of host.addresses) {
+    if (
+      a.family === 6 &&
+      a.dev === wan &&
+      isGlobal(a.address) &&
+      !a.temporary &&
+      !a.deprecated &&
+      a.prefixLength === 64
+    ) {
+      return {
+        prefix: prefixOf(a.address, 64),
+        how: `the WAN's /64 ${a.address} (from RA; no prefix delegation)`,
+        widen: false,
+      };
+    }
+  }
+  return null;
+}
+
+/** The WAN's IPv6 default router, which must be the BR's next hop on NGN. */
+export function detectGateway(host: HostState, wan: string): string | null {
+  const route = host.routes.find(
+    (r) => r.family === 6 && r.dst === "default" && r.dev === wan && r.gateway !== null,
+  );
+  return route?.gateway ?? null;
+}
+
+export class HostNotReady extends Error {
+  readonly what: "interface" | "prefix" | "gateway";
+  constructor(what: "interface" | "prefix" | "gateway", message: string) {
+    super(message);
+    this.name = "HostNotReady";
+    this.what = what;
+  }
+}
+
+/** get config → verify → generate: the plan for this host, or a sentence saying what is missing. */
+export function desiredPlan(
+  settings: Settings,
+  host: HostState,
+  table: RuleTable,
+  notMape: readonly NotMapePrefix[],
+): { plan: MapePlan; prefixFrom: string } {
+  const wan = settings.wan;
+  if (wan === null) throw new PlanError('no WAN interface: give --wan IF or wan = "IF" in the configuration');
+  for (const name of [wan, ...settings.lan]) {
+    if (!host.links.some((l) => l.name === name)) {
+      throw new HostNotReady("interface", `interface ${name} does not exist on this host (see ip link)`);
+    }
+  }
+  let prefix: Ipv6Prefix;
+  let prefixFrom: string;
+  let widen = false;
+  if (settings.prefix !== null) {
+    prefix = parseIpv6Prefix(settings.prefix);
+    prefixFrom = "the configuration";
+  } else {
+    const detected = detectPrefix(host, wan, settings.lan);
+    if (detected === null) {
+      throw new HostNotReady(
+        "prefix",
+        `no IPv6 prefix on ${wan} yet (no delegated prefix, no RA /64): check the DHCPv6-PD client and the line, or give --prefix`,
+      );
+    }
+    ({ prefix, widen } = detected);
+    prefixFrom = detected.how;
+  }
+  const gateway = settings.gateway ?? detectGateway(host, wan);
+  if (gateway === null) {
+    throw new HostNotReady(
+      "gateway",
+      `no IPv6 default router on ${wan} (no Router Advertisement yet?): give --gateway fe80::…`,
+    );
+  }
+  const resolveFor = (p: Ipv6Prefix) =>
+    resolveParameters({
+      prefix: p,
+      table,
+      notMape,
+      manualRule: settings.source === "manual" ? (settings.rule ?? undefined) : undefined,
+      overrides: Object.keys(settings.overrides).length > 0 ? settings.overrides : undefined,
+      interfaceId: settings.interfaceId ?? undefined,
+    });
+  let resolved = resolveFor(prefix);
+  const endUserLength = resolved.params.rule.ipv6Prefix.length + resolved.params.rule.eaBits;
+  if (widen && endUserLength < prefix.length) {
+    resolved = resolveFor({ value: prefix.value & ipv6Mask(endUserLength), length: endUserLength });
+    prefixFrom += `, widened to the rule's /${endUserLength}`;
+  }
+  if (settings.source === "manual" && settings.rule === null) {
+    throw new MapeError(
+      "INVALID_RULE",
+      "source is manual but no rule is given (--rule or [parameters.rule])",
+    );
+  }
+  const plan = buildPlan({
+    resolved,
+    wan,
+    lan: settings.lan,
+    gateway,
+    tunnelName: settings.tunnelName,
+    mtu: settings.mtu,
+    defaultRouteMetric: settings.defaultRouteMetric,
+    forwards: settings.forwards,
+  });
+  return { plan, prefixFrom: `${formatIpv6Prefix(resolved.params.endUserPrefix)} from ${prefixFrom}` };
+}

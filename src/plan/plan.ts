@@ -1,0 +1,147 @@
+import { formatIpv4 } from "../mape/ipv4.ts";
+import { formatIpv6 } from "../mape/ipv6.ts";
+import { portInSet, type PortRange } from "../mape/port-set.ts";
+import { parametersJson, type ResolvedParameters } from "../provision/parameters.ts";
+
+/** A port forward from the MAP-E IPv4 address to a host inside. */
+export interface PortForward {
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+  readonly toAddress: string;
+  readonly toPort: number;
+}
+
+/** What the user asks for, besides the parameters. */
+export interface PlanInput {
+  readonly resolved: ResolvedParameters;
+  readonly wan: string;
+  readonly lan: readonly string[];
+  /** The WAN's IPv6 default router (a link-local address learned from RA), the BR's next hop. */
+  readonly gateway: string;
+  readonly tunnelName: string;
+  readonly mtu: number;
+  readonly defaultRouteMetric: number;
+  readonly forwards: readonly PortForward[];
+}
+
+/**
+ * The desired state: the single source of truth that `up` applies, `render` prints, `status`
+ * and `doctor` compare the host with. Plain data (strings and numbers) so it can be stored as JSON.
+ */
+export interface MapePlan {
+  readonly schemaVersion: 1;
+  readonly wan: string;
+  readonly lan: readonly string[];
+  readonly gateway: string;
+  readonly tunnel: {
+    readonly name: string;
+    readonly local: string;
+    readonly remote: string;
+    readonly mtu: number;
+  };
+  readonly ceAddress: string;
+  readonly br: string;
+  readonly ipv4Address: string;
+  readonly ipv4PrefixLength: number;
+  /** The last address of a shared IPv4 prefix; equal to ipv4Address for a single address. */
+  readonly ipv4LastAddress: string;
+  readonly defaultRouteMetric: number;
+  readonly portSets: readonly PortRange[];
+  readonly portCount: number;
+  readonly forwards: readonly PortForward[];
+  /** The calc object these values came from, for status and doctor. */
+  readonly parameters: Record<string, unknown>;
+}
+
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanError";
+  }
+}
+
+const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
+
+/** IPv6 minimum MTU to the NGN's 1500 less the 40-byte outer header. */
+export const MIN_TUNNEL_MTU = 1280;
+export const MAX_TUNNEL_MTU = 1460;
+
+function nearestAllowed(port: number, params: ResolvedParameters["params"]): string {
+  const { psidOffset, psidLength } = params.rule;
+  let below: number | null = null;
+  let above: number | null = null;
+  for (let p = port - 1; p >= 0 && below === null; p--)
+    if (portInSet(p, psidOffset, psidLength, params.psid)) below = p;
+  for (let p = port + 1; p <= 65535 && above === null; p++)
+    if (portInSet(p, psidOffset, psidLength, params.psid)) above = p;
+  return [below, above].filter((p) => p !== null).join(" or ");
+}
+
+/** verify + generate: checks what the kernel would otherwise reject halfway, then builds the plan. */
+export function buildPlan(input: PlanInput): MapePlan {
+  const { params } = input.resolved;
+  for (const [what, name] of [
+    ["WAN interface", input.wan],
+    ["tunnel name", input.tunnelName],
+    ...input.lan.map((l) => ["LAN interface", l] as const),
+  ] as const) {
+    if (!IFNAME.test(name))
+      throw new PlanError(`${what} "${name}" is not a valid interface name (1–15 letters, digits, _ . - @)`);
+  }
+  if (input.tunnelName === input.wan || input.lan.includes(input.tunnelName)) {
+    throw new PlanError(
+      `tunnel name "${input.tunnelName}" is already the name of the WAN or a LAN interface`,
+    );
+  }
+  if (input.lan.includes(input.wan)) throw new PlanError(`"${input.wan}" cannot be both WAN and LAN`);
+  if (!Number.isInteger(input.mtu) || input.mtu < MIN_TUNNEL_MTU || input.mtu > MAX_TUNNEL_MTU) {
+    throw new PlanError(
+      `tunnel MTU ${input.mtu} is outside ${MIN_TUNNEL_MTU}–${MAX_TUNNEL_MTU} (1460 = the NGN's 1500 less the 40-byte IPv6 header)`,
+    );
+  }
+  if (
+    !Number.isInteger(input.defaultRouteMetric) ||
+    input.defaultRouteMetric < 0 ||
+    input.defaultRouteMetric > 0xffffffff
+  ) {
+    throw new PlanError(
+      `default-route metric ${input.defaultRouteMetric} is not a whole number from 0 to 4294967295`,
+    );
+  }
+  if (params.rule.br === null) {
+    throw new PlanError("no BR address: the rule has none; give it with --br or br = … in the configuration");
+  }
+  const seen = new Set<string>();
+  for (const f of input.forwards) {
+    const key = `${f.protocol}/${f.port}`;
+    if (seen.has(key)) throw new PlanError(`port forward ${key} is given twice`);
+    seen.add(key);
+    if (!portInSet(f.port, params.rule.psidOffset, params.rule.psidLength, params.psid)) {
+      throw new PlanError(
+        `port forward ${key} is outside this line's port set (PSID ${params.psid}); the nearest allowed ports are ${nearestAllowed(f.port, params)}`,
+      );
+    }
+  }
+  return {
+    schemaVersion: 1,
+    wan: input.wan,
+    lan: [...input.lan],
+    gateway: input.gateway,
+    tunnel: {
+      name: input.tunnelName,
+      local: formatIpv6(params.ceAddress),
+      remote: formatIpv6(params.rule.br),
+      mtu: input.mtu,
+    },
+    ceAddress: formatIpv6(params.ceAddress),
+    br: formatIpv6(params.rule.br),
+    ipv4Address: formatIpv4(params.ipv4Address),
+    ipv4PrefixLength: params.ipv4PrefixLength,
+    ipv4LastAddress: formatIpv4(params.ipv4Address + 2 ** (32 - params.ipv4PrefixLength) - 1),
+    defaultRouteMetric: input.defaultRouteMetric,
+    portSets: params.portSets.map(([a, b]) => [a, b] as const),
+    portCount: params.portCount,
+    forwards: input.forwards.map((f) => ({ ...f })),
+    parameters: parametersJson(input.resolved),
+  };
+}

@@ -1,0 +1,75 @@
+import type { MapePlan } from "../plan/plan.ts";
+
+/** The one nftables table mapectl owns; nothing else is ever touched. */
+export const NFT_TABLE = "mapectl";
+/** TCP MSS = tunnel MTU − 20 (IPv4) − 20 (TCP). */
+export function mssFor(mtu: number): number {
+  return mtu - 40;
+}
+
+function snatRule(plan: MapePlan, tunnel: string): string[] {
+  const v4 = plan.ipv4Address;
+  if (plan.ipv4PrefixLength < 32) {
+    // A shared IPv4 prefix without port restriction: any address of it, any port.
+    return [`oifname "${tunnel}" snat ip to ${v4}-${plan.ipv4LastAddress}`];
+  }
+  const whole = plan.portSets.length === 1 && plan.portSets[0]?.[0] === 0 && plan.portSets[0][1] === 65535;
+  if (whole) return [`oifname "${tunnel}" snat ip to ${v4}`];
+  // One rule for every block: numgen picks a block per new flow, the kernel any free port in it.
+  // Not "snat ip to A : numgen … map { i : lo-hi }": nft 1.0.6 accepts that and silently keeps only
+  // the first port of each block.
+  const elements = plan.portSets.map(([lo, hi], i) => `${i} : ${v4} . ${lo}-${hi}`);
+  const lines = [
+    `oifname "${tunnel}" meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${plan.portSets.length} map {`,
+  ];
+  for (let i = 0; i < elements.length; i += 4) {
+    lines.push(`\t${elements.slice(i, i + 4).join(", ")}${i + 4 < elements.length ? "," : ""}`);
+  }
+  lines.push("}");
+  // Protocols without ports (GRE, ESP, …) keep the address; a port-checking BR may still drop them.
+  lines.push(`oifname "${tunnel}" snat ip to ${v4}`);
+  return lines;
+}
+
+/**
+ * The whole table as one `nft -f` transaction: create-if-missing, delete, define. Loading it
+ * replaces the previous version atomically, so there is never a moment without NAT or filter.
+ */
+export function renderNftables(plan: MapePlan): string {
+  const t = plan.tunnel.name;
+  const mss = mssFor(plan.tunnel.mtu);
+  const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
+  const dnat = plan.forwards.map(
+    (f) => `iifname "${t}" ${f.protocol} dport ${f.port} dnat ip to ${f.toAddress}:${f.toPort}`,
+  );
+  const out = [
+    `# mapectl: MAP-E NAPT for ${plan.ipv4Address} (PSID ${String(plan.parameters.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks) through ${t} to BR ${plan.br}`,
+    `table ip ${NFT_TABLE} {}`,
+    `delete table ip ${NFT_TABLE}`,
+    `table ip ${NFT_TABLE} {`,
+    "\tchain srcnat {",
+    "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
+    ...indent(snatRule(plan, t), 2),
+    "\t}",
+    "\tchain dstnat {",
+    "\t\ttype nat hook prerouting priority dstnat - 1; policy accept;",
+    ...indent(dnat, 2),
+    "\t}",
+    "\tchain forward {",
+    "\t\ttype filter hook forward priority filter; policy accept;",
+    `\t\toifname "${t}" tcp flags syn tcp option maxseg size set rt mtu`,
+    `\t\tiifname "${t}" tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
+    `\t\tiifname "${t}" ct state established,related accept`,
+    `\t\tiifname "${t}" ct status dnat accept`,
+    `\t\tiifname "${t}" counter drop comment "unsolicited inbound IPv4"`,
+    "\t}",
+    "\tchain input {",
+    "\t\ttype filter hook input priority filter; policy accept;",
+    `\t\tiifname "${t}" ct state established,related accept`,
+    `\t\tiifname "${t}" counter drop comment "unsolicited inbound IPv4"`,
+    "\t}",
+    "}",
+    "",
+  ];
+  return out.join("\n");
+}
