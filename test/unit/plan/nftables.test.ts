@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { renderNftables } from "../../../src/render/nftables.ts";
+import { assertGolden } from "../../helpers/golden.ts";
+import { OCN_PREFIX, USER_PREFIX, planFor } from "../../helpers/plans.ts";
+
+test("the user's NAPT spreads tcp, udp and icmp over all 15 blocks with address.port-range map data", () => {
+  const nft = renderNftables(
+    planFor(USER_PREFIX, {
+      forwards: [{ protocol: "tcp", port: 5140, toAddress: "192.168.1.10", toPort: 22 }],
+    }),
+  );
+  assert.match(nft, /meta l4proto \{ tcp, udp, icmp \} snat ip to numgen inc mod 15 map \{/);
+  for (const block of ["5136-5151", "9232-9247", "33808-33823", "62480-62495"]) {
+    assert.match(nft, new RegExp(`133\\.209\\.13\\.2 \\. ${block}`));
+  }
+  assert.equal(nft.match(/133\.209\.13\.2 \. \d+-\d+/g)?.length, 15);
+  // the construct nft 1.0.6 silently turns into one port per block must never appear
+  assert.doesNotMatch(nft, /snat ip to 133\.209\.13\.2 : numgen/);
+  // no source-address restriction: the router's own traffic is translated too
+  assert.doesNotMatch(nft, /saddr/);
+  assert.match(nft, /iifname "mape" tcp dport 5140 dnat ip to 192\.168\.1\.10:22/);
+  assert.match(nft, /iifname "mape" ct state established,related accept/);
+  assert.match(nft, /oifname "mape" tcp flags syn tcp option maxseg size set rt mtu/);
+  assert.match(nft, /size > 1420 tcp option maxseg size set 1420/);
+  assertGolden("biglobe-user.nft", nft);
+});
+
+test("OCN: 63 blocks of 16 = 1008 ports in one rule", () => {
+  const nft = renderNftables(planFor(OCN_PREFIX));
+  assert.match(nft, /numgen inc mod 63 map/);
+  assert.equal(nft.match(/ \. \d+-\d+/g)?.length, 63);
+  assertGolden("ocn.nft", nft);
+});
+
+test("the table is replaced atomically: create, delete, define in one file", () => {
+  const nft = renderNftables(planFor(USER_PREFIX));
+  const lines = nft.split("\n").filter((l) => !l.startsWith("#"));
+  assert.deepEqual(lines.slice(0, 3), [
+    "table ip mapectl {}",
+    "delete table ip mapectl",
+    "table ip mapectl {",
+  ]);
+  assert.doesNotMatch(nft, /flush ruleset|table inet|table ip6/);
+});

@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
+import { PlanError, type MapePlan } from "../../../src/plan/plan.ts";
+import { reconcileDown, reconcileUp, type AppliedState } from "../../../src/plan/reconcile.ts";
+import { renderNftables } from "../../../src/render/nftables.ts";
+import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
+
+const OPTIONS = { replaceDefault: false, nodad: false };
+
+function link(name: string, extra: Partial<ObservedLink> = {}): ObservedLink {
+  return { name, index: 1, mtu: 1500, up: true, kind: null, tunnel: null, stats: null, ...extra };
+}
+function addr(dev: string, address: string, prefixLength: number, family: 4 | 6 = 6): ObservedAddress {
+  return {
+    dev,
+    family,
+    address,
+    prefixLength,
+    scope: "global",
+    tentative: false,
+    dadFailed: false,
+    temporary: false,
+    deprecated: false,
+  };
+}
+function route(r: Partial<ObservedRoute> & { dst: string; family: 4 | 6 }): ObservedRoute {
+  return { gateway: null, dev: null, protocol: "boot", metric: 0, type: "unicast", ...r };
+}
+
+/** A router before mapectl: WAN with a link-local default route, the PD's unreachable route, a LAN. */
+function freshHost(extra: Partial<HostState> = {}): HostState {
+  return {
+    links: [link("lo"), link("wan0"), link("lan0")],
+    addresses: [addr("lan0", "192.168.1.1", 24, 4)],
+    routes: [
+      route({ family: 6, dst: "default", gateway: "fe80::1", dev: "wan0", protocol: "ra", metric: 1024 }),
+      route({ family: 6, dst: "2404:7a82:4d02:4100::/56", dev: "lo", type: "unreachable", metric: 1024 }),
+      route({ family: 4, dst: "192.168.1.0/24", dev: "lan0", protocol: "kernel" }),
+    ],
+    ipv4Forwarding: true,
+    nftTable: null,
+    ...extra,
+  };
+}
+
+/** The same host after a successful up of `plan`, as `ip -j` would show it. */
+function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): HostState {
+  return {
+    ...base,
+    links: [
+      ...base.links,
+      link(plan.tunnel.name, {
+        mtu: plan.tunnel.mtu,
+        kind: "ip6tnl",
+        tunnel: {
+          mode: "ipip6",
+          local: plan.tunnel.local,
+          remote: plan.tunnel.remote,
+          link: plan.wan,
+          encapLimit: "none",
+        },
+      }),
+    ],
+    addresses: [
+      ...base.addresses,
+      addr(plan.wan, plan.ceAddress, 128),
+      addr(plan.tunnel.name, plan.ipv4Address, 32, 4),
+    ],
+    routes: [
+      ...base.routes,
+      route({ family: 6, dst: plan.br, gateway: plan.gateway, dev: plan.wan, protocol: "77", metric: 1 }),
+      route({
+        family: 4,
+        dst: "default",
+        dev: plan.tunnel.name,
+        protocol: "77",
+        metric: plan.defaultRouteMetric,
+      }),
+    ],
+    nftTable: "table ip mapectl { }",
+  };
+}
+
+function stateOf(plan: MapePlan): AppliedState {
+  return {
+    schemaVersion: 1,
+    appliedAt: "2026-11-29T00:00:00Z",
+    plan,
+    nftScript: renderNftables(plan),
+    replacedDefaults: [],
+    enabledForwarding: false,
+  };
+}
+
+test("on a fresh router, up builds every piece in dependency order, each with an undo", () => {
+  const plan = planFor(USER_PREFIX);
+  const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(), OPTIONS);
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default", "nat"],
+  );
+  const byId = Object.fromEntries(actions.map((a) => [a.id, a]));
+  assert.deepEqual(byId["tunnel"]?.apply.argv, [
+    "ip",
+    "link",
+    "add",
+    "name",
+    "mape",
+    "mtu",
+    "1460",
+    "type",
+    "ip6tnl",
+    "mode",
+    "ip4ip6",
+    "local",
+    "2404:7a82:4d02:4100:85:d10d:200:4100",
+    "remote",
+    "2001:260:700:1::1:275",
+    "dev",
+    "wan0",
+    "encaplimit",
+    "none",
+  ]);
+  assert.deepEqual(byId["br-route"]?.apply.argv.slice(0, 9), [
+    "ip",
+    "-6",
+    "route",
+    "replace",
+    "2001:260:700:1::1:275/128",
+    "via",
+    "fe80::1",
+    "dev",
+    "wan0",
+  ]);
+  assert.deepEqual(byId["ce-address"]?.waitForDad, {
+    dev: "wan0",
+    address: "2404:7a82:4d02:4100:85:d10d:200:4100",
+  });
+  assert.equal(byId["nat"]?.apply.input, renderNftables(plan));
+  assert.deepEqual(byId["nat"]?.undo?.argv, ["nft", "delete", "table", "ip", "mapectl"]);
+  for (const a of actions)
+    assert.ok(a.undo !== null || ["tunnel-up", "ipv4-address", "ipv4-default"].includes(a.id), a.id);
+});
+
+test("up on a host that already matches the plan does nothing", () => {
+  const plan = planFor(USER_PREFIX);
+  const { actions } = reconcileUp(plan, renderNftables(plan), stateOf(plan), hostAfterUp(plan), OPTIONS);
+  assert.deepEqual(actions, []);
+});
+
+test("a removed piece (someone deleted the BR route) is all that up re-creates", () => {
+  const plan = planFor(USER_PREFIX);
+  const host = hostAfterUp(plan);
+  const broken = { ...host, routes: host.routes.filter((r) => r.protocol !== "77" || r.family !== 6) };
+  const { actions } = reconcileUp(plan, renderNftables(plan), stateOf(plan), broken, OPTIONS);
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["br-route"],
+  );
+});
+
+test("a changed prefix changes the tunnel in place and replaces only what differs", () => {
+  const before = planFor(USER_PREFIX);
+  const after = planFor("2404:7a82:4d03:4200::/56"); // 133.209.13.3, PSID 66
+  const { actions } = reconcileUp(
+    after,
+    renderNftables(after),
+    stateOf(before),
+    hostAfterUp(before),
+    OPTIONS,
+  );
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["old-ce-address", "old-ipv4-address", "ce-address", "tunnel", "ipv4-address", "nat"],
+  );
+  const tunnel = actions.find((a) => a.id === "tunnel");
+  assert.equal(tunnel?.apply.argv.slice(0, 5).join(" "), "ip -6 tunnel change mape");
+  assert.ok(tunnel?.apply.argv.includes(after.tunnel.local));
+  assert.ok(tunnel?.undo?.argv.includes(before.tunnel.local));
+});
+
+test("another IPv4 default route is never shadowed silently", () => {
+  const plan = planFor(USER_PREFIX);
+  const host = freshHost();
+  const withDefault = {
+    ...host,
+    routes: [
+      ...host.routes,
+      route({ family: 4, dst: "default", gateway: "192.0.2.1", dev: "lan0", protocol: "dhcp", metric: 100 }),
+    ],
+  };
+  assert.throws(
+    () => reconcileUp(plan, renderNftables(plan), null, withDefault, OPTIONS),
+    (err) =>
+      err instanceof PlanError &&
+      /IPv4 default route already exists \(via 192\.0\.2\.1 dev lan0 metric 100\).*--replace-default/.test(
+        err.message,
+      ),
+  );
+  const r = reconcileUp(plan, renderNftables(plan), null, withDefault, { ...OPTIONS, replaceDefault: true });
+  const replace = r.actions.find((a) => a.id === "replace-default");
+  assert.deepEqual(replace?.apply.argv, [
+    "ip",
+    "-4",
+    "route",
+    "del",
+    "default",
+    "via",
+    "192.0.2.1",
+    "dev",
+    "lan0",
+    "proto",
+    "dhcp",
+    "metric",
+    "100",
+  ]);
+  assert.deepEqual(replace?.undo?.argv.slice(0, 4), ["ip", "-4", "route", "add"]);
+  assert.equal(r.replacedDefaults.length, 1);
+});
+
+test("an interface with the tunnel's name that is not ip6tnl is refused", () => {
+  const plan = planFor(USER_PREFIX);
+  const host = freshHost();
+  assert.throws(
+    () =>
+      reconcileUp(
+        plan,
+        renderNftables(plan),
+        null,
+        { ...host, links: [...host.links, link("mape", { kind: "gre" })] },
+        OPTIONS,
+      ),
+    /already exists and is not an ip6tnl tunnel/,
+  );
+});
+
+test("IPv4 forwarding is switched on only when it was off, and down switches it back", () => {
+  const plan = planFor(USER_PREFIX);
+  const r = reconcileUp(plan, renderNftables(plan), null, freshHost({ ipv4Forwarding: false }), OPTIONS);
+  assert.equal(r.actions[0]?.id, "ipv4-forwarding");
+  assert.equal(r.enabledForwarding, true);
+  const down = reconcileDown({ ...stateOf(plan), enabledForwarding: true }, hostAfterUp(plan));
+  assert.equal(down.at(-1)?.id, "ipv4-forwarding");
+});
+
+test("down removes exactly what up made and leaves the user's own routes and tables", () => {
+  const plan = planFor(USER_PREFIX);
+  const host = hostAfterUp(plan);
+  const userRoute = route({ family: 6, dst: plan.br, dev: "wan0", protocol: "static", metric: 1024 });
+  const actions = reconcileDown(stateOf(plan), { ...host, routes: [...host.routes, userRoute] });
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["nat", "tunnel", "br-route", "ce-address"],
+  );
+  const argvs = actions.map((a) => a.apply.argv.join(" "));
+  assert.ok(argvs.every((a) => !a.includes("proto static")));
+  assert.ok(argvs[2]?.includes("proto 77"));
+  assert.deepEqual(reconcileDown(stateOf(plan), freshHost()), []);
+});
