@@ -34,7 +34,7 @@ to = "192.168.1.10:22"
   assert.deepEqual(s.lan, ["eth2"]);
   assert.equal(s.source, "manual");
   assert.equal(s.rule?.eaBits, 18);
-  assert.equal(s.rule?.br, "2001:260:700:1::1:275");
+  assert.equal(s.rule.br, "2001:260:700:1::1:275");
   assert.equal(s.defaultRouteMetric, 5);
   assert.equal(s.replaceDefault, true);
   assert.deepEqual(s.forwards, [{ protocol: "tcp", port: 5140, toAddress: "192.168.1.10", toPort: 22 }]);

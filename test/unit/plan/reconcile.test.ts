@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { PlanError, type MapePlan } from "../../../src/plan/plan.ts";
-import { reconcileDown, reconcileUp, type AppliedState } from "../../../src/plan/reconcile.ts";
+import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../../../src/plan/reconcile.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
 
@@ -100,7 +100,7 @@ test("on a fresh router, up builds every piece in dependency order, each with an
     actions.map((a) => a.id),
     ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default", "nat"],
   );
-  const byId = Object.fromEntries(actions.map((a) => [a.id, a]));
+  const byId: Record<string, Action | undefined> = Object.fromEntries(actions.map((a) => [a.id, a]));
   assert.deepEqual(byId["tunnel"]?.apply.argv, [
     "ip",
     "link",
@@ -138,7 +138,7 @@ test("on a fresh router, up builds every piece in dependency order, each with an
     address: "2404:7a82:4d02:4100:85:d10d:200:4100",
   });
   assert.equal(byId["nat"]?.apply.input, renderNftables(plan));
-  assert.deepEqual(byId["nat"]?.undo?.argv, ["nft", "delete", "table", "ip", "mapectl"]);
+  assert.deepEqual(byId["nat"].undo?.argv, ["nft", "delete", "table", "ip", "mapectl"]);
   for (const a of actions)
     assert.ok(a.undo !== null || ["tunnel-up", "ipv4-address", "ipv4-default"].includes(a.id), a.id);
 });
@@ -176,8 +176,8 @@ test("a changed prefix changes the tunnel in place and replaces only what differ
   );
   const tunnel = actions.find((a) => a.id === "tunnel");
   assert.equal(tunnel?.apply.argv.slice(0, 5).join(" "), "ip -6 tunnel change mape");
-  assert.ok(tunnel?.apply.argv.includes(after.tunnel.local));
-  assert.ok(tunnel?.undo?.argv.includes(before.tunnel.local));
+  assert.ok(tunnel.apply.argv.includes(after.tunnel.local));
+  assert.ok(tunnel.undo?.argv.includes(before.tunnel.local));
 });
 
 test("another IPv4 default route is never shadowed silently", () => {
@@ -215,7 +215,7 @@ test("another IPv4 default route is never shadowed silently", () => {
     "metric",
     "100",
   ]);
-  assert.deepEqual(replace?.undo?.argv.slice(0, 4), ["ip", "-4", "route", "add"]);
+  assert.deepEqual(replace.undo?.argv.slice(0, 4), ["ip", "-4", "route", "add"]);
   assert.equal(r.replacedDefaults.length, 1);
 });
 

@@ -1,0 +1,62 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+// Absolute, so a test can run a command with a PATH that hides every tool.
+const IP = existsSync("/usr/sbin/ip") ? "/usr/sbin/ip" : "ip";
+
+/** A network namespace of the test's own, removed with everything in it by destroy(). */
+export class Netns {
+  readonly name: string;
+
+  constructor(prefix: string) {
+    this.name = `${prefix}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+    execFileSync(IP, ["netns", "add", this.name]);
+    this.run(["ip", "link", "set", "lo", "up"]);
+  }
+
+  run(
+    argv: readonly string[],
+    input?: string,
+    env?: NodeJS.ProcessEnv,
+  ): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync(IP, ["netns", "exec", this.name, ...argv], {
+      encoding: "utf8",
+      input,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  ok(argv: readonly string[], input?: string): string {
+    const r = this.run(argv, input);
+    if (r.code !== 0) throw new Error(`${argv.join(" ")} failed in ${this.name}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Everything `up` might touch, minus counters and timers, for before/after comparison. */
+  snapshot(): string {
+    const strip = (text: string) =>
+      JSON.stringify(JSON.parse(text === "" ? "[]" : text), (key: string, value: unknown) =>
+        ["stats64", "valid_life_time", "preferred_life_time", "expires", "handle"].includes(key)
+          ? undefined
+          : value,
+      );
+    return [
+      strip(this.ok(["ip", "-j", "link", "show"])),
+      strip(this.ok(["ip", "-j", "addr", "show"])),
+      strip(this.ok(["ip", "-j", "-4", "route", "show", "table", "all"])),
+      strip(this.ok(["ip", "-j", "-6", "route", "show", "table", "all"])),
+      strip(this.ok(["nft", "-j", "list", "ruleset"])),
+      this.ok(["sysctl", "-n", "net.ipv4.ip_forward"]).trim(),
+    ].join("\n");
+  }
+
+  destroy(): void {
+    spawnSync(IP, ["netns", "del", this.name]);
+  }
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
