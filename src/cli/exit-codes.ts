@@ -30,3 +30,14 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+let requested: ExitCodeValue = ExitCode.ok;
+
+/** For commands whose result is a status rather than an error (doctor: checks failed). */
+export function requestExit(code: ExitCodeValue): void {
+  requested = code;
+}
+
+export function requestedExit(): ExitCodeValue {
+  return requested;
+}

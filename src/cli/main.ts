@@ -3,7 +3,10 @@ import { isMapeError, type MapeErrorCode } from "../mape/errors.ts";
 import { HostError, type HostErrorCode } from "../host/errors.ts";
 import { registerApply } from "./commands/apply.ts";
 import { registerCalc } from "./commands/calc.ts";
-import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.ts";
+import { registerLab } from "./commands/lab.ts";
+import { registerDoctor } from "./commands/doctor.ts";
+import { registerProvision } from "./commands/provision.ts";
+import { CliError, ExitCode, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
 import { processOutput, type Output } from "./output.ts";
 
 declare const MAPECTL_VERSION: string | undefined;
@@ -58,7 +61,10 @@ export function buildProgram(output: Output): Command {
       },
     });
   registerCalc(program, output);
+  registerLab(program, output);
+  registerProvision(program, output);
   registerApply(program, output);
+  registerDoctor(program, output);
   return program;
 }
 
@@ -93,7 +99,7 @@ export function reportError(error: unknown, output: Output): ExitCodeValue {
 export async function run(argv: readonly string[], output: Output = processOutput): Promise<ExitCodeValue> {
   try {
     await buildProgram(output).parseAsync(argv, { from: "user" });
-    return ExitCode.ok;
+    return requestedExit();
   } catch (error) {
     return reportError(error, output);
   }

@@ -1,0 +1,30 @@
+import type { Command } from "commander";
+import { requestExit } from "../exit-codes.ts";
+import type { DoctorFlags } from "../doctor-flow.ts";
+import type { Output } from "../output.ts";
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function registerDoctor(program: Command, output: Output): void {
+  program
+    .command("doctor")
+    .summary("explain why MAP-E does not work on this router, and how to fix it")
+    .description(
+      "Read the live host (tunnel, addresses, routes, neighbours, nft ruleset), compute what this line's\n" +
+        "prefix needs, and compare: every check has a stable id, a verdict, the evidence and the fix.\n" +
+        "Works on routers configured by hand (VyOS, scripts) as well as by mapectl. Exit status 6 when a check fails.",
+    )
+    .option("--wan <if>", "the WAN interface (default: the tunnel's underlying device)")
+    .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN)")
+    .option("--br <address>", "the BR this line should use (default: from the rule tables)")
+    .option("--rules-file <file>", "add rules from a JSON file (repeatable)", collect)
+    .option("--vyos", "give fixes as VyOS configuration lines even when not detected")
+    .option("--json", "print one JSON object (schemaVersion 1)")
+    .action(async (flags: DoctorFlags) => {
+      const { runDoctor } = await import("../doctor-flow.ts");
+      const code = await runDoctor(flags, output);
+      requestExit(code);
+    });
+}

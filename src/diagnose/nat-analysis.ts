@@ -1,0 +1,244 @@
+import type { PortRange } from "../mape/port-set.ts";
+
+/**
+ * What a live ruleset does to IPv4 leaving through the tunnel, read from `nft -j list ruleset`
+ * (libnftables-json). Works on any ruleset: mapectl's, VyOS's vyos_nat, a hand-written one.
+ */
+export interface NatRule {
+  readonly where: string;
+  /** The oifname the rule matches, or null when it matches every interface. */
+  readonly oifname: string | null;
+  /** The `ip saddr` match that limits it (e.g. the LAN range), or null. */
+  readonly sourceMatch: string | null;
+  /** Transport protocols it applies to; null means every protocol. */
+  readonly protocols: readonly string[] | null;
+  readonly kind: "snat" | "masquerade";
+  /** Addresses it translates to (null: the interface's own, for masquerade). */
+  readonly addresses: readonly string[] | null;
+  /** Port ranges it translates into; null when it keeps the source port. */
+  readonly ports: readonly PortRange[] | null;
+  /** nft 1.0.6's "snat to A : numgen … map { i : lo-hi }" that keeps only the first port of each range. */
+  readonly firstPortOnly: boolean;
+  /** Rules reached from one verdict map are alternatives (e.g. one chain per port block): same id. */
+  readonly alternative: number | null;
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+interface Inherited {
+  oifname: string | null;
+  sourceMatch: string | null;
+  protocols: string[] | null;
+  alternative: number | null;
+}
+
+let nextAlternative = 0;
+
+function matchValue(right: unknown): string[] {
+  if (typeof right === "string" || typeof right === "number") return [String(right)];
+  if (isObj(right) && Array.isArray(right.set)) return right.set.flatMap(matchValue);
+  if (isObj(right) && isObj(right.prefix))
+    return [`${String(right.prefix.addr)}/${String(right.prefix.len)}`];
+  if (isObj(right) && Array.isArray(right.range))
+    return [`${String(right.range[0])}-${String(right.range[1])}`];
+  return [JSON.stringify(right)];
+}
+
+const PROTOCOL_NUMBERS: Record<string, string> = { "1": "icmp", "6": "tcp", "17": "udp" };
+
+/** Address and port-range targets of an snat statement in any of the shapes nft prints. */
+function snatTargets(snat: Json): { addresses: string[]; ports: PortRange[] | null; firstPortOnly: boolean } {
+  const addresses = new Set<string>();
+  const ports: PortRange[] = [];
+  // closures below set these; an object keeps the compiler's flow analysis honest
+  const seen = { ports: false, firstPortOnly: false };
+  const addPort = (value: unknown) => {
+    if (typeof value === "number") {
+      seen.ports = true;
+      ports.push([value, value]);
+    } else if (isObj(value) && Array.isArray(value.range)) {
+      seen.ports = true;
+      const [lo, hi] = value.range as [number, number];
+      if (hi < lo) {
+        seen.firstPortOnly = true;
+        ports.push([lo, lo]);
+      } else ports.push([lo, hi]);
+    }
+  };
+  const addData = (value: unknown) => {
+    if (typeof value === "string") addresses.add(value);
+    else if (isObj(value) && Array.isArray(value.concat)) {
+      const [addr, port] = value.concat as [unknown, unknown];
+      if (typeof addr === "string") addresses.add(addr);
+      addPort(port);
+    } else if (isObj(value) && Array.isArray(value.range) && typeof value.range[0] === "string") {
+      addresses.add(`${value.range[0]}-${String(value.range[1])}`);
+    }
+  };
+  const mapData = (value: unknown, each: (v: unknown) => void) => {
+    if (isObj(value) && isObj(value.map) && isObj(value.map.data) && Array.isArray(value.map.data.set)) {
+      for (const element of value.map.data.set) if (Array.isArray(element)) each(element[1]);
+      return true;
+    }
+    return false;
+  };
+  if (!mapData(snat.addr, addData)) addData(snat.addr);
+  if (snat.port !== undefined && !mapData(snat.port, addPort)) addPort(snat.port);
+  return { addresses: [...addresses], ports: seen.ports ? ports : null, firstPortOnly: seen.firstPortOnly };
+}
+
+function walkChain(
+  chains: Map<string, Json[]>,
+  table: string,
+  chain: string,
+  inherited: Inherited,
+  out: NatRule[],
+  depth: number,
+): void {
+  if (depth > 8) return;
+  for (const rule of chains.get(`${table}/${chain}`) ?? []) {
+    const expr = Array.isArray(rule.expr) ? (rule.expr as unknown[]) : [];
+    const ctx: Inherited = {
+      ...inherited,
+      protocols: inherited.protocols === null ? null : [...inherited.protocols],
+    };
+    let skip = false;
+    for (const e of expr) {
+      if (!isObj(e)) continue;
+      if (isObj(e.match)) {
+        const left = e.match.left;
+        const values = matchValue(e.match.right);
+        const op = e.match.op;
+        if (isObj(left) && isObj(left.meta) && left.meta.key === "oifname") {
+          if (op === "!=") skip = values.length === 1 && ctx.oifname === values[0];
+          else ctx.oifname = values[0] ?? null;
+        } else if (
+          isObj(left) &&
+          isObj(left.meta) &&
+          (left.meta.key === "l4proto" || left.meta.key === "protocol")
+        ) {
+          ctx.protocols = values.map((v) => PROTOCOL_NUMBERS[v] ?? v);
+        } else if (
+          isObj(left) &&
+          isObj(left.payload) &&
+          left.payload.protocol === "ip" &&
+          left.payload.field === "protocol"
+        ) {
+          ctx.protocols = values.map((v) => PROTOCOL_NUMBERS[v] ?? v);
+        } else if (
+          isObj(left) &&
+          isObj(left.payload) &&
+          left.payload.protocol === "ip" &&
+          left.payload.field === "saddr"
+        ) {
+          ctx.sourceMatch = `${op === "!=" ? "!= " : ""}${values.join(", ")}`;
+        } else if (
+          isObj(left) &&
+          isObj(left.payload) &&
+          (left.payload.protocol === "tcp" || left.payload.protocol === "udp")
+        ) {
+          ctx.protocols = [left.payload.protocol];
+        }
+      } else if (isObj(e.snat)) {
+        const t = snatTargets(e.snat);
+        out.push({
+          where: `${table} ${chain}`,
+          ...ctx,
+          kind: "snat",
+          addresses: t.addresses,
+          ports: t.ports,
+          firstPortOnly: t.firstPortOnly,
+        });
+      } else if (isObj(e.masquerade) || "masquerade" in e) {
+        const t = isObj(e.masquerade) ? snatTargets(e.masquerade) : { ports: null, firstPortOnly: false };
+        out.push({
+          where: `${table} ${chain}`,
+          ...ctx,
+          kind: "masquerade",
+          addresses: null,
+          ports: t.ports,
+          firstPortOnly: t.firstPortOnly,
+        });
+      } else if (isObj(e.jump) || isObj(e.goto)) {
+        const target = (isObj(e.jump) ? e.jump.target : isObj(e.goto) ? e.goto.target : null) as
+          string | null;
+        if (typeof target === "string") walkChain(chains, table, target, ctx, out, depth + 1);
+      } else if (isObj(e.vmap) && isObj(e.vmap.data) && Array.isArray(e.vmap.data.set)) {
+        const alternatives = { ...ctx, alternative: nextAlternative++ };
+        for (const element of e.vmap.data.set) {
+          const verdict: unknown = Array.isArray(element) ? element[1] : null;
+          const target =
+            isObj(verdict) && isObj(verdict.jump)
+              ? verdict.jump.target
+              : isObj(verdict) && isObj(verdict.goto)
+                ? verdict.goto.target
+                : null;
+          if (typeof target === "string") walkChain(chains, table, target, alternatives, out, depth + 1);
+        }
+      }
+      if (skip) break;
+    }
+  }
+}
+
+/** Every NAT statement reachable from an IPv4 postrouting nat chain, with the matches in front of it. */
+export function analyzeNat(ruleset: unknown): NatRule[] {
+  const items = isObj(ruleset) && Array.isArray(ruleset.nftables) ? (ruleset.nftables as unknown[]) : [];
+  const chains = new Map<string, Json[]>();
+  const bases: { table: string; chain: string }[] = [];
+  for (const item of items) {
+    if (!isObj(item)) continue;
+    if (isObj(item.chain)) {
+      const c = item.chain;
+      if ((c.family === "ip" || c.family === "inet") && c.type === "nat" && c.hook === "postrouting") {
+        bases.push({ table: `${c.family} ${String(c.table)}`, chain: String(c.name) });
+      }
+    } else if (isObj(item.rule)) {
+      const r = item.rule;
+      const key = `${String(r.family)} ${String(r.table)}/${String(r.chain)}`;
+      const list = chains.get(key) ?? [];
+      list.push(r);
+      chains.set(key, list);
+    }
+  }
+  const out: NatRule[] = [];
+  for (const base of bases)
+    walkChain(
+      chains,
+      base.table,
+      base.chain,
+      { oifname: null, sourceMatch: null, protocols: null, alternative: null },
+      out,
+      0,
+    );
+  return out;
+}
+
+/** True when the ruleset clamps the TCP MSS of SYNs leaving through the tunnel. */
+export function hasMssClamp(ruleset: unknown, tunnel: string): boolean {
+  const items = isObj(ruleset) && Array.isArray(ruleset.nftables) ? (ruleset.nftables as unknown[]) : [];
+  return items.some((item) => {
+    if (!isObj(item) || !isObj(item.rule) || !Array.isArray(item.rule.expr)) return false;
+    const expr = item.rule.expr as unknown[];
+    const mangle = expr.some(
+      (e) =>
+        isObj(e) &&
+        isObj(e.mangle) &&
+        isObj(e.mangle.key) &&
+        isObj(e.mangle.key["tcp option"]) &&
+        e.mangle.key["tcp option"].name === "maxseg",
+    );
+    const oif = expr.find(
+      (e) =>
+        isObj(e) &&
+        isObj(e.match) &&
+        isObj(e.match.left) &&
+        isObj(e.match.left.meta) &&
+        e.match.left.meta.key === "oifname",
+    );
+    const oifOk =
+      oif === undefined || (isObj(oif) && isObj(oif.match) && matchValue(oif.match.right).includes(tunnel));
+    return mangle && oifOk;
+  });
+}
