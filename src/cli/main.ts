@@ -5,6 +5,7 @@ import { registerApply } from "./commands/apply.ts";
 import { registerCalc } from "./commands/calc.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerDoctor } from "./commands/doctor.ts";
+import { registerInit } from "./commands/init.ts";
 import { registerProvision } from "./commands/provision.ts";
 import { CliError, ExitCode, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
 import { processOutput, type Output } from "./output.ts";
@@ -65,6 +66,7 @@ export function buildProgram(output: Output): Command {
   registerProvision(program, output);
   registerApply(program, output);
   registerDoctor(program, output);
+  registerInit(program, output);
   return program;
 }
 

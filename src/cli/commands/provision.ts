@@ -1,0 +1,244 @@
+import type { Command } from "commander";
+import { INTERFACE_ID_LAYOUTS, type InterfaceIdLayout } from "../../mape/interface-id.ts";
+import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../mape/ipv6.ts";
+import type { ParameterSource } from "../../provision/parameters.ts";
+import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
+import type { CeIdentity } from "../../provision/hb46pp.ts";
+import type { Hb46ppIo } from "../../provision/hb46pp-flow.ts";
+import type { Dhcpv6Io } from "../../provision/dhcpv6-source.ts";
+import { CliError, ExitCode } from "../exit-codes.ts";
+import { formatFields, printJson, type Output } from "../output.ts";
+import { describeHuman } from "./calc.ts";
+
+interface ProvisionCliOptions {
+  wan?: string;
+  prefix?: string;
+  source: string;
+  order?: string;
+  resolver: string[];
+  caFile?: string;
+  rule?: string;
+  rulesFile: string[];
+  iid?: InterfaceIdLayout;
+  solicit?: boolean;
+  timeout: string;
+  vendorId?: string;
+  product?: string;
+  ceVersion?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const SOURCES: readonly ParameterSource[] = ["hb46pp", "dhcpv6", "tables", "manual"];
+const DEFAULT_ORDER = "hb46pp,dhcpv6,tables,manual";
+
+function sourceList(text: string, flag: string): ParameterSource[] {
+  const items = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  for (const item of items) {
+    if (!SOURCES.includes(item as ParameterSource)) {
+      throw new CliError(
+        ExitCode.usage,
+        `${flag}: unknown source "${item}" (${SOURCES.join(", ")}${flag === "--source" ? ", all" : ""})`,
+      );
+    }
+  }
+  if (items.length === 0) throw new CliError(ExitCode.usage, `${flag}: no source given`);
+  return items.filter((s, i) => items.indexOf(s) === i) as ParameterSource[];
+}
+
+/** The sources to ask, in order: --order ranks them, --source picks which of them run. */
+export function chooseSources(source: string, order: string | undefined): ParameterSource[] {
+  const ranked = sourceList(order ?? DEFAULT_ORDER, "--order");
+  const ranking = [...ranked, ...SOURCES.filter((s) => !ranked.includes(s))];
+  if (source === "all") return ranked;
+  const picked = sourceList(source, "--source");
+  return ranking.filter((s) => picked.includes(s));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerProvision(program: Command, output: Output): void {
+  program
+    .command("provision")
+    .summary("ask the network (HB46PP, DHCPv6 S46) and the tables for MAP-E parameters")
+    .description(
+      "Ask each source for the MAP-E parameters of this line, show what each one says and where they disagree,\n" +
+        "and pick one: by default HB46PP, then DHCPv6 S46, then the shipped tables, then a manual --rule.",
+    )
+    .option("--wan <interface>", "the WAN interface: DHCPv6 runs on it, and the prefix is read from it")
+    .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN's global address)")
+    .option("--source <list>", "hb46pp, dhcpv6, tables, manual, a comma list of them, or all", "all")
+    .option("--order <list>", `preference order (default ${DEFAULT_ORDER})`)
+    .option(
+      "--resolver <address>",
+      "a DNS resolver of the line for HB46PP (repeatable; default: /etc/resolv.conf)",
+      collect,
+      [],
+    )
+    .option("--ca-file <file>", "extra CA certificates (PEM) for HB46PP servers whose TXT record says t=b")
+    .option(
+      "--rule <spec>",
+      "the manual rule: ipv6-prefix=P/L,ipv4-prefix=A/L,ea-bits=N,psid-offset=N[,br=ADDR]",
+    )
+    .option("--rules-file <file>", "add rules to the tables from a JSON file (repeatable)", collect, [])
+    .option("--iid <layout>", `force the CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")}`)
+    .option("--solicit", "DHCPv6 Solicit/Advertise instead of Information-request (no lease is taken)")
+    .option("--timeout <seconds>", "bound on the DHCPv6 exchange and on each DNS/HTTP step", "10")
+    .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-v6pc_swg_hgw)")
+    .option("--product <name>", "HB46PP product (default V6MIG-ROUTER)")
+    .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_00)")
+    .option("--token <token>", "HB46PP token from an earlier answer")
+    .option("--json", "print one JSON object (schemaVersion 1)")
+    .action(async (options: ProvisionCliOptions) => {
+      const timeout = Number(options.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 600) {
+        throw new CliError(
+          ExitCode.usage,
+          `--timeout must be a number of seconds from 0 to 600, not "${options.timeout}"`,
+        );
+      }
+      if (options.iid !== undefined && !INTERFACE_ID_LAYOUTS.includes(options.iid)) {
+        throw new CliError(
+          ExitCode.usage,
+          `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
+        );
+      }
+      const order = chooseSources(options.source, options.order);
+      if (options.prefix === undefined && options.wan === undefined) {
+        throw new CliError(
+          ExitCode.usage,
+          "give the delegated prefix with --prefix, or the WAN interface with --wan",
+        );
+      }
+      await runProvision(output, options, order, timeout * 1000);
+    });
+}
+
+const SOURCE_LABEL: Readonly<Record<ParameterSource, string>> = {
+  hb46pp: "HB46PP",
+  dhcpv6: "DHCPv6 S46",
+  tables: "tables",
+  manual: "manual",
+};
+
+function sourceLine(s: SourceReport): string {
+  if (!s.ok) return `${s.status}: ${s.error ?? ""}`;
+  const parts = [`BR ${s.br ?? "unknown"}`, `${s.rules.length} rule${s.rules.length === 1 ? "" : "s"}`];
+  if (s.ceInterfaceId !== null) parts.push(`${s.ceInterfaceId} interface ID`);
+  if (s.ttl !== null) parts.push(`TTL ${s.ttl} s`);
+  const details = s.details;
+  if (typeof details.elapsedMs === "number") parts.push(`answered in ${details.elapsedMs} ms`);
+  const name =
+    typeof details.serviceName === "string"
+      ? details.serviceName
+      : typeof details.enablerName === "string"
+        ? details.enablerName
+        : null;
+  if (name !== null) parts.push(name);
+  return `ok: ${parts.join(", ")}`;
+}
+
+export function describeProvision(result: ProvisionResult, prefixFrom: string): string {
+  const lines = [`${formatIpv6Prefix(result.prefix)} (${prefixFrom})`, "sources:"];
+  lines.push(formatFields(result.sources.map((s) => [SOURCE_LABEL[s.source], sourceLine(s)])));
+  for (const s of result.sources)
+    for (const w of s.warnings) lines.push(`warning: ${SOURCE_LABEL[s.source]}: ${w}`);
+  for (const d of result.disagreements) {
+    lines.push(`disagreement on ${d.field}:`);
+    lines.push(
+      formatFields(
+        Object.entries(d.values).map(([source, value]) => [SOURCE_LABEL[source as ParameterSource], value]),
+        "    ",
+      ),
+    );
+  }
+  if (result.chosen !== null) {
+    lines.push(`chosen: ${SOURCE_LABEL[result.chosen.source]}`);
+    lines.push(describeHuman(result.chosen));
+  }
+  return lines.join("\n");
+}
+
+function identityFrom(options: ProvisionCliOptions, defaults: CeIdentity): CeIdentity {
+  return {
+    vendorId: options.vendorId ?? defaults.vendorId,
+    product: options.product ?? defaults.product,
+    version: options.ceVersion ?? defaults.version,
+    token: options.token,
+  };
+}
+
+async function runProvision(
+  output: Output,
+  options: ProvisionCliOptions,
+  order: readonly ParameterSource[],
+  timeoutMs: number,
+): Promise<void> {
+  // Loaded here so that `mapectl calc` does not pay for sockets, TLS and the codecs at start-up.
+  const [{ provision, provisionJson }, hb46pp, { loadRuleTables }, { shippedNotMape }, { parseManualRule }] =
+    await Promise.all([
+      import("../../provision/provision.ts"),
+      import("../../provision/hb46pp.ts"),
+      import("../rule-tables.ts"),
+      import("../../rules/shipped.ts"),
+      import("../../rules/rule-spec.ts"),
+    ]);
+  const identity = identityFrom(options, hb46pp.DEFAULT_IDENTITY);
+  const wrong = hb46pp.checkIdentity(identity);
+  if (wrong !== null) throw new CliError(ExitCode.usage, wrong);
+  const manualRule = options.rule === undefined ? undefined : parseManualRule(options.rule);
+  const table = loadRuleTables(options.rulesFile);
+  let prefix: Ipv6Prefix;
+  let prefixFrom: string;
+  if (options.prefix !== undefined) {
+    prefix = parseIpv6Prefix(options.prefix);
+    prefixFrom = "given with --prefix";
+  } else {
+    const { readWanPrefix } = await import("../../host/provision-wan.ts");
+    const wan = await readWanPrefix(options.wan ?? "");
+    prefix = wan.prefix;
+    prefixFrom = `read from ${wan.from}`;
+  }
+  const io: { hb46pp?: Hb46ppIo; dhcpv6?: Dhcpv6Io } = {};
+  let resolvers: string[] = options.resolver;
+  if (order.includes("hb46pp")) {
+    const [{ hostHb46ppIo }, { systemResolvers }] = await Promise.all([
+      import("../../host/hb46pp-fetch.ts"),
+      import("../../host/provision-wan.ts"),
+    ]);
+    if (resolvers.length === 0) resolvers = systemResolvers();
+    io.hb46pp = hostHb46ppIo({ resolvers, caFile: options.caFile, timeoutMs });
+  }
+  if (order.includes("dhcpv6") && options.wan !== undefined) {
+    const { hostDhcpv6Io } = await import("../../host/dhcpv6-transport.ts");
+    io.dhcpv6 = hostDhcpv6Io(options.wan);
+  }
+  const result = await provision(
+    {
+      prefix,
+      order,
+      table,
+      notMape: shippedNotMape(),
+      manualRule,
+      interfaceId: options.iid,
+      identity,
+      dhcpv6: {
+        kind: options.solicit === true ? "solicit" : "information-request",
+        maxDurationMs: timeoutMs,
+      },
+    },
+    io,
+  );
+  for (const s of result.sources) {
+    if (s.status === "port-in-use") output.err(`mapectl: warning: ${s.error ?? ""}`);
+  }
+  if (options.json === true) printJson(output, { ...provisionJson(result), prefixFrom });
+  else output.out(describeProvision(result, prefixFrom));
+  if (result.chosen === null)
+    throw new CliError(ExitCode.noParameters, result.reason ?? "no MAP-E parameters");
+}
