@@ -1,15 +1,13 @@
 import { HostError } from "../host/errors.ts";
 import { applyActions } from "../host/apply.ts";
-import { processRunner, runChecked, type CommandRunner } from "../host/command-runner.ts";
+import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
-import { clearState, loadState, saveState } from "../host/state-store.ts";
-import { desiredPlan, HostNotReady } from "../plan/desired.ts";
-import type { HostState } from "../plan/observed.ts";
+import { clearState, loadState } from "../host/state-store.ts";
+import { converge } from "../daemon/converge.ts";
+import { readStatus } from "../daemon/status-report.ts";
+import { HostNotReady } from "../plan/desired.ts";
 import { PlanError, type MapePlan } from "../plan/plan.ts";
-import { parseConntrack, portUsage, type PortUsage } from "../plan/port-usage.ts";
-import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../plan/reconcile.ts";
-import { renderNftables } from "../render/nftables.ts";
-import { shippedNotMape } from "../rules/shipped.ts";
+import { reconcileDown, type Action } from "../plan/reconcile.ts";
 import { CliError, ExitCode } from "./exit-codes.ts";
 import { printJson, formatFields, type Output } from "./output.ts";
 import type { PlanFlags } from "./plan-options.ts";
@@ -33,9 +31,9 @@ function requireRoot(command: string): void {
 }
 
 /** Maps the plan layer's errors to the CLI's exit statuses. */
-function planStep<T>(fn: () => T): T {
+export async function planStep<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof HostNotReady)
       throw new HostError(err.what === "interface" ? "INTERFACE_MISSING" : "NO_IPV6_PREFIX", err.message);
@@ -93,41 +91,10 @@ export async function runUp(
   const dryRun = flags.dryRun === true;
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
-  const host = await observeHost(runner);
   const table = loadRuleTables(settings.rulesFiles);
-  const { plan, prefixFrom } = planStep(() => desiredPlan(settings, host, table, shippedNotMape()));
-  const nftScript = renderNftables(plan);
-  const previous = loadState();
-  const { actions, replacedDefaults, enabledForwarding } = planStep(() =>
-    reconcileUp(plan, nftScript, previous, host, {
-      replaceDefault: settings.replaceDefault,
-      nodad: flags.nodad === true,
-    }),
+  const { plan, prefixFrom, actions } = await planStep(() =>
+    converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
   );
-  // generate → check → apply: nft validates the ruleset before anything changes.
-  if (actions.some((a) => a.id === "nat")) {
-    const check = await runner.run(["nft", "-c", "-f", "-"], { input: nftScript });
-    if (check.code !== 0) {
-      throw new HostError(
-        "COMMAND_FAILED",
-        `nft refused the generated ruleset (nothing was changed): ${check.stderr.trim().split("\n")[0] ?? ""}`,
-      );
-    }
-  }
-  if (!dryRun && actions.length > 0) {
-    await applyActions(runner, actions);
-  }
-  if (!dryRun && (actions.length > 0 || previous === null)) {
-    const state: AppliedState = {
-      schemaVersion: 1,
-      appliedAt: new Date().toISOString(),
-      plan,
-      nftScript,
-      replacedDefaults,
-      enabledForwarding,
-    };
-    saveState(state);
-  }
   const durationMs = Date.now() - started;
   if (flags.json === true) {
     printJson(output, {
@@ -200,56 +167,20 @@ export async function runDown(
   );
 }
 
-async function readPortUsage(runner: CommandRunner, plan: MapePlan): Promise<PortUsage | null> {
-  try {
-    const text = await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 });
-    return portUsage(parseConntrack(text, plan.ipv4Address), plan.portSets, plan.portCount);
-  } catch {
-    return null;
-  }
-}
-
 export async function runStatus(
   flags: ApplyFlags,
   output: Output,
   runner: CommandRunner = processRunner,
-): Promise<boolean> {
-  const state = loadState();
-  const host: HostState = await observeHost(runner);
-  if (state === null) {
-    if (flags.json === true) printJson(output, { schemaVersion: 1, applied: false, inSync: false });
-    else output.out("mapectl status: MAP-E is not applied on this host (run mapectl up).");
-    return false;
-  }
-  const plan = state.plan;
-  const drift = reconcileUp(plan, state.nftScript, state, host, {
-    replaceDefault: true,
-    nodad: true,
-  }).actions.map((a) => a.summary);
-  const link = host.links.find((l) => l.name === plan.tunnel.name);
-  const ports = await readPortUsage(runner, plan);
-  const tunnel = {
-    name: plan.tunnel.name,
-    exists: link !== undefined,
-    up: link?.up ?? false,
-    rxPackets: link?.stats?.rxPackets ?? null,
-    txPackets: link?.stats?.txPackets ?? null,
-    rxBytes: link?.stats?.rxBytes ?? null,
-    txBytes: link?.stats?.txBytes ?? null,
-  };
+): Promise<void> {
+  const report = await readStatus(runner);
   if (flags.json === true) {
-    printJson(output, {
-      schemaVersion: 1,
-      applied: true,
-      appliedAt: state.appliedAt,
-      inSync: drift.length === 0,
-      drift,
-      parameters: plan.parameters,
-      tunnel,
-      ports,
-      plan,
-    });
-    return drift.length === 0;
+    printJson(output, report);
+    return;
+  }
+  const { plan, tunnel, ports } = report;
+  if (!report.applied || plan === null || tunnel === null) {
+    output.out("mapectl status: MAP-E is not applied on this host (run mapectl up).");
+    return;
   }
   const rows: [string, string][] = [
     ["parameters", summary(plan)],
@@ -263,26 +194,28 @@ export async function runStatus(
         ? "unknown"
         : `tx ${tunnel.txPackets} packets / ${tunnel.txBytes ?? 0} bytes, rx ${tunnel.rxPackets ?? 0} packets / ${tunnel.rxBytes ?? 0} bytes`,
     ],
-    ["applied", state.appliedAt],
+    ["applied", report.appliedAt ?? "?"],
     [
       "live host",
-      drift.length === 0 ? "matches the plan" : `DIFFERS from the plan (${drift.length}): run mapectl up`,
+      report.inSync ? "matches the plan" : `DIFFERS from the plan (${report.drift.length}): run mapectl up`,
     ],
   ];
   const lines = ["mapectl status", formatFields(rows)];
-  for (const d of drift) lines.push(`    - needs: ${d}`);
+  for (const d of report.drift) lines.push(`    - needs: ${d}`);
   if (ports !== null) {
+    const perProtocol = Object.entries(ports.perProtocol)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
     lines.push(
-      `  NAT ports in use: ${ports.total} of ${ports.portCount} (${
-        Object.entries(ports.perProtocol)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(", ") || "none"
-      })`,
+      `  NAT ports in use: ${ports.total} of ${ports.portCount} (${perProtocol === "" ? "none" : perProtocol})`,
     );
     lines.push(`    per block: ${ports.perBlock.map((b) => `${b.first}:${b.used}`).join(" ")}`);
   } else {
     lines.push("  NAT ports in use: unknown (conntrack not installed or not root)");
   }
+  if (report.events.length > 0) {
+    lines.push("  recent events:");
+    for (const e of report.events.slice(-5)) lines.push(`    ${e.at} ${e.level}: ${e.message}`);
+  }
   output.out(lines.join("\n"));
-  return drift.length === 0;
 }

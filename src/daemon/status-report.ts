@@ -1,0 +1,90 @@
+import { runChecked, type CommandRunner } from "../host/command-runner.ts";
+import { observeHost } from "../host/observe.ts";
+import { loadState } from "../host/state-store.ts";
+import { readEvents, type DaemonEvent } from "../host/event-log.ts";
+import type { MapePlan } from "../plan/plan.ts";
+import { parseConntrack, portUsage, type NatFlow, type PortUsage } from "../plan/port-usage.ts";
+import { reconcileUp } from "../plan/reconcile.ts";
+
+export interface TunnelStatus {
+  readonly name: string;
+  readonly exists: boolean;
+  readonly up: boolean;
+  readonly rxPackets: number | null;
+  readonly txPackets: number | null;
+  readonly rxBytes: number | null;
+  readonly txBytes: number | null;
+}
+
+/** `status --json` (schemaVersion 1); also what the web page and the daemon read. */
+export interface StatusReport {
+  readonly schemaVersion: 1;
+  readonly applied: boolean;
+  readonly appliedAt: string | null;
+  readonly inSync: boolean;
+  readonly drift: readonly string[];
+  readonly parameters: Record<string, unknown> | null;
+  readonly tunnel: TunnelStatus | null;
+  readonly ports: PortUsage | null;
+  readonly plan: MapePlan | null;
+  readonly events: readonly DaemonEvent[];
+}
+
+/** NATed flows of our address from conntrack, or null when conntrack cannot be read. */
+export async function readFlows(runner: CommandRunner, ipv4Address: string): Promise<NatFlow[] | null> {
+  try {
+    return parseConntrack(
+      await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 }),
+      ipv4Address,
+    );
+  } catch {
+    return null;
+  }
+}
+
+export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
+  const state = loadState();
+  const events = readEvents();
+  if (state === null) {
+    return {
+      schemaVersion: 1,
+      applied: false,
+      appliedAt: null,
+      inSync: false,
+      drift: [],
+      parameters: null,
+      tunnel: null,
+      ports: null,
+      plan: null,
+      events,
+    };
+  }
+  const host = await observeHost(runner);
+  const plan = state.plan;
+  const drift = reconcileUp(plan, state.nftScript, state, host, {
+    replaceDefault: true,
+    nodad: true,
+  }).actions.map((a) => a.summary);
+  const link = host.links.find((l) => l.name === plan.tunnel.name);
+  const flows = await readFlows(runner, plan.ipv4Address);
+  return {
+    schemaVersion: 1,
+    applied: true,
+    appliedAt: state.appliedAt,
+    inSync: drift.length === 0,
+    drift,
+    parameters: plan.parameters,
+    tunnel: {
+      name: plan.tunnel.name,
+      exists: link !== undefined,
+      up: link?.up ?? false,
+      rxPackets: link?.stats?.rxPackets ?? null,
+      txPackets: link?.stats?.txPackets ?? null,
+      rxBytes: link?.stats?.rxBytes ?? null,
+      txBytes: link?.stats?.txBytes ?? null,
+    },
+    ports: flows === null ? null : portUsage(flows, plan.portSets, plan.portCount),
+    plan,
+    events,
+  };
+}
