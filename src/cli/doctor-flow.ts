@@ -2,6 +2,9 @@ import { runChecks, type DoctorInput } from "../diagnose/checks.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { isVyos, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
+import { probeIcmp, probeTcp, probeUdp, withCapture } from "../host/probes.ts";
+import { readPcap } from "../diagnose/pcap.ts";
+import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
 import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
 import { MapeError } from "../mape/errors.ts";
@@ -21,6 +24,8 @@ export interface DoctorFlags {
   rulesFile?: string[];
   json?: boolean;
   vyos?: boolean;
+  probe?: boolean;
+  probeTarget?: string;
 }
 
 const MARK = { ok: "✓", warn: "!", fail: "✗" } as const;
@@ -42,6 +47,46 @@ function describe(findings: readonly Finding[], vyos: boolean, header: string): 
   const passed = findings.filter((f) => f.verdict === "ok");
   if (passed.length > 0) lines.push(`${MARK.ok} passed: ${passed.map((f) => f.id).join(", ")}`);
   return lines.join("\n");
+}
+
+async function probe(
+  runner: CommandRunner,
+  tunnel: string,
+  wan: string,
+  br: string,
+  target: string,
+): Promise<Finding> {
+  const counters = async () =>
+    (await observeHost(runner)).links.find((l) => l.name === tunnel)?.stats ?? null;
+  const before = await counters();
+  const { result: steps, pcap } = await withCapture(wan, async () => [
+    await probeIcmp(runner, target, 3),
+    await probeUdp(target, 2000),
+    await probeTcp(target, 53, 2000),
+  ]);
+  const after = await counters();
+  let capture: ReturnType<typeof countCapture> = {
+    toBr: null,
+    fromBr: null,
+    fromOthers: [],
+    withDestOptions: null,
+  };
+  if (pcap !== null) {
+    try {
+      capture = countCapture(readPcap(pcap), br);
+    } catch {
+      // counters alone still tell the story
+    }
+  }
+  return probeFinding(
+    {
+      steps,
+      tunnelTx: before === null || after === null ? null : after.txPackets - before.txPackets,
+      tunnelRx: before === null || after === null ? null : after.rxPackets - before.rxPackets,
+      ...capture,
+    },
+    br,
+  );
 }
 
 export async function runDoctor(
@@ -114,6 +159,9 @@ export async function runDoctor(
     preferredTunnel: preferred,
   };
   const result = runChecks(input);
+  if (flags.probe === true && tunnel !== null && remote !== null && wan !== null) {
+    result.findings.push(await probe(runner, tunnel.name, wan, remote, flags.probeTarget ?? "8.8.8.8"));
+  }
   const failures = result.findings.filter((f) => f.verdict === "fail").length;
   if (flags.json === true) {
     printJson(output, {

@@ -20,6 +20,7 @@ export const CHECK_IDS = [
   "nat-source-restricted",
   "mtu-mss",
   "ipv4-forwarding",
+  "probe-path",
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

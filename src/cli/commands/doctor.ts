@@ -21,6 +21,8 @@ export function registerDoctor(program: Command, output: Output): void {
     .option("--br <address>", "the BR this line should use (default: from the rule tables)")
     .option("--rules-file <file>", "add rules from a JSON file (repeatable)", collect)
     .option("--vyos", "give fixes as VyOS configuration lines even when not detected")
+    .option("--probe", "also send ICMP, UDP and TCP probes through the tunnel and watch the WAN")
+    .option("--probe-target <ipv4>", "where the probes go (default 8.8.8.8)")
     .option("--json", "print one JSON object (schemaVersion 1)")
     .action(async (flags: DoctorFlags) => {
       const { runDoctor } = await import("../doctor-flow.ts");
