@@ -48,7 +48,7 @@ test("a WAN capture is counted towards and from the BR, with destination options
   );
   assert.equal(packets.length, 4);
   assert.equal(packets[0]?.destOptions, true);
-  assert.equal(packets[0]?.payload, 4);
+  assert.equal(packets[0].payload, 4);
   const counts = countCapture(packets, "2404:9200:225:100::64");
   assert.deepEqual(counts, {
     toBr: 2,
