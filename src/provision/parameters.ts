@@ -3,7 +3,7 @@ import { MapeError } from "../mape/errors.ts";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
-import { makeRule, ruleSpec, type MapRuleSpec } from "../mape/rule.ts";
+import { makeRule, ruleSpec, type MapRule, type MapRuleSpec } from "../mape/rule.ts";
 import {
   explainNotMape,
   rulesInside,
@@ -24,11 +24,21 @@ export interface ResolvedParameters {
   readonly overridden: readonly string[];
 }
 
+/** Rules handed out by the network (HB46PP or DHCPv6 S46) rather than found in a table. */
+export interface ProvisionedRules {
+  readonly source: "hb46pp" | "dhcpv6";
+  readonly rules: readonly MapRule[];
+  /** The interface-ID layout the network asks for (HB46PP map_e.version); null when it says nothing. */
+  readonly interfaceId: InterfaceIdLayout | null;
+}
+
 export interface ResolveOptions {
   readonly prefix: Ipv6Prefix;
   readonly table: RuleTable;
   readonly notMape: readonly NotMapePrefix[];
   readonly manualRule?: MapRuleSpec | undefined;
+  /** Used instead of the table when given (a manual rule still wins); the table then only names the service. */
+  readonly provisioned?: ProvisionedRules | undefined;
   readonly overrides?: Partial<MapRuleSpec> | undefined;
   readonly interfaceId?: InterfaceIdLayout | undefined;
 }
@@ -52,14 +62,40 @@ function noRule(options: ResolveOptions): MapeError {
   );
 }
 
-/** Picks the rule (manual, else longest table match), applies overrides and computes the parameters. */
+const SOURCE_NAMES = { hb46pp: "HB46PP", dhcpv6: "DHCPv6 S46" } as const;
+
+function noProvisionedRule(options: ResolveOptions, provisioned: ProvisionedRules): MapeError {
+  const count = provisioned.rules.length;
+  return new MapeError(
+    "NO_MATCHING_RULE",
+    `none of the ${count} rule${count === 1 ? "" : "s"} from ${SOURCE_NAMES[provisioned.source]} covers ${formatIpv6Prefix(options.prefix)}`,
+  );
+}
+
+/**
+ * Picks the rule (manual, else the longest match among provisioned rules, else among the table's),
+ * applies overrides and computes the parameters.
+ */
 export function resolveParameters(options: ResolveOptions): ResolvedParameters {
   let spec: MapRuleSpec;
   let service: ServiceInfo | null = null;
   let source: ParameterSource;
+  let networkLayout: InterfaceIdLayout | null = null;
   if (options.manualRule !== undefined) {
     spec = options.manualRule;
     source = "manual";
+  } else if (options.provisioned !== undefined) {
+    const provisioned = options.provisioned;
+    const own: RuleTable = {
+      services: new Map(),
+      rules: provisioned.rules.map((rule) => ({ service: null, rule, origin: provisioned.source })),
+    };
+    const match = selectRule(own, options.prefix);
+    if (match === null) throw noProvisionedRule(options, provisioned);
+    spec = ruleSpec(match.rule);
+    service = selectRule(options.table, options.prefix)?.service ?? null;
+    networkLayout = provisioned.interfaceId;
+    source = provisioned.source;
   } else {
     const match = selectRule(options.table, options.prefix);
     if (match === null) throw noRule(options);
@@ -74,7 +110,7 @@ export function resolveParameters(options: ResolveOptions): ResolvedParameters {
     spec = { ...spec, psidLength: undefined };
   }
   const rule = makeRule({ ...spec, ...overrides });
-  const layout = options.interfaceId ?? service?.ceInterfaceId ?? DEFAULT_LAYOUT;
+  const layout = options.interfaceId ?? networkLayout ?? service?.ceInterfaceId ?? DEFAULT_LAYOUT;
   return { params: computeParameters(options.prefix, rule, layout), service, source, overridden };
 }
 

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
+import { isIP } from "node:net";
 import { INTERFACE_ID_LAYOUTS, type InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../mape/ipv6.ts";
 import type { ParameterSource } from "../../provision/parameters.ts";
 import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
 import type { CeIdentity } from "../../provision/hb46pp.ts";
-import type { Hb46ppIo } from "../../provision/hb46pp-flow.ts";
-import type { Dhcpv6Io } from "../../provision/dhcpv6-source.ts";
 import { CliError, ExitCode } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 import { describeHuman } from "./calc.ts";
@@ -58,6 +57,15 @@ export function chooseSources(source: string, order: string | undefined): Parame
   return ranking.filter((s) => picked.includes(s));
 }
 
+/** What c-ares accepts: an address, or [IPv6]:port / IPv4:port; scoped link-local addresses it cannot use. */
+function isResolverAddress(text: string): boolean {
+  const bracket = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text);
+  if (bracket !== null) return isIP(bracket[1] ?? "") === 6 && Number(bracket[2]) <= 65535;
+  const v4port = /^([0-9.]+):(\d{1,5})$/.exec(text);
+  if (v4port !== null) return isIP(v4port[1] ?? "") === 4 && Number(v4port[2]) <= 65535;
+  return isIP(text) !== 0 && !text.includes("%");
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -73,7 +81,10 @@ export function registerProvision(program: Command, output: Output): void {
     .option("--wan <interface>", "the WAN interface: DHCPv6 runs on it, and the prefix is read from it")
     .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN's global address)")
     .option("--source <list>", "hb46pp, dhcpv6, tables, manual, a comma list of them, or all", "all")
-    .option("--order <list>", `preference order (default ${DEFAULT_ORDER})`)
+    .option(
+      "--order <list>",
+      `preference order (default ${DEFAULT_ORDER}); with --source all, only these are asked`,
+    )
     .option(
       "--resolver <address>",
       "a DNS resolver of the line for HB46PP (repeatable; default: /etc/resolv.conf)",
@@ -108,7 +119,15 @@ export function registerProvision(program: Command, output: Output): void {
           `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
         );
       }
-      const order = chooseSources(options.source, options.order);
+      // Without --rule the manual source has nothing to say; list it only when asked for by name.
+      const order = chooseSources(options.source, options.order).filter(
+        (s) => s !== "manual" || options.rule !== undefined || options.source !== "all",
+      );
+      for (const resolver of options.resolver) {
+        if (!isResolverAddress(resolver)) {
+          throw new CliError(ExitCode.usage, `--resolver ${resolver}: not an IP address (or [address]:port)`);
+        }
+      }
       if (options.prefix === undefined && options.wan === undefined) {
         throw new CliError(
           ExitCode.usage,
@@ -204,20 +223,14 @@ async function runProvision(
     prefix = wan.prefix;
     prefixFrom = `read from ${wan.from}`;
   }
-  const io: { hb46pp?: Hb46ppIo; dhcpv6?: Dhcpv6Io } = {};
-  let resolvers: string[] = options.resolver;
-  if (order.includes("hb46pp")) {
-    const [{ hostHb46ppIo }, { systemResolvers }] = await Promise.all([
-      import("../../host/hb46pp-fetch.ts"),
-      import("../../host/provision-wan.ts"),
-    ]);
-    if (resolvers.length === 0) resolvers = systemResolvers();
-    io.hb46pp = hostHb46ppIo({ resolvers, caFile: options.caFile, timeoutMs });
-  }
-  if (order.includes("dhcpv6") && options.wan !== undefined) {
-    const { hostDhcpv6Io } = await import("../../host/dhcpv6-transport.ts");
-    io.dhcpv6 = hostDhcpv6Io(options.wan);
-  }
+  const { hostProvisionIo } = await import("../../host/provision-io.ts");
+  const io = hostProvisionIo({
+    sources: order,
+    wan: options.wan,
+    resolvers: options.resolver,
+    caFile: options.caFile,
+    timeoutMs,
+  });
   const result = await provision(
     {
       prefix,

@@ -1,0 +1,173 @@
+import { Resolver } from "node:dns/promises";
+import { readFileSync } from "node:fs";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { rootCertificates } from "node:tls";
+import type { HttpAnswer, Hb46ppIo, TxtLookup } from "../provision/hb46pp-flow.ts";
+import { MAX_BODY } from "../provision/hb46pp.ts";
+import { HostError } from "./errors.ts";
+
+export interface Hb46ppHostOptions {
+  /** The line's own resolvers (spec §3.1: the provider's DNS answers 4over6.info). Empty: the system's. */
+  readonly resolvers: readonly string[];
+  /** PEM file of extra CAs trusted when t=b, e.g. a provider's private CA or a test CA. */
+  readonly caFile?: string | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? "";
+}
+
+function makeResolver(options: Hb46ppHostOptions): Resolver {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  // c-ares' timeout is per try and doubles on each; two tries keep the total near timeoutMs.
+  const resolver = new Resolver({ timeout: Math.max(Math.round(timeoutMs / 3), 100), tries: 2 });
+  if (options.resolvers.length > 0) {
+    try {
+      resolver.setServers([...options.resolvers]);
+    } catch (err) {
+      throw new HostError(
+        "COMMAND_FAILED",
+        `resolver ${options.resolvers.join(", ")}: ${(err as Error).message}`,
+      );
+    }
+  }
+  return resolver;
+}
+
+function certificateHint(code: string): string {
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|HOSTNAME/.test(code)
+    ? " (the TXT record says t=b: the server's certificate must verify; give its CA with --ca-file if it is private)"
+    : "";
+}
+
+async function readBody(res: IncomingMessage): Promise<Uint8Array | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) {
+      res.destroy();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/**
+ * HB46PP over this host's network: TXT through the given resolvers with node:dns, and GET over IPv6
+ * only (spec §3.3) with node:http(s), the server's name sent as SNI and checked when t=b.
+ */
+export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
+  const resolver = makeResolver(options);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  let extraCa: string | null = null;
+  if (options.caFile !== undefined) {
+    try {
+      extraCa = readFileSync(options.caFile, "utf8");
+    } catch (err) {
+      throw new HostError(
+        "FILE_UNREADABLE",
+        `cannot read CA file ${options.caFile}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  async function resolveTxt(name: string): Promise<TxtLookup> {
+    try {
+      return { kind: "records", records: await resolver.resolveTxt(name) };
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === "ENOTFOUND") return { kind: "nxdomain" };
+      if (code === "ENODATA") return { kind: "nodata" };
+      const via = options.resolvers.length > 0 ? ` via ${options.resolvers.join(", ")}` : "";
+      return { kind: "error", code, message: `${code || (err as Error).message}${via}` };
+    }
+  }
+
+  async function addressOf(host: string): Promise<string> {
+    const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+    const family = isIP(bare);
+    if (family === 6) return bare;
+    if (family === 4)
+      throw new Error(`${host} is an IPv4 address; HB46PP is spoken over IPv6 only (spec §3.3)`);
+    try {
+      const addresses = await resolver.resolve6(bare);
+      const first = addresses[0];
+      if (first === undefined) throw new Error("no AAAA record");
+      return first;
+    } catch (err) {
+      throw new Error(`no IPv6 address for ${bare}: ${codeOf(err) || (err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async function get(urlText: string, verifyCertificate: boolean): Promise<HttpAnswer> {
+    const url = new URL(urlText);
+    let address: string;
+    try {
+      address = await addressOf(url.hostname);
+    } catch (err) {
+      return { kind: "error", message: (err as Error).message };
+    }
+    const https = url.protocol === "https:";
+    const bareHost = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    return new Promise<HttpAnswer>((resolve) => {
+      const req = (https ? httpsRequest : httpRequest)(
+        {
+          host: address,
+          family: 6,
+          port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
+          path: `${url.pathname}${url.search}`,
+          method: "GET",
+          headers: { Host: url.host, Accept: "application/json", "User-Agent": "mapectl" },
+          agent: false,
+          timeout: timeoutMs,
+          ...(https
+            ? {
+                // SNI only for names (RFC 6066 forbids IP literals there); identity is checked either way.
+                servername: isIP(bareHost) === 0 ? bareHost : "",
+                rejectUnauthorized: verifyCertificate,
+                ...(verifyCertificate && extraCa !== null ? { ca: [...rootCertificates, extraCa] } : {}),
+              }
+            : {}),
+        },
+        (res) => {
+          readBody(res).then(
+            (body) => {
+              if (body === null)
+                resolve({ kind: "error", message: `the body is larger than ${MAX_BODY} bytes` });
+              else
+                resolve({
+                  kind: "response",
+                  status: res.statusCode ?? 0,
+                  location: res.headers.location ?? null,
+                  body,
+                });
+            },
+            (err: unknown) => {
+              resolve({ kind: "error", message: `reading the body: ${(err as Error).message}` });
+            },
+          );
+        },
+      );
+      req.on("timeout", () => {
+        req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`));
+      });
+      req.on("error", (err) => {
+        const code = codeOf(err);
+        resolve({
+          kind: "error",
+          message: `${err.message}${code !== "" && !err.message.includes(code) ? ` (${code})` : ""}${certificateHint(code)}`,
+        });
+      });
+      req.end();
+    });
+  }
+
+  return { resolveTxt, get, resolvers: options.resolvers };
+}

@@ -1,0 +1,493 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Netns } from "../helpers/netns.ts";
+import { isRoot } from "../helpers/netns.ts";
+import { CLI } from "../helpers/run-cli.ts";
+import { Background, cleanup, link, namespace, runTool, scratchDir } from "./provision-servers.ts";
+
+// HB46PP against real servers in an "ngn" namespace: unbound answers TXT 4over6.info (changed per
+// test with unbound-control) and AAAA for the provisioning servers; two HTTPS servers (python3 ssl,
+// with a CA made by openssl for this run) answer the GET. mapectl runs in a "ce" namespace.
+
+const PREFIX = "2404:7a82:4d02:4100::/56";
+const RESOLVER = "fd00:5::53";
+const CE_ADDRESS = "fd00:5::2";
+let ce: Netns;
+let ngn: Netns;
+let dir: string;
+let unboundConf: string;
+const servers: Background[] = [];
+
+const BIGLOBE = {
+  enabler_name: "BIGLOBE",
+  service_name: "IPv6オプション",
+  ttl: 3600,
+  token: "640756965820d3b9025b6941f9590af6802830ba58663fe8f043dc92b576f17a",
+  order: ["map_e"],
+  map_e: {
+    version: 0,
+    br: "2001:260:700:1::1:276",
+    rules: [{ ipv6: "2404:7a82:4c00::/38", ipv4: "133.209.12.0/22", ea_length: 18, psid_offset: 4 }],
+  },
+};
+
+/** path → answer, for both HTTPS servers. */
+const ROUTES: Record<string, { status: number; body?: string; location?: string; type?: string }> = {
+  "/config": { status: 200, body: JSON.stringify(BIGLOBE) },
+  "/redirect": { status: 307, location: "https://other.mapectl.test/config" },
+  "/unknown": { status: 404, body: "" },
+  "/forbidden": { status: 403, body: "" },
+  "/html": { status: 200, body: "<html><body>maintenance</body></html>", type: "text/html" },
+  "/dslite": {
+    status: 200,
+    body: JSON.stringify({ order: ["dslite"], dslite: { aftr: "gw.transix.jp" }, ttl: 1800 }),
+  },
+  "/empty": { status: 200, body: JSON.stringify({ order: [], ttl: 600 }) },
+};
+
+const HTTPS_SERVER = `
+import http.server, json, socket, ssl, sys, urllib.parse
+addr, cert, key, log, routes_file, mode = sys.argv[1:7]
+routes = json.load(open(routes_file))
+sni = {"name": None}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        with open(log, "a") as f:
+            f.write(json.dumps({"server": addr, "host": self.headers.get("Host"), "sni": sni["name"], "path": u.path,
+                                "query": dict(urllib.parse.parse_qsl(u.query)), "client": self.client_address[0]}) + "\\n")
+        r = routes.get(u.path, {"status": 404, "body": ""})
+        body = r.get("body", "").encode()
+        self.send_response(r["status"])
+        if "location" in r:
+            self.send_header("Location", r["location"])
+        self.send_header("Content-Type", r.get("type", "application/json"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class S(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+def on_sni(sock, name, c):
+    sni["name"] = name
+ctx.sni_callback = on_sni
+srv = S((addr, 80 if mode == "plain" else 443), H)
+if mode != "plain":
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print("ready", flush=True)
+srv.serve_forever()
+`;
+
+function makePki(): { ca: string; cert: string; key: string; otherCa: string } {
+  const p = (name: string): string => join(dir, name);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  runTool([
+    "openssl",
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    p("ca.key"),
+    "-out",
+    p("ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=mapectl test CA",
+  ]);
+  runTool([
+    "openssl",
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    p("other-ca.key"),
+    "-out",
+    p("other-ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=not the provider",
+  ]);
+  runTool([
+    "openssl",
+    "req",
+    ...ec,
+    "-keyout",
+    p("server.key"),
+    "-out",
+    p("server.csr"),
+    "-subj",
+    "/CN=prov.mapectl.test",
+  ]);
+  writeFileSync(
+    p("ext.cnf"),
+    "subjectAltName=DNS:prov.mapectl.test,DNS:other.mapectl.test\nextendedKeyUsage=serverAuth\n",
+  );
+  runTool([
+    "openssl",
+    "x509",
+    "-req",
+    "-in",
+    p("server.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    p("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    p("ext.cnf"),
+  ]);
+  return { ca: p("ca.pem"), cert: p("server.pem"), key: p("server.key"), otherCa: p("other-ca.pem") };
+}
+
+let pki: ReturnType<typeof makePki>;
+
+function unboundControl(...args: string[]): void {
+  runTool(["unbound-control", "-c", unboundConf, ...args]);
+}
+
+/** Points 4over6.info at `text`, or removes it (NXDOMAIN) when null. */
+function setTxt(text: string | null): void {
+  unboundControl("local_data_remove", "4over6.info.");
+  if (text !== null) unboundControl("local_data", `4over6.info. 60 IN TXT "${text}"`);
+}
+
+function requests(): {
+  server: string;
+  host: string;
+  sni: string | null;
+  path: string;
+  query: Record<string, string>;
+  client: string;
+}[] {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, "requests.log"), "utf8");
+  } catch {
+    return [];
+  }
+  writeFileSync(join(dir, "requests.log"), "");
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as ReturnType<typeof requests>[number]);
+}
+
+interface Source {
+  source: string;
+  ok: boolean;
+  status: string;
+  error: string | null;
+  rules: Record<string, unknown>[];
+  br: string | null;
+  ceInterfaceId: string | null;
+  ttl: number | null;
+  retry: { minSeconds: number; maxSeconds: number } | null;
+  disableMapE: boolean;
+  details: Record<string, unknown>;
+}
+
+function provision(args: readonly string[]): {
+  code: number;
+  sources: Source[];
+  chosen: Record<string, unknown> | null;
+  stderr: string;
+} {
+  const r = ce.run([
+    process.execPath,
+    CLI,
+    "provision",
+    "--prefix",
+    PREFIX,
+    "--resolver",
+    RESOLVER,
+    "--timeout",
+    "4",
+    "--json",
+    ...args,
+  ]);
+  let doc: { sources: Source[]; chosen: Record<string, unknown> | null } = { sources: [], chosen: null };
+  try {
+    doc = JSON.parse(r.stdout) as typeof doc;
+  } catch {
+    assert.fail(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+  return { code: r.code, ...doc, stderr: r.stderr };
+}
+
+before(async () => {
+  if (!isRoot()) return;
+  dir = scratchDir();
+  ce = namespace("mapectl-hb46pp-ce");
+  ngn = namespace("mapectl-hb46pp-ngn");
+  await link(ce, "wan0", ngn, "ngn0");
+  ce.ok(["ip", "-6", "addr", "add", `${CE_ADDRESS}/64`, "dev", "wan0", "nodad"]);
+  for (const a of [RESOLVER, "fd00:5::80", "fd00:5::81", "fd00:5::82"])
+    ngn.ok(["ip", "-6", "addr", "add", `${a}/64`, "dev", "ngn0", "nodad"]);
+  pki = makePki();
+  unboundConf = join(dir, "unbound.conf");
+  writeFileSync(
+    unboundConf,
+    [
+      "server:",
+      `  interface: ${RESOLVER}`,
+      "  port: 53",
+      "  do-ip4: no",
+      "  do-daemonize: no",
+      '  username: ""',
+      '  chroot: ""',
+      `  directory: "${dir}"`,
+      `  pidfile: "${join(dir, "unbound.pid")}"`,
+      "  use-syslog: no",
+      '  logfile: ""',
+      "  verbosity: 1",
+      "  access-control: ::/0 allow",
+      '  module-config: "iterator"',
+      '  local-zone: "4over6.info." static',
+      '  local-zone: "mapectl.test." static',
+      '  local-data: "prov.mapectl.test. 60 IN AAAA fd00:5::80"',
+      '  local-data: "other.mapectl.test. 60 IN AAAA fd00:5::81"',
+      "remote-control:",
+      "  control-enable: yes",
+      `  control-interface: "${join(dir, "unbound.ctl")}"`,
+      "",
+    ].join("\n"),
+  );
+  runTool(["unbound-checkconf", unboundConf]);
+  const unbound = new Background(ngn, ["unbound", "-c", unboundConf]);
+  await unbound.ready(/start of service/);
+  const routes = join(dir, "routes.json");
+  writeFileSync(routes, JSON.stringify(ROUTES));
+  for (const [addr, mode] of [
+    ["fd00:5::80", "tls"],
+    ["fd00:5::81", "tls"],
+    ["fd00:5::82", "plain"],
+  ] as const) {
+    const server = new Background(ngn, [
+      "python3",
+      "-c",
+      HTTPS_SERVER,
+      addr,
+      pki.cert,
+      pki.key,
+      join(dir, "requests.log"),
+      routes,
+      mode,
+    ]);
+    servers.push(server);
+    await server.ready(/ready/);
+  }
+});
+
+after(async () => {
+  await cleanup();
+});
+
+const skip = !isRoot() && "needs root (network namespaces)";
+
+test(
+  "TXT through the line's resolver, verified HTTPS GET over IPv6: BIGLOBE's rule, BR and TTL",
+  { skip },
+  () => {
+    setTxt("v=v6mig-1 url=https://prov.mapectl.test/config t=b");
+    const r = provision(["--source", "hb46pp,tables", "--ca-file", pki.ca]);
+    assert.equal(r.code, 0, r.stderr);
+    const [hb, tables] = r.sources;
+    assert.equal(hb?.status, "ok", hb?.error ?? "");
+    assert.equal(hb.ttl, 3600);
+    assert.deepEqual(hb.retry, { minSeconds: 3600, maxSeconds: 3600 });
+    assert.equal(hb.br, "2001:260:700:1::1:276");
+    assert.equal(hb.ceInterfaceId, "draft-03");
+    assert.deepEqual(hb.rules, [
+      {
+        ipv6Prefix: "2404:7a82:4c00::/38",
+        ipv4Prefix: "133.209.12.0/22",
+        eaBits: 18,
+        psidOffset: 4,
+        psidLength: 8,
+        psid: null,
+      },
+    ]);
+    assert.equal(hb.details.enablerName, "BIGLOBE");
+    assert.equal(hb.details.verifyCertificate, true);
+    assert.deepEqual(hb.details.resolvers, [RESOLVER]);
+    assert.equal(r.chosen?.source, "hb46pp");
+    assert.equal(r.chosen.ipv4Address, "133.209.13.2");
+    assert.equal(r.chosen.br, "2001:260:700:1::1:276");
+    // The shipped table says east (…:275); the provider says west (…:276): the BR disagreement.
+    assert.equal(tables?.br, "2001:260:700:1::1:275");
+    const [req] = requests();
+    assert.ok(req !== undefined);
+    assert.equal(req.path, "/config");
+    assert.equal(req.client, CE_ADDRESS, "the GET came over IPv6 from the CE");
+    assert.equal(req.sni, "prov.mapectl.test");
+    assert.equal(req.host, "prov.mapectl.test");
+    assert.deepEqual(req.query, {
+      vendorid: "acde48-v6pc_swg_hgw",
+      product: "V6MIG-ROUTER",
+      version: "0_00",
+      capability: "map_e,dslite,ipip",
+    });
+  },
+);
+
+test(
+  "a 307 to another server is followed, with the CE's parameters and a verified certificate",
+  { skip },
+  () => {
+    setTxt("v=v6mig-1 url=https://prov.mapectl.test/redirect t=b");
+    const token = BIGLOBE.token;
+    const r = provision([
+      "--source",
+      "hb46pp",
+      "--ca-file",
+      pki.ca,
+      "--token",
+      token,
+      "--vendor-id",
+      "acde48-mapectl",
+      "--product",
+      "mapectl",
+      "--ce-version",
+      "0_1_0",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.sources[0]?.status, "ok", r.sources[0]?.error ?? "");
+    const seen = requests();
+    assert.deepEqual(
+      seen.map((q) => [q.server, q.path, q.sni]),
+      [
+        ["fd00:5::80", "/redirect", "prov.mapectl.test"],
+        ["fd00:5::81", "/config", "other.mapectl.test"],
+      ],
+    );
+    assert.deepEqual(seen[1]?.query, {
+      vendorid: "acde48-mapectl",
+      product: "mapectl",
+      version: "0_1_0",
+      capability: "map_e,dslite,ipip",
+      token,
+    });
+    assert.equal((r.sources[0].details.requests as string[]).length, 2);
+  },
+);
+
+test(
+  "NXDOMAIN for 4over6.info: MAP-E from HB46PP is disabled, with a clear status and a 1–3 h retry",
+  { skip },
+  () => {
+    setTxt(null);
+    const r = provision(["--source", "hb46pp"]);
+    assert.equal(r.code, 3);
+    const hb = r.sources[0];
+    assert.equal(hb?.status, "no-record");
+    assert.equal(hb.disableMapE, true);
+    assert.deepEqual(hb.retry, { minSeconds: 3600, maxSeconds: 10800 });
+    assert.match(
+      hb.error ?? "",
+      /^NXDOMAIN for 4over6\.info: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled$/,
+    );
+    assert.match(r.stderr, /^mapectl: no source gives MAP-E parameters .*hb46pp: no-record/);
+    assert.deepEqual(requests(), []);
+    // The tables still answer when asked after it.
+    const withTables = provision(["--source", "hb46pp,tables"]);
+    assert.equal(withTables.code, 0);
+    assert.equal(withTables.chosen?.source, "tables");
+  },
+);
+
+test("404 and 403: this network does not know this CE; retry in 10–30 min", { skip }, () => {
+  for (const [path, code] of [
+    ["/unknown", 404],
+    ["/forbidden", 403],
+  ] as const) {
+    setTxt(`v=v6mig-1 url=https://prov.mapectl.test${path} t=b`);
+    const r = provision(["--source", "hb46pp", "--ca-file", pki.ca]);
+    assert.equal(r.code, 3);
+    const hb = r.sources[0];
+    assert.equal(hb?.status, "unknown-ce");
+    assert.equal(hb.details.httpStatus, code);
+    assert.match(hb.error ?? "", /does not know this CE's source address/);
+    assert.deepEqual(hb.retry, { minSeconds: 600, maxSeconds: 1800 });
+    assert.equal(hb.disableMapE, false);
+    requests();
+  }
+});
+
+test("t=b with a certificate the CE cannot verify fails; t=a accepts the same server", { skip }, () => {
+  setTxt("v=v6mig-1 url=https://prov.mapectl.test/config t=b");
+  const untrusted = provision(["--source", "hb46pp", "--ca-file", pki.otherCa]);
+  assert.equal(untrusted.sources[0]?.status, "http-error");
+  assert.match(untrusted.sources[0].error ?? "", /certificate.*t=b|t=b.*certificate/i);
+  assert.deepEqual(requests(), [], "nothing was sent to an unverified server");
+  setTxt("v=v6mig-1 url=https://prov.mapectl.test/config t=a");
+  const unverified = provision(["--source", "hb46pp"]);
+  assert.equal(unverified.sources[0]?.status, "ok", unverified.sources[0]?.error ?? "");
+  assert.equal(unverified.sources[0].details.verifyCertificate, false);
+  requests();
+});
+
+test(
+  "plain http to an IPv6 literal (t=a) works; t=b with http is refused before any request",
+  { skip },
+  () => {
+    setTxt("v=v6mig-1 url=http://[fd00:5::82]/config t=a");
+    const plain = provision(["--source", "hb46pp"]);
+    assert.equal(plain.sources[0]?.status, "ok", plain.sources[0]?.error ?? "");
+    const [req] = requests();
+    assert.equal(req?.server, "fd00:5::82");
+    assert.equal(req.host, "[fd00:5::82]");
+    assert.equal(req.client, CE_ADDRESS);
+    setTxt("v=v6mig-1 url=http://[fd00:5::82]/config t=b");
+    const refused = provision(["--source", "hb46pp"]);
+    assert.equal(refused.sources[0]?.status, "bad-record");
+    assert.deepEqual(requests(), []);
+  },
+);
+
+test("answers that are not MAP-E or not JSON are reported as such", { skip }, () => {
+  setTxt("v=v6mig-1 url=https://prov.mapectl.test/dslite t=b");
+  const ds = provision(["--source", "hb46pp,tables", "--ca-file", pki.ca]);
+  assert.equal(ds.code, 3, "a DS-Lite answer is authoritative: no fall-back to the tables");
+  assert.equal(ds.sources[0]?.status, "not-map-e");
+  assert.equal(
+    ds.sources[0].error,
+    "the provisioning server provisions DS-Lite (AFTR gw.transix.jp), not MAP-E",
+  );
+  assert.equal(ds.sources[0].ttl, 1800);
+  assert.equal(ds.chosen, null);
+  setTxt("v=v6mig-1 url=https://prov.mapectl.test/empty t=b");
+  const empty = provision(["--source", "hb46pp", "--ca-file", pki.ca]);
+  assert.equal(empty.sources[0]?.status, "no-service");
+  assert.equal(empty.sources[0].disableMapE, true);
+  setTxt("v=v6mig-1 url=https://prov.mapectl.test/html t=b");
+  const html = provision(["--source", "hb46pp", "--ca-file", pki.ca]);
+  assert.equal(html.sources[0]?.status, "bad-reply");
+  assert.match(html.sources[0].error ?? "", /body: is not JSON .*it starts "<html><body>maint/);
+  requests();
+});
+
+test("a malformed TXT record and a refusing resolver retry in 1–10 min", { skip }, () => {
+  setTxt("v=v6mig-1 url=https://prov.mapectl.test/config t=maybe");
+  const bad = provision(["--source", "hb46pp"]);
+  assert.equal(bad.sources[0]?.status, "bad-record");
+  assert.match(bad.sources[0].error ?? "", /^TXT 4over6\.info t: "maybe" is neither a nor b$/);
+  assert.deepEqual(bad.sources[0].retry, { minSeconds: 60, maxSeconds: 600 });
+  setTxt(null);
+  unboundControl("local_zone", "4over6.info.", "always_refuse");
+  const refused = provision(["--source", "hb46pp"]);
+  unboundControl("local_zone", "4over6.info.", "static");
+  assert.equal(refused.sources[0]?.status, "dns-error");
+  assert.match(refused.sources[0].error ?? "", /DNS query TXT 4over6\.info failed: EREFUSED via fd00:5::53/);
+  assert.deepEqual(refused.sources[0].retry, { minSeconds: 60, maxSeconds: 600 });
+});

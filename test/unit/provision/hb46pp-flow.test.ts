@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULT_IDENTITY } from "../../../src/provision/hb46pp.ts";
+import {
+  HB46PP_RETRY,
+  Hb46ppSchedule,
+  queryHb46pp,
+  retryDelayMs,
+} from "../../../src/provision/hb46pp-flow.ts";
+import { BIGLOBE_REPLY, fakeHb46pp, ok, status, TXT, txt } from "./fixtures.ts";
+
+const identity = DEFAULT_IDENTITY;
+
+test("TXT → GET with the CE's parameters → MAP-E, with the TTL as the next query time", async () => {
+  const io = fakeHb46pp(txt(TXT), { "/config": ok(BIGLOBE_REPLY) });
+  const out = await queryHb46pp(io, { identity });
+  assert.equal(out.status, "ok");
+  assert.equal(out.disableMapE, false);
+  assert.deepEqual(out.retry, { minSeconds: 3600, maxSeconds: 3600 });
+  assert.equal(out.reply?.ttl, 3600);
+  assert.match(out.message, /MAP-E, 1 rule, BR 2001:260:700:1::1:275/);
+  assert.equal(io.requests.length, 1);
+  const url = new URL(io.requests[0]?.url ?? "");
+  assert.equal(io.requests[0]?.verify, true);
+  assert.equal(url.searchParams.get("vendorid"), "acde48-v6pc_swg_hgw");
+  assert.equal(url.searchParams.get("product"), "V6MIG-ROUTER");
+  assert.equal(url.searchParams.get("version"), "0_00");
+  assert.equal(url.searchParams.get("capability"), "map_e,dslite,ipip");
+});
+
+test("no TTL in the answer: ask again in 20–24 h", async () => {
+  const out = await queryHb46pp(
+    fakeHb46pp(txt(TXT), { "/config": ok({ ...BIGLOBE_REPLY, ttl: undefined }) }),
+    { identity },
+  );
+  assert.equal(out.status, "ok");
+  assert.deepEqual(out.retry, HB46PP_RETRY.noTtl);
+});
+
+test("NXDOMAIN and NODATA switch MAP-E from HB46PP off and retry in 1–3 h", async () => {
+  for (const kind of ["nxdomain", "nodata"] as const) {
+    const out = await queryHb46pp(fakeHb46pp({ kind }, {}), { identity });
+    assert.equal(out.status, "no-record");
+    assert.equal(out.disableMapE, true);
+    assert.deepEqual(out.retry, { minSeconds: 3600, maxSeconds: 10800 });
+    assert.match(out.message, /does not offer HB46PP provisioning; MAP-E from HB46PP is disabled/);
+  }
+});
+
+test("other DNS failures and a malformed record retry in 1–10 min without disabling anything", async () => {
+  const err = await queryHb46pp(
+    fakeHb46pp({ kind: "error", code: "ETIMEOUT", message: "ETIMEOUT via 2001:db8::53" }, {}),
+    { identity },
+  );
+  assert.equal(err.status, "dns-error");
+  assert.equal(err.disableMapE, false);
+  assert.deepEqual(err.retry, { minSeconds: 60, maxSeconds: 600 });
+  assert.match(err.message, /ETIMEOUT via 2001:db8::53/);
+  const bad = await queryHb46pp(fakeHb46pp(txt("v=v6mig-1 t=b"), {}), { identity });
+  assert.equal(bad.status, "bad-record");
+  assert.match(bad.message, /TXT 4over6.info url: is missing/);
+});
+
+test("307 is followed, relative or absolute, keeping the CE's parameters", async () => {
+  const io = fakeHb46pp(txt(TXT), {
+    "/config": status(307, "/v2/config"),
+    "/v2/config": status(
+      307,
+      "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e",
+    ),
+    "/final": ok(BIGLOBE_REPLY),
+  });
+  const out = await queryHb46pp(io, { identity });
+  assert.equal(out.status, "ok");
+  assert.equal(out.urls.length, 3);
+  const second = new URL(out.urls[1] ?? "");
+  assert.equal(second.href.split("?")[0], "https://prov.example.jp/v2/config");
+  assert.equal(second.searchParams.get("capability"), "map_e,dslite,ipip");
+  assert.equal(
+    out.urls[2],
+    "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e",
+  );
+  assert.ok(io.requests.every((r) => r.verify));
+});
+
+test("redirect loops, 307 without Location, and a downgrade to http under t=b are HTTP errors", async () => {
+  const loop = await queryHb46pp(fakeHb46pp(txt(TXT), { "/config": status(307, "/config") }), {
+    identity,
+    maxRedirects: 3,
+  });
+  assert.equal(loop.status, "http-error");
+  assert.match(loop.message, /more than 3 redirects/);
+  assert.equal(loop.urls.length, 4);
+  const noLocation = await queryHb46pp(fakeHb46pp(txt(TXT), { "/config": status(307) }), { identity });
+  assert.match(noLocation.message, /without a Location/);
+  const downgrade = await queryHb46pp(
+    fakeHb46pp(txt(TXT), { "/config": status(307, "http://prov.example.jp/config") }),
+    { identity },
+  );
+  assert.equal(downgrade.status, "http-error");
+  assert.match(downgrade.message, /plain http, but t=b/);
+  assert.deepEqual(downgrade.retry, { minSeconds: 600, maxSeconds: 1800 });
+});
+
+test("403 and 404: this network does not know this CE", async () => {
+  for (const code of [403, 404]) {
+    const out = await queryHb46pp(fakeHb46pp(txt(TXT), { "/config": status(code) }), { identity });
+    assert.equal(out.status, "unknown-ce");
+    assert.equal(out.httpStatus, code);
+    assert.match(out.message, /does not know this CE's source address/);
+    assert.deepEqual(out.retry, HB46PP_RETRY.httpError);
+    assert.equal(out.disableMapE, false);
+  }
+});
+
+test("server errors, no answer and non-JSON bodies retry in 10–30 min", async () => {
+  const e500 = await queryHb46pp(fakeHb46pp(txt(TXT), { "/config": status(500) }), { identity });
+  assert.equal(e500.status, "http-error");
+  assert.match(e500.message, /HTTP status 500/);
+  const down = await queryHb46pp(
+    {
+      resolveTxt: () => Promise.resolve(txt(TXT)),
+      get: () => Promise.resolve({ kind: "error", message: "connect ECONNREFUSED" }),
+    },
+    { identity },
+  );
+  assert.equal(down.status, "http-error");
+  assert.match(down.message, /ECONNREFUSED/);
+  const html = await queryHb46pp(fakeHb46pp(txt(TXT), { "/config": ok("<html>maintenance</html>") }), {
+    identity,
+  });
+  assert.equal(html.status, "bad-reply");
+  assert.match(html.message, /body: is not JSON/);
+  assert.deepEqual(html.retry, HB46PP_RETRY.httpError);
+});
+
+test("an empty order and a DS-Lite answer turn MAP-E off until the TTL", async () => {
+  const none = await queryHb46pp(
+    fakeHb46pp(txt(TXT), { "/config": ok({ order: [], ttl: 7200, enabler_name: "VNE" }) }),
+    { identity },
+  );
+  assert.equal(none.status, "no-service");
+  assert.equal(none.disableMapE, true);
+  assert.deepEqual(none.retry, { minSeconds: 7200, maxSeconds: 7200 });
+  assert.match(none.message, /VNE offers no IPv4 service/);
+  const ds = await queryHb46pp(
+    fakeHb46pp(txt(TXT), {
+      "/config": ok({ order: ["dslite"], dslite: { aftr: "2404:8e00::feed:100" }, service_name: "transix" }),
+    }),
+    { identity },
+  );
+  assert.equal(ds.status, "not-map-e");
+  assert.equal(ds.message, "transix provisions DS-Lite (AFTR 2404:8e00::feed:100), not MAP-E");
+});
+
+test("the token of an earlier answer is sent back", async () => {
+  const token = "b".repeat(64);
+  const io = fakeHb46pp(txt(TXT), { "/config": ok(BIGLOBE_REPLY) });
+  await queryHb46pp(io, { identity: { ...identity, token } });
+  assert.equal(new URL(io.requests[0]?.url ?? "").searchParams.get("token"), token);
+});
+
+test("re-query at the end of the TTL, or at once when the CE's IPv6 address changes", () => {
+  const schedule = new Hb46ppSchedule();
+  assert.equal(schedule.due(0, "2404:7a82:4d02:4100::/56"), "first");
+  const dueAt = schedule.record(
+    { retry: { minSeconds: 3600, maxSeconds: 3600 } },
+    1000,
+    "2404:7a82:4d02:4100::/56",
+    () => 0.3,
+  );
+  assert.equal(dueAt, 1000 + 3_600_000);
+  assert.equal(schedule.due(1000 + 3_599_999, "2404:7a82:4d02:4100::/56"), null);
+  assert.equal(schedule.due(1000 + 3_600_000, "2404:7a82:4d02:4100::/56"), "due");
+  assert.equal(schedule.due(5000, "2404:7a82:4d02:4200::/56"), "address-changed");
+});
+
+test("retry windows are drawn uniformly inside the spec's bounds", () => {
+  for (const window of Object.values(HB46PP_RETRY)) {
+    assert.equal(
+      retryDelayMs(window, () => 0),
+      window.minSeconds * 1000,
+    );
+    assert.equal(
+      retryDelayMs(window, () => 0.999999999),
+      Math.round(window.maxSeconds * 1000 * 0.999999999 + window.minSeconds * 1000 * 0.000000001),
+    );
+  }
+  assert.deepEqual(HB46PP_RETRY.noRecord, { minSeconds: 3600, maxSeconds: 10800 });
+  assert.deepEqual(HB46PP_RETRY.dnsError, { minSeconds: 60, maxSeconds: 600 });
+  assert.deepEqual(HB46PP_RETRY.httpError, { minSeconds: 600, maxSeconds: 1800 });
+  assert.deepEqual(HB46PP_RETRY.noTtl, { minSeconds: 72000, maxSeconds: 86400 });
+});
