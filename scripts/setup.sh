@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 packages=(
   qemu-system-x86 busybox-static kea-dhcp6-server nftables iproute2 iperf3 tcpdump unbound
   knot-dnsutils conntrack iputils-ping openssl ca-certificates python3 procps kmod cpio xz-utils
+  radvd isc-dhcp-client curl
+  chromium fonts-ipafont-gothic
+  systemd groff-base binutils
 )
 missing=()
 for p in "${packages[@]}"; do

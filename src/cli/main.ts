@@ -7,6 +7,11 @@ import { registerLab } from "./commands/lab.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerProvision } from "./commands/provision.ts";
+import { registerRender } from "./commands/render.ts";
+import { registerPorts } from "./commands/ports.ts";
+import { registerServe } from "./commands/serve.ts";
+import { registerInstall } from "./commands/install.ts";
+import { registerDocs } from "./docs/commands.ts";
 import { CliError, ExitCode, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
 import { processOutput, type Output } from "./output.ts";
 
@@ -65,8 +70,13 @@ export function buildProgram(output: Output): Command {
   registerLab(program, output);
   registerProvision(program, output);
   registerApply(program, output);
+  registerRender(program, output);
+  registerInstall(program, output);
+  registerDocs(program, output);
   registerDoctor(program, output);
   registerInit(program, output);
+  registerPorts(program, output);
+  registerServe(program, output);
   return program;
 }
 

@@ -170,3 +170,53 @@ export function desiredPlan(
   });
   return { plan, prefixFrom: `${formatIpv6Prefix(resolved.params.endUserPrefix)} from ${prefixFrom}` };
 }
+
+/**
+ * Stands in for the BR's next hop when a plan is built away from the router: not an address, so
+ * every consumer (ip, VyOS, networkd) rejects it instead of routing somewhere wrong.
+ */
+export const GATEWAY_PLACEHOLDER = "fe80::GATEWAY";
+
+/**
+ * The plan from the settings alone, for rendering away from the router: the prefix must be given,
+ * and a missing gateway becomes GATEWAY_PLACEHOLDER (gatewayMissing says so).
+ */
+export function planWithoutHost(
+  settings: Settings,
+  table: RuleTable,
+  notMape: readonly NotMapePrefix[],
+): { plan: MapePlan; prefixFrom: string; gatewayMissing: boolean } {
+  const wan = settings.wan;
+  if (wan === null) throw new PlanError('no WAN interface: give --wan IF or wan = "IF" in the configuration');
+  if (settings.prefix === null)
+    throw new PlanError("no prefix: give --prefix P/L to build the plan away from the router");
+  if (settings.source === "manual" && settings.rule === null) {
+    throw new MapeError(
+      "INVALID_RULE",
+      "source is manual but no rule is given (--rule or [parameters.rule])",
+    );
+  }
+  const resolved = resolveParameters({
+    prefix: parseIpv6Prefix(settings.prefix),
+    table,
+    notMape,
+    manualRule: settings.source === "manual" ? (settings.rule ?? undefined) : undefined,
+    overrides: Object.keys(settings.overrides).length > 0 ? settings.overrides : undefined,
+    interfaceId: settings.interfaceId ?? undefined,
+  });
+  const plan = buildPlan({
+    resolved,
+    wan,
+    lan: settings.lan,
+    gateway: settings.gateway ?? GATEWAY_PLACEHOLDER,
+    tunnelName: settings.tunnelName,
+    mtu: settings.mtu,
+    defaultRouteMetric: settings.defaultRouteMetric,
+    forwards: settings.forwards,
+  });
+  return {
+    plan,
+    prefixFrom: `${formatIpv6Prefix(resolved.params.endUserPrefix)} from the command line or configuration`,
+    gatewayMissing: settings.gateway === null,
+  };
+}

@@ -15,8 +15,11 @@ export function runCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; input?: string } = {},
 ): CliResult {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+  // MAPECTL_TEST_BIN runs the same tests against another build of the CLI (the single executable).
+  const bin = process.env.MAPECTL_TEST_BIN;
+  if (bin === undefined && !existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const [file, argv] = bin === undefined ? [process.execPath, [CLI, ...args]] : [bin, [...args]];
+  const result = spawnSync(file, argv, {
     encoding: "utf8",
     env: { ...process.env, ...options.env },
     input: options.input,

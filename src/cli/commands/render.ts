@@ -1,0 +1,120 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Option, type Command } from "commander";
+import type { MapePlan } from "../../plan/plan.ts";
+import {
+  formatRendered,
+  needsPlan,
+  octalMode,
+  RENDER_TARGETS,
+  type Rendered,
+  type RenderTarget,
+} from "../../render/targets.ts";
+import { CliError, ExitCode } from "../exit-codes.ts";
+import { printJson, type Output } from "../output.ts";
+import { addPlanOptions, type PlanFlags } from "../plan-options.ts";
+
+interface RenderFlags extends PlanFlags {
+  target: RenderTarget;
+  json?: boolean;
+  outputDir?: string;
+}
+
+/** Away from the router (a prefix is known) the host is not read; on the router, as `up` does. */
+async function planFor(flags: RenderFlags, warnings: string[]): Promise<MapePlan> {
+  const { settingsFrom } = await import("../settings.ts");
+  const { loadRuleTables } = await import("../rule-tables.ts");
+  const { shippedNotMape } = await import("../../rules/shipped.ts");
+  const desired = await import("../../plan/desired.ts");
+  const { PlanError } = await import("../../plan/plan.ts");
+  const { HostError } = await import("../../host/errors.ts");
+  const { settings } = settingsFrom(flags);
+  const table = loadRuleTables(settings.rulesFiles);
+  const step = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof desired.HostNotReady)
+        throw new HostError(err.what === "interface" ? "INTERFACE_MISSING" : "NO_IPV6_PREFIX", err.message);
+      if (err instanceof PlanError) throw new CliError(ExitCode.config, err.message);
+      throw err;
+    }
+  };
+  if (settings.prefix !== null) {
+    const built = step(() => desired.planWithoutHost(settings, table, shippedNotMape()));
+    if (built.gatewayMissing) {
+      warnings.push(
+        `no --gateway: the BR route has the placeholder ${desired.GATEWAY_PLACEHOLDER}; replace it with the WAN's IPv6 default router (on the router: ip -6 route show default dev ${built.plan.wan})`,
+      );
+    }
+    return built.plan;
+  }
+  const { observeHost } = await import("../../host/observe.ts");
+  const { processRunner } = await import("../../host/command-runner.ts");
+  const host = await observeHost(processRunner);
+  return step(() => desired.desiredPlan(settings, host, table, shippedNotMape())).plan;
+}
+
+function writeFiles(dir: string, rendered: Rendered, output: Output): void {
+  for (const file of rendered.files) {
+    const path = join(dir, file.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, file.content, { mode: file.mode });
+    chmodSync(path, file.mode);
+    output.out(path);
+  }
+}
+
+async function runRender(flags: RenderFlags, output: Output): Promise<void> {
+  const { renderTarget } = await import("../../render/render.ts");
+  const { VyosRenderError } = await import("../../render/vyos.ts");
+  const warnings: string[] = [];
+  const plan = needsPlan(flags.target) ? await planFor(flags, warnings) : null;
+  let rendered: Rendered;
+  try {
+    rendered = renderTarget(flags.target, plan);
+  } catch (err) {
+    if (err instanceof VyosRenderError) throw new CliError(ExitCode.usage, err.message);
+    throw err;
+  }
+  const allWarnings = [...warnings, ...rendered.warnings];
+  for (const w of allWarnings) output.err(`mapectl: warning: ${w}`);
+  if (flags.json === true) {
+    printJson(output, {
+      schemaVersion: 1,
+      target: flags.target,
+      files: rendered.files.map((f) => ({ path: f.path, mode: octalMode(f.mode), content: f.content })),
+      warnings: allWarnings,
+    });
+    return;
+  }
+  if (flags.outputDir !== undefined) {
+    writeFiles(flags.outputDir, { ...rendered, warnings: allWarnings }, output);
+    return;
+  }
+  output.out(formatRendered(rendered));
+}
+
+export function registerRender(program: Command, output: Output): void {
+  addPlanOptions(
+    program
+      .command("render")
+      .summary("print the plan as configuration for VyOS, nftables, a shell script or systemd")
+      .description(
+        "Turn the plan that `up` would apply into files for another system, changing nothing. With --prefix\n" +
+          "it works away from the router (the host is not read; give --wan, and --gateway or fill in the\n" +
+          "placeholder); without it, the prefix and the WAN's default router are read from the host as `up` does.",
+      ),
+  )
+    .addOption(
+      new Option("--target <target>", "what to render for").choices(RENDER_TARGETS).makeOptionMandatory(),
+    )
+    .option("--json", "print one JSON object (schemaVersion 1) with every file's path, mode and content")
+    .option(
+      "--output-dir <dir>",
+      "write the files below DIR (each at its path under DIR) instead of printing",
+    )
+    .action(async (flags: RenderFlags) => {
+      await runRender(flags, output);
+    });
+}

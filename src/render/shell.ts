@@ -1,0 +1,154 @@
+import { GATEWAY_PLACEHOLDER } from "../plan/desired.ts";
+import type { MapePlan } from "../plan/plan.ts";
+import {
+  brRoute,
+  ceAddressAdd,
+  ceAddressDel,
+  forwarding,
+  ipv4Address,
+  ipv4Default,
+  linkDel,
+  linkSet,
+  ROUTE_PROTOCOL,
+  tunnelAdd,
+  tunnelChange,
+  type Argv,
+} from "./iproute2.ts";
+import { NFT_TABLE, renderNftables } from "./nftables.ts";
+
+const PLAIN_WORD = /^[A-Za-z0-9_./:=@,+%^-]+$/;
+
+/** One word for a POSIX shell: as it is when nothing in it is special, else in single quotes. */
+export function shellQuote(word: string): string {
+  if (PLAIN_WORD.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function shellCommand(argv: Argv): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+const NFT_DELIMITER = "MAPECTL_NFT";
+
+/** One sentence describing the line, for the first comment of every rendered file. */
+export function planSummary(plan: MapePlan): string {
+  const p = plan.parameters;
+  const service = typeof p.serviceName === "string" ? `${p.serviceName}, ` : "";
+  const blocks = plan.portSets.length;
+  return `${service}IPv4 ${plan.ipv4Address} PSID ${String(p.psid)} (${plan.portCount} ports in ${blocks} block${blocks === 1 ? "" : "s"}), CE ${plan.ceAddress}, BR ${plan.br}`;
+}
+
+/** Comment lines telling the user how to fill in the gateway, or nothing when the plan has it. */
+export function gatewayNote(plan: MapePlan, comment = "#"): string[] {
+  if (plan.gateway !== GATEWAY_PLACEHOLDER) return [];
+  return [
+    `${comment} REPLACE ${GATEWAY_PLACEHOLDER}: this was rendered away from the router, without the BR's next hop.`,
+    `${comment} It is the WAN's IPv6 default router, the fe80:: address after "via" in`,
+    `${comment}   ip -6 route show default dev ${plan.wan}`,
+  ];
+}
+
+/** A message on stderr that starts with the script's name; the text itself is quoted, never expanded. */
+function errorLine(message: string): string {
+  return `echo "$0: "${shellQuote(message)} >&2`;
+}
+
+function guarded(test: Argv, absent: readonly string[]): string[] {
+  return [`if [ -z "$(${shellCommand(test)})" ]; then`, ...absent.map((l) => `\t${l}`), "fi"];
+}
+
+/**
+ * A POSIX sh script that builds on a fresh host exactly what `mapectl up` builds (the commands of
+ * freshSetupCommands and the same nft table), so MAP-E can run where mapectl cannot. Safe to run
+ * twice: every step that would fail the second time is guarded.
+ */
+export function renderShell(plan: MapePlan): string {
+  const nft = renderNftables(plan);
+  if (nft.split("\n").includes(NFT_DELIMITER)) {
+    throw new Error(`the nft script contains the here-document delimiter ${NFT_DELIMITER}`);
+  }
+  const tun = plan.tunnel.name;
+  const v4 = `${plan.ipv4Address}/${plan.ipv4PrefixLength}`;
+  const lines = [
+    "#!/bin/sh",
+    `# MAP-E: ${planSummary(plan)}.`,
+    "# Rendered by `mapectl render --target shell`: it builds what `mapectl up` builds, without mapectl.",
+    "# Run it as root on the router; running it again changes nothing that is already in place.",
+    "# `mapectl down` does not know about what it builds: the commands to undo it are at the end.",
+    "set -eu",
+    "",
+    "# Every check comes before the first change, so a missing tool or interface leaves the host as it was.",
+    "for tool in ip nft sysctl; do",
+    '\tcommand -v "$tool" >/dev/null 2>&1 || { echo "$0: $tool is missing (install iproute2 and nftables)" >&2; exit 5; }',
+    "done",
+    `[ "$(id -u)" -eq 0 ] || { echo "$0: run this as root" >&2; exit 5; }`,
+    `${shellCommand(["ip", "link", "show", "dev", plan.wan])} >/dev/null 2>&1 || { ${errorLine(`the WAN interface ${plan.wan} does not exist`)}; exit 5; }`,
+  ];
+  if (plan.gateway === GATEWAY_PLACEHOLDER) {
+    lines.push(
+      "",
+      ...gatewayNote(plan),
+      `# and put it in place of every ${GATEWAY_PLACEHOLDER} in this file, e.g. sed -i 's/${GATEWAY_PLACEHOLDER}/fe80::1234/' THIS-FILE`,
+      `case ${GATEWAY_PLACEHOLDER} in *GATEWAY*)`,
+      `\t${errorLine(`replace ${GATEWAY_PLACEHOLDER} with the WAN's IPv6 default router first (ip -6 route show default dev ${plan.wan})`)}`,
+      "\texit 2",
+      "esac",
+    );
+  }
+  lines.push(
+    "",
+    "nft_script() {",
+    `\tcat <<'${NFT_DELIMITER}'`,
+    ...nft.trimEnd().split("\n"),
+    NFT_DELIMITER,
+    "}",
+    "# nft checks the whole table before anything on the host changes.",
+    "nft_script | nft -c -f -",
+    "",
+    "# The router forwards IPv4 between the LAN and the tunnel.",
+    shellCommand(forwarding(true)),
+    "",
+    "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
+    "# nodad: it lies inside this line's own prefix, so nobody else on the link can hold it.",
+    ...guarded(
+      ["ip", "-6", "addr", "show", "dev", plan.wan, "to", `${plan.ceAddress}/128`],
+      [shellCommand(ceAddressAdd(plan, true))],
+    ),
+    "",
+    ...gatewayNote(plan),
+    "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
+    shellCommand(brRoute("replace", plan.br, plan.gateway, plan.wan)),
+    "",
+    "# ip4ip6 to the BR, without the encapsulation-limit option that BRs drop; an existing tunnel of the",
+    "# same name is changed in place, so its address and routes survive a prefix change.",
+    `if ${shellCommand(["ip", "link", "show", "dev", tun])} >/dev/null 2>&1; then`,
+    `\t${shellCommand(tunnelChange(plan))}`,
+    `\t${shellCommand(linkSet(tun, ["mtu", String(plan.tunnel.mtu)]))}`,
+    "else",
+    `\t${shellCommand(tunnelAdd(plan))}`,
+    "fi",
+    shellCommand(linkSet(tun, ["up"])),
+    ...guarded(
+      ["ip", "-4", "addr", "show", "dev", tun, "to", v4],
+      [shellCommand(ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, tun))],
+    ),
+    `# proto ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`,
+    ...guarded(
+      ["ip", "-4", "route", "show", "default", "dev", tun, "proto", ROUTE_PROTOCOL],
+      [shellCommand(ipv4Default("add", tun, plan.defaultRouteMetric))],
+    ),
+    "",
+    "# The NAPT into this line's ports, last: replacing the table is one atomic transaction.",
+    "nft_script | nft -f -",
+    `echo ${shellQuote(`MAP-E is up: IPv4 ${plan.ipv4Address} through ${tun}`)}`,
+    "",
+    "# To undo it:",
+    `#   ${shellCommand(["nft", "delete", "table", "ip", NFT_TABLE])}`,
+    `#   ${shellCommand(linkDel(tun))}`,
+    `#   ${shellCommand(brRoute("del", plan.br, plan.gateway, plan.wan))}`,
+    `#   ${shellCommand(ceAddressDel(plan.ceAddress, plan.wan))}`,
+    "# (net.ipv4.ip_forward stays on: other things on the router may need it.)",
+    "",
+  );
+  return lines.join("\n");
+}

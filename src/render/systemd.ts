@@ -1,0 +1,222 @@
+import type { MapePlan } from "../plan/plan.ts";
+import { BR_ROUTE_METRIC, ROUTE_PROTOCOL } from "./iproute2.ts";
+import { NFT_TABLE, renderNftables } from "./nftables.ts";
+import { gatewayNote, planSummary } from "./shell.ts";
+import type { RenderedFile } from "./targets.ts";
+
+export const NETWORKD_DIR = "/etc/systemd/network";
+export const NETWORKD_NFT_PATH = "/etc/mapectl/mapectl.nft";
+export const NETWORKD_NFT_UNIT = "mapectl-nft.service";
+
+function ini(
+  preamble: readonly string[],
+  sections: readonly (readonly [string, readonly string[]])[],
+): string {
+  const body = sections.map(([name, lines]) => [`[${name}]`, ...lines].join("\n")).join("\n\n");
+  return `${preamble.map((l) => `${l}\n`).join("")}${body}\n`;
+}
+
+/**
+ * systemd-networkd files that build what `mapectl up` builds, for a router whose network is
+ * networkd's: the tunnel (.netdev), its IPv4 side (.network), the WAN's CE address and BR route
+ * (.network), IPv4 forwarding (sysctl.d) and the NAPT table with a oneshot unit that loads it.
+ */
+export function renderNetworkd(plan: MapePlan): RenderedFile[] {
+  const tun = plan.tunnel.name;
+  const head = [
+    `# MAP-E: ${planSummary(plan)}.`,
+    "# Rendered by `mapectl render --target systemd-networkd`.",
+  ];
+  const netdev = ini(head, [
+    [
+      "NetDev",
+      [
+        `Name=${tun}`,
+        "Kind=ip6tnl",
+        `# ${plan.tunnel.mtu} = the NGN's 1500 less the 40-byte IPv6 header.`,
+        `MTUBytes=${plan.tunnel.mtu}`,
+      ],
+    ],
+    [
+      "Tunnel",
+      [
+        "Mode=ipip6",
+        `Local=${plan.tunnel.local}`,
+        `Remote=${plan.tunnel.remote}`,
+        "# BRs drop packets that carry the encapsulation-limit destination option.",
+        "EncapsulationLimit=none",
+      ],
+    ],
+  ]);
+  const tunnelNetwork = ini(head, [
+    ["Match", [`Name=${tun}`]],
+    [
+      "Network",
+      [
+        `Address=${plan.ipv4Address}/${plan.ipv4PrefixLength}`,
+        "# IPv4 only: no link-local IPv6 and no router advertisements on the tunnel.",
+        "LinkLocalAddressing=no",
+        "IPv6AcceptRA=no",
+        "ConfigureWithoutCarrier=yes",
+      ],
+    ],
+    [
+      "Route",
+      [
+        "Destination=0.0.0.0/0",
+        `Metric=${plan.defaultRouteMetric}`,
+        `# ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`,
+        `Protocol=${ROUTE_PROTOCOL}`,
+      ],
+    ],
+  ]);
+  const wanNetwork = ini(
+    [
+      ...head,
+      `# networkd uses only the first .network file that matches ${plan.wan}. If ${plan.wan} has one already,`,
+      `# put the [Network] Tunnel=, [Address] and [Route] sections below in a drop-in for it instead`,
+      `# (${NETWORKD_DIR}/THAT-FILE.network.d/mapectl.conf) and leave this file out.`,
+    ],
+    [
+      ["Match", [`Name=${plan.wan}`]],
+      [
+        "Network",
+        [
+          "# The router advertisements give the default router that leads to the BR.",
+          "IPv6AcceptRA=yes",
+          `Tunnel=${tun}`,
+        ],
+      ],
+      [
+        "Address",
+        [
+          "# The CE address, the tunnel's source; it lies inside this line's own prefix, so no DAD.",
+          `Address=${plan.ceAddress}/128`,
+          "DuplicateAddressDetection=none",
+        ],
+      ],
+      [
+        "Route",
+        [
+          ...gatewayNote(plan),
+          "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
+          `Destination=${plan.br}/128`,
+          `Gateway=${plan.gateway}`,
+          `Metric=${BR_ROUTE_METRIC}`,
+          `Protocol=${ROUTE_PROTOCOL}`,
+        ],
+      ],
+    ],
+  );
+  const sysctl = [...head, "net.ipv4.ip_forward = 1", ""].join("\n");
+  const nftUnit = ini(head, [
+    [
+      "Unit",
+      [
+        `Description=mapectl MAP-E NAPT table (ip ${NFT_TABLE})`,
+        "Documentation=man:mapectl(8)",
+        "# nftables.service starts with `flush ruleset`; load the table after it, not before.",
+        "After=nftables.service",
+        "Before=network-online.target",
+      ],
+    ],
+    [
+      "Service",
+      [
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        `ExecStart=/usr/sbin/nft -f ${NETWORKD_NFT_PATH}`,
+        `ExecStop=/usr/sbin/nft delete table ip ${NFT_TABLE}`,
+      ],
+    ],
+    ["Install", ["WantedBy=multi-user.target"]],
+  ]);
+  const base = `${NETWORKD_DIR}/50-mapectl-${tun}`;
+  return [
+    { path: `${NETWORKD_DIR}/10-mapectl-${plan.wan}.network`, mode: 0o644, content: wanNetwork },
+    { path: `${base}.netdev`, mode: 0o644, content: netdev },
+    { path: `${base}.network`, mode: 0o644, content: tunnelNetwork },
+    { path: "/etc/sysctl.d/50-mapectl.conf", mode: 0o644, content: sysctl },
+    { path: NETWORKD_NFT_PATH, mode: 0o644, content: renderNftables(plan) },
+    { path: `/etc/systemd/system/${NETWORKD_NFT_UNIT}`, mode: 0o644, content: nftUnit },
+  ];
+}
+
+export interface UnitOptions {
+  /** The words that run mapectl, absolute: the executable, or node and the bundle. */
+  readonly command: readonly string[];
+  /** Extra words after `watch`, e.g. --config for a configuration outside /etc. */
+  readonly watchArgs?: readonly string[];
+  /** Directories the daemon writes besides its state and runtime directories. */
+  readonly extraWritablePaths?: readonly string[];
+}
+
+export const DEBIAN_EXECUTABLE = "/usr/sbin/mapectl";
+export const UNIT_NAME = "mapectl.service";
+
+/** A word for ExecStart=: systemd splits on whitespace and understands double quotes. */
+function unitWord(word: string): string {
+  if (/^[A-Za-z0-9_./:=@,+%-]+$/.test(word)) return word;
+  return `"${word.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** The hardened unit that runs `mapectl watch`, the daemon that keeps MAP-E in line with the prefix. */
+export function renderSystemdUnit(options: UnitOptions): RenderedFile {
+  const exec = [...options.command, "watch", ...(options.watchArgs ?? [])].map(unitWord).join(" ");
+  const writable = ["/var/lib/mapectl", "/run/mapectl", ...(options.extraWritablePaths ?? [])];
+  const content = ini(
+    [],
+    [
+      [
+        "Unit",
+        [
+          "Description=MAP-E IPv4 over IPv6 (mapectl): keeps the tunnel and NAPT in line with the delegated prefix",
+          "Documentation=man:mapectl(8)",
+          "Wants=network-online.target",
+          "# nftables.service starts with `flush ruleset`: start after it so the NAPT table is not wiped.",
+          "After=network-online.target nftables.service",
+        ],
+      ],
+      [
+        "Service",
+        [
+          "Type=exec",
+          `ExecStart=${exec}`,
+          "# No ExecStop that takes MAP-E down: a restart (an upgrade, Restart=on-failure) must not cut IPv4.",
+          "# `mapectl down` removes it on purpose.",
+          "Restart=on-failure",
+          "RestartSec=5s",
+          "StateDirectory=mapectl",
+          "RuntimeDirectory=mapectl",
+          `ReadWritePaths=${writable.join(" ")}`,
+          "# CAP_NET_ADMIN: links, addresses, routes, nft; CAP_NET_RAW: probes;",
+          "# CAP_NET_BIND_SERVICE: the DHCPv6 S46 exchange binds UDP port 546.",
+          "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE",
+          "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE",
+          "NoNewPrivileges=yes",
+          "ProtectSystem=strict",
+          "ProtectHome=yes",
+          "PrivateTmp=yes",
+          "PrivateDevices=yes",
+          "ProtectKernelModules=yes",
+          "ProtectKernelLogs=yes",
+          "ProtectControlGroups=yes",
+          "ProtectClock=yes",
+          "ProtectHostname=yes",
+          "# Not ProtectKernelTunables=: the daemon writes net.ipv4.ip_forward.",
+          "RestrictNamespaces=yes",
+          "RestrictRealtime=yes",
+          "RestrictSUIDSGID=yes",
+          "LockPersonality=yes",
+          "# Not MemoryDenyWriteExecute=: V8's JIT needs writable and executable memory.",
+          "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+          "SystemCallArchitectures=native",
+          "SystemCallFilter=@system-service",
+          "SystemCallErrorNumber=EPERM",
+        ],
+      ],
+      ["Install", ["WantedBy=multi-user.target"]],
+    ],
+  );
+  return { path: `/etc/systemd/system/${UNIT_NAME}`, mode: 0o644, content };
+}

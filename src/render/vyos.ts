@@ -1,0 +1,158 @@
+import type { MapePlan } from "../plan/plan.ts";
+import { renderNftables } from "./nftables.ts";
+import { gatewayNote, planSummary, shellQuote } from "./shell.ts";
+import type { Rendered } from "./targets.ts";
+
+/** /config is the one place that survives a VyOS image upgrade; everything mapectl keeps lives there. */
+export const VYOS_DIR = "/config/mapectl";
+export const VYOS_NFT_PATH = `${VYOS_DIR}/mapectl.nft`;
+export const VYOS_UNIT_PATH = `${VYOS_DIR}/mapectl.service`;
+export const VYOS_EXECUTABLE = `${VYOS_DIR}/mapectl`;
+export const VYOS_CONFIG_PATH = `${VYOS_DIR}/config.toml`;
+export const VYOS_BOOT_SCRIPT = "/config/scripts/vyos-postconfig-bootup.script";
+export const VYOS_CONFIGURE_FILE = "vyos-configure.txt";
+
+/** What a fresh VyOS puts in the boot script (vyos-1x debian/vyos-1x.postinst). */
+export const VYOS_BOOT_SCRIPT_DEFAULT = `#!/bin/sh
+# This script is executed at boot time after VyOS configuration is fully applied.
+# Any modifications required to work around unfixed bugs
+# or use services not available through the VyOS CLI system can be placed here.
+
+`;
+
+export const BOOT_BLOCK_BEGIN = "# BEGIN mapectl";
+export const BOOT_BLOCK_END = "# END mapectl";
+
+// Constraints from vyos-1x's interface definitions (src/render/data/vyos/).
+const TUNNEL_NAME = /^tun[0-9]+$/;
+const ETHERNET_NAME = /^((eth|lan)[0-9]+|(eno|ens|enp|enx).+)$/;
+const DEFAULT_TUNNEL = "tun0";
+
+export class VyosRenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "VyosRenderError";
+  }
+}
+
+/** VyOS accepts only tunN as a tunnel name; any other plan name becomes tun0. */
+export function vyosTunnelName(name: string): string {
+  return TUNNEL_NAME.test(name) ? name : DEFAULT_TUNNEL;
+}
+
+/** The `interfaces ethernet …` path of the WAN: ethN, or ethN.VID as a vif. */
+function wanPath(wan: string): string[] {
+  const dot = wan.lastIndexOf(".");
+  if (dot > 0) {
+    const parent = wan.slice(0, dot);
+    const vid = wan.slice(dot + 1);
+    if (ETHERNET_NAME.test(parent) && /^[0-9]{1,4}$/.test(vid) && Number(vid) <= 4094) {
+      return ["interfaces", "ethernet", parent, "vif", vid];
+    }
+  }
+  if (ETHERNET_NAME.test(wan) && !wan.includes(".")) return ["interfaces", "ethernet", wan];
+  throw new VyosRenderError(
+    `the VyOS target needs the WAN to be an Ethernet interface (ethN or ethN.VLAN), not "${wan}"`,
+  );
+}
+
+function set(...words: string[]): string {
+  return `set ${words.map(shellQuote).join(" ")}`;
+}
+
+/**
+ * The lines mapectl adds to the boot script: load the NAPT table (VyOS never touches it, so once
+ * per boot is enough) and, where `mapectl install` put the unit, start the daemon.
+ */
+export function vyosBootBlock(): string {
+  return [
+    `${BOOT_BLOCK_BEGIN}: \`mapectl uninstall\` removes the lines down to END mapectl`,
+    "# VyOS rebuilds its own NAT table on every commit but never touches mapectl's, so loading it",
+    "# once at boot is enough; the daemon reloads it when the prefix changes.",
+    `if [ -r ${VYOS_NFT_PATH} ]; then`,
+    `\tnft -f ${VYOS_NFT_PATH} || logger -t mapectl "loading ${VYOS_NFT_PATH} failed"`,
+    "fi",
+    "# /etc does not survive an image upgrade and /config does: the unit is put in /run on every boot.",
+    "# --no-block: this script runs inside VyOS's own start-up, which the unit's ordering waits for.",
+    `if [ -r ${VYOS_UNIT_PATH} ]; then`,
+    `\tcp ${VYOS_UNIT_PATH} /run/systemd/system/mapectl.service`,
+    "\tsystemctl daemon-reload",
+    '\tsystemctl start --no-block mapectl.service || logger -t mapectl "starting mapectl.service failed"',
+    "fi",
+    BOOT_BLOCK_END,
+    "",
+  ].join("\n");
+}
+
+/**
+ * VyOS 1.4/1.5: the `set` commands to paste into configure mode, the nft file with the NAPT that
+ * VyOS NAT cannot express (several port ranges, ICMP), and the boot script that loads it.
+ */
+export function renderVyos(plan: MapePlan): Rendered {
+  const warnings: string[] = [];
+  const tun = vyosTunnelName(plan.tunnel.name);
+  if (tun !== plan.tunnel.name && plan.tunnel.name !== "mape") {
+    warnings.push(
+      `VyOS names tunnels tunN: the tunnel is ${tun}, not ${plan.tunnel.name} (--tunnel-name tunN picks another)`,
+    );
+  }
+  const vyosPlan: MapePlan = { ...plan, tunnel: { ...plan.tunnel, name: tun } };
+  const wan = wanPath(plan.wan);
+  const tunnel = ["interfaces", "tunnel", tun];
+  const lines = [
+    `# MAP-E: ${planSummary(plan)}.`,
+    "# Rendered by `mapectl render --target vyos` for VyOS 1.4 and 1.5. Paste the set commands in",
+    "# configure mode, look at them with `compare`, then `commit` and `save`.",
+  ];
+  if (tun !== plan.tunnel.name) {
+    lines.push(
+      `# VyOS names tunnels tunN, so the tunnel is ${tun}; if ${tun} is taken, render again with --tunnel-name tunN.`,
+    );
+  }
+  lines.push(
+    "# After a prefix change the CE address changes: delete the old one from the WAN before pasting again.",
+    "",
+    "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
+    set(...wan, "address", `${plan.ceAddress}/128`),
+    "",
+    ...gatewayNote(plan),
+    ...(gatewayNote(plan).length > 0 ? ["#   (in VyOS: show ipv6 route ::/0)"] : []),
+    "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
+    set("protocols", "static", "route6", `${plan.br}/128`, "next-hop", plan.gateway, "interface", plan.wan),
+    "",
+    "# ip4ip6 to the BR. encaplimit none: VyOS adds the encapsulation-limit option by default (4) and BRs",
+    `# drop packets carrying it. mtu ${plan.tunnel.mtu}: the NGN's 1500 less the 40-byte IPv6 header (VyOS's default is 1476).`,
+    set(...tunnel, "encapsulation", "ipip6"),
+    set(...tunnel, "source-address", plan.tunnel.local),
+    set(...tunnel, "source-interface", plan.wan),
+    set(...tunnel, "remote", plan.tunnel.remote),
+    set(...tunnel, "parameters", "ipv6", "encaplimit", "none"),
+    set(...tunnel, "mtu", String(plan.tunnel.mtu)),
+    set(...tunnel, "address", `${plan.ipv4Address}/32`),
+    set(...tunnel, "ip", "adjust-mss", "clamp-mss-to-pmtu"),
+    "",
+    "# IPv4 leaves through the tunnel.",
+    set("protocols", "static", "route", "0.0.0.0/0", "interface", tun),
+    "",
+    "# No `nat source` rule for the tunnel: VyOS NAT takes one port range per rule and none for ICMP,",
+    `# while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH},`,
+    `# loaded at boot by ${VYOS_BOOT_SCRIPT}; load it now from op mode:`,
+    `#   sudo nft -f ${VYOS_NFT_PATH}`,
+    "# The VyOS firewall still applies: a forward filter with default-action drop must accept the LAN's",
+    `# traffic to ${tun}.`,
+    "",
+  );
+  const nft = renderNftables(vyosPlan);
+  return {
+    files: [
+      { path: VYOS_CONFIGURE_FILE, mode: 0o644, content: lines.join("\n") },
+      { path: VYOS_NFT_PATH, mode: 0o644, content: nft },
+      {
+        path: VYOS_BOOT_SCRIPT,
+        mode: 0o755,
+        content: `${VYOS_BOOT_SCRIPT_DEFAULT}# If this file already has lines of your own, add only the block below.\n${vyosBootBlock()}`,
+      },
+    ],
+    warnings,
+  };
+}

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import { runCli } from "../helpers/run-cli.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SEA = `${ROOT}dist/mapectl-linux-${process.arch}`;
+const BUNDLE = `${ROOT}dist/mapectl.cjs`;
+// The CLI tests that must pass unchanged against the single executable.
+const SHARED = ["test/cli/calc.test.ts", "test/cli/render.test.ts", "test/cli/render-install.test.ts"];
+const skip =
+  (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) &&
+  "the single executable is built for Linux only";
+
+/** Built once and reused while it is newer than the bundle it was made from. */
+function ensureSea(): void {
+  if (existsSync(SEA) && statSync(SEA).mtimeMs >= statSync(BUNDLE).mtimeMs) return;
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ["scripts/build-sea.mjs", "--no-bundle"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  console.log(`built ${SEA} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+test(
+  "the single executable passes the same calc, render and install CLI tests as the Node bundle",
+  { skip, timeout: 600_000 },
+  () => {
+    assert.ok(existsSync(BUNDLE), "npm run build first");
+    ensureSea();
+    const env: NodeJS.ProcessEnv = { ...process.env, MAPECTL_TEST_BIN: SEA };
+    // Otherwise the inner runner would report to this one as if it were a subprocess of its own.
+    delete env.NODE_TEST_CONTEXT;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", ...SHARED], {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+      timeout: 540_000,
+    });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  },
+);
+
+test(
+  "the single executable needs neither node nor node_modules: it runs from / with an empty environment",
+  { skip },
+  () => {
+    ensureSea();
+    const r = spawnSync(SEA, ["calc", "2404:7a82:4d02:4100::/56", "--json"], {
+      cwd: "/",
+      env: {},
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { ipv4Address: string }).ipv4Address, "133.209.13.2");
+    assert.equal(r.stderr, "", "no experimental-feature warning");
+    const version = spawnSync(SEA, ["--version"], { encoding: "utf8" });
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  },
+);
+
+// In this file rather than its own, so it never builds the executable at the same time as the tests above.
+const DEB_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64" };
+const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const hasDpkg = spawnSync("dpkg-deb", ["--version"]).status === 0;
+
+test(
+  "the .deb holds the executable, the unit, the man page and completion, and depends on iproute2 and nftables",
+  { skip: skip || (!hasDpkg && "dpkg-deb is not installed"), timeout: 600_000 },
+  () => {
+    // No compression: the test checks the contents, not the size (xz takes about a minute).
+    const build = spawnSync(process.execPath, ["scripts/build-deb.mjs", "--compression", "none"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 540_000,
+    });
+    assert.equal(build.status, 0, build.stderr);
+    const deb = join(ROOT, `dist/mapectl_${version}_${DEB_ARCH[process.arch] ?? ""}.deb`);
+    const field = (name: string) =>
+      spawnSync("dpkg-deb", ["-f", deb, name], { encoding: "utf8" }).stdout.trim();
+    assert.equal(field("Package"), "mapectl");
+    assert.equal(field("Version"), version);
+    assert.equal(field("Depends"), "iproute2, nftables");
+    const list = spawnSync("dpkg-deb", ["-c", deb], { encoding: "utf8" }).stdout;
+    assert.match(list, /^-rwxr-xr-x root\/root .* \.\/usr\/sbin\/mapectl$/m);
+    const dir = mkdtempSync(join(tmpdir(), "mapectl-deb-"));
+    assert.equal(spawnSync("dpkg-deb", ["-x", deb, dir]).status, 0);
+    const bin = join(dir, "usr/sbin/mapectl");
+    const calc = spawnSync(bin, ["calc", "2404:7a82:4d02:4100::/56", "--json"], {
+      encoding: "utf8",
+      env: {},
+    });
+    assert.equal(calc.status, 0, calc.stderr);
+    assert.equal(
+      readFileSync(join(dir, "lib/systemd/system/mapectl.service"), "utf8"),
+      runCli(["render", "--target", "systemd-unit"]).stdout,
+    );
+    const man = gunzipSync(readFileSync(join(dir, "usr/share/man/man8/mapectl.8.gz"))).toString("utf8");
+    assert.equal(man, runCli(["manpage"]).stdout);
+    const completion = join(dir, "usr/share/bash-completion/completions/mapectl");
+    assert.equal(spawnSync("bash", ["-n", completion]).status, 0);
+    assert.match(readFileSync(completion, "utf8"), /^complete -F _mapectl mapectl$/m);
+  },
+);
