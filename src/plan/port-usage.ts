@@ -39,6 +39,15 @@ export function parseConntrack(text: string, ipv4Address: string): NatFlow[] {
   return flows;
 }
 
+/** The protocols mapectl's NAT maps into the port set; each has a port space of its own. */
+export const NAT_PROTOCOLS = ["tcp", "udp", "icmp"] as const;
+
+/** How many ports of the set one protocol has taken and how many no flow of it uses at all. */
+export interface ProtocolHeadroom {
+  readonly inUse: number;
+  readonly free: number;
+}
+
 export interface PortUsage {
   readonly total: number;
   readonly portCount: number;
@@ -46,6 +55,31 @@ export interface PortUsage {
   readonly perProtocol: Readonly<Record<string, number>>;
   /** Flows whose outside port is not in the port set: the BR drops them. */
   readonly outsideSet: number;
+  /**
+   * Ports of the set that no flow uses, per protocol (tcp, udp and icmp ids are separate spaces);
+   * `free` is the tightest of them. The kernel may still reuse a busy port towards another
+   * destination, so this is what a new flow to any destination is sure to find.
+   */
+  readonly headroom: {
+    readonly free: number;
+    readonly perProtocol: Readonly<Record<string, ProtocolHeadroom>>;
+  };
+  /** Inside hosts with the most flows, most first: who to ask when the ports run out. */
+  readonly busiestHosts: readonly { readonly address: string; readonly flows: number }[];
+  /** Destinations (address:port, or address for ICMP) with the most flows, most first. */
+  readonly busiestDestinations: readonly { readonly destination: string; readonly flows: number }[];
+}
+
+/** How many of the busiest hosts and destinations a report names. */
+export const BUSIEST_COUNT = 5;
+
+function busiest(keys: readonly string[], count: number): { key: string; flows: number }[] {
+  const tally = new Map<string, number>();
+  for (const key of keys) tally.set(key, (tally.get(key) ?? 0) + 1);
+  return [...tally]
+    .map(([key, flows]) => ({ key, flows }))
+    .sort((a, b) => b.flows - a.flows || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, count);
 }
 
 export function portUsage(
@@ -55,12 +89,41 @@ export function portUsage(
 ): PortUsage {
   const perBlock = sets.map(([first, last]) => ({ first, last, used: 0 }));
   const perProtocol: Record<string, number> = {};
+  const portsPerProtocol = new Map<string, Set<number>>(NAT_PROTOCOLS.map((p) => [p, new Set<number>()]));
   let outsideSet = 0;
   for (const f of flows) {
     perProtocol[f.protocol] = (perProtocol[f.protocol] ?? 0) + 1;
     const block = perBlock.find((b) => f.outsidePort >= b.first && f.outsidePort <= b.last);
-    if (block === undefined) outsideSet++;
-    else block.used++;
+    if (block === undefined) {
+      outsideSet++;
+      continue;
+    }
+    block.used++;
+    const ports = portsPerProtocol.get(f.protocol) ?? new Set<number>();
+    ports.add(f.outsidePort);
+    portsPerProtocol.set(f.protocol, ports);
   }
-  return { total: flows.length, portCount, perBlock, perProtocol, outsideSet };
+  const headroomPerProtocol: Record<string, ProtocolHeadroom> = {};
+  for (const [protocol, ports] of portsPerProtocol) {
+    headroomPerProtocol[protocol] = { inUse: ports.size, free: portCount - ports.size };
+  }
+  return {
+    total: flows.length,
+    portCount,
+    perBlock,
+    perProtocol,
+    outsideSet,
+    headroom: {
+      free: Math.min(...Object.values(headroomPerProtocol).map((h) => h.free)),
+      perProtocol: headroomPerProtocol,
+    },
+    busiestHosts: busiest(
+      flows.map((f) => f.insideSource),
+      BUSIEST_COUNT,
+    ).map(({ key, flows: n }) => ({ address: key, flows: n })),
+    busiestDestinations: busiest(
+      flows.map((f) => f.destination),
+      BUSIEST_COUNT,
+    ).map(({ key, flows: n }) => ({ destination: key, flows: n })),
+  };
 }

@@ -1,0 +1,197 @@
+import { runChecked, processRunner, type CommandRunner } from "../host/command-runner.ts";
+import { HostError } from "../host/errors.ts";
+import { loadState } from "../host/state-store.ts";
+import { parseConntrack, portUsage, type PortUsage } from "../plan/port-usage.ts";
+import { bar, formatCount, load, plural, portRange, protocolList } from "../web/format.ts";
+import { CliError, ExitCode } from "./exit-codes.ts";
+import { formatFields, type Output } from "./output.ts";
+
+export interface PortsFlags {
+  watch?: boolean;
+  count?: string;
+  json?: boolean;
+}
+
+/** `ports --json` (schemaVersion 1): the port usage of the applied plan at one moment. */
+export interface PortsReport extends PortUsage {
+  readonly schemaVersion: 1;
+  readonly at: string;
+  readonly ipv4Address: string;
+  readonly psid: number | null;
+  readonly tunnel: string;
+}
+
+const REFRESH_MS = 2_000;
+const BLOCKS_IN_ONE_COLUMN = 16;
+
+/** The applied plan's NAT flows from conntrack; one-line errors for the two usual reasons it cannot. */
+export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
+  const state = loadState();
+  if (state === null) {
+    throw new CliError(
+      ExitCode.environment,
+      "MAP-E is not applied on this host (run mapectl up): there is no port set to count",
+    );
+  }
+  const plan = state.plan;
+  let text: string;
+  try {
+    text = await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 });
+  } catch (err) {
+    if (
+      err instanceof HostError &&
+      err.code === "COMMAND_FAILED" &&
+      /not permitted|must be root|CAP_NET_ADMIN/i.test(err.message)
+    ) {
+      throw new CliError(
+        ExitCode.environment,
+        "reading conntrack needs root (or CAP_NET_ADMIN): run mapectl ports as root",
+      );
+    }
+    throw err;
+  }
+  const usage = portUsage(parseConntrack(text, plan.ipv4Address), plan.portSets, plan.portCount);
+  const psid = plan.parameters.psid;
+  return {
+    schemaVersion: 1,
+    at: new Date().toISOString(),
+    ipv4Address: plan.ipv4Address,
+    psid: typeof psid === "number" ? psid : null,
+    tunnel: plan.tunnel.name,
+    ...usage,
+  };
+}
+
+/** The human form: totals, headroom, one line per block with a bar, the busiest hosts and destinations. */
+export function describePorts(report: PortsReport): string {
+  const blocks = report.perBlock.length;
+  const headroom = Object.entries(report.headroom.perProtocol)
+    .map(([protocol, h]) => `${protocol} ${formatCount(h.free)}`)
+    .join(", ");
+  const lines = [
+    `mapectl ports: ${report.ipv4Address}${report.psid === null ? "" : ` PSID ${report.psid}`}, ${formatCount(report.portCount)} ports in ${plural(blocks, "block")}`,
+    formatFields([
+      ["flows", `${formatCount(report.total)} (${protocolList(report.perProtocol)})`],
+      [
+        "headroom",
+        `${formatCount(report.headroom.free)} of ${formatCount(report.portCount)} ports free (${headroom})`,
+      ],
+    ]),
+  ];
+  if (report.outsideSet > 0) {
+    lines.push(
+      `  warning: ${plural(report.outsideSet, "flow")} ${report.outsideSet === 1 ? "uses" : "use"} a port outside the port set: the BR drops them`,
+    );
+  }
+  const labels = report.perBlock.map((b) => portRange(b.first, b.last).replace("–", "-"));
+  const width = Math.max(...labels.map((l) => l.length));
+  const countWidth = Math.max(...report.perBlock.map((b) => String(b.used).length));
+  // 63 blocks (OCN) in one column would not fit a terminal under --watch: three columns then
+  const columns = blocks > BLOCKS_IN_ONE_COLUMN ? 3 : 1;
+  const cells = report.perBlock.map((b, i) => {
+    const fill = bar(load(b.used, b.last - b.first + 1), columns === 1 ? 16 : 8);
+    return `${(labels[i] ?? "").padEnd(width)}  ${String(b.used).padStart(countWidth)}  ${fill}`;
+  });
+  const rows = Math.ceil(cells.length / columns);
+  lines.push("  per block (flows)");
+  for (let row = 0; row < rows; row++) {
+    const line: string[] = [];
+    for (let column = 0; column < columns; column++) {
+      const cell = cells[column * rows + row];
+      if (cell !== undefined) line.push(cell);
+    }
+    lines.push(`    ${line.join("    ")}`);
+  }
+  const top = (title: string, items: readonly { key: string; flows: number }[]) => {
+    lines.push(`  ${title}`);
+    if (items.length === 0) lines.push("    none");
+    const keyWidth = Math.max(...items.map((i) => i.key.length));
+    for (const i of items) lines.push(`    ${i.key.padEnd(keyWidth)}  ${formatCount(i.flows)}`);
+  };
+  top(
+    "busiest inside hosts (flows)",
+    report.busiestHosts.map((h) => ({ key: h.address, flows: h.flows })),
+  );
+  top(
+    "busiest destinations (flows)",
+    report.busiestDestinations.map((d) => ({ key: d.destination, flows: d.flows })),
+  );
+  return lines.join("\n");
+}
+
+function parseCount(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) {
+    throw new CliError(ExitCode.usage, `--count must be a whole number of refreshes from 1, not "${text}"`);
+  }
+  return Number(text);
+}
+
+/** Sleeps, or ends early (false) on Ctrl-C or SIGTERM. */
+function pause(ms: number, stop: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (stop.aborted) {
+      resolve(false);
+      return;
+    }
+    const timer = setTimeout(() => {
+      stop.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    stop.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const CLEAR = "\x1b[H\x1b[2J";
+
+export async function runPorts(
+  flags: PortsFlags,
+  output: Output,
+  options: { runner?: CommandRunner; tty?: boolean } = {},
+): Promise<void> {
+  const runner = options.runner ?? processRunner;
+  const count = parseCount(flags.count);
+  if (count !== null && flags.watch !== true) throw new CliError(ExitCode.usage, "--count goes with --watch");
+  const show = (report: PortsReport, frame: number) => {
+    if (flags.json === true) {
+      // one document per line under --watch, so the stream can be read line by line
+      output.out(flags.watch === true ? JSON.stringify(report) : JSON.stringify(report, null, 2));
+      return;
+    }
+    const text = describePorts(report);
+    if (flags.watch !== true) output.out(text);
+    else if (options.tty === true) output.out(`${CLEAR}${text}\n\nevery 2 s, Ctrl-C ends`);
+    else output.out(`${frame > 0 ? "\n" : ""}${report.at}\n${text}`);
+  };
+  if (flags.watch !== true) {
+    show(await readPorts(runner), 0);
+    return;
+  }
+  const controller = new AbortController();
+  const stop = () => {
+    controller.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    for (let frame = 0; count === null || frame < count; frame++) {
+      if (frame > 0 && !(await pause(REFRESH_MS, controller.signal))) break;
+      let report: PortsReport;
+      try {
+        report = await readPorts(runner);
+      } catch (err) {
+        // Ctrl-C reaches conntrack too (same process group): its failure then is just the end
+        if (controller.signal.aborted) break;
+        throw err;
+      }
+      show(report, frame);
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
