@@ -4,6 +4,7 @@ import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState } from "../host/state-store.ts";
 import { converge } from "../daemon/converge.ts";
+import { MapeDisabled } from "../daemon/parameter-sources.ts";
 import { readStatus } from "../daemon/status-report.ts";
 import { HostNotReady } from "../plan/desired.ts";
 import { PlanError, type MapePlan } from "../plan/plan.ts";
@@ -38,6 +39,7 @@ export async function planStep<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof HostNotReady)
       throw new HostError(err.what === "interface" ? "INTERFACE_MISSING" : "NO_IPV6_PREFIX", err.message);
     if (err instanceof PlanError) throw new CliError(ExitCode.config, err.message);
+    if (err instanceof MapeDisabled) throw new CliError(ExitCode.noParameters, err.message);
     throw err;
   }
 }
@@ -92,7 +94,7 @@ export async function runUp(
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const { plan, prefixFrom, actions } = await planStep(() =>
+  const { plan, prefixFrom, actions, source } = await planStep(() =>
     converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
   );
   const durationMs = Date.now() - started;
@@ -103,6 +105,7 @@ export async function runUp(
       dryRun,
       changed: !dryRun && actions.length > 0,
       prefixFrom,
+      source,
       actions: actions.map(actionJson),
       plan,
       durationMs,
@@ -110,7 +113,7 @@ export async function runUp(
     return;
   }
   if (flags.quiet === true && actions.length === 0) return;
-  const head = [`mapectl up: ${prefixFrom}`, `  ${summary(plan)}`];
+  const head = [`mapectl up: ${prefixFrom}`, `  ${summary(plan)} (parameters from ${source})`];
   if (actions.length === 0) {
     output.out([...head, `MAP-E is already up as planned on ${plan.tunnel.name}: nothing to do.`].join("\n"));
     return;

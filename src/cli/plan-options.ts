@@ -11,6 +11,9 @@ export interface PlanFlags {
   wan?: string;
   lan?: string[];
   prefix?: string;
+  source?: string;
+  resolver?: string[];
+  caFile?: string;
   rule?: string;
   rulesFile?: string[];
   br?: string;
@@ -35,6 +38,16 @@ export function addPlanOptions(command: Command): Command {
     .option("--wan <if>", "the WAN interface (IPv6 towards the ISP)")
     .option("--lan <if>", "a LAN interface (repeatable)", collect)
     .option("--prefix <prefix>", "the delegated prefix (default: read from the host)")
+    .option(
+      "--source <source>",
+      "where parameters come from: tables, manual, hb46pp, dhcpv6, or auto (HB46PP, DHCPv6, then tables)",
+    )
+    .option(
+      "--resolver <address>",
+      "the line's DNS resolver for HB46PP (repeatable; default /etc/resolv.conf)",
+      collect,
+    )
+    .option("--ca-file <file>", "extra CA certificates for the HB46PP server")
     .option("--rule <spec>", "a manual rule: ipv6-prefix=…,ipv4-prefix=…,ea-bits=…,psid-offset=…[,br=…]")
     .option("--rules-file <file>", "add rules from a JSON file (repeatable)", collect)
     .option("--br <address>", "the BR address (overrides the rule's)")

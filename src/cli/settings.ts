@@ -49,6 +49,15 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.wan !== undefined) settings.wan = flags.wan;
   if (flags.lan !== undefined) settings.lan = flags.lan;
   if (flags.prefix !== undefined) settings.prefix = flags.prefix;
+  if (flags.source !== undefined) {
+    const sources = ["tables", "manual", "auto", "hb46pp", "dhcpv6"] as const;
+    const source = sources.find((s) => s === flags.source);
+    if (source === undefined)
+      throw new CliError(ExitCode.usage, `--source must be one of ${sources.join(", ")}`);
+    settings.source = source;
+  }
+  if (flags.resolver !== undefined) settings.resolvers = flags.resolver;
+  if (flags.caFile !== undefined) settings.caFile = flags.caFile;
   if (flags.rule !== undefined) {
     settings.rule = parseManualRule(flags.rule);
     settings.source = "manual";

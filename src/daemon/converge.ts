@@ -2,17 +2,19 @@ import { HostError } from "../host/errors.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
-import { loadState, saveState } from "../host/state-store.ts";
-import { desiredPlan } from "../plan/desired.ts";
+import { clearState, loadState, saveState } from "../host/state-store.ts";
+import { planContext, planFromResolved } from "../plan/desired.ts";
 import type { MapePlan } from "../plan/plan.ts";
-import { reconcileUp, type Action, type AppliedState } from "../plan/reconcile.ts";
+import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
 import { renderNftables } from "../render/nftables.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { shippedNotMape } from "../rules/shipped.ts";
+import { parameterResolver, type ParameterResolver } from "./parameter-sources.ts";
 
 export interface ConvergeResult {
   readonly plan: MapePlan;
+  /** hb46pp, dhcpv6, tables or manual: where this plan's parameters came from. */
+  readonly source: string;
   readonly prefixFrom: string;
   readonly actions: readonly Action[];
   readonly changed: boolean;
@@ -27,9 +29,12 @@ export async function converge(
   table: RuleTable,
   runner: CommandRunner,
   options: { readonly nodad: boolean; readonly dryRun: boolean },
+  resolver: ParameterResolver = parameterResolver(settings, table),
 ): Promise<ConvergeResult> {
   const host = await observeHost(runner);
-  const { plan, prefixFrom } = desiredPlan(settings, host, table, shippedNotMape());
+  const context = planContext(settings, host);
+  const { resolved } = await resolver(context.prefix, context.wan);
+  const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
   const nftScript = renderNftables(plan);
   const previous = loadState();
   const { actions, replacedDefaults, enabledForwarding } = reconcileUp(plan, nftScript, previous, host, {
@@ -57,5 +62,21 @@ export async function converge(
     };
     saveState(state);
   }
-  return { plan, prefixFrom, actions, changed: !options.dryRun && actions.length > 0 };
+  return {
+    plan,
+    source: resolved.source,
+    prefixFrom,
+    actions,
+    changed: !options.dryRun && actions.length > 0,
+  };
+}
+
+/** Removes everything `up` applied (the network said no MAP-E, or the daemon was told to stop). */
+export async function withdraw(runner: CommandRunner): Promise<readonly Action[]> {
+  const previous = loadState();
+  if (previous === null) return [];
+  const actions = reconcileDown(previous, await observeHost(runner));
+  await applyActions(runner, actions);
+  clearState();
+  return actions;
 }

@@ -61,10 +61,16 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
   }
   const host = await observeHost(runner);
   const plan = state.plan;
-  const drift = reconcileUp(plan, state.nftScript, state, host, {
-    replaceDefault: true,
-    nodad: true,
-  }).actions.map((a) => a.summary);
+  let drift: string[];
+  try {
+    drift = reconcileUp(plan, state.nftScript, state, host, {
+      replaceDefault: true,
+      nodad: true,
+    }).actions.map((a) => a.summary);
+  } catch (err) {
+    // e.g. another interface now has the tunnel's name: that is drift too, not a crash
+    drift = [(err as Error).message];
+  }
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   const flows = await readFlows(runner, plan.ipv4Address);
   return {

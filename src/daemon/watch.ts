@@ -6,7 +6,8 @@ import type { MapePlan } from "../plan/plan.ts";
 import { portUsage } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { converge } from "./converge.ts";
+import { converge, withdraw } from "./converge.ts";
+import { cachingResolver, MapeDisabled, parameterResolver } from "./parameter-sources.ts";
 import { readFlows } from "./status-report.ts";
 
 export interface WatchOptions {
@@ -18,6 +19,8 @@ export interface WatchOptions {
   /** Share of the port set in use that makes the daemon warn. */
   readonly portWarnRatio: number;
   readonly nodad: boolean;
+  /** Upper bound for waiting after the network disabled MAP-E (the spec says 1–3 h). */
+  readonly disabledRetryMaxSeconds: number;
 }
 
 export const DEFAULT_WATCH: WatchOptions = {
@@ -26,6 +29,7 @@ export const DEFAULT_WATCH: WatchOptions = {
   portCheckMs: 30_000,
   portWarnRatio: 0.8,
   nodad: true,
+  disabledRetryMaxSeconds: 3 * 3600,
 };
 
 export type LoadConfig = () => { settings: Settings; table: RuleTable };
@@ -39,6 +43,7 @@ export type LoadConfig = () => { settings: Settings; table: RuleTable };
 export class Watcher {
   private readonly events: DaemonEvent[] = [];
   private config: ReturnType<LoadConfig>;
+  private resolver: ReturnType<typeof cachingResolver>;
   private monitor: LinkMonitor | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private periodic: NodeJS.Timeout | null = null;
@@ -61,6 +66,7 @@ export class Watcher {
     this.runner = runner;
     this.options = options;
     this.config = load();
+    this.resolver = cachingResolver(parameterResolver(this.config.settings, this.config.table));
   }
 
   log(level: DaemonEvent["level"], message: string): void {
@@ -112,6 +118,7 @@ export class Watcher {
   reload(): void {
     try {
       this.config = this.load();
+      this.resolver = cachingResolver(parameterResolver(this.config.settings, this.config.table));
       this.log("info", "configuration reloaded (SIGHUP)");
       void this.run("configuration reloaded");
     } catch (err) {
@@ -126,10 +133,13 @@ export class Watcher {
     }
     this.running = true;
     try {
-      const result = await converge(this.config.settings, this.config.table, this.runner, {
-        nodad: this.options.nodad,
-        dryRun: false,
-      });
+      const result = await converge(
+        this.config.settings,
+        this.config.table,
+        this.runner,
+        { nodad: this.options.nodad, dryRun: false },
+        this.resolver,
+      );
       this.failures = 0;
       this.quietUntil = 0;
       const before = this.lastPlan;
@@ -142,7 +152,7 @@ export class Watcher {
             : "";
         this.log(
           "info",
-          `${reason}: applied ${what}${moved}; IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)} via BR ${result.plan.br}`,
+          `${reason}: applied ${what}${moved}; parameters from ${result.source}; IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)} via BR ${result.plan.br}`,
         );
       } else if (reason === "start" || reason === "configuration reloaded") {
         this.log("info", `${reason}: MAP-E already up as planned (IPv4 ${result.plan.ipv4Address})`);
@@ -153,6 +163,27 @@ export class Watcher {
       const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
       if (err instanceof HostNotReady) {
         this.log("warning", `${reason}: waiting: ${message}`);
+      } else if (err instanceof MapeDisabled) {
+        // The network says this line has no MAP-E: take ours down and ask again later (HB46PP §3.6).
+        const removed = await withdraw(this.runner).catch((e: unknown) => {
+          this.log("error", `could not remove MAP-E: ${(e as Error).message}`);
+          return [];
+        });
+        this.lastPlan = null;
+        const retryS = Math.min(err.retryAfterSeconds ?? 3600, this.options.disabledRetryMaxSeconds);
+        this.log(
+          "warning",
+          `${reason}: MAP-E disabled: ${message}${removed.length > 0 ? "; removed the tunnel and NAT" : ""}; asking again in ${retryS} s`,
+        );
+        this.quietUntil = Date.now() + retryS * 1000;
+        if (this.retry !== null) clearTimeout(this.retry);
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.quietUntil = 0;
+          this.resolver.invalidate();
+          this.trigger("retry");
+        }, retryS * 1000);
+        return;
       } else {
         // the rollback's own netlink events must not trigger the next attempt
         this.quietUntil = Date.now() + waitMs;

@@ -30,7 +30,9 @@ const schema = z.strictObject({
   lan: z.array(z.string()).optional(),
   parameters: z
     .strictObject({
-      source: z.enum(["tables", "manual"]).optional(),
+      source: z.enum(["tables", "manual", "auto", "hb46pp", "dhcpv6"]).optional(),
+      resolvers: z.array(z.string()).optional(),
+      "ca-file": z.string().optional(),
       prefix: z.string().optional(),
       "rules-files": z.array(z.string()).optional(),
       "interface-id": z.enum(INTERFACE_ID_LAYOUTS).optional(),
@@ -97,6 +99,8 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
   const p = c.parameters;
   if (p?.source !== undefined) out.source = p.source;
   if (p?.prefix !== undefined) out.prefix = p.prefix;
+  if (p?.resolvers !== undefined) out.resolvers = p.resolvers;
+  if (p?.["ca-file"] !== undefined) out.caFile = p["ca-file"];
   if (p?.["rules-files"] !== undefined) out.rulesFiles = p["rules-files"];
   if (p?.["interface-id"] !== undefined) out.interfaceId = p["interface-id"];
   if (p?.br !== undefined) out.overrides = { br: p.br };

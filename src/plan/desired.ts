@@ -1,6 +1,7 @@
+import { computeParameters } from "../mape/compute.ts";
 import { MapeError } from "../mape/errors.ts";
 import { formatIpv6Prefix, ipv6Mask, parseIpv6, parseIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
-import { resolveParameters } from "../provision/parameters.ts";
+import { resolveParameters, type ResolvedParameters } from "../provision/parameters.ts";
 import type { NotMapePrefix, RuleTable } from "../rules/table.ts";
 import type { Settings } from "./settings.ts";
 import type { HostState } from "./observed.ts";
@@ -100,18 +101,30 @@ export class HostNotReady extends Error {
 }
 
 /** get config → verify → generate: the plan for this host, or a sentence saying what is missing. */
-export function desiredPlan(
-  settings: Settings,
-  host: HostState,
-  table: RuleTable,
-  notMape: readonly NotMapePrefix[],
-): { plan: MapePlan; prefixFrom: string } {
+/** What the host tells about the line before any parameters are known. */
+export interface PlanContext {
+  readonly wan: string;
+  readonly prefix: Ipv6Prefix;
+  /** True when only a /64 inside the delegation was seen; the rule says how long the end-user prefix is. */
+  readonly widen: boolean;
+  readonly prefixFrom: string;
+  readonly gateway: string;
+}
+
+/** get config: the WAN, the prefix and the BR's next hop, or a sentence saying what is missing. */
+export function planContext(settings: Settings, host: HostState): PlanContext {
   const wan = settings.wan;
   if (wan === null) throw new PlanError('no WAN interface: give --wan IF or wan = "IF" in the configuration');
   for (const name of [wan, ...settings.lan]) {
     if (!host.links.some((l) => l.name === name)) {
       throw new HostNotReady("interface", `interface ${name} does not exist on this host (see ip link)`);
     }
+  }
+  if (settings.source === "manual" && settings.rule === null) {
+    throw new MapeError(
+      "INVALID_RULE",
+      "source is manual but no rule is given (--rule or [parameters.rule])",
+    );
   }
   let prefix: Ipv6Prefix;
   let prefixFrom: string;
@@ -137,38 +150,62 @@ export function desiredPlan(
       `no IPv6 default router on ${wan} (no Router Advertisement yet?): give --gateway fe80::…`,
     );
   }
-  const resolveFor = (p: Ipv6Prefix) =>
-    resolveParameters({
-      prefix: p,
-      table,
-      notMape,
-      manualRule: settings.source === "manual" ? (settings.rule ?? undefined) : undefined,
-      overrides: Object.keys(settings.overrides).length > 0 ? settings.overrides : undefined,
-      interfaceId: settings.interfaceId ?? undefined,
-    });
-  let resolved = resolveFor(prefix);
-  const endUserLength = resolved.params.rule.ipv6Prefix.length + resolved.params.rule.eaBits;
-  if (widen && endUserLength < prefix.length) {
-    resolved = resolveFor({ value: prefix.value & ipv6Mask(endUserLength), length: endUserLength });
+  return { wan, prefix, widen, prefixFrom, gateway };
+}
+
+/** The parameters from the shipped tables or the manual rule (no network involved). */
+export function resolveFromSettings(
+  settings: Settings,
+  prefix: Ipv6Prefix,
+  table: RuleTable,
+  notMape: readonly NotMapePrefix[],
+): ResolvedParameters {
+  return resolveParameters({
+    prefix,
+    table,
+    notMape,
+    manualRule: settings.source === "manual" ? (settings.rule ?? undefined) : undefined,
+    overrides: Object.keys(settings.overrides).length > 0 ? settings.overrides : undefined,
+    interfaceId: settings.interfaceId ?? undefined,
+  });
+}
+
+/** verify + generate: the plan from the context and the parameters, whichever source gave them. */
+export function planFromResolved(
+  settings: Settings,
+  context: PlanContext,
+  resolved: ResolvedParameters,
+): { plan: MapePlan; prefixFrom: string } {
+  let params = resolved.params;
+  let prefixFrom = context.prefixFrom;
+  const endUserLength = params.rule.ipv6Prefix.length + params.rule.eaBits;
+  if (context.widen && endUserLength < params.endUserPrefix.length) {
+    const widened = { value: params.endUserPrefix.value & ipv6Mask(endUserLength), length: endUserLength };
+    params = computeParameters(widened, params.rule, params.interfaceId);
     prefixFrom += `, widened to the rule's /${endUserLength}`;
   }
-  if (settings.source === "manual" && settings.rule === null) {
-    throw new MapeError(
-      "INVALID_RULE",
-      "source is manual but no rule is given (--rule or [parameters.rule])",
-    );
-  }
   const plan = buildPlan({
-    resolved,
-    wan,
+    resolved: { ...resolved, params },
+    wan: context.wan,
     lan: settings.lan,
-    gateway,
+    gateway: context.gateway,
     tunnelName: settings.tunnelName,
     mtu: settings.mtu,
     defaultRouteMetric: settings.defaultRouteMetric,
     forwards: settings.forwards,
   });
-  return { plan, prefixFrom: `${formatIpv6Prefix(resolved.params.endUserPrefix)} from ${prefixFrom}` };
+  return { plan, prefixFrom: `${formatIpv6Prefix(params.endUserPrefix)} from ${prefixFrom}` };
+}
+
+/** get config → verify → generate, with the parameters from the tables or the manual rule. */
+export function desiredPlan(
+  settings: Settings,
+  host: HostState,
+  table: RuleTable,
+  notMape: readonly NotMapePrefix[],
+): { plan: MapePlan; prefixFrom: string } {
+  const context = planContext(settings, host);
+  return planFromResolved(settings, context, resolveFromSettings(settings, context.prefix, table, notMape));
 }
 
 /**

@@ -7,7 +7,12 @@ export interface Settings {
   wan: string | null;
   lan: string[];
   prefix: string | null;
-  source: "tables" | "manual";
+  /** tables | manual: computed here; hb46pp | dhcpv6 | auto: asked from the network (auto: HB46PP, DHCPv6, tables). */
+  source: "tables" | "manual" | "auto" | "hb46pp" | "dhcpv6";
+  /** The line's DNS resolvers for HB46PP; empty: /etc/resolv.conf. */
+  resolvers: string[];
+  /** A CA bundle for the HB46PP server (t=b), besides the system's. */
+  caFile: string | null;
   rule: MapRuleSpec | null;
   rulesFiles: string[];
   overrides: Partial<MapRuleSpec>;
@@ -25,6 +30,8 @@ export const DEFAULT_SETTINGS: Settings = {
   lan: [],
   prefix: null,
   source: "tables",
+  resolvers: [],
+  caFile: null,
   rule: null,
   rulesFiles: [],
   overrides: {},
