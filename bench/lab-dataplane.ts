@@ -1,0 +1,172 @@
+// Issue 4's dataplane figures, measured in one lab boot (real kernel under QEMU):
+//  - throughput lan→inet through MAP-E ÷ the same chain with plain IPv4 routing and masquerade;
+//  - concurrent flows to one destination that succeed ÷ ports in the set (mapectl, and the seed's
+//    single-range NAT for comparison);
+//  - port-set use under churn (200–239 open): the share of new connections that fail or need a SYN
+//    retransmit because round-robin sent them to a full block;
+//  - `up` from nothing to a working path, and `up` with nothing to do.
+// Under TCG the absolute numbers mean little; the ratios in one run are the point.
+import { fileURLToPath } from "node:url";
+import { CE, INET, NGN, NS, type NamespaceName } from "../lab/addresses.ts";
+import { resetCe } from "../lab/ce-reset.ts";
+import { Lab } from "../lab/lab.ts";
+import { labPreflight } from "../lab/preflight.ts";
+import { pingFromLan } from "../lab/scenarios/probes.ts";
+
+const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
+const problems = labPreflight();
+if (problems.length > 0) {
+  console.error(`lab-dataplane: lab not runnable here: ${problems.join("; ")}`);
+  process.exit(2);
+}
+
+const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
+const lab = await Lab.boot({
+  log: (line) => {
+    console.error(line);
+  },
+});
+const results: Record<string, unknown> = { bench: "lab-dataplane" };
+
+async function mapectl(args: string[]) {
+  const r = await lab.mapectl(NS.ce, args, { timeoutMs: 180_000 });
+  if (r.code !== 0) throw new Error(`mapectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function iperf(): Promise<number> {
+  const out = await lab.run(
+    NS.lan,
+    ["iperf3", "-c", INET.hosts[0], "-p", String(INET.iperfPort), "-t", "5", "-J"],
+    { timeoutMs: 60_000 },
+  );
+  const doc = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return doc.end.sum_received.bits_per_second / 1e6;
+}
+
+/** The same four hops without MAP-E: IPv4 on the line, the ngn routing it to the br, masquerade on the CE. */
+async function plainRouting(on: boolean): Promise<void> {
+  const verb = on ? "add" : "del";
+  const steps: [NamespaceName, string[]][] = [
+    [NS.ngn, ["ip", "addr", verb, "100.64.0.1/24", "dev", NGN.bridge]],
+    [NS.ngn, ["ip", "addr", verb, "100.64.1.1/30", "dev", NGN.brIface]],
+    [NS.br, ["ip", "addr", verb, "100.64.1.2/30", "dev", "ngn0"]],
+    [NS.ce, ["ip", "addr", verb, "100.64.0.2/24", "dev", CE.wan]],
+  ];
+  if (on) {
+    steps.push(
+      [NS.ngn, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]],
+      [NS.ngn, ["ip", "route", "add", "192.0.2.0/30", "via", "100.64.1.2"]],
+      [NS.ngn, ["ip", "route", "add", "default", "via", "100.64.1.2"]],
+      [NS.br, ["ip", "route", "add", "100.64.0.0/24", "via", "100.64.1.1"]],
+      [NS.ce, ["ip", "route", "add", "default", "via", "100.64.0.1"]],
+    );
+  }
+  for (const [ns, argv] of on ? steps : steps.reverse()) await lab.exec(ns, argv);
+  if (on) {
+    await lab.run(NS.ce, ["nft", "-f", "-"], {
+      input: `table ip plain {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "${CE.wan}" masquerade\n\t}\n}\n`,
+    });
+  } else {
+    await lab.exec(NS.ngn, ["ip", "route", "del", "default", "via", "100.64.1.2"]);
+    await lab.exec(NS.ngn, ["ip", "route", "del", "192.0.2.0/30"]);
+  }
+}
+
+try {
+  // up from nothing, then with nothing to do
+  await resetCe(lab.guest);
+  let t = Date.now();
+  const first = JSON.parse(await mapectl(UP)) as { actions: unknown[]; durationMs: number };
+  const upWall = (Date.now() - t) / 1000;
+  const ping = await pingFromLan(lab);
+  if (!ping.ok) throw new Error(`no path after up: ${ping.detail}`);
+  t = Date.now();
+  const again = JSON.parse(await mapectl(UP)) as { actions: unknown[]; durationMs: number };
+  results.up = {
+    fromNothingSeconds: Number(upWall.toFixed(2)),
+    fromNothingActions: first.actions.length,
+    noopSeconds: Number(((Date.now() - t) / 1000).toFixed(2)),
+    noopActions: again.actions.length,
+    note: "wall time of `node mapectl.cjs up` in the guest under TCG, incl. node start-up",
+  };
+
+  // concurrent flows to one destination
+  console.error("bench: 240 concurrent connections");
+  await lab.run(NS.ce, ["conntrack", "-F"]);
+  const many = await lab.connectMany(240, INET.hosts[1], INET.manyPort, 30);
+  results.concurrency = { mapectl: Number((many.ok / 240).toFixed(3)), ok: many.ok, ports: 240 };
+
+  // churn, with the kernel's default conntrack timeouts and with TIME_WAIT/CLOSE shortened, so
+  // block overflow is seen apart from tuples held by closing connections
+  const churn = async (): Promise<{ attempts: number; failures: number; slow: number; maxOpen: number }> =>
+    JSON.parse(
+      await lab.run(
+        NS.lan,
+        ["/usr/bin/python3", churnScript, INET.hosts[2], String(INET.manyPort), "200", "239", "40"],
+        { timeoutMs: 240_000 },
+      ),
+    ) as { attempts: number; failures: number; slow: number; maxOpen: number };
+  await lab.run(NS.ce, ["conntrack", "-F"]);
+  console.error("bench: churn with default timeouts");
+  const churnDefault = await churn();
+  await lab.run(NS.ce, [
+    "sysctl",
+    "-q",
+    "-w",
+    "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1",
+    "net.netfilter.nf_conntrack_tcp_timeout_close=1",
+  ]);
+  await lab.run(NS.ce, ["conntrack", "-F"]);
+  console.error("bench: churn with short TIME_WAIT");
+  const churnShort = await churn();
+  await lab.run(NS.ce, [
+    "sysctl",
+    "-q",
+    "-w",
+    "net.netfilter.nf_conntrack_tcp_timeout_time_wait=120",
+    "net.netfilter.nf_conntrack_tcp_timeout_close=10",
+  ]);
+  const share = (c: { attempts: number; failures: number; slow: number }) => ({
+    ...c,
+    failedShare: Number((c.failures / Math.max(1, c.attempts)).toFixed(4)),
+    retransmitShare: Number((c.slow / Math.max(1, c.attempts)).toFixed(4)),
+  });
+  results.churn = { defaultTimeouts: share(churnDefault), shortTimeWait: share(churnShort) };
+
+  // throughput: MAP-E, then plain routing, twice each, alternating
+  const mape: number[] = [];
+  const plain: number[] = [];
+  console.error("bench: throughput");
+  for (let round = 0; round < 2; round++) {
+    mape.push(await iperf());
+    await mapectl(["down"]);
+    await plainRouting(true);
+    plain.push(await iperf());
+    await plainRouting(false);
+    await lab.run(NS.ce, ["nft", "delete", "table", "ip", "plain"]);
+    await lab.exec(NS.ce, ["ip", "route", "del", "default", "via", "100.64.0.1"]);
+    await mapectl(UP);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
+  results.throughput = {
+    mapeMbps: mape.map((v) => Number(v.toFixed(0))),
+    plainMbps: plain.map((v) => Number(v.toFixed(0))),
+    ratio: Number((mape.reduce((a, b) => a + b, 0) / plain.reduce((a, b) => a + b, 0)).toFixed(2)),
+    medianRatio: Number((median(mape) / median(plain)).toFixed(2)),
+    goal: ">= 0.9",
+  };
+
+  // the seed's NAT: one rule, one block of 16 ports
+  await lab.run(NS.ce, ["nft", "delete", "table", "ip", "mapectl"]);
+  await lab.run(NS.ce, ["nft", "-f", "-"], {
+    input: `table ip seed {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "mape" meta l4proto { tcp, udp } snat ip to 133.209.13.2:5136-5151\n\t}\n}\n`,
+  });
+  await lab.run(NS.ce, ["conntrack", "-F"]);
+  const seed = await lab.connectMany(240, INET.hosts[3], INET.manyPort, 15);
+  (results.concurrency as Record<string, unknown>).seedConfiguration = Number((seed.ok / 240).toFixed(3));
+  (results.concurrency as Record<string, unknown>).goal = "1.0 (the seed's configuration: 16/240)";
+} finally {
+  await lab.shutdown();
+}
+console.log(JSON.stringify(results, null, 2));

@@ -1,0 +1,111 @@
+import { BORDER_RELAYS, CE, NGN, NS } from "./addresses.ts";
+import type { Lab } from "./lab.ts";
+import { applyReferenceCe, type ReferenceCeOptions } from "./reference-ce.ts";
+
+/**
+ * Faults that later scenarios inject into a running CE, whoever configured it (the reference CE or
+ * mapectl): each reproduces one way a real MAP-E set-up fails. Faults that are a property of the
+ * CE's own configuration (NAT limited to the LAN, MTU 1500 without MSS clamping, one port block)
+ * are ReferenceCeOptions instead: see CONFIG_FAULTS.
+ */
+
+const JPNE_BR = BORDER_RELAYS.find((b) => b.id === "jpne")?.address ?? "2404:9200:225:100::64";
+
+interface TunnelInfo {
+  name: string;
+  local: string;
+  remote: string;
+}
+
+/** The CE's MAP-E tunnel: the one ip6tnl in ip4ip6 mode that is not the fallback device. */
+export async function ceTunnel(lab: Lab, ns: "ce" | "ce2" = NS.ce): Promise<TunnelInfo> {
+  const links = JSON.parse(await lab.run(ns, ["ip", "-j", "-d", "link", "show", "type", "ip6tnl"])) as {
+    ifname: string;
+    linkinfo?: { info_data?: { local?: string; remote?: string; proto?: string } };
+  }[];
+  const tunnel = links.find((l) => l.ifname !== "ip6tnl0");
+  const data = tunnel?.linkinfo?.info_data;
+  if (tunnel === undefined || data === undefined) throw new Error(`no MAP-E tunnel (ip6tnl) in ${ns}`);
+  return { name: tunnel.ifname, local: data.local ?? "", remote: data.remote ?? "" };
+}
+
+/** Points the tunnel at another BR (default JPNE's, the seed user's mistake) and routes to it. */
+export async function wrongBr(lab: Lab, br: string = JPNE_BR): Promise<void> {
+  const t = await ceTunnel(lab);
+  await lab.run(NS.ce, ["ip", "-6", "tunnel", "change", t.name, "remote", br]);
+  await lab.run(NS.ce, [
+    "ip",
+    "-6",
+    "route",
+    "replace",
+    `${br}/128`,
+    "via",
+    NGN.routerLinkLocal,
+    "dev",
+    CE.wan,
+  ]);
+}
+
+/** Removes the CE /128 (the tunnel's local address) from the WAN: nothing leaves any more. */
+export async function removeCeAddress(lab: Lab): Promise<void> {
+  const t = await ceTunnel(lab);
+  await lab.run(NS.ce, ["ip", "-6", "addr", "del", `${t.local}/128`, "dev", CE.wan]);
+}
+
+/** No route to the BR: the explicit BR route is gone and the CE stops taking a default route from RA. */
+export async function noRouteToBr(lab: Lab): Promise<void> {
+  const t = await ceTunnel(lab);
+  await lab.run(NS.ce, ["sysctl", "-q", "-w", `net.ipv6.conf.${CE.wan}.accept_ra_defrtr=0`]);
+  await lab.exec(NS.ce, ["ip", "-6", "route", "del", `${t.remote}/128`]);
+  await lab.exec(NS.ce, ["ip", "-6", "route", "del", "default"]);
+}
+
+/** Strict BRs (drop a Destination Options header) and a tunnel that adds one (encaplimit 4). */
+export async function strictBrWithEncapLimit(lab: Lab): Promise<void> {
+  await lab.setBrOptions({ strictEncapLimit: true });
+  const t = await ceTunnel(lab);
+  await lab.run(NS.ce, ["ip", "-6", "tunnel", "change", t.name, "encaplimit", "4"]);
+}
+
+/**
+ * A second router on the same line configured for the same prefix (the seed user's WXR in router
+ * mode): ce2 on the ngn's line bridge with the reference CE, i.e. the same CE address.
+ */
+export async function secondCeOnLine(lab: Lab, options: ReferenceCeOptions = {}): Promise<void> {
+  const batch = "/run/mapectl-lab/ce2.batch";
+  await lab.guest.writeFile(
+    batch,
+    [
+      "netns add ce2",
+      `link add ${CE.wan} netns ce2 address ${CE.wanMac2} type veth peer name ce2-0 netns ${NS.ngn}`,
+    ].join("\n") + "\n",
+  );
+  await lab.run(null, ["ip", "-batch", batch]);
+  await lab.run("ce2", [
+    "sysctl",
+    "-q",
+    "-w",
+    "net.ipv4.ip_forward=1",
+    "net.ipv6.conf.all.forwarding=1",
+    `net.ipv6.conf.${CE.wan}.accept_ra=2`,
+  ]);
+  await lab.run(NS.ngn, ["ip", "link", "set", "ce2-0", "master", NGN.bridge, "up"]);
+  await lab.run("ce2", ["ip", "link", "set", "lo", "up"]);
+  await lab.run("ce2", ["ip", "link", "set", CE.wan, "up"]);
+  await applyReferenceCe(lab, lab.prefix, options, "ce2");
+}
+
+export async function removeSecondCe(lab: Lab): Promise<void> {
+  await lab.exec(null, ["ip", "netns", "del", "ce2"]);
+}
+
+/** Faults that are a CE's own configuration, as options of the reference CE. */
+export const CONFIG_FAULTS = {
+  "nat-lan-only": { natSource: "lan" },
+  "mtu-1500-no-mss-clamp": { mtu: 1500, mssClamp: false },
+  "one-port-block": { portBlocks: "first" },
+  "no-port-set": { portBlocks: "none" },
+  "encaplimit-default": { encapLimit: 4 },
+  "no-ce-address": { ceAddressOnWan: false },
+  "wrong-br": { br: JPNE_BR },
+} as const satisfies Record<string, ReferenceCeOptions>;

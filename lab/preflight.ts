@@ -1,0 +1,27 @@
+import { spawnSync } from "node:child_process";
+import { QEMU } from "./vm.ts";
+
+/** What the host lacks to run the lab, as one sentence each with what to do; empty when ready. */
+export function labPreflight(): string[] {
+  const problems: string[] = [];
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    problems.push("the lab needs root (qemu's 9p export of / and apt-get download): run it with sudo");
+  }
+  const tools: [string, string][] = [
+    [QEMU, "qemu-system-x86"],
+    ["/bin/busybox", "busybox-static"],
+    ["cpio", "cpio"],
+    ["depmod", "kmod"],
+    ["dpkg-deb", "dpkg"],
+    ["apt-get", "apt"],
+  ];
+  const missing = tools.filter(
+    ([tool]) => spawnSync(tool, ["--help"], { stdio: "ignore" }).error !== undefined,
+  );
+  if (missing.length > 0) {
+    problems.push(
+      `${missing.map(([t]) => t).join(", ")} missing: apt-get install ${missing.map(([, p]) => p).join(" ")} (or run scripts/setup.sh)`,
+    );
+  }
+  return problems;
+}

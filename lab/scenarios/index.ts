@@ -1,0 +1,19 @@
+import { reference } from "./reference.ts";
+import { resetCe } from "../ce-reset.ts";
+import type { Lab } from "../lab.ts";
+import type { Scenario, ScenarioReport } from "./scenario.ts";
+import { wrongBr } from "./wrong-br.ts";
+
+/** The scenarios `mapectl lab list` names and `mapectl lab run` runs. */
+export const SCENARIOS: readonly Scenario[] = [reference, wrongBr];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
+
+/** Runs a scenario on a CE put back to its freshly booted state, with the BRs' counters at zero. */
+export async function runScenario(lab: Lab, scenario: Scenario): Promise<ScenarioReport> {
+  await resetCe(lab.guest);
+  await lab.resetCounters();
+  return scenario.run(lab);
+}

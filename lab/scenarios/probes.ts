@@ -1,0 +1,42 @@
+import { INET, NS } from "../addresses.ts";
+import type { Lab } from "../lab.ts";
+
+/** The probes the scenarios share, from the lan client to "the internet". */
+export async function pingFromLan(
+  lab: Lab,
+  host: string = INET.hosts[0],
+  count = 3,
+): Promise<{ ok: boolean; detail: string }> {
+  const r = await lab.exec(NS.lan, ["ping", "-n", "-c", String(count), "-i", "0.3", "-W", "3", host], {
+    timeoutMs: 30_000,
+  });
+  const summary = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  return { ok: r.code === 0, detail: summary?.[0] ?? (r.stderr.trim() || `ping exited with ${r.code}`) };
+}
+
+export async function httpFromLan(
+  lab: Lab,
+  host: string = INET.hosts[2],
+): Promise<{ ok: boolean; detail: string }> {
+  const r = await lab.exec(NS.lan, ["curl", "-sS", "-m", "8", `http://${host}/`], { timeoutMs: 30_000 });
+  return {
+    ok: r.code === 0 && r.stdout.includes("hello"),
+    detail: r.code === 0 ? `GET http://${host}/: ${r.stdout.trim()}` : r.stderr.trim(),
+  };
+}
+
+export async function dnsFromLan(
+  lab: Lab,
+  server: string = INET.hosts[0],
+): Promise<{ ok: boolean; detail: string }> {
+  const r = await lab.exec(
+    NS.lan,
+    ["kdig", `@${server}`, "+timeout=3", "+retry=1", "+short", "www.example.com", "A"],
+    { timeoutMs: 30_000 },
+  );
+  const answer = r.stdout.trim();
+  return {
+    ok: r.code === 0 && answer === INET.webAddress,
+    detail: `www.example.com A via ${server}: ${answer || r.stderr.trim() || "no answer"}`,
+  };
+}

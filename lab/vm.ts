@@ -1,0 +1,213 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { join } from "node:path";
+import { chooseAccel, hostTscKhz, type Accel, type AccelChoice } from "./accel.ts";
+import { AgentClient } from "./agent-client.ts";
+import { buildInitramfs } from "./initramfs.ts";
+import { prepareKernel, type LabKernel } from "./kernel.ts";
+import { cacheRoot, repoRoot } from "./paths.ts";
+
+export interface VmOptions {
+  accel?: Accel | "auto";
+  memoryMiB?: number;
+  cpus?: number;
+  /** Boot to agent-ready; a hung boot is killed after this. */
+  bootTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface BootedVm {
+  readonly agent: AgentClient;
+  readonly kernel: LabKernel;
+  readonly accel: AccelChoice;
+  /** Host folder that the guest sees at the same path, writable (reports, pcaps, logs). */
+  readonly resultsDir: string;
+  readonly consoleLog: string;
+  /** Host wall seconds from qemu start to the agent's first line. */
+  readonly bootSeconds: number;
+  readonly guestUptimeAtReady: number;
+  stop(): Promise<void>;
+}
+
+export const QEMU = "qemu-system-x86_64";
+
+function hasSetprivPdeathsig(): boolean {
+  const result = spawnSync("setpriv", ["--help"], { encoding: "utf8" });
+  return result.status === 0 && result.stdout.includes("--pdeathsig");
+}
+
+function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no console log)";
+  }
+}
+
+/** Run folders of labs whose host process was killed: old enough that no lab can still be running. */
+function removeStaleRuns(runsDir: string): void {
+  const cutoff = Date.now() - 6 * 3600_000;
+  for (const name of readdirSync(runsDir)) {
+    const path = join(runsDir, name);
+    try {
+      if (statSync(path).mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // another lab removed it first
+    }
+  }
+}
+
+/** Boots Debian's kernel under qemu with the host's root over 9p and waits for the guest agent. */
+export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
+  const log = options.log ?? (() => undefined);
+  const repo = repoRoot();
+  const kernel = await prepareKernel(log);
+  const initramfs = buildInitramfs(kernel, join(repo, "lab", "guest", "init.sh"));
+  const accel = chooseAccel(options.accel ?? "auto");
+  const runsDir = join(cacheRoot(), "runs");
+  mkdirSync(runsDir, { recursive: true });
+  removeStaleRuns(runsDir);
+  const runDir = mkdtempSync(join(runsDir, "vm-"));
+  const resultsDir = join(runDir, "results");
+  mkdirSync(resultsDir);
+  const socketPath = join(runDir, "agent.sock");
+  const consoleLog = join(runDir, "console.log");
+  const qemuLog = join(runDir, "qemu.log");
+
+  const append = [
+    "console=ttyS0",
+    "quiet",
+    "panic=-1",
+    `tsc_early_khz=${hostTscKhz()}`,
+    // No 8250 probing beyond the one UART, no EDD or PS/2 probing: each costs seconds under TCG.
+    "8250.nr_uarts=1",
+    "i8042.noaux",
+    "i8042.nokbd",
+    "edd=off",
+    "random.trust_cpu=on",
+    `mapectl.stage2=${join(repo, "lab", "guest", "stage2.sh")}`,
+    `mapectl.agent=${join(repo, "lab", "guest", "agent.mjs")}`,
+    // The host's own node (the guest sees the host's root), wherever it is installed.
+    `mapectl.node=${process.execPath}`,
+    `mapectl.modules=${kernel.modulesDir}`,
+    `mapectl.results=${resultsDir}`,
+  ].join(" ");
+  const args = [
+    "-M",
+    "microvm",
+    ...(accel.accel === "kvm"
+      ? ["-accel", "kvm", "-cpu", "host"]
+      : ["-accel", "tcg,thread=multi", "-cpu", "max"]),
+    "-smp",
+    String(options.cpus ?? 2),
+    "-m",
+    String(options.memoryMiB ?? 1024),
+    "-nodefaults",
+    "-no-user-config",
+    "-nographic",
+    "-no-reboot",
+    "-kernel",
+    kernel.vmlinux,
+    "-initrd",
+    initramfs,
+    "-append",
+    append,
+    "-serial",
+    `file:${consoleLog}`,
+    "-fsdev",
+    "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
+    "-device",
+    "virtio-9p-device,fsdev=hostroot,mount_tag=hostroot",
+    "-fsdev",
+    `local,id=results,path=${resultsDir},security_model=none,multidevs=remap`,
+    "-device",
+    "virtio-9p-device,fsdev=results,mount_tag=results",
+    "-device",
+    "virtio-serial-device",
+    "-chardev",
+    `socket,id=agent,path=${socketPath},server=on,wait=off`,
+    "-device",
+    "virtserialport,chardev=agent,name=org.mapectl.agent",
+  ];
+  // If this process dies, the kernel kills qemu (setpriv --pdeathsig); the guest agent also exits
+  // when the socket closes, which reboots and so ends the VM.
+  const argv = hasSetprivPdeathsig()
+    ? ["setpriv", "--pdeathsig", "KILL", "--", QEMU, ...args]
+    : [QEMU, ...args];
+  const errFd = openSync(qemuLog, "w");
+  const started = Date.now();
+  const child: ChildProcess = spawn(argv[0] ?? QEMU, argv.slice(1), { stdio: ["ignore", errFd, errFd] });
+  closeSync(errFd);
+  let exited = false;
+  const exitPromise = new Promise<void>((resolveExit) => {
+    child.on("exit", () => {
+      exited = true;
+      resolveExit();
+    });
+    child.on("error", () => {
+      exited = true;
+      resolveExit();
+    });
+  });
+  const kill = async (): Promise<void> => {
+    if (!exited) child.kill("SIGKILL");
+    await exitPromise;
+  };
+
+  const bootTimeoutMs = options.bootTimeoutMs ?? 90_000;
+  let agent: AgentClient;
+  let ready: Awaited<ReturnType<AgentClient["waitReady"]>>;
+  try {
+    agent = await AgentClient.connect(socketPath, 10_000);
+    ready = await Promise.race([
+      agent.waitReady(bootTimeoutMs),
+      exitPromise.then(() => {
+        throw new Error("qemu exited during boot");
+      }),
+    ]);
+  } catch (err) {
+    await kill();
+    const qemuText = existsSync(qemuLog) ? readFileSync(qemuLog, "utf8").trim() : "";
+    throw new Error(
+      `lab VM did not boot: ${(err as Error).message}\n` +
+        (qemuText === "" ? "" : `qemu: ${qemuText}\n`) +
+        `last console lines (${consoleLog}):\n${tail(consoleLog, 15)}`,
+      { cause: err },
+    );
+  }
+  const bootSeconds = (Date.now() - started) / 1000;
+  log(`lab: booted ${kernel.release} (${accel.accel}) in ${bootSeconds.toFixed(1)} s`);
+  return {
+    agent,
+    kernel,
+    accel,
+    resultsDir,
+    consoleLog,
+    bootSeconds,
+    guestUptimeAtReady: typeof ready.uptime === "number" ? ready.uptime : Number.NaN,
+    async stop() {
+      if (!exited) {
+        try {
+          await agent.request({ op: "shutdown" }, 5000);
+        } catch {
+          // the VM may already be gone
+        }
+        agent.close();
+        const timer = setTimeout(() => void kill(), 10_000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      agent.close();
+    },
+  };
+}

@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { CE, INET, LAN, NS } from "../../lab/addresses.ts";
+import { resetCe } from "../../lab/ce-reset.ts";
+import { Lab } from "../../lab/lab.ts";
+import { labPreflight } from "../../lab/preflight.ts";
+import { dnsFromLan, httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
+import { portInSet, portSets } from "../../src/mape/port-set.ts";
+import { stableState } from "../helpers/lab-state.ts";
+
+// Issue 4's proof: mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
+const problems = labPreflight();
+const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
+let lab: Lab | undefined;
+const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
+const ECHO_SERVER =
+  "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 7007)); s.listen()\nwhile True:\n  c,_=s.accept(); c.sendall(c.recv(100)); c.close()";
+const ECHO_CLIENT =
+  "import socket; s=socket.create_connection(('133.209.13.2', PORT), timeout=5); s.sendall(b'hi\\n'); print(s.recv(10).decode().strip())";
+
+before(async () => {
+  if (skip === false) lab = await Lab.boot({ strictEncapLimit: true });
+});
+after(async () => {
+  await lab?.shutdown();
+});
+
+function booted(): Lab {
+  if (lab === undefined) throw new Error("the lab did not boot");
+  return lab;
+}
+
+async function mapectl(args: string[], env?: Record<string, string>) {
+  const r = await booted().mapectl(NS.ce, args, {
+    timeoutMs: 120_000,
+    ...(env === undefined ? {} : { env }),
+  });
+  return r;
+}
+
+async function fresh(prefix?: string): Promise<Lab> {
+  const l = booted();
+  await mapectl(["down", "--quiet"]);
+  await resetCe(l.guest);
+  if (prefix !== undefined && l.prefix !== prefix) await l.setPrefix(prefix);
+  await l.resetCounters();
+  await l.clearRecords();
+  return l;
+}
+
+test(
+  "up brings MAP-E up from nothing: ping, TCP, UDP, DNS from lan and from the CE reach inet through the strict BR",
+  { skip },
+  async () => {
+    const l = await fresh();
+    const r = await mapectl(UP);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /MAP-E is up: IPv4 133\.209\.13\.2 through mape/);
+    const ping = await pingFromLan(l);
+    assert.ok(ping.ok, ping.detail);
+    const dns = await dnsFromLan(l);
+    assert.ok(dns.ok, dns.detail);
+    const http = await httpFromLan(l);
+    assert.ok(http.ok, http.detail);
+    const udp = await l.udpProbe(5);
+    assert.equal(udp.ok, 5);
+    // the router's own traffic is translated too
+    const own = await l.exec(NS.ce, ["ping", "-n", "-c", "2", "-W", "3", INET.hosts[2]], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(own.code, 0, own.stdout + own.stderr);
+    const ownTcp = await l.exec(NS.ce, ["curl", "-sS", "-m", "8", `http://${INET.hosts[2]}/`], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(ownTcp.code, 0, ownTcp.stderr);
+    // every source port and ICMP id that inet saw is inside PSID 65's set
+    const records = await l.records();
+    assert.ok(records.length > 0);
+    for (const rec of records) {
+      assert.equal(rec.src, "133.209.13.2", JSON.stringify(rec));
+      const port = rec.proto === "icmp" ? rec.id : rec.sport;
+      assert.ok(
+        port !== undefined && portInSet(port, 4, 8, 65),
+        `${rec.proto} ${String(port)} outside the port set`,
+      );
+    }
+    assert.ok(
+      records.some((rec) => rec.proto === "icmp"),
+      "ICMP reached inet",
+    );
+    const counters = await l.counters();
+    const drops = Object.entries(counters).filter(([name, c]) => /drop/.test(name) && c.packets > 0);
+    assert.deepEqual(drops, [], "no BR drops");
+  },
+);
+
+test("240 concurrent connections succeed, with 240 distinct ports over all 15 blocks", { skip }, async () => {
+  const l = booted();
+  const status = await mapectl(["status", "--json"]);
+  assert.equal((JSON.parse(status.stdout) as { inSync: boolean }).inSync, true);
+  await l.clearRecords();
+  const many = await l.connectMany(240, INET.hosts[1]);
+  assert.equal(many.ok, 240);
+  const ports = new Set(many.seen.map((s) => s.sport));
+  assert.equal(ports.size, 240);
+  const blocks = portSets(4, 8, 65);
+  for (const port of ports) assert.ok(portInSet(port, 4, 8, 65), `port ${port}`);
+  const used = blocks.map(([lo, hi]) => [...ports].filter((p) => p >= lo && p <= hi).length);
+  assert.deepEqual(used, new Array<number>(15).fill(16));
+  // status sees them in conntrack, per block
+  const after = JSON.parse((await mapectl(["status", "--json"])).stdout) as {
+    ports: { total: number; outsideSet: number } | null;
+  };
+  assert.ok(after.ports !== null && after.ports.outsideSet === 0);
+});
+
+test(
+  "up twice is a no-op, down restores the exact previous state, the user's own table and route survive",
+  { skip },
+  async () => {
+    const l = await fresh();
+    await l.run(NS.ce, ["nft", "-f", "-"], {
+      input:
+        "table inet userfw {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 22 accept\n\t}\n}\n",
+    });
+    await l.run(NS.ce, ["ip", "route", "add", "198.51.100.0/24", "via", LAN.client, "dev", CE.lan]);
+    const beforeUp = stableState(await l.snapshot(NS.ce));
+    const first = await mapectl(UP);
+    assert.equal(first.code, 0, first.stderr);
+    const afterUp = stableState(await l.snapshot(NS.ce));
+    const second = await mapectl([...UP, "--json"]);
+    assert.equal(second.code, 0, second.stderr);
+    const doc = JSON.parse(second.stdout) as { changed: boolean; actions: unknown[] };
+    assert.equal(doc.changed, false);
+    assert.deepEqual(doc.actions, []);
+    assert.equal(stableState(await l.snapshot(NS.ce)), afterUp);
+    const snap = await l.snapshot(NS.ce);
+    assert.ok(JSON.stringify(snap.nft).includes("userfw"));
+    const down = await mapectl(["down"]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(stableState(await l.snapshot(NS.ce)), beforeUp);
+    await l.run(NS.ce, ["nft", "delete", "table", "inet", "userfw"]);
+    await l.run(NS.ce, ["ip", "route", "del", "198.51.100.0/24"]);
+  },
+);
+
+test(
+  "a failure injected halfway (nft refuses the ruleset) leaves the host exactly as before",
+  { skip },
+  async () => {
+    const l = await fresh();
+    const fake = "/run/mapectl-lab/fakebin";
+    await l.run(NS.ce, ["mkdir", "-p", fake]);
+    await l.guest.writeFile(
+      `${fake}/nft`,
+      '#!/bin/sh\nfor a in "$@"; do [ "$a" = "-c" ] && exec /usr/sbin/nft "$@"; done\n[ "$1" = "-f" ] && { echo "Error: Could not process rule: No buffer space available (injected)" >&2; exit 1; }\nexec /usr/sbin/nft "$@"\n',
+      0o755,
+    );
+    const beforeSnap = stableState(await l.snapshot(NS.ce));
+    const r = await mapectl(UP, {
+      PATH: `${fake}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /load the NAPT .* failed: .*injected.*rolled back 6 changes, the host is as before/,
+    );
+    assert.equal(stableState(await l.snapshot(NS.ce)), beforeSnap);
+  },
+);
+
+test(
+  "a port forward inside the set reaches a lan server from inet; one outside is refused at config time",
+  { skip },
+  async () => {
+    const l = await fresh();
+    const refused = await mapectl([...UP, "--forward", "tcp/8080=192.168.1.2:7"]);
+    assert.equal(refused.code, 4);
+    assert.match(
+      refused.stderr,
+      /tcp\/8080 is outside this line's port set \(PSID 65\); the nearest allowed ports are 5151 or 9232/,
+    );
+    const r = await mapectl([...UP, "--forward", `tcp/9240=${LAN.client}:7007`]);
+    assert.equal(r.code, 0, r.stderr);
+    // a TCP echo server on the lan client; inet connects to the MAP-E address and the forwarded port
+    const server = await l.guest.start(
+      NS.lan,
+      "lan-echo",
+      ["/usr/bin/python3", "-c", ECHO_SERVER],
+      "/run/mapectl-lab/lan-echo.log",
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const reply = await l.exec(NS.inet, ["/usr/bin/python3", "-c", ECHO_CLIENT.replace("PORT", "9240")], {
+        timeoutMs: 30_000,
+      });
+      assert.equal(reply.stdout.trim(), "hi", reply.stderr);
+    } finally {
+      await l.guest.stop(server);
+    }
+    // a port that is not forwarded is dropped
+    const closed = await l.exec(
+      NS.inet,
+      ["/usr/bin/python3", "-c", "import socket; socket.create_connection(('133.209.13.2',9241),timeout=3)"],
+      { timeoutMs: 30_000 },
+    );
+    assert.notEqual(closed.code, 0);
+  },
+);
+
+for (const [service, prefix, blocks, portsPerCe] of [
+  ["OCN バーチャルコネクト", "2400:4050:1234:5600::/56", 63, 1008],
+  ["v6プラス", "240b:10:1234:5600::/56", 15, 240],
+] as const) {
+  test(
+    `${service}: up on ${prefix} and traffic flows through its BR with ${portsPerCe} ports`,
+    { skip },
+    async () => {
+      const l = await fresh(prefix);
+      const r = await mapectl([...UP, "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      const plan = (
+        JSON.parse(r.stdout) as {
+          plan: {
+            portSets: [number, number][];
+            portCount: number;
+            ipv4Address: string;
+            parameters: { psid: number; rule: { psidOffset: number; psidLength: number } };
+          };
+        }
+      ).plan;
+      assert.equal(plan.portSets.length, blocks);
+      assert.equal(plan.portCount, portsPerCe);
+      const ping = await pingFromLan(l);
+      assert.ok(ping.ok, ping.detail);
+      const many = await l.connectMany(Math.min(portsPerCe, 120), INET.hosts[3]);
+      assert.equal(many.ok, Math.min(portsPerCe, 120));
+      const { psidOffset, psidLength } = plan.parameters.rule;
+      for (const s of many.seen) {
+        assert.equal(s.src, plan.ipv4Address);
+        assert.ok(portInSet(s.sport, psidOffset, psidLength, plan.parameters.psid), `port ${s.sport}`);
+      }
+    },
+  );
+}
