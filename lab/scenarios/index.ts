@@ -1,3 +1,4 @@
+import { demo } from "./demo.ts";
 import { reference } from "./reference.ts";
 import { resetCe } from "../ce-reset.ts";
 import type { Lab } from "../lab.ts";
@@ -5,7 +6,7 @@ import type { Scenario, ScenarioReport } from "./scenario.ts";
 import { wrongBr } from "./wrong-br.ts";
 
 /** The scenarios `mapectl lab list` names and `mapectl lab run` runs. */
-export const SCENARIOS: readonly Scenario[] = [reference, wrongBr];
+export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
