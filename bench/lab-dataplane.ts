@@ -37,7 +37,18 @@ async function mapectl(args: string[]) {
 async function iperf(): Promise<number> {
   const out = await lab.run(
     NS.lan,
-    ["iperf3", "-c", INET.hosts[0], "-p", String(INET.iperfPort), "-t", "5", "-J"],
+    [
+      "iperf3",
+      "-c",
+      INET.hosts[0],
+      "-p",
+      String(INET.iperfPort),
+      "-t",
+      "5",
+      "-J",
+      "--connect-timeout",
+      "5000",
+    ],
     { timeoutMs: 60_000 },
   );
   const doc = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
@@ -64,15 +75,23 @@ async function plainRouting(on: boolean): Promise<void> {
   }
   for (const [ns, argv] of on ? steps : steps.reverse()) await lab.exec(ns, argv);
   if (on) {
+    // The BR drops IPv4 from inet that maps to no CE (mark 0); mark the plain path's replies first.
+    await lab.run(NS.br, ["nft", "-f", "-"], {
+      input: `table inet plainmark {\n\tchain pre {\n\t\ttype filter hook prerouting priority mangle - 1; policy accept;\n\t\tip daddr 100.64.0.0/24 meta mark set 0x7fff\n\t}\n}\n`,
+    });
     await lab.run(NS.ce, ["nft", "-f", "-"], {
       input: `table ip plain {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "${CE.wan}" masquerade\n\t}\n}\n`,
     });
   } else {
+    await lab.exec(NS.br, ["nft", "delete", "table", "inet", "plainmark"]);
     await lab.exec(NS.ngn, ["ip", "route", "del", "default", "via", "100.64.1.2"]);
     await lab.exec(NS.ngn, ["ip", "route", "del", "192.0.2.0/30"]);
   }
 }
 
+const show = (key: string) => {
+  console.error(`bench: ${key} = ${JSON.stringify(results[key])}`);
+};
 try {
   // up from nothing, then with nothing to do
   await resetCe(lab.guest);
@@ -90,12 +109,14 @@ try {
     noopActions: again.actions.length,
     note: "wall time of `node mapectl.cjs up` in the guest under TCG, incl. node start-up",
   };
+  show("up");
 
   // concurrent flows to one destination
   console.error("bench: 240 concurrent connections");
   await lab.run(NS.ce, ["conntrack", "-F"]);
   const many = await lab.connectMany(240, INET.hosts[1], INET.manyPort, 30);
   results.concurrency = { mapectl: Number((many.ok / 240).toFixed(3)), ok: many.ok, ports: 240 };
+  show("concurrency");
 
   // churn, with the kernel's default conntrack timeouts and with TIME_WAIT/CLOSE shortened, so
   // block overflow is seen apart from tuples held by closing connections
@@ -133,6 +154,7 @@ try {
     retransmitShare: Number((c.slow / Math.max(1, c.attempts)).toFixed(4)),
   });
   results.churn = { defaultTimeouts: share(churnDefault), shortTimeWait: share(churnShort) };
+  show("churn");
 
   // throughput: MAP-E, then plain routing, twice each, alternating
   const mape: number[] = [];

@@ -40,7 +40,7 @@ if (!args.includes("--no-bundle"))
   execFileSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
 
 // A SEA runs one CommonJS script whose require() sees only Node's built-in modules.
-const bundle = readFileSync("dist/mapectl.cjs", "utf8");
+const bundle = readFileSync("dist/mapectl-single.cjs", "utf8");
 if (/\bimport\.meta\b/.test(bundle))
   throw new Error("dist/mapectl.cjs uses import.meta, which is empty in a SEA");
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
@@ -49,7 +49,7 @@ const external = [...bundle.matchAll(/\brequire\("([^"]+)"\)/g)]
   .filter((m) => !builtins.has(m));
 if (external.length > 0)
   throw new Error(
-    `dist/mapectl.cjs requires modules from node_modules: ${[...new Set(external)].join(", ")}`,
+    `dist/mapectl-single.cjs requires modules from node_modules: ${[...new Set(external)].join(", ")}`,
   );
 
 rmSync(work, { recursive: true, force: true });

@@ -1,7 +1,8 @@
-// Bundles the CLI into one CommonJS file (dist/mapectl.cjs): fast cold start, no node_modules
-// needed at run time, and the input for the single-executable build.
+// Bundles the CLI (CommonJS, no node_modules needed at run time): dist/mapectl.cjs with its lazily
+// loaded parts in dist/lib/, and dist/mapectl-single.cjs, everything in one file for the SEA.
 import { build } from "esbuild";
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -27,20 +28,56 @@ const webScript = (name) => {
   return JSON.stringify(file.text);
 };
 
-await build({
-  entryPoints: ["src/cli/bin.ts"],
+const define = {
+  MAPECTL_VERSION: JSON.stringify(pkg.version),
+  MAPECTL_WEB_STATUS_JS: webScript("status"),
+  MAPECTL_WEB_CALC_JS: webScript("calc"),
+};
+const common = {
   bundle: true,
   platform: "node",
   format: "cjs",
   target: "node20",
-  outfile: "dist/mapectl.cjs",
-  banner: { js: "#!/usr/bin/env node" },
-  define: {
-    MAPECTL_VERSION: JSON.stringify(pkg.version),
-    MAPECTL_WEB_STATUS_JS: webScript("status"),
-    MAPECTL_WEB_CALC_JS: webScript("calc"),
-  },
+  define,
   legalComments: "none",
   logLevel: "warning",
+};
+
+// One file with everything: the input of the single executable (SEA), which can load nothing else.
+await build({ ...common, entryPoints: ["src/cli/bin.ts"], outfile: "dist/mapectl-single.cjs" });
+
+// What users run: the command line itself in dist/mapectl.cjs, and each lazily imported module
+// (`await import()` in a command's action) as its own file under dist/lib/, so that `mapectl calc`
+// parses only what calc needs. Modules a chunk shares with another are simply in both.
+const chunks = new Map(); // absolute source path → chunk file name
+const pending = [];
+function chunkName(path) {
+  if (!chunks.has(path)) {
+    const slug = relative(resolve("."), path).replace(/\.ts$/, "").replaceAll("/", "-");
+    chunks.set(path, `${slug}.cjs`);
+    pending.push(path);
+  }
+  return chunks.get(path);
+}
+const splitDynamicImports = (prefix) => ({
+  name: "split-dynamic-imports",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind !== "dynamic-import") return undefined;
+      return { path: `${prefix}${chunkName(resolve(dirname(args.importer), args.path))}`, external: true };
+    });
+  },
 });
+rmSync("dist/lib", { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: ["src/cli/bin.ts"],
+  outfile: "dist/mapectl.cjs",
+  banner: { js: "#!/usr/bin/env node" },
+  plugins: [splitDynamicImports("./lib/")],
+});
+while (pending.length > 0) {
+  const path = pending.shift();
+  await build({ ...common, entryPoints: [path], outfile: `dist/lib/${chunks.get(path)}`, plugins: [splitDynamicImports("./")] });
+}
 chmodSync("dist/mapectl.cjs", 0o755);

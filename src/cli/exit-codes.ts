@@ -41,3 +41,12 @@ export function requestExit(code: ExitCodeValue): void {
 export function requestedExit(): ExitCodeValue {
   return requested;
 }
+
+/** By name, not instanceof (see isMapeError). */
+export function isCliError(value: unknown): value is CliError {
+  return (
+    value instanceof Error &&
+    value.name === "CliError" &&
+    typeof (value as { exitCode?: unknown }).exitCode === "number"
+  );
+}

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { isMapeError, type MapeErrorCode } from "../mape/errors.ts";
-import { HostError, type HostErrorCode } from "../host/errors.ts";
+import { isHostError, type HostErrorCode } from "../host/errors.ts";
 import { registerApply } from "./commands/apply.ts";
 import { registerCalc } from "./commands/calc.ts";
 import { registerLab } from "./commands/lab.ts";
@@ -12,7 +12,7 @@ import { registerPorts } from "./commands/ports.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerInstall } from "./commands/install.ts";
 import { registerDocs } from "./docs/commands.ts";
-import { CliError, ExitCode, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
+import { ExitCode, isCliError, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
 import { processOutput, type Output } from "./output.ts";
 
 declare const MAPECTL_VERSION: string | undefined;
@@ -36,6 +36,14 @@ const HOST_EXIT: Record<HostErrorCode, ExitCodeValue> = {
   INTERFACE_MISSING: ExitCode.environment,
   NO_IPV6_PREFIX: ExitCode.environment,
   COMMAND_FAILED: ExitCode.failure,
+};
+
+const NAMED_EXIT: Record<string, ExitCodeValue> = {
+  ConfigError: ExitCode.config,
+  PlanError: ExitCode.config,
+  MapeDisabled: ExitCode.noParameters,
+  HostNotReady: ExitCode.environment,
+  VyosRenderError: ExitCode.usage,
 };
 
 const EXIT_HELP = `
@@ -86,7 +94,7 @@ export function reportError(error: unknown, output: Output): ExitCodeValue {
     // commander already printed its message; help and --version end here too
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
-  if (error instanceof CliError) {
+  if (isCliError(error)) {
     output.err(`mapectl: ${error.message}`);
     return error.exitCode;
   }
@@ -94,13 +102,15 @@ export function reportError(error: unknown, output: Output): ExitCodeValue {
     output.err(`mapectl: ${error.message}`);
     return MAPE_EXIT[error.code];
   }
-  if (error instanceof HostError) {
+  if (isHostError(error)) {
     output.err(`mapectl: ${error.message}`);
     return HOST_EXIT[error.code];
   }
-  if (error instanceof Error && error.name === "ConfigError") {
-    output.err(`mapectl: ${error.message}`);
-    return ExitCode.config;
+  // By name: these come from lazily loaded parts of the CLI, each with its own copy of the class.
+  const named = error instanceof Error ? NAMED_EXIT[error.name] : undefined;
+  if (named !== undefined) {
+    output.err(`mapectl: ${(error as Error).message}`);
+    return named;
   }
   const message = error instanceof Error ? error.message : String(error);
   output.err(`mapectl: internal error: ${message} (please report this; MAPECTL_DEBUG=1 shows the stack)`);

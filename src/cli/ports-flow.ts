@@ -1,5 +1,5 @@
 import { runChecked, processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { HostError } from "../host/errors.ts";
+import { isHostError } from "../host/errors.ts";
 import { loadState } from "../host/state-store.ts";
 import { parseConntrack, portUsage, type PortUsage } from "../plan/port-usage.ts";
 import { bar, formatCount, load, plural, portRange, protocolList } from "../web/format.ts";
@@ -39,7 +39,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     text = await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 });
   } catch (err) {
     if (
-      err instanceof HostError &&
+      isHostError(err) &&
       err.code === "COMMAND_FAILED" &&
       /not permitted|must be root|CAP_NET_ADMIN/i.test(err.message)
     ) {

@@ -11,3 +11,8 @@ export class HostError extends Error {
     this.code = code;
   }
 }
+
+/** By name, not instanceof (see isMapeError): errors cross between the CLI's lazily loaded bundles. */
+export function isHostError(value: unknown): value is HostError {
+  return value instanceof Error && value.name === "HostError" && typeof (value as { code?: unknown }).code === "string";
+}

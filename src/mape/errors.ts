@@ -22,6 +22,14 @@ export class MapeError extends Error {
   }
 }
 
+/**
+ * By name, not instanceof: the CLI is split into lazily loaded bundles, each with its own copy of
+ * this class, and an error may cross from one to another.
+ */
 export function isMapeError(value: unknown): value is MapeError {
-  return value instanceof MapeError;
+  return (
+    value instanceof Error &&
+    value.name === "MapeError" &&
+    typeof (value as { code?: unknown }).code === "string"
+  );
 }

@@ -43,9 +43,8 @@ export function parseIpv6(text: string): bigint {
     groups = parseGroups(text.split(":"), text, true);
     if (groups.length !== 8) throw invalid(text, `it has ${groups.length} groups, not 8`);
   }
-  let value = 0n;
-  for (const group of groups) value = (value << 16n) | BigInt(group);
-  return value;
+  // One BigInt from 32 hex digits: far cheaper than eight shifts when whole tables are parsed.
+  return BigInt(`0x${groups.map((g) => g.toString(16).padStart(4, "0")).join("")}`);
 }
 
 /** RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as "::". */

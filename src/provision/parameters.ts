@@ -88,7 +88,12 @@ export function resolveParameters(options: ResolveOptions): ResolvedParameters {
     const provisioned = options.provisioned;
     const own: RuleTable = {
       services: new Map(),
-      rules: provisioned.rules.map((rule) => ({ service: null, rule, origin: provisioned.source })),
+      rules: provisioned.rules.map((rule) => ({
+        service: null,
+        ipv6Prefix: rule.ipv6Prefix,
+        rule,
+        origin: provisioned.source,
+      })),
     };
     const match = selectRule(own, options.prefix);
     if (match === null) throw noProvisionedRule(options, provisioned);

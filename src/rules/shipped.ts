@@ -7,7 +7,7 @@ let notMape: NotMapePrefix[] | undefined;
 
 /** The tables shipped with mapectl, parsed and validated once on first use. */
 export function shippedRuleTable(): RuleTable {
-  table ??= parseRuleTable(rulesDoc, "shipped rules");
+  table ??= parseRuleTable(rulesDoc, "shipped rules", undefined, { lazy: true });
   return table;
 }
 

@@ -11,6 +11,8 @@ export interface ServiceInfo {
 
 export interface TableRule {
   readonly service: ServiceInfo | null;
+  /** The rule prefix, known without validating the whole rule (selection needs only this). */
+  readonly ipv6Prefix: Ipv6Prefix;
   readonly rule: MapRule;
   /** Where the rule came from: "shipped" or the user's file name. */
   readonly origin: string;
@@ -55,6 +57,7 @@ export function parseRuleTable(
   doc: unknown,
   origin: string,
   knownServices?: ReadonlyMap<string, ServiceInfo>,
+  options: { readonly lazy?: boolean } = {},
 ): RuleTable {
   if (!isRecord(doc)) throw fail(origin, "top level", 'expected an object with "rules"');
   const services = new Map<string, ServiceInfo>(knownServices ?? []);
@@ -90,11 +93,32 @@ export function parseRuleTable(
       if (service === null)
         throw fail(origin, where, `service "${raw.service}" is not defined under "services"`);
     }
+    const validate = (): MapRule => {
+      try {
+        return makeRule(spec);
+      } catch (err) {
+        throw fail(origin, where, (err as Error).message);
+      }
+    };
+    let ipv6Prefix: Ipv6Prefix;
     try {
-      return { service, rule: makeRule(spec), origin };
+      ipv6Prefix = parseIpv6Prefix(spec.ipv6Prefix);
     } catch (err) {
       throw fail(origin, where, (err as Error).message);
     }
+    if (options.lazy !== true) return { service, ipv6Prefix, rule: validate(), origin };
+    // The shipped table (validated by its tests) is checked rule by rule only when a rule is used:
+    // parsing all 444 up front was most of `mapectl calc`'s start-up.
+    let rule: MapRule | undefined;
+    return {
+      service,
+      ipv6Prefix,
+      origin,
+      get rule(): MapRule {
+        rule ??= validate();
+        return rule;
+      },
+    };
   });
   return { services, rules };
 }
@@ -111,17 +135,17 @@ export function mergeTables(first: RuleTable, second: RuleTable): RuleTable {
 export function selectRule(table: RuleTable, prefix: Ipv6Prefix): TableRule | null {
   let best: TableRule | null = null;
   for (const entry of table.rules) {
-    const rulePrefix = entry.rule.ipv6Prefix;
+    const rulePrefix = entry.ipv6Prefix;
     if (rulePrefix.length > prefix.length) continue;
     if (!ipv6PrefixContains(rulePrefix, prefix)) continue;
-    if (best === null || rulePrefix.length > best.rule.ipv6Prefix.length) best = entry;
+    if (best === null || rulePrefix.length > best.ipv6Prefix.length) best = entry;
   }
   return best;
 }
 
 /** Rules that lie inside a prefix, used to tell a user their prefix is too short to choose one. */
 export function rulesInside(table: RuleTable, prefix: Ipv6Prefix): TableRule[] {
-  return table.rules.filter((entry) => ipv6PrefixContains(prefix, entry.rule.ipv6Prefix));
+  return table.rules.filter((entry) => ipv6PrefixContains(prefix, entry.ipv6Prefix));
 }
 
 export interface NotMapePrefix {
