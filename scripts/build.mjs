@@ -78,6 +78,11 @@ await build({
 });
 while (pending.length > 0) {
   const path = pending.shift();
-  await build({ ...common, entryPoints: [path], outfile: `dist/lib/${chunks.get(path)}`, plugins: [splitDynamicImports("./")] });
+  await build({
+    ...common,
+    entryPoints: [path],
+    outfile: `dist/lib/${chunks.get(path)}`,
+    plugins: [splitDynamicImports("./")],
+  });
 }
 chmodSync("dist/mapectl.cjs", 0o755);

@@ -14,5 +14,9 @@ export class HostError extends Error {
 
 /** By name, not instanceof (see isMapeError): errors cross between the CLI's lazily loaded bundles. */
 export function isHostError(value: unknown): value is HostError {
-  return value instanceof Error && value.name === "HostError" && typeof (value as { code?: unknown }).code === "string";
+  return (
+    value instanceof Error &&
+    value.name === "HostError" &&
+    typeof (value as { code?: unknown }).code === "string"
+  );
 }
