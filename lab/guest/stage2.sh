@@ -13,9 +13,25 @@ param() {
 }
 
 mount -t sysfs sysfs /sys
+# A checkout under /tmp or /run (a CI clone, say) would vanish under the fresh mounts below: keep
+# the host's tree reachable and bind the checkout back afterwards.
+agent=$(param mapectl.agent)
+repo=${agent%/lab/guest/agent.mjs}
+case "$repo" in
+  /tmp/* | /run/*) keep=$repo ;;
+  *) keep= ;;
+esac
+if [ -n "$keep" ]; then
+  mkdir -p /mnt/mapectl-hostroot
+  mount --bind / /mnt/mapectl-hostroot
+fi
 # Fresh /run and /tmp: the host's pid files, sockets and /run/netns must not leak into the guest.
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  mount --bind "/mnt/mapectl-hostroot$keep" "$keep"
+fi
 mkdir -p /run/netns /run/lock /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
