@@ -38,7 +38,7 @@ function mapectl(
 }
 
 test(
-  "mapectl lab list --json names reference and wrong-br",
+  "mapectl lab list --json names demo, reference and wrong-br",
   { skip: existsSync(bundle) ? false : "no bundle" },
   async () => {
     const r = await mapectl(["lab", "list", "--json"]);
@@ -47,7 +47,7 @@ test(
     assert.equal(doc.schemaVersion, 1);
     assert.deepEqual(
       doc.scenarios.map((s) => s.name),
-      ["reference", "wrong-br"],
+      ["demo", "reference", "wrong-br"],
     );
   },
 );

@@ -5,6 +5,7 @@ import { resetCe } from "../../lab/ce-reset.ts";
 import { Lab } from "../../lab/lab.ts";
 import { labPreflight } from "../../lab/preflight.ts";
 import { dnsFromLan, httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
+import { findScenario, runScenario } from "../../lab/scenarios/index.ts";
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
 import { stableState } from "../helpers/lab-state.ts";
 
@@ -243,3 +244,13 @@ for (const [service, prefix, blocks, portsPerCe] of [
     },
   );
 }
+
+test("the demo scenario (README's first command) passes every check on a fresh CE", { skip }, async () => {
+  const l = await fresh("2404:7a82:4d02:4100::/56");
+  const demo = findScenario("demo");
+  assert.ok(demo !== undefined);
+  const report = await runScenario(l, demo);
+  const failed = report.checks.filter((c) => !c.passed);
+  assert.deepEqual(failed, [], JSON.stringify(report.checks, null, 2));
+  assert.ok(report.checks.length >= 9);
+});
