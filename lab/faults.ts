@@ -1,6 +1,11 @@
 import { BORDER_RELAYS, CE, NGN, NS } from "./addresses.ts";
 import type { Lab } from "./lab.ts";
-import { applyReferenceCe, type ReferenceCeOptions } from "./reference-ce.ts";
+import {
+  applyReferenceCe,
+  REFERENCE_TUNNEL,
+  type ReferenceCeConfig,
+  type ReferenceCeOptions,
+} from "./reference-ce.ts";
 
 /**
  * Faults that later scenarios inject into a running CE, whoever configured it (the reference CE or
@@ -109,3 +114,35 @@ export const CONFIG_FAULTS = {
   "no-ce-address": { ceAddressOnWan: false },
   "wrong-br": { br: JPNE_BR },
 } as const satisfies Record<string, ReferenceCeOptions>;
+
+/**
+ * NAT faults that the reference CE's options do not cover, as variants of its nftables: "no-icmp"
+ * translates only tcp and udp into the port set (ICMP falls through to the plain snat and keeps its
+ * echo id), "masquerade" replaces the NAT with `masquerade` (every source port kept).
+ */
+export type NatVariant = "no-icmp" | "masquerade";
+
+export function referenceNatVariant(nft: string, variant: NatVariant): string {
+  if (variant === "no-icmp") {
+    const out = nft.replace("meta l4proto { tcp, udp, icmp }", "meta l4proto { tcp, udp }");
+    if (out === nft) throw new Error("the reference CE's NAT rule has no { tcp, udp, icmp } to narrow");
+    return out;
+  }
+  const lines = nft.split("\n");
+  const first = lines.findIndex((l) => l.includes(" snat "));
+  if (first < 0) throw new Error("the reference CE's NAT has no snat rule to replace");
+  const kept = lines.filter((l) => !l.includes(" snat "));
+  kept.splice(first, 0, `    oifname "${REFERENCE_TUNNEL}" masquerade`);
+  return kept.join("\n");
+}
+
+/** The reference CE with one of the NAT variants above (its whole table is replaced in one nft -f). */
+export async function applyReferenceCeWithNat(
+  lab: Lab,
+  variant: NatVariant,
+  options: ReferenceCeOptions = {},
+): Promise<ReferenceCeConfig> {
+  const config = await applyReferenceCe(lab, lab.prefix, options);
+  await lab.run(NS.ce, ["nft", "-f", "-"], { input: referenceNatVariant(config.nft, variant) });
+  return config;
+}

@@ -407,13 +407,19 @@ export class Lab {
    * Delegates a new /56: Kea gets the new pool (a fresh lease database), the BRs serve the new CE,
    * and the CE's DHCPv6 client starts over (a line reconnect), so the CE sees the new prefix. MAP-E
    * state on the CE is left as it is: noticing the change is the job of what is under test.
+   * `provisioning` replaces the HB46PP answer for the new prefix (default: its shipped rules, TTL
+   * one day), in place before the CE can ask for it.
    */
-  async setPrefix(prefix: string, timeoutMs = 90_000): Promise<void> {
+  async setPrefix(
+    prefix: string,
+    timeoutMs = 90_000,
+    provisioning?: (prefix: string) => Record<string, unknown>,
+  ): Promise<void> {
     const previous = this.currentPrefix;
     this.currentPrefix = prefix;
     await this.routeDelegatedPrefix(previous);
     await this.guest.writeFile(FILES.kea, JSON.stringify(keaConfig(prefix, FILES.keaDir), null, 2));
-    await this.guest.writeFile(FILES.v6mig, JSON.stringify(v6migAnswer(prefix), null, 2));
+    await this.guest.writeFile(FILES.v6mig, JSON.stringify((provisioning ?? v6migAnswer)(prefix), null, 2));
     await this.guest.writeFile(logFile("kea-dhcp6"), "");
     // The client releases the old lease first (its hook removes the old /56 and LAN address), as a
     // router does when its line goes down; killing it would leave them behind.

@@ -1,19 +1,26 @@
-import { runChecks, type DoctorInput } from "../diagnose/checks.ts";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runChecks, type DoctorInput, type Neighbour, type OtherLine } from "../diagnose/checks.ts";
 import type { Finding } from "../diagnose/findings.ts";
-import { processRunner, type CommandRunner } from "../host/command-runner.ts";
+import { processRunner, runChecked, type CommandRunner } from "../host/command-runner.ts";
+import { HostError } from "../host/errors.ts";
 import { isVyos, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
-import { probeIcmp, probeTcp, probeUdp, withCapture } from "../host/probes.ts";
+import { probeIcmp, probeTcp, probeUdp, type ProbeOutcome } from "../host/probes.ts";
 import { readPcap } from "../diagnose/pcap.ts";
 import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
 import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
-import { MapeError } from "../mape/errors.ts";
-import { parseIpv6Prefix, ipv6Mask } from "../mape/ipv6.ts";
+import { isMapeError } from "../mape/errors.ts";
+import { formatIpv6Prefix, ipv6Mask, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
 import { detectPrefix } from "../plan/desired.ts";
 import { resolveParameters } from "../provision/parameters.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
+import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.ts";
 import { printJson, type Output } from "./output.ts";
+import { DEFAULT_CONFIG } from "./plan-options.ts";
 import { loadRuleTables } from "./rule-tables.ts";
 import { findTunnel } from "../diagnose/checks.ts";
 
@@ -35,10 +42,17 @@ function describe(findings: readonly Finding[], vyos: boolean, header: string): 
   const lines = [header, ""];
   if (failing.length === 0)
     lines.push("No problems found: the MAP-E configuration matches what this line needs.", "");
+  // Several findings often share one fix (the NAT table, VyOS's tun0 definition): print it once.
+  const printed = new Map<string, string>();
   for (const f of failing) {
     lines.push(`${MARK[f.verdict]} [${f.id}] ${f.summary}`);
     const fix = vyos && f.vyosFix !== undefined ? f.vyosFix : f.fix;
-    if (fix.length > 0) {
+    const key = fix.join("\n");
+    const earlier = printed.get(key);
+    if (fix.length > 0 && earlier !== undefined) {
+      lines.push(`    fix: the same as for [${earlier}] above`);
+    } else if (fix.length > 0) {
+      printed.set(key, f.id);
       lines.push(`    fix${vyos && f.vyosFix !== undefined ? " (configure mode)" : ""}:`);
       for (const command of fix) lines.push(...command.split("\n").map((l) => `      ${l}`));
     }
@@ -47,6 +61,72 @@ function describe(findings: readonly Finding[], vyos: boolean, header: string): 
   const passed = findings.filter((f) => f.verdict === "ok");
   if (passed.length > 0) lines.push(`${MARK.ok} passed: ${passed.map((f) => f.id).join(", ")}`);
   return lines.join("\n");
+}
+
+/**
+ * A short WAN capture of IPv4-in-IPv6 (with or without a destination-options header) around `work`.
+ * Starts the work only once tcpdump says it is listening: on a slow router tcpdump needs more than a
+ * second to open its socket, and packets before that would be missed (and reported as "0 sent").
+ */
+async function captureWan<T>(
+  wan: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; pcap: Uint8Array | null }> {
+  const dir = mkdtempSync(join(tmpdir(), "mapectl-probe-"));
+  const file = join(dir, "wan.pcap");
+  const child = spawn(
+    "tcpdump",
+    // --immediate-mode: without it libpcap hands packets over in blocks (up to a second late), and
+    // the last block is lost when tcpdump is stopped right after the probes.
+    ["-i", wan, "-U", "--immediate-mode", "-n", "-w", file, "ip6 and (ip6 proto 4 or ip6 proto 60)"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const listening = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      resolve(false);
+    }, 10_000);
+    let text = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("listening on")) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  try {
+    const result = await work();
+    if (!listening) return { result, pcap: null };
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGINT");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    let pcap: Uint8Array | null = null;
+    try {
+      pcap = readFileSync(file);
+    } catch {
+      pcap = null;
+    }
+    return { result, pcap };
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A refused connection is an answer too: the SYN reached the target and its RST came back. */
+export function refusedIsAnswer(outcome: ProbeOutcome): ProbeOutcome {
+  return !outcome.ok && /ECONNREFUSED/.test(outcome.detail)
+    ? { ...outcome, ok: true, detail: "refused (the path works both ways; nothing listens there)" }
+    : outcome;
 }
 
 async function probe(
@@ -59,10 +139,10 @@ async function probe(
   const counters = async () =>
     (await observeHost(runner)).links.find((l) => l.name === tunnel)?.stats ?? null;
   const before = await counters();
-  const { result: steps, pcap } = await withCapture(wan, async () => [
+  const { result: steps, pcap } = await captureWan(wan, async () => [
     await probeIcmp(runner, target, 3),
     await probeUdp(target, 2000),
-    await probeTcp(target, 53, 2000),
+    refusedIsAnswer(await probeTcp(target, 53, 2000)),
   ]);
   const after = await counters();
   let capture: ReturnType<typeof countCapture> = {
@@ -89,12 +169,83 @@ async function probe(
   );
 }
 
+/**
+ * The host as doctor needs it: links, addresses and routes, all at once. Not observeHost: that also
+ * lists mapectl's nft table as text, a second nft process (about a second on a small router) for
+ * something doctor reads from the JSON ruleset anyway.
+ */
+async function observeForDoctor(runner: CommandRunner): Promise<HostState> {
+  const ip = async (args: readonly string[]): Promise<unknown> => {
+    const text = await runChecked(runner, ["ip", "-j", ...args]);
+    try {
+      return JSON.parse(text === "" ? "[]" : text) as unknown;
+    } catch {
+      throw new HostError("COMMAND_FAILED", `ip -j ${args.join(" ")} printed output that is not JSON`);
+    }
+  };
+  const [links, addresses, routes4, routes6] = await Promise.all([
+    ip(["-d", "-s", "link", "show"]),
+    ip(["addr", "show"]),
+    ip(["-4", "route", "show", "table", "main"]),
+    ip(["-6", "route", "show", "table", "main"]),
+  ]);
+  let forwarding: boolean | null;
+  try {
+    forwarding = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1";
+  } catch {
+    forwarding = null;
+  }
+  return {
+    links: parseLinks(links),
+    addresses: parseAddresses(addresses),
+    routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
+    ipv4Forwarding: forwarding,
+    nftTable: null,
+  };
+}
+
+/** `ip -6 neigh` with the router flag, which tells the WAN's router from other neighbours. */
+async function neighbours(runner: CommandRunner): Promise<Neighbour[]> {
+  const r = await runner.run(["ip", "-j", "-6", "neigh", "show"]);
+  if (r.code !== 0) return readNeighbours(runner);
+  try {
+    const list = JSON.parse(r.stdout === "" ? "[]" : r.stdout) as {
+      dst?: string;
+      dev?: string;
+      state?: string[];
+      router?: unknown;
+    }[];
+    return list.map((n) => ({
+      address: n.dst ?? "",
+      dev: n.dev ?? "",
+      state: n.state ?? [],
+      router: "router" in n,
+    }));
+  } catch {
+    return readNeighbours(runner);
+  }
+}
+
+/** What a not-MAP-E prefix is instead (DS-Lite and its AFTR), from the shipped table. */
+function otherLine(prefix: { value: bigint; length: number } | null): OtherLine | null {
+  if (prefix === null) return null;
+  const entry = shippedNotMape().find((n) => ipv6PrefixContains(n.prefix, prefix));
+  return entry === undefined
+    ? null
+    : { kind: entry.kind, service: entry.service, aftr: entry.aftr, prefix: formatIpv6Prefix(prefix) };
+}
+
 export async function runDoctor(
   flags: DoctorFlags,
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<ExitCodeValue> {
-  const host = await observeHost(runner);
+  // Independent reads at once: each is a process, and processes are slow on a small router.
+  const [host, ruleset, neighbourList] = await Promise.all([
+    observeForDoctor(runner),
+    readRuleset(runner),
+    neighbours(runner),
+  ]);
   const state = loadState();
   const table = loadRuleTables(flags.rulesFile ?? []);
   const preferred = state?.plan.tunnel.name ?? null;
@@ -108,8 +259,9 @@ export async function runDoctor(
 
   let expected: DoctorInput["expected"];
   let prefixFrom = "";
+  let prefix: ReturnType<typeof parseIpv6Prefix> | null = null;
   try {
-    let prefix = flags.prefix === undefined ? null : parseIpv6Prefix(flags.prefix);
+    prefix = flags.prefix === undefined ? null : parseIpv6Prefix(flags.prefix);
     let widen = false;
     if (prefix === null && wan !== null) {
       const detected = detectPrefix(host, wan, state?.plan.lan ?? []);
@@ -139,24 +291,34 @@ export async function runDoctor(
       };
     }
   } catch (err) {
-    if (!(err instanceof MapeError)) throw err;
+    if (!isMapeError(err)) throw err;
     expected = {
       error: err.message,
       notMape: err.code === "NOT_MAPE_LINE" || err.code === "NO_MATCHING_RULE",
+      line: err.code === "NOT_MAPE_LINE" ? otherLine(prefix) : null,
     };
   }
-  const ruleset = await readRuleset(runner);
   const remote = tunnel?.tunnel?.remote ?? null;
+  // mapectl made this router when its tunnel is still there: then `mapectl up` re-applies it all.
+  const made = state !== null && host.links.some((l) => l.name === state.plan.tunnel.name);
+  const reapply =
+    state === null || !made
+      ? null
+      : existsSync(DEFAULT_CONFIG)
+        ? "mapectl up"
+        : ["mapectl up", "--wan", state.plan.wan, ...state.plan.lan.flatMap((l) => ["--lan", l])].join(" ");
   const input: DoctorInput = {
     host,
     ruleset,
-    neighbours: await readNeighbours(runner),
+    neighbours: neighbourList,
     brRoute: remote === null ? null : await routeGet(runner, remote),
     wan,
     expected,
     table,
     vyos: flags.vyos ?? isVyos(),
     preferredTunnel: preferred,
+    reapply,
+    knownGateway: state?.plan.gateway ?? null,
   };
   const result = runChecks(input);
   if (flags.probe === true && tunnel !== null && remote !== null && wan !== null) {

@@ -2,6 +2,7 @@ import { processRunner } from "../host/command-runner.ts";
 import { HostError } from "../host/errors.ts";
 import { DEFAULT_WATCH, Watcher } from "../daemon/watch.ts";
 import { runDown, type ApplyFlags } from "./apply-flow.ts";
+import { CliError, ExitCode } from "./exit-codes.ts";
 import type { Output } from "./output.ts";
 import { loadRuleTables } from "./rule-tables.ts";
 import { settingsFrom } from "./settings.ts";
@@ -11,7 +12,20 @@ export interface WatchFlags extends ApplyFlags {
   periodic?: string;
 }
 
+/**
+ * --periodic in seconds: a whole number from 1. Anything else would reach setInterval as NaN or 0,
+ * which Node turns into a re-check every millisecond.
+ */
+export function periodicFrom(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_WATCH.periodicMs;
+  if (!/^[1-9][0-9]{0,6}$/.test(text)) {
+    throw new CliError(ExitCode.usage, `--periodic must be a whole number of seconds from 1, not "${text}"`);
+  }
+  return Number(text) * 1000;
+}
+
 export async function runWatch(flags: WatchFlags, output: Output): Promise<void> {
+  const periodicMs = periodicFrom(flags.periodic);
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new HostError("NOT_ROOT", "mapectl watch manages the network configuration and must run as root");
   }
@@ -20,7 +34,6 @@ export async function runWatch(flags: WatchFlags, output: Output): Promise<void>
     const { settings } = settingsFrom(flags);
     return { settings, table: loadRuleTables(settings.rulesFiles) };
   };
-  const periodicMs = flags.periodic === undefined ? DEFAULT_WATCH.periodicMs : Number(flags.periodic) * 1000;
   const watcher = new Watcher(load, processRunner, {
     ...DEFAULT_WATCH,
     periodicMs,
@@ -28,9 +41,12 @@ export async function runWatch(flags: WatchFlags, output: Output): Promise<void>
   });
   watcher.start();
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      watcher.log("info", `${signal} received`);
-      void watcher.stop().then(async () => {
+      watcher.log("info", `${signal} received${stopping ? " again; already stopping" : ""}`);
+      if (stopping) return;
+      stopping = true;
+      void watcher.stop(flags.downOnExit !== true).then(async () => {
         if (flags.downOnExit === true) await runDown({ quiet: true }, output);
         resolve();
       });

@@ -3,13 +3,16 @@ import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState, saveState } from "../host/state-store.ts";
-import { planContext, planFromResolved } from "../plan/desired.ts";
+import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/ipv6.ts";
+import { HostNotReady, planContext, planFromResolved, type PlanContext } from "../plan/desired.ts";
+import type { HostState, ObservedAddress } from "../plan/observed.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
+import { ceAddressDel } from "../render/iproute2.ts";
 import { renderNftables } from "../render/nftables.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { parameterResolver, type ParameterResolver } from "./parameter-sources.ts";
+import { parameterResolver, sourceOrder, type ParameterResolver } from "./parameter-sources.ts";
 
 export interface ConvergeResult {
   readonly plan: MapePlan;
@@ -18,6 +21,117 @@ export interface ConvergeResult {
   readonly prefixFrom: string;
   readonly actions: readonly Action[];
   readonly changed: boolean;
+  /** NAT entries of the previous IPv4 address removed from conntrack; null when not tried. */
+  readonly flushed: { readonly address: string; readonly flows: number | null } | null;
+  /** Why the parameters are the last good answer's, when asking the network again failed. */
+  readonly stale: string | null;
+}
+
+/** Removals of what the previous plan put on the host that nothing new depends on. */
+const DEFERRED = new Set(["old-ipv4-address", "old-ce-address"]);
+
+/**
+ * Adds first, removes after: the kernel flushes every IPv4 route of a device when its last IPv4
+ * address goes, so removing the old address before adding the new one (a prefix change) would take
+ * the default route with it; and the old CE address is in nobody's way, so on a prefix change the
+ * new path is up one or two commands sooner. Removals that something new could collide with (the
+ * old tunnel, the old BR route) keep their place.
+ */
+export function applyOrder(actions: readonly Action[]): Action[] {
+  return [...actions.filter((a) => !DEFERRED.has(a.id)), ...actions.filter((a) => DEFERRED.has(a.id))];
+}
+
+function isDeadCeAddress(a: ObservedAddress, previous: AppliedState | null): boolean {
+  if (previous === null || a.family !== 6 || a.dev !== previous.plan.wan) return false;
+  try {
+    return parseIpv6(a.address) === parseIpv6(previous.plan.ceAddress.replace(/\/128$/, ""));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The previous plan's CE address once the host holds another delegated prefix: an address from a
+ * prefix the line no longer routes here. It goes first, before anything is asked: on the WAN it
+ * would win source address selection (same interface), so the HB46PP query, which the server
+ * answers by its source address, and the router's own IPv6 traffic would leave from an address
+ * whose replies never come back.
+ */
+export function deadCeAddress(
+  previous: AppliedState | null,
+  host: HostState,
+  context: PlanContext,
+): Action | null {
+  if (previous === null || context.widen || previous.plan.wan !== context.wan) return null;
+  const ce = previous.plan.ceAddress.replace(/\/128$/, "");
+  let value: bigint;
+  try {
+    value = parseIpv6(ce);
+  } catch {
+    return null;
+  }
+  if ((value & ipv6Mask(context.prefix.length)) === context.prefix.value) return null;
+  if (!host.addresses.some((a) => isDeadCeAddress(a, previous))) return null;
+  return {
+    id: "old-ce-address",
+    summary: `remove the CE address ${ce} of a prefix no longer delegated here`,
+    apply: { argv: ceAddressDel(ce, previous.plan.wan) },
+    undo: null,
+  };
+}
+
+/**
+ * An address the HB46PP query can leave from: global, from the delegated prefix, past duplicate
+ * address detection. Without one the kernel picks the link-local address (or a tentative one is
+ * skipped), and a provisioning server beyond the first router never sees the query, or cannot tell
+ * which CE asks.
+ */
+export function hb46ppSource(host: HostState, prefix: Ipv6Prefix): string | null {
+  const mask = ipv6Mask(prefix.length);
+  for (const a of host.addresses) {
+    if (a.family !== 6 || a.scope !== "global" || a.tentative || a.dadFailed) continue;
+    try {
+      if ((parseIpv6(a.address) & mask) === prefix.value) return a.address;
+    } catch {
+      // not an address ip would print; skip it
+    }
+  }
+  return null;
+}
+
+/** `nft -c`: null when the kernel would take the ruleset, else the error to fail with. */
+async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<Error | null> {
+  let check: Awaited<ReturnType<CommandRunner["run"]>>;
+  try {
+    check = await runner.run(["nft", "-c", "-f", "-"], { input: nftScript });
+  } catch (err) {
+    // settled, never rejected: an action before the load may fail first, and nobody awaits this then
+    return err as Error;
+  }
+  if (check.code === 0) return null;
+  return new HostError(
+    "COMMAND_FAILED",
+    `nft refused the generated ruleset: ${check.stderr.trim().split("\n")[0] ?? ""}`,
+  );
+}
+
+/** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
+const SETTLE_ROUNDS = 2;
+
+/**
+ * Conntrack entries NATed to an address the host no longer has would carry on translating an old
+ * flow's packets to it, which the BR drops: removing them makes those connections fail at once
+ * (the next packet is NATed anew and the far end resets it), as masquerade does on an address change.
+ */
+async function flushOldFlows(runner: CommandRunner, oldAddress: string): Promise<number | null> {
+  try {
+    const r = await runner.run(["conntrack", "-D", "-q", oldAddress], { timeoutMs: 10_000 });
+    const match = /(\d+) flow entr(?:y has|ies have) been deleted/.exec(r.stderr);
+    return match === null ? null : Number(match[1]);
+  } catch {
+    // conntrack not installed: nothing to flush with, and nothing else depends on it
+    return null;
+  }
 }
 
 /**
@@ -31,43 +145,103 @@ export async function converge(
   options: { readonly nodad: boolean; readonly dryRun: boolean },
   resolver: ParameterResolver = parameterResolver(settings, table),
 ): Promise<ConvergeResult> {
-  const host = await observeHost(runner);
-  const context = planContext(settings, host);
-  const { resolved } = await resolver(context.prefix, context.wan);
+  const observed = await observeHost(runner);
+  const context = planContext(settings, observed);
+  const previous = loadState();
+  // Only HB46PP cares where its query leaves from; otherwise the old address goes last, after the
+  // new path is up (applyOrder).
+  const asksHb46pp = sourceOrder(settings).includes("hb46pp");
+  const early = asksHb46pp ? deadCeAddress(previous, observed, context) : null;
+  if (early !== null && !options.dryRun) await applyActions(runner, [early]);
+  const host =
+    early === null || options.dryRun
+      ? observed
+      : { ...observed, addresses: observed.addresses.filter((a) => !isDeadCeAddress(a, previous)) };
+  if (asksHb46pp && hb46ppSource(host, context.prefix) === null) {
+    throw new HostNotReady(
+      "prefix",
+      `no usable address from ${formatIpv6Prefix(context.prefix)} on this host yet to ask HB46PP from (the server knows the CE by it): waiting for duplicate address detection, or put one on a LAN (${formatIpv6Prefix(context.prefix).split("/")[0] ?? ""}1/64)`,
+    );
+  }
+  const resolution = await resolver(context.prefix, context.wan);
+  const { resolved } = resolution;
   const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
   const nftScript = renderNftables(plan);
-  const previous = loadState();
   const { actions, replacedDefaults, enabledForwarding } = reconcileUp(plan, nftScript, previous, host, {
     replaceDefault: settings.replaceDefault,
     nodad: options.nodad,
   });
-  if (actions.some((a) => a.id === "nat")) {
-    const check = await runner.run(["nft", "-c", "-f", "-"], { input: nftScript });
-    if (check.code !== 0) {
-      throw new HostError(
-        "COMMAND_FAILED",
-        `nft refused the generated ruleset (nothing was changed): ${check.stderr.trim().split("\n")[0] ?? ""}`,
-      );
-    }
-  }
-  if (!options.dryRun && actions.length > 0) await applyActions(runner, actions);
-  if (!options.dryRun && (actions.length > 0 || previous === null)) {
-    const state: AppliedState = {
-      schemaVersion: 1,
-      appliedAt: new Date().toISOString(),
+  // nft -c takes as long as loading the table (0.2–1 s on a small router): check while the ip
+  // changes go in, and hold the load until the check has passed; a refusal fails the load, and
+  // applyActions then rolls back what went before it.
+  const check = actions.some((a) => a.id === "nat") ? checkRuleset(runner, nftScript) : null;
+  if (options.dryRun) {
+    const refused = check === null ? null : await check;
+    if (refused !== null) throw refused;
+    return {
       plan,
-      nftScript,
-      replacedDefaults,
-      enabledForwarding,
+      source: resolved.source,
+      prefixFrom,
+      actions: [
+        ...(early === null ? [] : [early]),
+        ...applyOrder(actions.filter((a) => a.id !== "old-ce-address")),
+      ],
+      changed: false,
+      flushed: null,
+      stale: null,
     };
-    saveState(state);
   }
+  const checked: CommandRunner =
+    check === null
+      ? runner
+      : {
+          run: async (argv, runOptions) => {
+            if (argv[0] === "nft" && argv[1] === "-f" && runOptions?.input === nftScript) {
+              const refused = await check;
+              if (refused !== null) throw refused;
+            }
+            return runner.run(argv, runOptions);
+          },
+        };
+  const applied: Action[] = early === null ? [] : [early];
+  let state: AppliedState | null = previous;
+  let round = { actions: applyOrder(actions), replacedDefaults, enabledForwarding };
+  for (let i = 0; ; i++) {
+    if (round.actions.length > 0) await applyActions(i === 0 ? checked : runner, round.actions);
+    applied.push(...round.actions);
+    // Also when only the plan's record changed (the same parameters now from HB46PP instead of the
+    // tables): status and the web page show where the running parameters came from.
+    if (round.actions.length > 0 || state === null || JSON.stringify(state.plan) !== JSON.stringify(plan)) {
+      state = {
+        schemaVersion: 1,
+        appliedAt: new Date().toISOString(),
+        plan,
+        nftScript,
+        replacedDefaults: round.replacedDefaults,
+        enabledForwarding: round.enabledForwarding,
+      };
+      saveState(state);
+    }
+    if (round.actions.length === 0 || i >= SETTLE_ROUNDS) break;
+    const next = reconcileUp(plan, nftScript, state, await observeHost(runner), {
+      replaceDefault: settings.replaceDefault,
+      nodad: options.nodad,
+    });
+    round = { ...next, actions: applyOrder(next.actions) };
+  }
+  const oldAddress = previous?.plan.ipv4Address;
+  const flushed =
+    applied.length > 0 && oldAddress !== undefined && oldAddress !== plan.ipv4Address
+      ? { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) }
+      : null;
   return {
     plan,
     source: resolved.source,
     prefixFrom,
-    actions,
-    changed: !options.dryRun && actions.length > 0,
+    actions: applied,
+    changed: applied.length > 0,
+    flushed,
+    stale: resolution.stale ?? null,
   };
 }
 

@@ -1,13 +1,17 @@
 import type { CommandRunner } from "../host/command-runner.ts";
 import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
 import { LinkMonitor } from "../host/link-monitor.ts";
-import { HostNotReady } from "../plan/desired.ts";
 import type { MapePlan } from "../plan/plan.ts";
-import { portUsage } from "../plan/port-usage.ts";
+import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
 import { converge, withdraw } from "./converge.ts";
-import { cachingResolver, MapeDisabled, parameterResolver } from "./parameter-sources.ts";
+import {
+  cachingResolver,
+  isMapeDisabled,
+  parameterResolver,
+  type CachingResolver,
+} from "./parameter-sources.ts";
 import { readFlows } from "./status-report.ts";
 
 export interface WatchOptions {
@@ -16,7 +20,7 @@ export interface WatchOptions {
   /** Re-check even without events (self-healing, and a WAN that came back without events). */
   readonly periodicMs: number;
   readonly portCheckMs: number;
-  /** Share of the port set in use that makes the daemon warn. */
+  /** Share of the port set in use towards one destination that makes the daemon warn. */
   readonly portWarnRatio: number;
   readonly nodad: boolean;
   /** Upper bound for waiting after the network disabled MAP-E (the spec says 1–3 h). */
@@ -34,21 +38,79 @@ export const DEFAULT_WATCH: WatchOptions = {
 
 export type LoadConfig = () => { settings: Settings; table: RuleTable };
 
+/** What the daemon needs from the host; tests replace it. */
+export interface WatchDeps {
+  readonly converge: typeof converge;
+  readonly withdraw: typeof withdraw;
+  readonly readFlows: typeof readFlows;
+  readonly monitor: (
+    onChange: (line: string) => void,
+    onExit: (why: string) => void,
+  ) => { start(): void; stop(): void };
+  /** Journal line and events file. */
+  readonly emit: (event: DaemonEvent, recent: readonly DaemonEvent[]) => void;
+  readonly makeResolver: (settings: Settings, table: RuleTable, maxRetrySeconds: number) => CachingResolver;
+}
+
+const HOST_DEPS: WatchDeps = {
+  converge,
+  withdraw,
+  readFlows,
+  monitor: (onChange, onExit) => new LinkMonitor(onChange, onExit),
+  emit: (event, recent) => {
+    logLine(event);
+    try {
+      writeEvents(recent);
+    } catch {
+      // the journal still has it; /run may be read-only in a rehearsal
+    }
+  },
+  makeResolver: (settings, table, maxRetrySeconds) =>
+    cachingResolver(parameterResolver(settings, table), Date.now, { maxRetrySeconds }),
+};
+
+function tally(keys: Iterable<string>): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/**
+ * The NAT needs a port of the set that is free towards the destination of a new flow, so the set
+ * runs out per destination (protocol, address and port), not in total: 2,000 flows to many servers
+ * fit in 240 ports, 200 to one do not. Warns about the busiest destination, naming the inside
+ * hosts with the most flows to it; null while every destination is under the threshold.
+ */
+export function portWarning(flows: readonly NatFlow[], portCount: number, ratio: number): string | null {
+  const [busiest] = tally(flows.map((f) => `${f.protocol} ${f.destination}`));
+  if (busiest === undefined || busiest[1] < portCount * ratio) return null;
+  const [key, used] = busiest;
+  const hosts = tally(
+    flows.filter((f) => `${f.protocol} ${f.destination}` === key).map((f) => f.insideSource),
+  )
+    .slice(0, 3)
+    .map(([h, n]) => `${h} (${n})`)
+    .join(", ");
+  return `NAT ports towards ${key}: ${used} of ${portCount} in use (${Math.round((100 * used) / portCount)}%, ${flows.length} flows in all); busiest inside hosts: ${hosts}`;
+}
+
 /**
  * The daemon: converge at start, then on every change of addresses, routes or links (debounced),
- * on SIGHUP with the reloaded configuration, and periodically. Runs one converge at a time; a
- * trigger during a run schedules exactly one more. Never leaves a half-applied state: converge is
- * all or nothing.
+ * on SIGHUP with the reloaded configuration, when the provisioning answer's TTL runs out, and
+ * periodically. Runs one converge at a time; a trigger during a run schedules exactly one more.
+ * Never leaves a half-applied state: converge is all or nothing. Logs decisions, not repetitions:
+ * the same "waiting" or "disabled" verdict is logged once until something changes.
  */
 export class Watcher {
   private readonly events: DaemonEvent[] = [];
   private config: ReturnType<LoadConfig>;
-  private resolver: ReturnType<typeof cachingResolver>;
-  private monitor: LinkMonitor | null = null;
+  private resolver: CachingResolver;
+  private monitor: ReturnType<WatchDeps["monitor"]> | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private periodic: NodeJS.Timeout | null = null;
   private portTimer: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
+  private requery: NodeJS.Timeout | null = null;
   private running = false;
   private pending: string | null = null;
   private failures = 0;
@@ -57,40 +119,54 @@ export class Watcher {
   /** After a failed apply (rolled back), netlink events are our own undo: ignore them until the retry. */
   private quietUntil = 0;
   private idle: (() => void) | null = null;
+  /** The last verdict that is logged once while it holds (waiting, disabled, stale parameters). */
+  private standing: string | null = null;
+  private portsWarned = false;
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;
   private readonly options: WatchOptions;
+  private readonly deps: WatchDeps;
 
-  constructor(load: LoadConfig, runner: CommandRunner, options: WatchOptions) {
+  constructor(load: LoadConfig, runner: CommandRunner, options: WatchOptions, deps: Partial<WatchDeps> = {}) {
     this.load = load;
     this.runner = runner;
     this.options = options;
+    this.deps = { ...HOST_DEPS, ...deps };
     this.config = load();
-    this.resolver = cachingResolver(parameterResolver(this.config.settings, this.config.table));
+    this.resolver = this.deps.makeResolver(
+      this.config.settings,
+      this.config.table,
+      this.options.disabledRetryMaxSeconds,
+    );
   }
 
   log(level: DaemonEvent["level"], message: string): void {
     const event = { at: new Date().toISOString(), level, message };
-    logLine(event);
     this.events.push(event);
     if (this.events.length > 50) this.events.splice(0, this.events.length - 50);
-    try {
-      writeEvents(this.events);
-    } catch {
-      // the journal still has it; /run may be read-only in a rehearsal
-    }
+    this.deps.emit(event, this.events);
+  }
+
+  /** Logs a verdict that stands until something changes, once. */
+  private logOnce(level: DaemonEvent["level"], key: string, message: string): void {
+    if (this.standing === key) return;
+    this.standing = key;
+    this.log(level, message);
   }
 
   start(): void {
     this.log("info", "mapectl watch starting");
-    this.monitor = new LinkMonitor(
+    this.monitor = this.deps.monitor(
       () => {
         this.trigger("netlink change");
       },
       (why) => {
         if (this.stopping) return;
         this.log("warning", `${why}; restarting it`);
-        setTimeout(() => this.monitor?.start(), 1000).unref();
+        // SIGTERM reaches ip monitor too (same process group): a restart then would outlive stop()
+        setTimeout(() => {
+          if (!this.stopping) this.monitor?.start();
+        }, 1000).unref();
       },
     );
     this.monitor.start();
@@ -101,7 +177,11 @@ export class Watcher {
     void this.run("start");
   }
 
-  /** Debounced: bursts of netlink events (a prefix change is a dozen) become one converge. */
+  /**
+   * Debounced: bursts of netlink events (a prefix change is a dozen) become one converge. Not
+   * started on the first event: when a line reconnects, the first events are the old delegation
+   * going, and a converge in the middle of that would see a half-removed prefix.
+   */
   trigger(reason: string): void {
     if (this.stopping || this.quiet(reason)) return;
     if (this.debounce !== null) clearTimeout(this.debounce);
@@ -118,12 +198,48 @@ export class Watcher {
   reload(): void {
     try {
       this.config = this.load();
-      this.resolver = cachingResolver(parameterResolver(this.config.settings, this.config.table));
-      this.log("info", "configuration reloaded (SIGHUP)");
+      this.resolver = this.deps.makeResolver(
+        this.config.settings,
+        this.config.table,
+        this.options.disabledRetryMaxSeconds,
+      );
+      this.standing = null;
+      this.log("info", "configuration reloaded (SIGHUP); asking for parameters again");
       void this.run("configuration reloaded");
     } catch (err) {
       this.log("error", `configuration not reloaded, keeping the old one: ${(err as Error).message}`);
     }
+  }
+
+  private scheduleRetry(waitMs: number): void {
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.quietUntil = 0;
+      this.trigger("retry");
+    }, waitMs);
+  }
+
+  /**
+   * Wakes up when the provisioning answer's TTL (or a refusal's retry window) runs out: nothing
+   * else would happen then, as no link or address changes. Only for a time still ahead: a cache
+   * already out of date is asked again by the next converge anyway.
+   */
+  private scheduleRequery(): void {
+    if (this.requery !== null) clearTimeout(this.requery);
+    this.requery = null;
+    const next = this.resolver.nextQueryAt();
+    if (next === null || this.stopping) return;
+    const waitMs = next.at - Date.now();
+    if (waitMs <= 0) return;
+    this.requery = setTimeout(
+      () => {
+        this.requery = null;
+        this.trigger(next.why === "ttl" ? "provisioning TTL expired" : "provisioning retry due");
+      },
+      // setTimeout's limit is about 24.8 days; a later expiry is then checked again on waking
+      Math.min(waitMs + 50, 2 ** 31 - 1),
+    );
   }
 
   private async run(reason: string): Promise<void> {
@@ -132,8 +248,10 @@ export class Watcher {
       return;
     }
     this.running = true;
+    const queriesBefore = this.resolver.queries();
+    const started = Date.now();
     try {
-      const result = await converge(
+      const result = await this.deps.converge(
         this.config.settings,
         this.config.table,
         this.runner,
@@ -144,62 +262,98 @@ export class Watcher {
       this.quietUntil = 0;
       const before = this.lastPlan;
       this.lastPlan = result.plan;
+      const recovered = this.standing !== null && result.stale === null;
+      if (result.stale === null) this.standing = null;
+      // tables and manual rules never change by themselves: their renewals are not news
+      const asked =
+        this.resolver.queries() > queriesBefore && result.source !== "tables" && result.source !== "manual";
+      const next = this.resolver.nextQueryAt();
+      const nextIn =
+        next === null ? "" : `; next query in ${Math.max(0, Math.round((next.at - Date.now()) / 1000))} s`;
       if (result.changed) {
         const what = result.actions.map((a) => a.id).join(", ");
         const moved =
           before !== null && before.ceAddress !== result.plan.ceAddress
             ? ` (prefix changed: now ${result.prefixFrom})`
             : "";
+        const flushed =
+          result.flushed === null || result.flushed.flows === null
+            ? ""
+            : `; dropped ${result.flushed.flows} NAT entr${result.flushed.flows === 1 ? "y" : "ies"} of the old address ${result.flushed.address}`;
+        const took = ((Date.now() - started) / 1000).toFixed(1);
         this.log(
           "info",
-          `${reason}: applied ${what}${moved}; parameters from ${result.source}; IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)} via BR ${result.plan.br}`,
+          `${reason}: applied ${what} in ${took} s${moved}; parameters from ${result.source}; IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)} via BR ${result.plan.br}${flushed}${asked ? nextIn : ""}`,
         );
-      } else if (reason === "start" || reason === "configuration reloaded") {
-        this.log("info", `${reason}: MAP-E already up as planned (IPv4 ${result.plan.ipv4Address})`);
+      } else if (reason === "start" || reason === "configuration reloaded" || recovered) {
+        this.log(
+          "info",
+          `${reason}: MAP-E up as planned (IPv4 ${result.plan.ipv4Address}, parameters from ${result.source}${asked ? nextIn : ""})`,
+        );
+      } else if (asked && result.stale === null) {
+        this.log(
+          "info",
+          `${reason}: asked ${result.source} again: parameters unchanged (IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)})${nextIn}`,
+        );
+      }
+      if (result.stale !== null) {
+        this.logOnce(
+          "warning",
+          `stale ${result.stale}`,
+          `${reason}: asking for parameters failed: ${result.stale}`,
+        );
       }
     } catch (err) {
       this.failures++;
       const message = (err as Error).message;
       const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-      if (err instanceof HostNotReady) {
-        this.log("warning", `${reason}: waiting: ${message}`);
-      } else if (err instanceof MapeDisabled) {
-        // The network says this line has no MAP-E: take ours down and ask again later (HB46PP §3.6).
-        const removed = await withdraw(this.runner).catch((e: unknown) => {
-          this.log("error", `could not remove MAP-E: ${(e as Error).message}`);
-          return [];
-        });
-        this.lastPlan = null;
-        const retryS = Math.min(err.retryAfterSeconds ?? 3600, this.options.disabledRetryMaxSeconds);
-        this.log(
-          "warning",
-          `${reason}: MAP-E disabled: ${message}${removed.length > 0 ? "; removed the tunnel and NAT" : ""}; asking again in ${retryS} s`,
+      // by name, as isMapeDisabled: errors may come from another of the CLI's bundles
+      if (err instanceof Error && err.name === "HostNotReady") {
+        this.logOnce("warning", `waiting ${message}`, `${reason}: waiting: ${message}`);
+        this.scheduleRetry(waitMs);
+      } else if (isMapeDisabled(err)) {
+        // The resolver keeps this verdict until its retry time, which the requery timer wakes up for;
+        // netlink events still count, since a new prefix is a new question (HB46PP §3.6 k).
+        const next = this.resolver.nextQueryAt();
+        const retryS = Math.round(
+          next === null
+            ? Math.min(err.retryAfterSeconds ?? 3600, this.options.disabledRetryMaxSeconds)
+            : (next.at - Date.now()) / 1000,
         );
-        this.quietUntil = Date.now() + retryS * 1000;
-        if (this.retry !== null) clearTimeout(this.retry);
-        this.retry = setTimeout(() => {
-          this.retry = null;
-          this.quietUntil = 0;
-          this.resolver.invalidate();
-          this.trigger("retry");
-        }, retryS * 1000);
-        return;
+        if (err.byNetwork) {
+          // The network says this line has no MAP-E: take ours down (HB46PP §3.6 c.2).
+          const removed = await this.deps.withdraw(this.runner).catch((e: unknown) => {
+            this.log("error", `could not remove MAP-E: ${(e as Error).message}`);
+            return [];
+          });
+          this.lastPlan = null;
+          if (removed.length > 0) this.standing = null;
+          this.logOnce(
+            "warning",
+            `disabled ${message}`,
+            `${reason}: MAP-E disabled by the network: ${message}${removed.length > 0 ? "; removed the tunnel, CE address and NAT" : ""}; asking again in ${retryS} s`,
+          );
+        } else {
+          // nothing was changed and nothing failed to apply: the path keeps running as it is
+          this.logOnce(
+            "warning",
+            `unresolved ${message}`,
+            `${reason}: ${message}; MAP-E left as it is; asking again in ${retryS} s`,
+          );
+        }
       } else {
         // the rollback's own netlink events must not trigger the next attempt
         this.quietUntil = Date.now() + waitMs;
+        this.standing = null;
         this.log(
           "error",
           `${reason}: not applied (host unchanged): ${message}; retrying in ${Math.round(waitMs / 1000)} s`,
         );
+        this.scheduleRetry(waitMs);
       }
-      if (this.retry !== null) clearTimeout(this.retry);
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        this.quietUntil = 0;
-        this.trigger("retry");
-      }, waitMs);
     } finally {
       this.running = false;
+      this.scheduleRequery();
       if (this.pending !== null && this.quiet(this.pending)) this.pending = null;
       if (this.pending !== null && !this.stopping) {
         const next = this.pending;
@@ -214,28 +368,31 @@ export class Watcher {
   private async checkPorts(): Promise<void> {
     const plan = this.lastPlan;
     if (plan === null) return;
-    const flows = await readFlows(this.runner, plan.ipv4Address);
+    const flows = await this.deps.readFlows(this.runner, plan.ipv4Address);
     if (flows === null) return;
-    const usage = portUsage(flows, plan.portSets, plan.portCount);
-    if (usage.total < plan.portCount * this.options.portWarnRatio) return;
-    const byHost = new Map<string, number>();
-    for (const f of flows) byHost.set(f.insideSource, (byHost.get(f.insideSource) ?? 0) + 1);
-    const top = [...byHost.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 3)
-      .map(([h, n]) => `${h} (${n})`)
-      .join(", ");
-    this.log("warning", `NAT ports ${usage.total} of ${plan.portCount} in use; busiest inside hosts: ${top}`);
+    const warning = portWarning(flows, plan.portCount, this.options.portWarnRatio);
+    if (warning !== null && !this.portsWarned) this.log("warning", warning);
+    else if (warning === null && this.portsWarned)
+      this.log(
+        "info",
+        `NAT ports back under ${Math.round(this.options.portWarnRatio * 100)}% towards every destination`,
+      );
+    this.portsWarned = warning !== null;
   }
 
-  /** Stops watching; the MAP-E path stays up so a restart does not drop connections. */
-  async stop(): Promise<void> {
+  /** Stops watching; the MAP-E path stays up so a restart does not drop connections (unless the caller takes it down). */
+  async stop(leaveUp = true): Promise<void> {
     this.stopping = true;
     this.monitor?.stop();
-    for (const t of [this.debounce, this.retry]) if (t !== null) clearTimeout(t);
+    for (const t of [this.debounce, this.retry, this.requery]) if (t !== null) clearTimeout(t);
     if (this.periodic !== null) clearInterval(this.periodic);
     if (this.portTimer !== null) clearInterval(this.portTimer);
     if (this.running) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.log("info", "mapectl watch stopped; the MAP-E path is left up");
+    this.log(
+      "info",
+      leaveUp
+        ? "mapectl watch stopped; the MAP-E path is left up"
+        : "mapectl watch stopping; taking MAP-E down",
+    );
   }
 }

@@ -21,6 +21,12 @@ export interface NatRule {
   readonly firstPortOnly: boolean;
   /** Rules reached from one verdict map are alternatives (e.g. one chain per port block): same id. */
   readonly alternative: number | null;
+  /** Priority of the base chain it is reached from: the kernel runs lower numbers first. */
+  readonly priority: number;
+  /** The rule's handle in its chain (`nft delete rule <where> handle N`), when nft printed one. */
+  readonly handle: number | null;
+  /** The rule's comment: VyOS names its NAT rules "SRC-NAT-<rule number>". */
+  readonly comment: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -31,6 +37,7 @@ interface Inherited {
   sourceMatch: string | null;
   protocols: string[] | null;
   alternative: number | null;
+  priority: number;
 }
 
 let nextAlternative = 0;
@@ -145,6 +152,8 @@ function walkChain(
         out.push({
           where: `${table} ${chain}`,
           ...ctx,
+          handle: typeof rule.handle === "number" ? rule.handle : null,
+          comment: typeof rule.comment === "string" ? rule.comment : null,
           kind: "snat",
           addresses: t.addresses,
           ports: t.ports,
@@ -155,6 +164,8 @@ function walkChain(
         out.push({
           where: `${table} ${chain}`,
           ...ctx,
+          handle: typeof rule.handle === "number" ? rule.handle : null,
+          comment: typeof rule.comment === "string" ? rule.comment : null,
           kind: "masquerade",
           addresses: null,
           ports: t.ports,
@@ -182,17 +193,25 @@ function walkChain(
   }
 }
 
-/** Every NAT statement reachable from an IPv4 postrouting nat chain, with the matches in front of it. */
+/**
+ * Every NAT statement reachable from an IPv4 postrouting nat chain, with the matches in front of it,
+ * in the order the kernel tries them: base chains by priority (the first NAT binding of a flow wins,
+ * so a chain at srcnat - 1 shadows one at srcnat), equal priorities in the order nft lists them.
+ */
 export function analyzeNat(ruleset: unknown): NatRule[] {
   const items = isObj(ruleset) && Array.isArray(ruleset.nftables) ? (ruleset.nftables as unknown[]) : [];
   const chains = new Map<string, Json[]>();
-  const bases: { table: string; chain: string }[] = [];
+  const bases: { table: string; chain: string; priority: number }[] = [];
   for (const item of items) {
     if (!isObj(item)) continue;
     if (isObj(item.chain)) {
       const c = item.chain;
       if ((c.family === "ip" || c.family === "inet") && c.type === "nat" && c.hook === "postrouting") {
-        bases.push({ table: `${c.family} ${String(c.table)}`, chain: String(c.name) });
+        bases.push({
+          table: `${c.family} ${String(c.table)}`,
+          chain: String(c.name),
+          priority: typeof c.prio === "number" ? c.prio : 100,
+        });
       }
     } else if (isObj(item.rule)) {
       const r = item.rule;
@@ -203,12 +222,13 @@ export function analyzeNat(ruleset: unknown): NatRule[] {
     }
   }
   const out: NatRule[] = [];
-  for (const base of bases)
+  // Array.prototype.sort is stable: equal priorities keep nft's order.
+  for (const base of [...bases].sort((a, b) => a.priority - b.priority))
     walkChain(
       chains,
       base.table,
       base.chain,
-      { oifname: null, sourceMatch: null, protocols: null, alternative: null },
+      { oifname: null, sourceMatch: null, protocols: null, alternative: null, priority: base.priority },
       out,
       0,
     );

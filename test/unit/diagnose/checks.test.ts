@@ -140,10 +140,26 @@ test("the seed's VyOS configuration: every problem is named, the wrong BR first"
 });
 
 test("on VyOS the fixes come as configuration lines", () => {
-  const findings = failing(
-    input(hostWith(tunnelLink({ remote: JPNE_BR })), fixture("mapectl"), { vyos: true }),
-  );
-  assert.deepEqual(findings[0]?.vyosFix?.slice(0, 1), [`set interfaces tunnel tun0 remote ${BIGLOBE_BR}`]);
+  const host = hostWith(tunnelLink({ remote: JPNE_BR }));
+  // a VyOS tunnel (tunN) gets the one line that changes it
+  const tun0 = {
+    ...host,
+    links: host.links.map((l) => (l.name === "mape" ? { ...l, name: "tun0" } : l)),
+    addresses: host.addresses.map((a) => (a.dev === "mape" ? { ...a, dev: "tun0" } : a)),
+    routes: host.routes.map((r) => (r.dev === "mape" ? { ...r, dev: "tun0" } : r)),
+  };
+  const findings = failing(input(tun0, fixture("mapectl"), { vyos: true }));
+  assert.deepEqual(findings[0]?.vyosFix, [
+    `set interfaces tunnel tun0 remote ${BIGLOBE_BR}`,
+    `set protocols static route6 ${BIGLOBE_BR}/128 next-hop ${GW} interface eth1`,
+    "commit",
+  ]);
+  // a tunnel made with ip (the seed's "mape") is not in VyOS's configuration: the fix defines tun0
+  const foreign = failing(input(host, fixture("mapectl"), { vyos: true }))[0]?.vyosFix ?? [];
+  assert.match(foreign[0] ?? "", /mape was made outside VyOS's configuration.*sudo ip link del mape/);
+  assert.ok(foreign.includes(`set interfaces tunnel tun0 remote ${BIGLOBE_BR}`));
+  assert.ok(foreign.includes("set interfaces tunnel tun0 parameters ipv6 encaplimit none"));
+  assert.ok(foreign.includes(`set interfaces tunnel tun0 source-address ${CE}`));
 });
 
 test("the nft pitfall that keeps one port per block is caught", () => {

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { CE, INET, NS } from "../../lab/addresses.ts";
+import { Lab } from "../../lab/lab.ts";
+import { labPreflight } from "../../lab/preflight.ts";
+import { addInetHosts, addLanHosts, openFlows } from "../../lab/traffic.ts";
+import { portInSet, portSets } from "../../src/mape/port-set.ts";
+
+// Issue 8's port-usage proof: 2,000 concurrent flows from several inside hosts through BIGLOBE's
+// 240 ports all succeed (NAT tuples are per destination, so many destinations share the ports),
+// and `mapectl ports --json` counts per block what conntrack holds.
+const problems = labPreflight();
+const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
+let lab: Lab | undefined;
+
+const IPV4 = "133.209.13.2";
+const PSID = 65;
+const FLOWS = 2000;
+
+before(async () => {
+  if (skip === false) lab = await Lab.boot();
+});
+after(async () => {
+  await lab?.shutdown();
+});
+
+function booted(): Lab {
+  if (lab === undefined) throw new Error("the lab did not boot");
+  return lab;
+}
+
+interface PortsReport {
+  ipv4Address: string;
+  psid: number;
+  total: number;
+  portCount: number;
+  outsideSet: number;
+  perProtocol: Record<string, number>;
+  perBlock: { first: number; last: number; used: number }[];
+  busiestHosts: { address: string; flows: number }[];
+}
+
+/**
+ * The NATed TCP flows of `ipv4` in `conntrack -L` output, read here without the project's parser:
+ * each line holds the original tuple, then the reply tuple, whose dst is the NAT address and whose
+ * dport is the outside port it chose.
+ */
+function natPorts(text: string, ipv4: string): { inside: string; port: number }[] {
+  const out: { inside: string; port: number }[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("tcp")) continue;
+    const fields = [...line.matchAll(/\b(src|dst|sport|dport)=(\S+)/g)].map(
+      (m) => `${m[1] ?? ""}=${m[2] ?? ""}`,
+    );
+    if (fields.length < 8) continue;
+    const get = (part: string[], key: string) =>
+      part.find((f) => f.startsWith(`${key}=`))?.slice(key.length + 1);
+    const original = fields.slice(0, 4);
+    const reply = fields.slice(4, 8);
+    if (get(reply, "dst") !== ipv4) continue;
+    out.push({ inside: get(original, "src") ?? "", port: Number(get(reply, "dport")) });
+  }
+  return out;
+}
+
+test(
+  `${FLOWS} concurrent flows from 4 lan hosts to 80 destinations fit in 240 ports; ports --json matches conntrack per block`,
+  { skip },
+  async (t) => {
+    const l = booted();
+    const up = await l.mapectl(NS.ce, ["up", "--wan", CE.wan, "--lan", CE.lan], { timeoutMs: 120_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const sources = await addLanHosts(l, 4);
+    const hosts = await addInetHosts(l, 40);
+    const destinations = hosts.flatMap((h) => [[h, INET.manyPort] as const, [h, INET.tcpEchoPort] as const]);
+    await l.run(NS.ce, ["conntrack", "-F"]);
+    await l.clearRecords();
+    await l.resetCounters();
+
+    const started = Date.now();
+    const flows = await openFlows(l, { sources, destinations, count: FLOWS }, 180);
+    try {
+      t.diagnostic(
+        `${flows.summary.ok}/${flows.summary.count} flows in ${flows.summary.seconds} s (guest), ${((Date.now() - started) / 1000).toFixed(1)} s wall`,
+      );
+      assert.equal(flows.summary.ok, FLOWS, JSON.stringify(flows.summary.errors));
+      assert.deepEqual(
+        flows.summary.perSource,
+        Object.fromEntries(sources.map((s) => [s, FLOWS / sources.length])),
+      );
+
+      // read both while every flow is held open
+      const ports = await l.mapectl(NS.ce, ["ports", "--json"], { timeoutMs: 60_000 });
+      assert.equal(ports.code, 0, ports.stderr);
+      const report = JSON.parse(ports.stdout) as PortsReport;
+      const listed = await l.exec(NS.ce, ["conntrack", "-L", "-n"], { timeoutMs: 60_000 });
+      assert.equal(listed.code, 0, listed.stderr);
+      const nat = natPorts(listed.stdout, IPV4);
+
+      assert.equal(report.ipv4Address, IPV4);
+      assert.equal(report.psid, PSID);
+      assert.equal(nat.length, FLOWS, "conntrack holds every flow, NATed to the MAP-E address");
+      assert.equal(report.total, nat.length);
+      assert.equal(report.perProtocol.tcp, FLOWS);
+      assert.equal(report.outsideSet, 0);
+      const blocks = portSets(4, 8, PSID);
+      assert.deepEqual(
+        report.perBlock.map((b) => [b.first, b.last]),
+        blocks.map(([first, last]) => [first, last]),
+      );
+      const perBlock = blocks.map(
+        ([first, last]) => nat.filter((f) => f.port >= first && f.port <= last).length,
+      );
+      assert.deepEqual(
+        report.perBlock.map((b) => b.used),
+        perBlock,
+      );
+      t.diagnostic(`flows per block: ${perBlock.join(" ")}`);
+      // many destinations share the 240 ports: each port carries flows to several of them
+      const distinct = new Set(nat.map((f) => f.port));
+      assert.ok(distinct.size <= 240, `${distinct.size} distinct outside ports`);
+      for (const port of distinct) assert.ok(portInSet(port, 4, 8, PSID), `port ${port} outside the set`);
+      t.diagnostic(`${distinct.size} distinct outside ports for ${FLOWS} flows`);
+      assert.deepEqual(
+        report.busiestHosts.map((h) => [h.address, h.flows]).sort(),
+        sources.map((s) => [s, FLOWS / sources.length]).sort(),
+      );
+
+      // inet saw each flow from the MAP-E address, from a port of the set; the BR dropped nothing
+      const seen = (await l.records()).filter((r) => r.proto === "tcp");
+      assert.equal(seen.length, FLOWS);
+      assert.ok(seen.every((r) => r.src === IPV4 && r.sport !== undefined && portInSet(r.sport, 4, 8, PSID)));
+      const counters = await l.counters();
+      const drops = Object.entries(counters).filter(
+        ([name, c]) => /unknown_ce|bad_src|bad_icmp|no_ce|dstopt/.test(name) && c.packets > 0,
+      );
+      assert.deepEqual(drops, []);
+    } finally {
+      await flows.close();
+    }
+  },
+);

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { applyOrder, deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
+import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
+import type { PlanContext } from "../../../src/plan/desired.ts";
+import type { HostState } from "../../../src/plan/observed.ts";
+import type { Action, AppliedState } from "../../../src/plan/reconcile.ts";
+import { planFor } from "../../helpers/plans.ts";
+
+function action(id: string): Action {
+  return { id, summary: id, apply: { argv: ["true"] }, undo: null };
+}
+
+test("applyOrder: add the new addresses first, remove the old ones last", () => {
+  const ids = applyOrder(
+    ["old-ce-address", "old-ipv4-address", "ce-address", "tunnel", "ipv4-address", "nat"].map(action),
+  ).map((a) => a.id);
+  assert.deepEqual(ids, [
+    "ce-address",
+    "tunnel",
+    "ipv4-address",
+    "nat",
+    "old-ce-address",
+    "old-ipv4-address",
+  ]);
+  // the old tunnel and the old BR route keep their place: something new could collide with them
+  const kept = applyOrder(["old-tunnel", "old-br-route", "br-route", "tunnel"].map(action)).map((a) => a.id);
+  assert.deepEqual(kept, ["old-tunnel", "old-br-route", "br-route", "tunnel"]);
+});
+
+const OLD = planFor("2404:7a82:4d02:4100::/56");
+const previous: AppliedState = {
+  schemaVersion: 1,
+  appliedAt: "2026-01-01T00:00:00.000Z",
+  plan: OLD,
+  nftScript: "",
+  replacedDefaults: [],
+  enabledForwarding: false,
+};
+
+function host(ceOnWan: boolean): HostState {
+  return {
+    links: [],
+    addresses: ceOnWan
+      ? [
+          {
+            dev: "wan0",
+            family: 6,
+            address: OLD.ceAddress,
+            prefixLength: 128,
+            scope: "global",
+            tentative: false,
+            dadFailed: false,
+            temporary: false,
+            deprecated: false,
+          },
+        ]
+      : [],
+    routes: [],
+    ipv4Forwarding: true,
+    nftTable: null,
+  };
+}
+
+function context(prefix: string, widen = false): PlanContext {
+  return { wan: "wan0", prefix: parseIpv6Prefix(prefix), widen, prefixFrom: "test", gateway: "fe80::1" };
+}
+
+test("deadCeAddress: the old CE address goes first once another prefix is delegated", () => {
+  const early = deadCeAddress(previous, host(true), context("2404:7a82:4d03:4200::/56"));
+  assert.deepEqual(early?.apply.argv, ["ip", "-6", "addr", "del", `${OLD.ceAddress}/128`, "dev", "wan0"]);
+});
+
+test("deadCeAddress: not while the prefix is the same, the address is gone, or only a /64 was seen", () => {
+  assert.equal(deadCeAddress(previous, host(true), context("2404:7a82:4d02:4100::/56")), null);
+  assert.equal(deadCeAddress(previous, host(false), context("2404:7a82:4d03:4200::/56")), null);
+  assert.equal(deadCeAddress(previous, host(true), context("2404:7a82:4d03:4200::/64", true)), null);
+  assert.equal(deadCeAddress(null, host(true), context("2404:7a82:4d03:4200::/56")), null);
+});
+
+test("hb46ppSource: a global address of the delegated prefix past DAD, never a link-local or tentative one", () => {
+  const prefix = parseIpv6Prefix("2404:7a82:4d02:4100::/56");
+  const address = (dev: string, a: string, extra: Partial<HostState["addresses"][number]> = {}) => ({
+    dev,
+    family: 6 as const,
+    address: a,
+    prefixLength: 64,
+    scope: a.startsWith("fe80") ? "link" : "global",
+    tentative: false,
+    dadFailed: false,
+    temporary: false,
+    deprecated: false,
+    ...extra,
+  });
+  const base = host(false);
+  const lanTentative = address("lan0", "2404:7a82:4d02:4100::1", { tentative: true });
+  assert.equal(
+    hb46ppSource({ ...base, addresses: [address("wan0", "fe80::1"), lanTentative] }, prefix),
+    null,
+  );
+  // an address of the previous prefix does not count either
+  assert.equal(
+    hb46ppSource({ ...base, addresses: [address("lan0", "2404:7a82:4d03:4200::1")] }, prefix),
+    null,
+  );
+  assert.equal(
+    hb46ppSource({ ...base, addresses: [{ ...lanTentative, tentative: false }] }, prefix),
+    "2404:7a82:4d02:4100::1",
+  );
+});

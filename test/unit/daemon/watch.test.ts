@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, mock, test } from "node:test";
+import type { ConvergeResult } from "../../../src/daemon/converge.ts";
+import {
+  cachingResolver,
+  MapeDisabled,
+  type ParameterResolver,
+  type Resolution,
+} from "../../../src/daemon/parameter-sources.ts";
+import { DEFAULT_WATCH, portWarning, Watcher, type WatchDeps } from "../../../src/daemon/watch.ts";
+import { periodicFrom } from "../../../src/cli/watch-flow.ts";
+import type { DaemonEvent } from "../../../src/host/event-log.ts";
+import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../../src/mape/ipv6.ts";
+import { HostNotReady } from "../../../src/plan/desired.ts";
+import type { NatFlow } from "../../../src/plan/port-usage.ts";
+import type { Action } from "../../../src/plan/reconcile.ts";
+import { DEFAULT_SETTINGS } from "../../../src/plan/settings.ts";
+import { resolveParameters } from "../../../src/provision/parameters.ts";
+import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
+import { planFor } from "../../helpers/plans.ts";
+
+const FIRST = "2404:7a82:4d02:4100::/56";
+const SECOND = "2404:7a82:4d03:4200::/56";
+const table = shippedRuleTable();
+
+function action(id: string): Action {
+  return { id, summary: id, apply: { argv: ["true"] }, undo: null };
+}
+
+function answer(prefix: Ipv6Prefix, ttlSeconds: number | null): Resolution {
+  return { resolved: resolveParameters({ prefix, table, notMape: shippedNotMape() }), ttlSeconds };
+}
+
+/**
+ * A Watcher whose host is a script: converge asks the resolver for the current prefix, as the real
+ * one does, and reports a change the first time a prefix is seen; withdraw removes once.
+ */
+function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH> = {}) {
+  const events: DaemonEvent[] = [];
+  const h = {
+    prefix: FIRST,
+    notReady: false,
+    applied: null as string | null,
+    converges: 0,
+    withdrawals: 0,
+    monitorStarts: 0,
+    flows: [] as NatFlow[],
+    onChange: ((line: string) => {
+      throw new Error(`monitor not started: ${line}`);
+    }) as (line: string) => void,
+    onExit: ((why: string) => {
+      throw new Error(`monitor not started: ${why}`);
+    }) as (why: string) => void,
+    events,
+    messages: () => events.map((e) => e.message),
+  };
+  const deps: Partial<WatchDeps> = {
+    converge: async (_settings, _table, _runner, _options, resolver): Promise<ConvergeResult> => {
+      h.converges++;
+      if (h.notReady) throw new HostNotReady("prefix", "no IPv6 prefix on wan0 yet");
+      if (resolver === undefined) throw new Error("the daemon passes its resolver");
+      const resolution = await resolver(parseIpv6Prefix(h.prefix), "wan0");
+      const changed = h.applied !== h.prefix;
+      h.applied = h.prefix;
+      return {
+        plan: planFor(h.prefix),
+        source: "hb46pp",
+        prefixFrom: `${h.prefix} from the delegated prefix`,
+        actions: changed ? [action("tunnel"), action("nat")] : [],
+        changed,
+        flushed: null,
+        stale: resolution.stale ?? null,
+      };
+    },
+    withdraw: () => {
+      h.withdrawals++;
+      const had = h.applied !== null;
+      h.applied = null;
+      return Promise.resolve(had ? [action("nat"), action("tunnel")] : []);
+    },
+    readFlows: () => Promise.resolve(h.flows),
+    monitor: (onChange, onExit) => {
+      h.onChange = onChange;
+      h.onExit = onExit;
+      return {
+        start: () => {
+          h.monitorStarts++;
+        },
+        stop: () => undefined,
+      };
+    },
+    emit: (event) => {
+      events.push(event);
+    },
+    makeResolver: (_settings, _table, maxRetrySeconds) =>
+      cachingResolver(inner, Date.now, { maxRetrySeconds }),
+  };
+  const watcher = new Watcher(
+    () => ({ settings: { ...DEFAULT_SETTINGS, wan: "wan0", lan: ["lan0"] }, table }),
+    { run: () => Promise.reject(new Error("no commands in this test")) },
+    { ...DEFAULT_WATCH, ...options },
+    deps,
+  );
+  return { h, watcher };
+}
+
+/** Lets the promise chains that the timers started finish (the converge fakes resolve at once). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
+async function advance(ms: number, step = 50): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    mock.timers.tick(Math.min(step, ms - t));
+    await settle();
+  }
+}
+
+function counting(
+  step: (call: number, prefix: Ipv6Prefix) => Resolution,
+): ParameterResolver & { calls: number } {
+  const state = { calls: 0 };
+  const fn: ParameterResolver = (prefix) => {
+    const call = state.calls++;
+    return Promise.resolve().then(() => step(call, prefix));
+  };
+  return Object.defineProperty(fn, "calls", { get: () => state.calls }) as ParameterResolver & {
+    calls: number;
+  };
+}
+
+beforeEach(() => {
+  mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 1_800_000_000_000 });
+});
+afterEach(() => {
+  mock.timers.reset();
+});
+
+test("the provisioning TTL running out wakes the daemon: HB46PP is asked again with nothing else happening", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 10));
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  assert.equal(inner.calls, 1);
+  // well before the periodic check (60 s): only the TTL can explain a second query
+  await advance(10_500);
+  assert.equal(inner.calls, 2);
+  await advance(10_500);
+  assert.equal(inner.calls, 3);
+  assert.ok(
+    h.messages().some((m) => /^provisioning TTL expired: asked hb46pp again: parameters unchanged/.test(m)),
+    h.messages().join("\n"),
+  );
+  await watcher.stop();
+});
+
+test("the network disabling MAP-E takes it down once, logs it once, and does not ask again before the retry", async () => {
+  const inner = counting((call, prefix) => {
+    if (call === 0) return answer(prefix, 30);
+    throw new MapeDisabled("no MAP-E for the prefix: hb46pp: NXDOMAIN for 4over6.info", 3600, true);
+  });
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  await advance(30_500);
+  assert.equal(h.withdrawals, 1);
+  assert.equal(h.applied, null);
+  // our own withdrawal's netlink events, and more of them, change nothing and say nothing new
+  for (let i = 0; i < 5; i++) {
+    h.onChange("Deleted ...");
+    await advance(300);
+  }
+  await advance(60_000); // a periodic check too
+  assert.equal(inner.calls, 2, "the refusal is kept until its retry time");
+  const disabled = h.messages().filter((m) => /MAP-E disabled by the network/.test(m));
+  assert.equal(disabled.length, 1, h.messages().join("\n"));
+  assert.match(disabled[0] ?? "", /NXDOMAIN.*removed the tunnel, CE address and NAT; asking again in 3600 s/);
+  await watcher.stop();
+});
+
+test("while disabled, a new prefix is a new question: asked at once, not after the retry", async () => {
+  const inner = counting((_call, prefix) => {
+    if (formatIpv6Prefix(prefix) === FIRST)
+      throw new MapeDisabled("no MAP-E for the prefix: hb46pp: NXDOMAIN", 3600, true);
+    return answer(prefix, 3600);
+  });
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  assert.equal(h.applied, null);
+  h.prefix = SECOND;
+  h.onChange("unreachable 2404:7a82:4d03:4200::/56 dev lo");
+  await advance(500);
+  assert.equal(inner.calls, 2);
+  assert.equal(h.applied, SECOND);
+  assert.ok(h.messages().some((m) => /^netlink change: applied tunnel, nat/.test(m)));
+  await watcher.stop();
+});
+
+test("a provisioning server that stops answering does not take a working path down", async () => {
+  const inner = counting((call, prefix) => {
+    if (call === 0) return answer(prefix, 10);
+    throw new MapeDisabled("GET https://v6mig.ngn.test/config failed: ECONNREFUSED", 600, false);
+  });
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  await advance(10_500);
+  assert.equal(inner.calls, 2);
+  assert.equal(h.withdrawals, 0);
+  assert.equal(h.applied, FIRST);
+  await advance(120_000);
+  const stale = h
+    .messages()
+    .filter((m) => /asking for parameters failed: .*ECONNREFUSED; keeping the parameters/.test(m));
+  assert.equal(stale.length, 1, h.messages().join("\n"));
+  assert.equal(inner.calls, 2, "asked again only after the 10 min retry");
+  await watcher.stop();
+});
+
+test("waiting for a prefix is logged once, however many events and retries come", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 3600));
+  const { h, watcher } = harness(inner);
+  h.notReady = true;
+  watcher.start();
+  await settle();
+  for (let i = 0; i < 5; i++) {
+    h.onChange("Deleted 2404:...");
+    await advance(3000);
+  }
+  assert.equal(
+    h.messages().filter((m) => /waiting: no IPv6 prefix/.test(m)).length,
+    1,
+    h.messages().join("\n"),
+  );
+  h.notReady = false;
+  h.onChange("unreachable 2404:7a82:4d02:4100::/56");
+  await advance(500);
+  assert.ok(h.messages().some((m) => /^netlink change: applied/.test(m) || /^retry: applied/.test(m)));
+  await watcher.stop();
+});
+
+test("ip monitor dying during stop is not restarted (SIGTERM reaches the whole process group)", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 3600));
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  assert.equal(h.monitorStarts, 1);
+  h.onExit("ip monitor exited (SIGTERM)");
+  await watcher.stop();
+  await advance(2000);
+  assert.equal(h.monitorStarts, 1);
+});
+
+test("ip monitor dying while running is restarted", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 3600));
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  h.onExit("ip monitor exited (1)");
+  await advance(1100);
+  assert.equal(h.monitorStarts, 2);
+  await watcher.stop();
+});
+
+test("port warnings: once when the busiest destination passes the threshold, once when it is back under", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 3600));
+  const { h, watcher } = harness(inner, { portCheckMs: 1000 });
+  watcher.start();
+  await settle();
+  h.flows = Array.from({ length: 200 }, (_, i) => ({
+    protocol: "tcp",
+    insideSource: i < 150 ? "192.168.1.10" : "192.168.1.11",
+    destination: "8.8.8.8:443",
+    outsidePort: 5136 + i,
+  }));
+  await advance(3500);
+  h.flows = [];
+  await advance(2500);
+  const port = h.messages().filter((m) => /NAT ports/.test(m));
+  assert.equal(port.length, 2, h.messages().join("\n"));
+  assert.match(
+    port[0] ?? "",
+    /towards tcp 8\.8\.8\.8:443: 200 of 240 in use .* 192\.168\.1\.10 \(150\), 192\.168\.1\.11 \(50\)/,
+  );
+  assert.match(port[1] ?? "", /back under 80%/);
+  await watcher.stop();
+});
+
+test("portWarning: 2,000 flows to many destinations fit in 240 ports; 200 to one do not", () => {
+  const many: NatFlow[] = Array.from({ length: 2000 }, (_, i) => ({
+    protocol: "tcp",
+    insideSource: `192.168.1.${10 + (i % 4)}`,
+    destination: `198.18.0.${1 + (i % 40)}:7`,
+    outsidePort: 5136 + (i % 240),
+  }));
+  assert.equal(portWarning(many, 240, 0.8), null);
+  const one = many.slice(0, 200).map((f) => ({ ...f, destination: "8.8.8.8:7" }));
+  assert.match(
+    portWarning(one, 240, 0.8) ?? "",
+    /towards tcp 8\.8\.8\.8:7: 200 of 240 in use \(83%, 200 flows in all\)/,
+  );
+  // udp and tcp to the same address and port are separate spaces
+  const mixed = one.map((f, i) => ({ ...f, protocol: i % 2 === 0 ? "tcp" : "udp" }));
+  assert.equal(portWarning(mixed, 240, 0.8), null);
+});
+
+test("--periodic takes whole seconds from 1; NaN or 0 would re-check every millisecond", () => {
+  assert.equal(periodicFrom(undefined), 60_000);
+  assert.equal(periodicFrom("5"), 5000);
+  for (const bad of ["0", "abc", "-1", "1.5", ""]) assert.throws(() => periodicFrom(bad), /--periodic/);
+});
