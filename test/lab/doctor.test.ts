@@ -198,8 +198,13 @@ async function fresh(): Promise<Lab> {
   if (mapectlApplied) await l.mapectl(NS.ce, ["down", "--quiet"], { timeoutMs: 90_000 });
   mapectlApplied = false;
   await resetCe(l.guest);
-  // neighbour entries and the RA default route a scenario may have taken away
   await l.exec(NS.ce, ["ip", "-6", "neigh", "flush", "dev", CE.wan]);
+  // resetCe accepts the RA default route again; after a scenario that took it away it comes back
+  // with the next RA (radvd sends one every 3-10 s), and `mapectl up` needs it
+  for (let i = 0; i < 30; i++) {
+    if ((await l.run(NS.ce, ["ip", "-6", "route", "show", "default", "dev", CE.wan])).trim() !== "") break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   await l.resetCounters();
   return l;
 }
