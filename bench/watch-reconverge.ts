@@ -4,7 +4,8 @@
 //    through MAP-E, for several prefix changes; goal under 2 s;
 //  - a compressed day: prefix changes, link flaps and HB46PP TTL expiries in a loop for a few
 //    minutes (MAPECTL_SOAK_SECONDS, default 240): no crash, nothing leaked (tunnels, addresses,
-//    routes, nft tables: the host compared with itself before the loop), the daemon's RSS over time.
+//    routes, nft tables: the host compared with itself before the loop), the daemon's RSS over time
+//    and its heap after each full collection (node --trace-gc), which tells growth from GC slack.
 // Times of the reconverge figure are the guest's clock on both ends. Under TCG on a shared 2-core
 // machine the absolute figure is pessimistic: every `ip` or `nft` is 0.1–1 s there.
 import { CE, INET, NGN, NS } from "../lab/addresses.ts";
@@ -111,11 +112,20 @@ try {
   if (lab.prefix !== PREFIXES[0])
     await lab.setPrefix(PREFIXES[0], undefined, (p) => ({ ...v6migAnswer(p), ttl: TTL }));
   await lab.setProvisioning({ ...v6migAnswer(lab.prefix), ttl: TTL });
-  watch = await startWatch(lab, ["--source", "hb46pp", "--resolver", NGN.dns, "--periodic", "20"]);
+  // --trace-gc: the heap after each full collection, which RSS (allocator and JIT slack) hides
+  watch = await startWatch(lab, ["--source", "hb46pp", "--resolver", NGN.dns, "--periodic", "20"], {
+    nodeArgs: ["--trace-gc"],
+  });
   await watch.waitForLine(/start: /, 120_000);
   await sleep(3000);
   const baseline = await hostView(lab);
   const rss: number[] = [await watch.rssKiB()];
+  const heapAfterGc = async (): Promise<number[]> =>
+    (await watch.log()).flatMap((l) => {
+      const m = /Mark-Compact[^>]*-> ([\d.]+) \(/.exec(l);
+      return m === null ? [] : [Number(m[1])];
+    });
+  const fullGcsBefore = (await heapAfterGc()).length;
   const started = Date.now();
   let cycles = 0;
   let prefixChanges = 0;
@@ -137,6 +147,7 @@ try {
   await sleep(TTL * 1000 + 2000);
   const after = await hostView(lab);
   const log = await watch.log();
+  const heap = await heapAfterGc();
   const leaked = Object.fromEntries(
     Object.keys(baseline).map((key) => [
       key,
@@ -159,10 +170,22 @@ try {
     crashed: exit !== null,
     errorLines: log.filter((l) => / error: /.test(l)),
     warningLines: log.filter((l) => / warning: /.test(l)).length,
+    otherLines: log.filter(
+      (l) => !/^\d{4}-\d\d-\d\dT\S+Z (info|warning|error): /.test(l) && !/^\[\d+:0x/.test(l),
+    ),
     hostSameAsBefore: clean,
     ...(clean ? {} : { leaked }),
     rssKiB: { start: rss[0], end: rss.at(-1), max: Math.max(...rss), samples: rss },
     rssRatio: Number(((rss.at(-1) ?? 0) / (rss[0] ?? 1)).toFixed(2)),
+    heapAfterFullGcMB: (() => {
+      const during = heap.slice(fullGcsBefore);
+      return {
+        first: during[0] ?? null,
+        last: during.at(-1) ?? null,
+        max: Math.max(...during),
+        collections: during.length,
+      };
+    })(),
     pathAfter: `${probeAfter.ok}/20 new connections`,
     note: "a real day has a prefix change or two, a flap or two and 24 TTL expiries (TTL 1 h); this loop compresses many of each",
   };

@@ -61,7 +61,11 @@ export interface WatchDaemon {
 let daemons = 0;
 
 /** `mapectl watch --wan wan0 --lan lan0 …` in the ce namespace, as the systemd unit runs it. */
-export async function startWatch(lab: Lab, extra: readonly string[] = []): Promise<WatchDaemon> {
+export async function startWatch(
+  lab: Lab,
+  extra: readonly string[] = [],
+  options: { readonly nodeArgs?: readonly string[] } = {},
+): Promise<WatchDaemon> {
   const name = `mapectl-watch-${++daemons}`;
   const logPath = logFile(name);
   const pid = await lab.guest.start(
@@ -69,6 +73,7 @@ export async function startWatch(lab: Lab, extra: readonly string[] = []): Promi
     name,
     [
       process.execPath,
+      ...(options.nodeArgs ?? []),
       join(lab.repo, "dist", "mapectl.cjs"),
       "watch",
       "--wan",
