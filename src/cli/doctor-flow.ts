@@ -1,13 +1,10 @@
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { runChecks, type DoctorInput, type Neighbour, type OtherLine } from "../diagnose/checks.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import { processRunner, runChecked, type CommandRunner } from "../host/command-runner.ts";
 import { HostError } from "../host/errors.ts";
 import { isVyos, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
-import { probeIcmp, probeTcp, probeUdp, type ProbeOutcome } from "../host/probes.ts";
+import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../host/probes.ts";
 import { readPcap } from "../diagnose/pcap.ts";
 import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
 import { observeHost } from "../host/observe.ts";
@@ -63,65 +60,6 @@ function describe(findings: readonly Finding[], vyos: boolean, header: string): 
   return lines.join("\n");
 }
 
-/**
- * A short WAN capture of IPv4-in-IPv6 (with or without a destination-options header) around `work`.
- * Starts the work only once tcpdump says it is listening: on a slow router tcpdump needs more than a
- * second to open its socket, and packets before that would be missed (and reported as "0 sent").
- */
-async function captureWan<T>(
-  wan: string,
-  work: () => Promise<T>,
-): Promise<{ result: T; pcap: Uint8Array | null }> {
-  const dir = mkdtempSync(join(tmpdir(), "mapectl-probe-"));
-  const file = join(dir, "wan.pcap");
-  const child = spawn(
-    "tcpdump",
-    // --immediate-mode: without it libpcap hands packets over in blocks (up to a second late), and
-    // the last block is lost when tcpdump is stopped right after the probes.
-    ["-i", wan, "-U", "--immediate-mode", "-n", "-w", file, "ip6 and (ip6 proto 4 or ip6 proto 60)"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  const listening = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => {
-      resolve(false);
-    }, 10_000);
-    let text = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes("listening on")) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    child.once("error", () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-  try {
-    const result = await work();
-    if (!listening) return { result, pcap: null };
-    await new Promise((r) => setTimeout(r, 300));
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGINT");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    let pcap: Uint8Array | null = null;
-    try {
-      pcap = readFileSync(file);
-    } catch {
-      pcap = null;
-    }
-    return { result, pcap };
-  } finally {
-    child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** A refused connection is an answer too: the SYN reached the target and its RST came back. */
 export function refusedIsAnswer(outcome: ProbeOutcome): ProbeOutcome {
   return !outcome.ok && /ECONNREFUSED/.test(outcome.detail)
@@ -139,7 +77,7 @@ async function probe(
   const counters = async () =>
     (await observeHost(runner)).links.find((l) => l.name === tunnel)?.stats ?? null;
   const before = await counters();
-  const { result: steps, pcap } = await captureWan(wan, async () => [
+  const { result: steps, pcap } = await withCapture(wan, async () => [
     await probeIcmp(runner, target, 3),
     await probeUdp(target, 2000),
     refusedIsAnswer(await probeTcp(target, 53, 2000)),

@@ -65,7 +65,11 @@ export function probeTcp(target: string, port: number, timeoutMs: number): Promi
   });
 }
 
-/** A short WAN capture of IPv4-in-IPv6 (with or without a destination-options header). */
+/**
+ * A short WAN capture of IPv4-in-IPv6 (with or without a destination-options header) around `work`.
+ * Starts the work only once tcpdump says it is listening: on a slow router tcpdump needs more than a
+ * second to open its socket, and packets before that would be missed (and reported as "0 sent").
+ */
 export async function withCapture<T>(
   wan: string,
   work: () => Promise<T>,
@@ -74,26 +78,44 @@ export async function withCapture<T>(
   const file = join(dir, "wan.pcap");
   const child = spawn(
     "tcpdump",
-    ["-i", wan, "-U", "-n", "-w", file, "ip6 and (ip6 proto 4 or ip6 proto 60)"],
-    { stdio: "ignore" },
+    // --immediate-mode: without it libpcap hands packets over in blocks (up to a second late), and
+    // the last block is lost when tcpdump is stopped right after the probes.
+    ["-i", wan, "-U", "--immediate-mode", "-n", "-w", file, "ip6 and (ip6 proto 4 or ip6 proto 60)"],
+    { stdio: ["ignore", "ignore", "pipe"] },
   );
-  const capture = { started: true };
-  child.on("error", () => {
-    capture.started = false;
+  const listening = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      resolve(false);
+    }, 10_000);
+    let text = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("listening on")) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
   });
-  await new Promise((r) => setTimeout(r, 700));
   try {
     const result = await work();
+    if (!listening) return { result, pcap: null };
     await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGINT");
-    await new Promise((r) => child.once("exit", r).once("error", r));
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     let pcap: Uint8Array | null = null;
-    if (capture.started) {
-      try {
-        pcap = readFileSync(file);
-      } catch {
-        pcap = null;
-      }
+    try {
+      pcap = readFileSync(file);
+    } catch {
+      pcap = null;
     }
     return { result, pcap };
   } finally {
