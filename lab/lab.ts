@@ -345,6 +345,13 @@ export class Lab {
     return out;
   }
 
+  /** The BRs' drop counters that counted something, as `name=packets` (every counter but decap/encap). */
+  async brDrops(): Promise<string[]> {
+    return Object.entries(await this.counters())
+      .filter(([name, c]) => !/_(decap|encap)$/.test(name) && c.packets > 0)
+      .map(([name, c]) => `${name}=${c.packets}`);
+  }
+
   /** Zeroes the BRs' named counters (a scenario's counters then are its own). */
   async resetCounters(): Promise<void> {
     await this.guest.run(NS.br, ["nft", "reset", "counters", "table", "inet", "mapebr"]);

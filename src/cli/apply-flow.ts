@@ -94,7 +94,7 @@ export async function runUp(
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const { plan, prefixFrom, actions, source } = await planStep(() =>
+  const { plan, prefixFrom, actions, source, flushed } = await planStep(() =>
     converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
   );
   const durationMs = Date.now() - started;
@@ -107,6 +107,8 @@ export async function runUp(
       prefixFrom,
       source,
       actions: actions.map(actionJson),
+      // NAT entries whose translation no longer fits (old address, or old PSID's ports), removed
+      flushed,
       plan,
       durationMs,
     });
@@ -125,6 +127,13 @@ export async function runUp(
       dryRun
         ? `dry run: ${actions.length} change${actions.length === 1 ? "" : "s"} would be made; nothing was changed.`
         : `MAP-E is up: IPv4 ${plan.ipv4Address} through ${plan.tunnel.name} (${actions.length} change${actions.length === 1 ? "" : "s"} in ${(durationMs / 1000).toFixed(1)} s).`,
+      ...(flushed === null || flushed.flows === null
+        ? []
+        : [
+            flushed.address === plan.ipv4Address
+              ? `Dropped ${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"} on ports of the old PSID (the BR would drop their packets).`
+              : `Dropped ${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"} of the old address ${flushed.address}.`,
+          ]),
     ].join("\n"),
   );
 }

@@ -9,6 +9,8 @@ import type { HostState, ObservedAddress } from "../plan/observed.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
+import { parseConntrack } from "../plan/port-usage.ts";
+import type { PortRange } from "../mape/port-set.ts";
 import { ceAddressDel } from "../render/iproute2.ts";
 import { renderNftables } from "../render/nftables.ts";
 import type { RuleTable } from "../rules/table.ts";
@@ -25,20 +27,6 @@ export interface ConvergeResult {
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   /** Why the parameters are the last good answer's, when asking the network again failed. */
   readonly stale: string | null;
-}
-
-/** Removals of what the previous plan put on the host that nothing new depends on. */
-const DEFERRED = new Set(["old-ipv4-address", "old-ce-address"]);
-
-/**
- * Adds first, removes after: the kernel flushes every IPv4 route of a device when its last IPv4
- * address goes, so removing the old address before adding the new one (a prefix change) would take
- * the default route with it; and the old CE address is in nobody's way, so on a prefix change the
- * new path is up one or two commands sooner. Removals that something new could collide with (the
- * old tunnel, the old BR route) keep their place.
- */
-export function applyOrder(actions: readonly Action[]): Action[] {
-  return [...actions.filter((a) => !DEFERRED.has(a.id)), ...actions.filter((a) => DEFERRED.has(a.id))];
 }
 
 function isDeadCeAddress(a: ObservedAddress, previous: AppliedState | null): boolean {
@@ -135,6 +123,45 @@ async function flushOldFlows(runner: CommandRunner, oldAddress: string): Promise
 }
 
 /**
+ * The same IPv4 address with another PSID (a new prefix that differs only in its PSID bits, as
+ * OCN's 6-bit PSIDs allow): the old NAT entries keep their ports, all outside the new set (the sets
+ * of two PSIDs are disjoint), and the BR drops every packet of them. Deletes the tcp and udp ones
+ * by their NATed port, found in the listing, one conntrack call per port in use; ICMP entries are
+ * left to their 30 s timeout (conntrack can filter an echo only by its inside id).
+ */
+async function flushOutsidePorts(
+  runner: CommandRunner,
+  address: string,
+  sets: readonly PortRange[],
+): Promise<number | null> {
+  let listing: string;
+  try {
+    const r = await runner.run(["conntrack", "-L", "-n", "-q", address], { timeoutMs: 10_000 });
+    if (r.code !== 0) return null;
+    listing = r.stdout;
+  } catch {
+    return null;
+  }
+  const stale = new Map<string, [string, number]>();
+  for (const flow of parseConntrack(listing, address)) {
+    if (flow.protocol !== "tcp" && flow.protocol !== "udp") continue;
+    if (sets.some(([lo, hi]) => flow.outsidePort >= lo && flow.outsidePort <= hi)) continue;
+    stale.set(`${flow.protocol}/${flow.outsidePort}`, [flow.protocol, flow.outsidePort]);
+  }
+  let deleted = 0;
+  for (const [protocol, port] of stale.values()) {
+    const argv = ["conntrack", "-D", "-p", protocol, "-q", address, "--reply-port-dst", String(port)];
+    try {
+      const r = await runner.run(argv, { timeoutMs: 10_000 });
+      deleted += Number(/(\d+) flow entr(?:y has|ies have) been deleted/.exec(r.stderr)?.[1] ?? 0);
+    } catch {
+      return null;
+    }
+  }
+  return deleted;
+}
+
+/**
  * get config → verify → generate → check → apply, the one path both `up` and the daemon take:
  * observe the host, build the plan, apply only the difference (all or nothing), record it.
  */
@@ -149,7 +176,7 @@ export async function converge(
   const context = planContext(settings, observed);
   const previous = loadState();
   // Only HB46PP cares where its query leaves from; otherwise the old address goes last, after the
-  // new path is up (applyOrder).
+  // new path is up (reconcileUp orders it so).
   const asksHb46pp = sourceOrder(settings).includes("hb46pp");
   const early = asksHb46pp ? deadCeAddress(previous, observed, context) : null;
   if (early !== null && !options.dryRun) await applyActions(runner, [early]);
@@ -184,7 +211,8 @@ export async function converge(
       prefixFrom,
       actions: [
         ...(early === null ? [] : [early]),
-        ...applyOrder(actions.filter((a) => a.id !== "old-ce-address")),
+        // the early removal already stands for it (a dry run leaves the host as it was)
+        ...actions.filter((a) => early === null || a.id !== "old-ce-address"),
       ],
       changed: false,
       flushed: null,
@@ -205,7 +233,7 @@ export async function converge(
         };
   const applied: Action[] = early === null ? [] : [early];
   let state: AppliedState | null = previous;
-  let round = { actions: applyOrder(actions), replacedDefaults, enabledForwarding };
+  let round = { actions, replacedDefaults, enabledForwarding };
   for (let i = 0; ; i++) {
     if (round.actions.length > 0) await applyActions(i === 0 ? checked : runner, round.actions);
     applied.push(...round.actions);
@@ -223,17 +251,22 @@ export async function converge(
       saveState(state);
     }
     if (round.actions.length === 0 || i >= SETTLE_ROUNDS) break;
-    const next = reconcileUp(plan, nftScript, state, await observeHost(runner), {
+    round = reconcileUp(plan, nftScript, state, await observeHost(runner), {
       replaceDefault: settings.replaceDefault,
       nodad: options.nodad,
     });
-    round = { ...next, actions: applyOrder(next.actions) };
   }
   const oldAddress = previous?.plan.ipv4Address;
-  const flushed =
-    applied.length > 0 && oldAddress !== undefined && oldAddress !== plan.ipv4Address
-      ? { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) }
-      : null;
+  let flushed: ConvergeResult["flushed"] = null;
+  if (applied.length > 0 && oldAddress !== undefined && oldAddress !== plan.ipv4Address) {
+    flushed = { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
+  } else if (
+    applied.length > 0 &&
+    oldAddress === plan.ipv4Address &&
+    JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)
+  ) {
+    flushed = { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
+  }
   return {
     plan,
     source: resolved.source,

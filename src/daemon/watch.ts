@@ -279,7 +279,9 @@ export class Watcher {
         const flushed =
           result.flushed === null || result.flushed.flows === null
             ? ""
-            : `; dropped ${result.flushed.flows} NAT entr${result.flushed.flows === 1 ? "y" : "ies"} of the old address ${result.flushed.address}`;
+            : result.flushed.address === result.plan.ipv4Address
+              ? `; dropped ${result.flushed.flows} NAT entr${result.flushed.flows === 1 ? "y" : "ies"} on ports of the old PSID`
+              : `; dropped ${result.flushed.flows} NAT entr${result.flushed.flows === 1 ? "y" : "ies"} of the old address ${result.flushed.address}`;
         const took = ((Date.now() - started) / 1000).toFixed(1);
         this.log(
           "info",

@@ -151,7 +151,11 @@ export function reconcileUp(
   }
 
   // IPv4 defaults that are not ours would shadow ours, or be shadowed by it.
-  const foreignDefaults = host.routes.filter((r) => isDefault4(r) && !ourDefault(r, plan));
+  // The previous plan's default goes with its tunnel when that is renamed (removing the tunnel takes
+  // its routes): it is ours, not the user's.
+  const foreignDefaults = host.routes.filter(
+    (r) => isDefault4(r) && !ourDefault(r, plan) && (prev === null || !ourDefault(r, prev)),
+  );
   const alreadyReplaced = previous?.replacedDefaults ?? [];
   if (foreignDefaults.length > 0 && !options.replaceDefault) {
     const list = foreignDefaults
@@ -173,7 +177,12 @@ export function reconcileUp(
     });
   }
 
-  // What the previous plan made and this one no longer wants.
+  // What the previous plan made and this one no longer wants. The old tunnel and BR route go
+  // first (the new ones could collide with them); the old addresses go last, after the new path is
+  // up: the kernel flushes every IPv4 route of a device when its last IPv4 address goes, so
+  // removing the old one before adding the new one (a prefix change) would take the default route
+  // with it, and the old CE address is in nobody's way.
+  const afterwards: Action[] = [];
   if (prev !== null) {
     if (
       prev.tunnel.name !== plan.tunnel.name &&
@@ -190,7 +199,7 @@ export function reconcileUp(
       (!sameIpv6(prev.ceAddress, plan.ceAddress) || prev.wan !== plan.wan) &&
       hasAddress(host, prev.wan, prev.ceAddress, 6)
     ) {
-      actions.push({
+      afterwards.push({
         id: "old-ce-address",
         summary: `remove the old CE address ${prev.ceAddress} from ${prev.wan}`,
         apply: { argv: ceAddressDel(prev.ceAddress, prev.wan) },
@@ -213,7 +222,7 @@ export function reconcileUp(
       prev.ipv4Address !== plan.ipv4Address &&
       hasAddress(host, plan.tunnel.name, prev.ipv4Address, 4)
     ) {
-      actions.push({
+      afterwards.push({
         id: "old-ipv4-address",
         summary: `remove the old IPv4 address ${prev.ipv4Address}`,
         apply: { argv: ipv4Address("del", prev.ipv4Address, prev.ipv4PrefixLength, plan.tunnel.name) },
@@ -344,7 +353,7 @@ export function reconcileUp(
   }
 
   return {
-    actions,
+    actions: [...actions, ...afterwards],
     replacedDefaults: [...alreadyReplaced, ...foreignDefaults],
     enabledForwarding,
   };

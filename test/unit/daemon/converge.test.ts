@@ -1,32 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { applyOrder, deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
+import { deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { PlanContext } from "../../../src/plan/desired.ts";
 import type { HostState } from "../../../src/plan/observed.ts";
-import type { Action, AppliedState } from "../../../src/plan/reconcile.ts";
+import type { AppliedState } from "../../../src/plan/reconcile.ts";
 import { planFor } from "../../helpers/plans.ts";
-
-function action(id: string): Action {
-  return { id, summary: id, apply: { argv: ["true"] }, undo: null };
-}
-
-test("applyOrder: add the new addresses first, remove the old ones last", () => {
-  const ids = applyOrder(
-    ["old-ce-address", "old-ipv4-address", "ce-address", "tunnel", "ipv4-address", "nat"].map(action),
-  ).map((a) => a.id);
-  assert.deepEqual(ids, [
-    "ce-address",
-    "tunnel",
-    "ipv4-address",
-    "nat",
-    "old-ce-address",
-    "old-ipv4-address",
-  ]);
-  // the old tunnel and the old BR route keep their place: something new could collide with them
-  const kept = applyOrder(["old-tunnel", "old-br-route", "br-route", "tunnel"].map(action)).map((a) => a.id);
-  assert.deepEqual(kept, ["old-tunnel", "old-br-route", "br-route", "tunnel"]);
-});
 
 const OLD = planFor("2404:7a82:4d02:4100::/56");
 const previous: AppliedState = {

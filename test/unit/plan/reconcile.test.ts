@@ -160,19 +160,20 @@ test("a removed piece (someone deleted the BR route) is all that up re-creates",
   );
 });
 
+/** reconcileUp for `after` on a host where `before` is up. */
+function upAfter(before: MapePlan, after: MapePlan) {
+  return reconcileUp(after, renderNftables(after), stateOf(before), hostAfterUp(before), OPTIONS);
+}
+
 test("a changed prefix changes the tunnel in place and replaces only what differs", () => {
   const before = planFor(USER_PREFIX);
   const after = planFor("2404:7a82:4d03:4200::/56"); // 133.209.13.3, PSID 66
-  const { actions } = reconcileUp(
-    after,
-    renderNftables(after),
-    stateOf(before),
-    hostAfterUp(before),
-    OPTIONS,
-  );
+  const { actions } = upAfter(before, after);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["old-ce-address", "old-ipv4-address", "ce-address", "tunnel", "ipv4-address", "nat"],
+    // the new addresses before the old ones go: removing the tunnel's last IPv4 address first
+    // would flush its default route
+    ["ce-address", "tunnel", "ipv4-address", "nat", "old-ce-address", "old-ipv4-address"],
   );
   const tunnel = actions.find((a) => a.id === "tunnel");
   assert.equal(tunnel?.apply.argv.slice(0, 5).join(" "), "ip -6 tunnel change mape");
@@ -257,4 +258,14 @@ test("down removes exactly what up made and leaves the user's own routes and tab
   assert.ok(argvs.every((a) => !a.includes("proto static")));
   assert.ok(argvs[2]?.includes("proto 77"));
   assert.deepEqual(reconcileDown(stateOf(plan), freshHost()), []);
+});
+
+test("a renamed tunnel: the old one goes before the new one is made, the old addresses last", () => {
+  const before = planFor(USER_PREFIX);
+  const after = planFor("2404:7a82:4d03:4200::/56", { tunnelName: "mape1" });
+  const { actions } = upAfter(before, after);
+  const ids = actions.map((a) => a.id);
+  assert.ok(ids.indexOf("old-tunnel") < ids.indexOf("tunnel"), ids.join(" "));
+  assert.equal(ids.at(-1), "old-ce-address", ids.join(" "));
+  assert.ok(!ids.includes("old-ipv4-address"), "the old IPv4 address went with the old tunnel");
 });
