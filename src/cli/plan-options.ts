@@ -25,6 +25,7 @@ export interface PlanFlags {
   metric?: string;
   replaceDefault?: boolean;
   forward?: string[];
+  tcpTimeWait?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -61,5 +62,9 @@ export function addPlanOptions(command: Command): Command {
       `metric of the IPv4 default route (default ${DEFAULT_SETTINGS.defaultRouteMetric})`,
     )
     .option("--replace-default", "replace an existing IPv4 default route (down restores it)")
-    .option("--forward <spec>", "forward a port: tcp/5140=192.168.1.10[:22] (repeatable)", collect);
+    .option("--forward <spec>", "forward a port: tcp/5140=192.168.1.10[:22] (repeatable)", collect)
+    .option(
+      "--tcp-time-wait <seconds>",
+      "how long a closed TCP flow through the tunnel keeps its port (default: the kernel's 120)",
+    );
 }

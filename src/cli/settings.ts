@@ -77,6 +77,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.gateway !== undefined) settings.gateway = flags.gateway;
   if (flags.metric !== undefined) settings.defaultRouteMetric = integer(flags.metric, "--metric");
   if (flags.replaceDefault === true) settings.replaceDefault = true;
+  if (flags.tcpTimeWait !== undefined) settings.tcpTimeWait = integer(flags.tcpTimeWait, "--tcp-time-wait");
   if (flags.forward !== undefined)
     settings.forwards = [...settings.forwards, ...flags.forward.map(parseForwardFlag)];
   return { settings, configFile };

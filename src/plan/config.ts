@@ -60,6 +60,11 @@ const schema = z.strictObject({
     }),
   ),
   forward: optional(z.array(forwardSchema)),
+  nat: optional(
+    z.strictObject({
+      "tcp-time-wait": optional(int()),
+    }),
+  ),
 });
 
 /** "192.168.1.10:22" → address and port; the port defaults to the outside one. */
@@ -130,6 +135,7 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
   if (c.routing?.["default-route-metric"] !== undefined)
     out.defaultRouteMetric = c.routing["default-route-metric"];
   if (c.routing?.["replace-default"] !== undefined) out.replaceDefault = c.routing["replace-default"];
+  if (c.nat?.["tcp-time-wait"] !== undefined) out.tcpTimeWait = c.nat["tcp-time-wait"];
   if (c.forward !== undefined) {
     out.forwards = c.forward.map((f, i) => ({
       protocol: f.protocol,

@@ -193,6 +193,7 @@ export function planFromResolved(
     mtu: settings.mtu,
     defaultRouteMetric: settings.defaultRouteMetric,
     forwards: settings.forwards,
+    tcpTimeWait: settings.tcpTimeWait,
   });
   return { plan, prefixFrom: `${formatIpv6Prefix(params.endUserPrefix)} from ${prefixFrom}` };
 }
@@ -250,6 +251,7 @@ export function planWithoutHost(
     mtu: settings.mtu,
     defaultRouteMetric: settings.defaultRouteMetric,
     forwards: settings.forwards,
+    tcpTimeWait: settings.tcpTimeWait,
   });
   return {
     plan,

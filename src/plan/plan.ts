@@ -22,6 +22,8 @@ export interface PlanInput {
   readonly mtu: number;
   readonly defaultRouteMetric: number;
   readonly forwards: readonly PortForward[];
+  /** Conntrack TIME_WAIT for TCP flows through the tunnel, in seconds; absent or null: the kernel's. */
+  readonly tcpTimeWait?: number | null;
 }
 
 /**
@@ -49,6 +51,11 @@ export interface MapePlan {
   readonly portSets: readonly PortRange[];
   readonly portCount: number;
   readonly forwards: readonly PortForward[];
+  /**
+   * Conntrack TIME_WAIT of TCP flows through the tunnel, in seconds, or null for the kernel's 120 s.
+   * Absent in state files written before it existed.
+   */
+  readonly tcpTimeWait?: number | null;
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: Record<string, unknown>;
 }
@@ -76,6 +83,9 @@ function nearestAllowed(port: number, params: ResolvedParameters["params"]): str
     if (portInSet(p, psidOffset, psidLength, params.psid)) above = p;
   return [below, above].filter((p) => p !== null).join(" or ");
 }
+
+/** 2 MSL as RFC 793 counts it (4 minutes): a longer TIME_WAIT only holds ports for nothing. */
+export const MAX_TCP_TIME_WAIT = 240;
 
 /** verify + generate: checks what the kernel would otherwise reject halfway, then builds the plan. */
 export function buildPlan(input: PlanInput): MapePlan {
@@ -106,6 +116,12 @@ export function buildPlan(input: PlanInput): MapePlan {
   ) {
     throw new PlanError(
       `default-route metric ${input.defaultRouteMetric} is not a whole number from 0 to 4294967295`,
+    );
+  }
+  const timeWait = input.tcpTimeWait ?? null;
+  if (timeWait !== null && (!Number.isInteger(timeWait) || timeWait < 1 || timeWait > MAX_TCP_TIME_WAIT)) {
+    throw new PlanError(
+      `TCP TIME_WAIT ${timeWait} s is not a whole number from 1 to ${MAX_TCP_TIME_WAIT} (the kernel's own is 120)`,
     );
   }
   if (params.rule.br === null) {
@@ -142,6 +158,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     portSets: params.portSets.map(([a, b]) => [a, b] as const),
     portCount: params.portCount,
     forwards: input.forwards.map((f) => ({ ...f })),
+    tcpTimeWait: timeWait,
     parameters: parametersJson(input.resolved),
   };
 }

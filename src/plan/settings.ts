@@ -23,6 +23,8 @@ export interface Settings {
   defaultRouteMetric: number;
   replaceDefault: boolean;
   forwards: PortForward[];
+  /** Seconds a closed MAP-E TCP flow keeps its port (conntrack TIME_WAIT); null: the kernel's 120. */
+  tcpTimeWait: number | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -42,4 +44,5 @@ export const DEFAULT_SETTINGS: Settings = {
   defaultRouteMetric: 10,
   replaceDefault: false,
   forwards: [],
+  tcpTimeWait: null,
 };

@@ -66,6 +66,10 @@ mtu = 1460                      # the NGN's 1500 less the 40-byte IPv6 header
 default-route-metric = 10
 replace-default = false         # true: replace an existing IPv4 default route (down restores it)
 
+# [nat]
+# tcp-time-wait = 30            # seconds a closed TCP flow holds its port (kernel: 120); with a
+#                               # few hundred ports, a shorter one frees them sooner
+
 # Port forwards from the MAP-E address; the port must be inside your port set (see mapectl calc).
 # [[forward]]
 # protocol = "tcp"

@@ -8,7 +8,7 @@ export const OCN_PREFIX = "2400:4050:1234:5600::/56";
 
 export function planFor(
   prefix: string,
-  overrides: Partial<{ forwards: PortForward[]; tunnelName: string; mtu: number }> = {},
+  overrides: Partial<{ forwards: PortForward[]; tunnelName: string; mtu: number; tcpTimeWait: number }> = {},
 ): MapePlan {
   const resolved = resolveParameters({
     prefix: parseIpv6Prefix(prefix),
@@ -24,5 +24,6 @@ export function planFor(
     mtu: overrides.mtu ?? 1460,
     defaultRouteMetric: 10,
     forwards: overrides.forwards ?? [],
+    tcpTimeWait: overrides.tcpTimeWait ?? null,
   });
 }

@@ -261,6 +261,36 @@ test(
   },
 );
 
+test(
+  "--tcp-time-wait: closed connections through the tunnel give their ports back that much sooner",
+  { skip },
+  async () => {
+    const l = await fresh();
+    const r = await mapectl([...UP, "--tcp-time-wait", "6"]);
+    assert.equal(r.code, 0, r.stderr);
+    const closed = await l.connectMany(10, INET.hosts[2]);
+    assert.equal(closed.ok, 10);
+    const timeWait = async () =>
+      (await l.run(NS.ce, ["conntrack", "-L", "-p", "tcp", "-q", "133.209.13.2"]))
+        .split("\n")
+        .map((line) => /^tcp\s+6\s+(\d+)\s+TIME_WAIT\b/.exec(line)?.[1])
+        .filter((t) => t !== undefined)
+        .map(Number);
+    const held = await timeWait();
+    assert.ok(held.length >= 10, `TIME_WAIT entries: ${held.join(" ")}`);
+    assert.ok(
+      held.every((t) => t <= 6),
+      `seconds left: ${held.join(" ")} (the kernel's own would be up to 120)`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    assert.deepEqual(await timeWait(), [], "the ports are free again");
+    // without the option the kernel's 120 s is back
+    assert.equal((await mapectl(UP)).code, 0);
+    await l.connectMany(3, INET.hosts[2]);
+    assert.ok((await timeWait()).some((t) => t > 60));
+  },
+);
+
 for (const [service, prefix, blocks, portsPerCe] of [
   ["OCN バーチャルコネクト", "2400:4050:1234:5600::/56", 63, 1008],
   ["v6プラス", "240b:10:1234:5600::/56", 15, 240],

@@ -119,6 +119,15 @@ test("a healthy CE configured by mapectl has no failures", () => {
   assert.equal(result.tunnel, "mape");
 });
 
+test("a healthy CE with --tcp-time-wait (ct timeout set in the NAT chain) has no failures either", () => {
+  // nft -j of `mapectl render --target nftables --tcp-time-wait 30`, loaded into a netns
+  const result = runChecks(input(hostWith(tunnelLink({})), fixture("mapectl-time-wait")));
+  assert.deepEqual(
+    result.findings.filter((f) => f.verdict !== "ok"),
+    [],
+  );
+});
+
 test("the seed's VyOS configuration: every problem is named, the wrong BR first", () => {
   const findings = failing(
     input(hostWith(tunnelLink({ remote: JPNE_BR, encapLimit: 4, mtu: 1452 })), fixture("seed")),

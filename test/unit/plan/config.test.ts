@@ -27,6 +27,8 @@ replace-default = true
 protocol = "tcp"
 port = 5140
 to = "192.168.1.10:22"
+[nat]
+tcp-time-wait = 10
 `,
     "config.toml",
   );
@@ -38,6 +40,7 @@ to = "192.168.1.10:22"
   assert.equal(s.defaultRouteMetric, 5);
   assert.equal(s.replaceDefault, true);
   assert.deepEqual(s.forwards, [{ protocol: "tcp", port: 5140, toAddress: "192.168.1.10", toPort: 22 }]);
+  assert.equal(s.tcpTimeWait, 10);
 });
 
 test("each problem in a config file is named with its key path", () => {
@@ -52,6 +55,7 @@ test("each problem in a config file is named with its key path", () => {
       /forward\[0\]\.to: "host\.lan" is not an inside IPv4 address/,
     ],
     ['[parameters]\nsource = "manual"', /needs a \[parameters\.rule\]/],
+    ['[nat]\ntcp-time-wait = "short"', /nat\.tcp-time-wait/],
   ];
   for (const [text, message] of cases) {
     assert.throws(

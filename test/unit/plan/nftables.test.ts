@@ -43,3 +43,15 @@ test("the table is replaced atomically: create, delete, define in one file", () 
   ]);
   assert.doesNotMatch(nft, /flush ruleset|table inet|table ip6/);
 });
+
+test("a TIME_WAIT of the user's applies to the tunnel's TCP flows only, set before NAT; none by default", () => {
+  assert.doesNotMatch(renderNftables(planFor(USER_PREFIX)), /ct timeout/);
+  const nft = renderNftables(planFor(USER_PREFIX, { tcpTimeWait: 10 }));
+  assert.match(
+    nft,
+    /ct timeout tcp-time-wait \{\n\t\tprotocol tcp\n\t\tl3proto ip\n\t\tpolicy = \{ time_wait : 10 \}/,
+  );
+  const srcnat = nft.slice(nft.indexOf("chain srcnat"), nft.indexOf("chain dstnat"));
+  const set = srcnat.indexOf('oifname "mape" meta l4proto tcp ct timeout set "tcp-time-wait"');
+  assert.ok(set > 0 && set < srcnat.indexOf("snat ip to"), srcnat);
+});

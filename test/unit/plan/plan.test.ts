@@ -49,4 +49,6 @@ test("impossible settings are refused before anything is applied", () => {
       }),
     /given twice/,
   );
+  assert.throws(() => planFor(USER_PREFIX, { tcpTimeWait: 0 }), /TIME_WAIT 0 s is not a whole number from 1/);
+  assert.throws(() => planFor(USER_PREFIX, { tcpTimeWait: 600 }), /from 1 to 240/);
 });

@@ -47,6 +47,10 @@ for (const [name, prefix] of Object.entries(CASES)) {
   });
 }
 
+test("nft -c accepts the table with a TIME_WAIT of the user's", { skip }, () => {
+  check(renderNftables(casePlan(CASES.user, { tcpTimeWait: 5 })), "nftables with tcp-time-wait");
+});
+
 test("nft -c is not a rubber stamp: a broken table is refused", { skip }, () => {
   const r = ns.run(
     ["nft", "-c", "-f", "-"],
