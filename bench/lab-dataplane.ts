@@ -76,7 +76,7 @@ async function splitSides(on: boolean): Promise<void> {
 }
 
 /**
- * One 5 s upload lan→inet. The client runs on vCPU 0 and the server was moved to vCPU 1: left to
+ * One 10 s upload lan→inet, its first 2 s (slow start) left out of the rate. The client runs on vCPU 0 and the server was moved to vCPU 1: left to
  * the scheduler, both sometimes share a vCPU and a run loses a third of its rate (seen as 580 vs
  * 970 Mbit/s on the same path), noise larger than the difference being measured.
  */
@@ -101,7 +101,9 @@ async function iperf(): Promise<IperfRun> {
       "-p",
       String(INET.iperfPort),
       "-t",
-      "5",
+      "10",
+      "-O",
+      "2",
       "-J",
       "--connect-timeout",
       "5000",
