@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { CE, INET, NS } from "../../lab/addresses.ts";
+import { CE, INET, LAN, NS } from "../../lab/addresses.ts";
 import { Lab } from "../../lab/lab.ts";
 import { labPreflight } from "../../lab/preflight.ts";
-import { addInetHosts, addLanHosts, openFlows } from "../../lab/traffic.ts";
+import { addInetHosts, addLanHosts, openFlows, startWatch } from "../../lab/traffic.ts";
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
 
 // Issue 8's port-usage proof: 2,000 concurrent flows from several inside hosts through BIGLOBE's
@@ -137,6 +137,48 @@ test(
       assert.deepEqual(drops, []);
     } finally {
       await flows.close();
+    }
+  },
+);
+
+test(
+  "the daemon warns when one destination takes 80 % of the port set, naming it and the busiest host, and says when it is back under",
+  { skip },
+  async () => {
+    const l = booted();
+    // TIME_WAIT of 2 s: the closed flows give their ports back at once, so "back under" follows
+    // the close instead of the kernel's 120 s
+    const watch = await startWatch(l, ["--tcp-time-wait", "2"]);
+    try {
+      await watch.waitForLine(/^.*start: (applied |MAP-E up as planned)/, 120_000);
+      const from = (await watch.log()).length;
+      const destination = [INET.hosts[1], INET.manyPort] as const;
+      const flows = await openFlows(
+        l,
+        { sources: [LAN.client], destinations: [destination], count: 200 },
+        120,
+      );
+      try {
+        assert.equal(flows.summary.ok, 200, JSON.stringify(flows.summary));
+        // the daemon looks every 30 s
+        const warning = await watch.waitForLine(/NAT ports towards tcp /, 75_000, from);
+        const match =
+          /NAT ports towards tcp ([\d.]+):(\d+): (\d+) of 240 in use \((\d+)%.*busiest inside hosts: ([\d.]+) \((\d+)\)/.exec(
+            warning,
+          );
+        assert.ok(match !== null, warning);
+        assert.equal(`${match[1]}:${match[2]}`, `${destination[0]}:${destination[1]}`);
+        assert.ok(Number(match[3]) >= 200 && Number(match[3]) <= 240, warning);
+        assert.equal(match[5], LAN.client);
+      } finally {
+        await flows.close();
+      }
+      const after = (await watch.log()).length;
+      await watch.waitForLine(/NAT ports back under 80% towards every destination/, 75_000, after);
+      const warnings = (await watch.log()).slice(from).filter((line) => /NAT ports towards/.test(line));
+      assert.equal(warnings.length, 1, `warned once, not on every check: ${warnings.join(" | ")}`);
+    } finally {
+      await watch.stop();
     }
   },
 );
