@@ -94,7 +94,7 @@ export async function runUp(
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const { plan, prefixFrom, actions, source, flushed } = await planStep(() =>
+  const { plan, prefixFrom, actions, source, flushed, vyosDrift } = await planStep(() =>
     converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
   );
   const durationMs = Date.now() - started;
@@ -109,15 +109,30 @@ export async function runUp(
       actions: actions.map(actionJson),
       // NAT entries whose translation no longer fits (old address, or old PSID's ports), removed
       flushed,
+      vyosDrift,
       plan,
       durationMs,
     });
     return;
   }
-  if (flags.quiet === true && actions.length === 0) return;
+  const drift =
+    vyosDrift.length === 0
+      ? []
+      : [
+          `VyOS's configuration does not match the plan: ${vyosDrift.join("; ")}.`,
+          "`mapectl render --target vyos` prints the set commands for it (configure, paste, commit, save).",
+        ];
+  if (flags.quiet === true && actions.length === 0 && drift.length === 0) return;
   const head = [`mapectl up: ${prefixFrom}`, `  ${summary(plan)} (parameters from ${source})`];
   if (actions.length === 0) {
-    output.out([...head, `MAP-E is already up as planned on ${plan.tunnel.name}: nothing to do.`].join("\n"));
+    output.out(
+      [
+        ...head,
+        ...(drift.length === 0
+          ? [`MAP-E is already up as planned on ${plan.tunnel.name}: nothing to do.`]
+          : ["mapectl's NAPT table is up to date.", ...drift]),
+      ].join("\n"),
+    );
     return;
   }
   output.out(
@@ -134,6 +149,7 @@ export async function runUp(
               ? `Dropped ${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"} on ports of the old PSID (the BR would drop their packets).`
               : `Dropped ${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"} of the old address ${flushed.address}.`,
           ]),
+      ...drift,
     ].join("\n"),
   );
 }

@@ -26,6 +26,7 @@ export interface PlanFlags {
   replaceDefault?: boolean;
   forward?: string[];
   tcpTimeWait?: string;
+  tunnelOwner?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -63,6 +64,10 @@ export function addPlanOptions(command: Command): Command {
     )
     .option("--replace-default", "replace an existing IPv4 default route (down restores it)")
     .option("--forward <spec>", "forward a port: tcp/5140=192.168.1.10[:22] (repeatable)", collect)
+    .option(
+      "--tunnel-owner <owner>",
+      "mapectl (default) makes tunnel, addresses and routes; vyos: VyOS's configuration does, mapectl loads only its NAPT table",
+    )
     .option(
       "--tcp-time-wait <seconds>",
       "how long a closed TCP flow through the tunnel keeps its port (default: the kernel's 120)",

@@ -77,6 +77,14 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.gateway !== undefined) settings.gateway = flags.gateway;
   if (flags.metric !== undefined) settings.defaultRouteMetric = integer(flags.metric, "--metric");
   if (flags.replaceDefault === true) settings.replaceDefault = true;
+  if (flags.tunnelOwner !== undefined) {
+    if (flags.tunnelOwner !== "mapectl" && flags.tunnelOwner !== "vyos")
+      throw new CliError(
+        ExitCode.usage,
+        `--tunnel-owner must be mapectl or vyos, not "${flags.tunnelOwner}"`,
+      );
+    settings.tunnelOwner = flags.tunnelOwner;
+  }
   if (flags.tcpTimeWait !== undefined) settings.tcpTimeWait = integer(flags.tcpTimeWait, "--tcp-time-wait");
   if (flags.forward !== undefined)
     settings.forwards = [...settings.forwards, ...flags.forward.map(parseForwardFlag)];

@@ -7,7 +7,7 @@ import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/
 import { HostNotReady, planContext, planFromResolved, type PlanContext } from "../plan/desired.ts";
 import type { HostState, ObservedAddress } from "../plan/observed.ts";
 import type { MapePlan } from "../plan/plan.ts";
-import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../plan/reconcile.ts";
+import { reconcileDown, reconcileUp, vyosDrift, type Action, type AppliedState } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
 import { parseConntrack } from "../plan/port-usage.ts";
 import type { PortRange } from "../mape/port-set.ts";
@@ -27,6 +27,8 @@ export interface ConvergeResult {
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   /** Why the parameters are the last good answer's, when asking the network again failed. */
   readonly stale: string | null;
+  /** With a VyOS-owned tunnel: what of VyOS's configuration does not match the plan (vyosDrift). */
+  readonly vyosDrift: readonly string[];
 }
 
 function isDeadCeAddress(a: ObservedAddress, previous: AppliedState | null): boolean {
@@ -178,7 +180,9 @@ export async function converge(
   // Only HB46PP cares where its query leaves from; otherwise the old address goes last, after the
   // new path is up (reconcileUp orders it so).
   const asksHb46pp = sourceOrder(settings).includes("hb46pp");
-  const early = asksHb46pp ? deadCeAddress(previous, observed, context) : null;
+  // VyOS's own addresses are VyOS's to change
+  const early =
+    asksHb46pp && settings.tunnelOwner !== "vyos" ? deadCeAddress(previous, observed, context) : null;
   if (early !== null && !options.dryRun) await applyActions(runner, [early]);
   const host =
     early === null || options.dryRun
@@ -194,6 +198,7 @@ export async function converge(
   const { resolved } = resolution;
   const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
   const nftScript = renderNftables(plan);
+  const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
   const { actions, replacedDefaults, enabledForwarding } = reconcileUp(plan, nftScript, previous, host, {
     replaceDefault: settings.replaceDefault,
     nodad: options.nodad,
@@ -217,6 +222,7 @@ export async function converge(
       changed: false,
       flushed: null,
       stale: null,
+      vyosDrift: drift,
     };
   }
   const checked: CommandRunner =
@@ -275,6 +281,7 @@ export async function converge(
     changed: applied.length > 0,
     flushed,
     stale: resolution.stale ?? null,
+    vyosDrift: drift,
   };
 }
 

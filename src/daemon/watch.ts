@@ -5,7 +5,7 @@ import type { MapePlan } from "../plan/plan.ts";
 import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { converge, withdraw } from "./converge.ts";
+import { converge, withdraw, type ConvergeResult } from "./converge.ts";
 import {
   cachingResolver,
   isMapeDisabled,
@@ -122,6 +122,8 @@ export class Watcher {
   /** The last verdict that is logged once while it holds (waiting, disabled, stale parameters). */
   private standing: string | null = null;
   private portsWarned = false;
+  /** The VyOS drift last reported, so the same one is not logged on every trigger. */
+  private drift = "";
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;
   private readonly options: WatchOptions;
@@ -298,6 +300,7 @@ export class Watcher {
           `${reason}: asked ${result.source} again: parameters unchanged (IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)})${nextIn}`,
         );
       }
+      this.reportDrift(result);
       if (result.stale !== null) {
         this.logOnce(
           "warning",
@@ -365,6 +368,25 @@ export class Watcher {
         this.idle();
       }
     }
+  }
+
+  /**
+   * A VyOS-owned tunnel: the daemon has loaded the NAPT for the new prefix; the tunnel, CE address
+   * and IPv4 address are VyOS's configuration to change, so it says what differs and where the
+   * commands for it come from.
+   */
+  private reportDrift(result: ConvergeResult): void {
+    const text = result.vyosDrift.join("; ");
+    if (text === this.drift) return;
+    this.drift = text;
+    if (text === "") {
+      this.log("info", `VyOS's configuration matches the plan again (IPv4 ${result.plan.ipv4Address})`);
+      return;
+    }
+    this.log(
+      "warning",
+      `VyOS's configuration does not match the prefix: ${text}; \`mapectl render --target vyos\` prints the set commands for it (configure, paste, commit, save)`,
+    );
   }
 
   private async checkPorts(): Promise<void> {

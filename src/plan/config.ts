@@ -51,6 +51,7 @@ const schema = z.strictObject({
       name: optional(z.string()),
       mtu: optional(int()),
       gateway: optional(z.string()),
+      owner: optional(z.enum(["mapectl", "vyos"])),
     }),
   ),
   routing: optional(
@@ -132,6 +133,7 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
   if (c.tunnel?.name !== undefined) out.tunnelName = c.tunnel.name;
   if (c.tunnel?.mtu !== undefined) out.mtu = c.tunnel.mtu;
   if (c.tunnel?.gateway !== undefined) out.gateway = c.tunnel.gateway;
+  if (c.tunnel?.owner !== undefined) out.tunnelOwner = c.tunnel.owner;
   if (c.routing?.["default-route-metric"] !== undefined)
     out.defaultRouteMetric = c.routing["default-route-metric"];
   if (c.routing?.["replace-default"] !== undefined) out.replaceDefault = c.routing["replace-default"];

@@ -194,6 +194,7 @@ export function planFromResolved(
     defaultRouteMetric: settings.defaultRouteMetric,
     forwards: settings.forwards,
     tcpTimeWait: settings.tcpTimeWait,
+    tunnelOwner: settings.tunnelOwner,
   });
   return { plan, prefixFrom: `${formatIpv6Prefix(params.endUserPrefix)} from ${prefixFrom}` };
 }
@@ -252,6 +253,7 @@ export function planWithoutHost(
     defaultRouteMetric: settings.defaultRouteMetric,
     forwards: settings.forwards,
     tcpTimeWait: settings.tcpTimeWait,
+    tunnelOwner: settings.tunnelOwner,
   });
   return {
     plan,

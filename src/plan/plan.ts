@@ -24,6 +24,7 @@ export interface PlanInput {
   readonly forwards: readonly PortForward[];
   /** Conntrack TIME_WAIT for TCP flows through the tunnel, in seconds; absent or null: the kernel's. */
   readonly tcpTimeWait?: number | null;
+  readonly tunnelOwner?: "mapectl" | "vyos";
 }
 
 /**
@@ -56,6 +57,11 @@ export interface MapePlan {
    * Absent in state files written before it existed.
    */
   readonly tcpTimeWait?: number | null;
+  /**
+   * vyos: VyOS's configuration makes the tunnel, addresses and routes, and mapectl applies only its
+   * NAPT table. Absent (state files from before it existed) means mapectl.
+   */
+  readonly tunnelOwner?: "mapectl" | "vyos";
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: Record<string, unknown>;
 }
@@ -159,6 +165,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     portCount: params.portCount,
     forwards: input.forwards.map((f) => ({ ...f })),
     tcpTimeWait: timeWait,
+    tunnelOwner: input.tunnelOwner ?? "mapectl",
     parameters: parametersJson(input.resolved),
   };
 }

@@ -141,6 +141,15 @@ export function reconcileUp(
   host: HostState,
   options: ReconcileOptions,
 ): { actions: Action[]; replacedDefaults: ObservedRoute[]; enabledForwarding: boolean } {
+  // VyOS's configuration owns everything but mapectl's table; what of it lags behind the plan is
+  // reported (vyosDrift), never changed behind VyOS's back.
+  if (plan.tunnelOwner === "vyos") {
+    return {
+      actions: natActions(plan, nftScript, previous, host),
+      replacedDefaults: [],
+      enabledForwarding: false,
+    };
+  }
   const actions: Action[] = [];
   const prev = previous?.plan ?? null;
   const tunnelState = tunnelMatches(host, plan);
@@ -343,14 +352,7 @@ export function reconcileUp(
     });
   }
 
-  if (host.nftTable === null || previous?.nftScript !== nftScript) {
-    actions.push({
-      id: "nat",
-      summary: `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
-      apply: { argv: ["nft", "-f", "-"], input: nftScript },
-      undo: nftRestore(host.nftTable),
-    });
-  }
+  actions.push(...natActions(plan, nftScript, previous, host));
 
   return {
     actions: [...actions, ...afterwards],
@@ -359,10 +361,56 @@ export function reconcileUp(
   };
 }
 
+/** Loads mapectl's table when the host has none or another version of it. */
+function natActions(
+  plan: MapePlan,
+  nftScript: string,
+  previous: AppliedState | null,
+  host: HostState,
+): Action[] {
+  if (host.nftTable !== null && previous?.nftScript === nftScript) return [];
+  return [
+    {
+      id: "nat",
+      summary: `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
+      apply: { argv: ["nft", "-f", "-"], input: nftScript },
+      undo: nftRestore(host.nftTable),
+    },
+  ];
+}
+
+/**
+ * What of VyOS's part (tunnel, CE address, IPv4 address) does not match the plan, one line each;
+ * empty when it all does. Only for a plan whose tunnel VyOS owns.
+ */
+export function vyosDrift(plan: MapePlan, host: HostState): string[] {
+  const drift: string[] = [];
+  const name = plan.tunnel.name;
+  const link = host.links.find((l) => l.name === name);
+  if (link?.tunnel == null) {
+    drift.push(`tunnel ${name} does not exist`);
+  } else {
+    if (!sameIpv6(link.tunnel.local, plan.tunnel.local))
+      drift.push(
+        `tunnel ${name} source-address is ${link.tunnel.local ?? "unset"}, not the CE address ${plan.tunnel.local}`,
+      );
+    if (!sameIpv6(link.tunnel.remote, plan.tunnel.remote))
+      drift.push(
+        `tunnel ${name} remote is ${link.tunnel.remote ?? "unset"}, not the BR ${plan.tunnel.remote}`,
+      );
+  }
+  if (!hasAddress(host, plan.wan, plan.ceAddress, 6))
+    drift.push(`${plan.wan} lacks the CE address ${plan.ceAddress}/128`);
+  if (!hasAddress(host, name, plan.ipv4Address, 4))
+    drift.push(`tunnel ${name} lacks the IPv4 address ${plan.ipv4Address}/${plan.ipv4PrefixLength}`);
+  return drift;
+}
+
 /** The actions that remove what `up` applied (and only that), newest first. */
 export function reconcileDown(previous: AppliedState, host: HostState): Action[] {
   const plan = previous.plan;
   const actions: Action[] = [];
+  const vyosOwned = plan.tunnelOwner === "vyos";
   if (host.nftTable !== null) {
     actions.push({
       id: "nat",
@@ -371,6 +419,7 @@ export function reconcileDown(previous: AppliedState, host: HostState): Action[]
       undo: nftRestore(host.nftTable),
     });
   }
+  if (vyosOwned) return actions;
   const link = host.links.find((l) => l.name === plan.tunnel.name && l.kind === "ip6tnl");
   if (link !== undefined) {
     actions.push({

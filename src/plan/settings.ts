@@ -23,6 +23,12 @@ export interface Settings {
   defaultRouteMetric: number;
   replaceDefault: boolean;
   forwards: PortForward[];
+  /**
+   * Who makes the tunnel, the addresses and the routes. vyos: VyOS's own configuration does (the
+   * `set` commands of render --target vyos); mapectl then only loads its NAPT table and says what
+   * in VyOS's configuration no longer matches the prefix.
+   */
+  tunnelOwner: "mapectl" | "vyos";
   /** Seconds a closed MAP-E TCP flow keeps its port (conntrack TIME_WAIT); null: the kernel's 120. */
   tcpTimeWait: number | null;
 }
@@ -45,4 +51,5 @@ export const DEFAULT_SETTINGS: Settings = {
   replaceDefault: false,
   forwards: [],
   tcpTimeWait: null,
+  tunnelOwner: "mapectl",
 };

@@ -5,6 +5,8 @@ export interface StarterGuess {
   readonly lan: readonly string[];
   readonly prefixNote: string | null;
   readonly parametersNote: string | null;
+  /** VyOS: its configuration makes the tunnel (tunN), mapectl only the NAPT table. */
+  readonly vyos?: boolean;
 }
 
 /** The WAN is where the IPv6 default route points; LANs are the other interfaces with a private IPv4. */
@@ -58,7 +60,13 @@ ${guess.parametersNote === null ? "" : `# For that prefix: ${guess.parametersNot
 # br = "2001:260:700:1::1:275"
 
 [tunnel]
-name = "mape"
+${
+  guess.vyos === true
+    ? `name = "tun0"                   # VyOS's tunnel (render --target vyos makes it)
+owner = "vyos"                  # VyOS's configuration makes tunnel, addresses, routes; mapectl the NAPT`
+    : `name = "mape"
+# owner = "vyos"                # on VyOS: its configuration makes them; mapectl only the NAPT table`
+}
 mtu = 1460                      # the NGN's 1500 less the 40-byte IPv6 header
 # gateway = "fe80::1"           # the BR's next hop; default: the WAN's IPv6 default router
 

@@ -8,7 +8,13 @@ export const OCN_PREFIX = "2400:4050:1234:5600::/56";
 
 export function planFor(
   prefix: string,
-  overrides: Partial<{ forwards: PortForward[]; tunnelName: string; mtu: number; tcpTimeWait: number }> = {},
+  overrides: Partial<{
+    forwards: PortForward[];
+    tunnelName: string;
+    mtu: number;
+    tcpTimeWait: number;
+    tunnelOwner: "mapectl" | "vyos";
+  }> = {},
 ): MapePlan {
   const resolved = resolveParameters({
     prefix: parseIpv6Prefix(prefix),
@@ -25,5 +31,6 @@ export function planFor(
     defaultRouteMetric: 10,
     forwards: overrides.forwards ?? [],
     tcpTimeWait: overrides.tcpTimeWait ?? null,
+    tunnelOwner: overrides.tunnelOwner ?? "mapectl",
   });
 }

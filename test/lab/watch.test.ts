@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CE, INET, NGN, NS } from "../../lab/addresses.ts";
+import { resetCe } from "../../lab/ce-reset.ts";
 import { Lab } from "../../lab/lab.ts";
 import { v6migAnswer } from "../../lab/ngn-config.ts";
 import { labPreflight } from "../../lab/preflight.ts";
+import { referenceCeConfig } from "../../lab/reference-ce.ts";
 import { logFile } from "../../lab/topology.ts";
 import {
   firstSuccessAfter,
@@ -392,5 +394,122 @@ test(
     } finally {
       await watch.stop();
     }
+  },
+);
+
+test(
+  "a VyOS-owned tunnel: the daemon loads only the NAPT, never touches VyOS's tunnel, addresses or routes, and names what a new prefix leaves behind",
+  { skip },
+  async () => {
+    const l = booted();
+    await l.mapectl(NS.ce, ["down", "--quiet"], { timeoutMs: 120_000 });
+    await resetCe(l.guest);
+    if (l.prefix !== FIRST.prefix) await l.setPrefix(FIRST.prefix);
+    // What VyOS makes from `render --target vyos`'s set commands: tun0, the CE /128, static routes
+    const vyos = (prefix: string) => referenceCeConfig(prefix);
+    const first = vyos(FIRST.prefix);
+    const batch = [
+      `link add name tun0 type ip6tnl mode ip4ip6 remote ${first.br} local ${first.ceAddress} dev ${CE.wan} encaplimit none`,
+      "link set tun0 mtu 1460 up",
+      `addr add ${first.ceAddress}/128 dev ${CE.wan} nodad`,
+      `route add ${first.br}/128 via ${NGN.routerLinkLocal} dev ${CE.wan} proto static`,
+      `addr add ${first.ipv4}/32 dev tun0`,
+      "route add 0.0.0.0/0 dev tun0 proto static metric 20",
+    ];
+    await l.run(NS.ce, ["ip", "-batch", "-"], { input: batch.join("\n") + "\n" });
+    const vyosPart = async () => {
+      const links = JSON.parse(await l.run(NS.ce, ["ip", "-j", "-d", "link", "show", "type", "ip6tnl"])) as {
+        ifname: string;
+        linkinfo?: { info_data?: { local?: string; remote?: string } };
+      }[];
+      const routes = await l.run(NS.ce, ["ip", "-4", "route", "show"]);
+      const br = await l.run(NS.ce, ["ip", "-6", "route", "show", `${first.br}/128`]);
+      return {
+        tunnels: links
+          .filter((k) => k.ifname !== "ip6tnl0")
+          .map((k) => `${k.ifname} ${k.linkinfo?.info_data?.local ?? ""}`),
+        routes: `${routes.trim()}\n${br.trim()}`,
+      };
+    };
+    const before = await vyosPart();
+
+    const watch = await startWatch(l, ["--tunnel-owner", "vyos", "--tunnel-name", "tun0"]);
+    try {
+      const start = await watch.waitForLine(/start: applied /, 90_000);
+      assert.match(start, /start: applied nat in /);
+      assert.deepEqual(await vyosPart(), before, "VyOS's tunnel and routes are as VyOS made them");
+      const ok = await l.connectMany(20, INET.hosts[1]);
+      assert.equal(ok.ok, 20);
+      assert.ok(ok.seen.every((s) => s.src === FIRST.ipv4 && portInSet(s.sport, 4, 8, FIRST.psid)));
+
+      // a new prefix: the NAPT follows at once; VyOS's part is named, not changed
+      let from = (await watch.log()).length;
+      await l.setPrefix(SECOND.prefix);
+      const second = vyos(SECOND.prefix);
+      const drift = await watch.waitForLine(/VyOS's configuration does not match the prefix/, 90_000, from);
+      assert.ok(
+        drift.includes(
+          `tunnel tun0 source-address is ${first.ceAddress}, not the CE address ${second.ceAddress}`,
+        ),
+        drift,
+      );
+      assert.match(drift, /tun0 lacks the IPv4 address 133\.209\.13\.3\/32/);
+      assert.match(drift, /mapectl render --target vyos/);
+      assert.match(
+        await l.run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]),
+        /133\.209\.13\.3 \. 5152-5167/,
+      );
+      assert.deepEqual((await vyosPart()).tunnels, before.tunnels, "tun0 is still VyOS's, untouched");
+
+      // the user pastes the new set commands; VyOS changes tun0 in place
+      from = (await watch.log()).length;
+      // the new addresses before the old ones go: the last IPv4 address takes tun0's routes with it
+      const paste = [
+        `addr add ${second.ceAddress}/128 dev ${CE.wan} nodad`,
+        `addr add ${second.ipv4}/32 dev tun0`,
+        `addr del ${first.ipv4}/32 dev tun0`,
+        `addr del ${first.ceAddress}/128 dev ${CE.wan}`,
+      ];
+      await l.run(NS.ce, [
+        "ip",
+        "-6",
+        "tunnel",
+        "change",
+        "tun0",
+        "mode",
+        "ip4ip6",
+        "remote",
+        second.br,
+        "local",
+        second.ceAddress,
+        "dev",
+        CE.wan,
+        "encaplimit",
+        "none",
+      ]);
+      await l.run(NS.ce, ["ip", "-batch", "-"], { input: paste.join("\n") + "\n" });
+      await watch.waitForLine(
+        /VyOS's configuration matches the plan again \(IPv4 133\.209\.13\.3\)/,
+        90_000,
+        from,
+      );
+      const after = await l.connectMany(20, INET.hosts[2]);
+      assert.equal(after.ok, 20);
+      assert.ok(after.seen.every((s) => s.src === SECOND.ipv4 && portInSet(s.sport, 4, 8, SECOND.psid)));
+      assert.deepEqual(
+        (await watch.log()).filter((x) => / error: /.test(x)),
+        [],
+      );
+    } finally {
+      await watch.stop();
+    }
+    // down takes away mapectl's table and nothing of VyOS's
+    const down = await l.mapectl(NS.ce, ["down", "--json"], { timeoutMs: 120_000 });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(
+      (JSON.parse(down.stdout) as { actions: { id: string }[] }).actions.map((a) => a.id),
+      ["nat"],
+    );
+    assert.match(await l.run(NS.ce, ["ip", "link", "show", "tun0"]), /tun0/);
   },
 );

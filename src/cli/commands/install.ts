@@ -189,6 +189,7 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
     lan: flags.lan ?? [],
     prefixNote: null,
     parametersNote: null,
+    vyos: target === "vyos",
   });
   const manifestPath = target === "vyos" ? `${vyos.VYOS_DIR}/install.json` : DEBIAN.manifest;
   const inst = new Installer(root, flags.dryRun === true, loadManifest(join(root, manifestPath)));

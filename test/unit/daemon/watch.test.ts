@@ -70,6 +70,7 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
         changed,
         flushed: null,
         stale: resolution.stale ?? null,
+        vyosDrift: [],
       };
     },
     withdraw: () => {

@@ -20,6 +20,7 @@ br = "2001:260:700:1::1:275"
 [tunnel]
 name = "mape"
 mtu = 1460
+owner = "vyos"
 [routing]
 default-route-metric = 5
 replace-default = true
@@ -41,6 +42,7 @@ tcp-time-wait = 10
   assert.equal(s.replaceDefault, true);
   assert.deepEqual(s.forwards, [{ protocol: "tcp", port: 5140, toAddress: "192.168.1.10", toPort: 22 }]);
   assert.equal(s.tcpTimeWait, 10);
+  assert.equal(s.tunnelOwner, "vyos");
 });
 
 test("each problem in a config file is named with its key path", () => {
@@ -56,6 +58,7 @@ test("each problem in a config file is named with its key path", () => {
     ],
     ['[parameters]\nsource = "manual"', /needs a \[parameters\.rule\]/],
     ['[nat]\ntcp-time-wait = "short"', /nat\.tcp-time-wait/],
+    ['[tunnel]\nowner = "edgeos"', /tunnel\.owner/],
   ];
   for (const [text, message] of cases) {
     assert.throws(

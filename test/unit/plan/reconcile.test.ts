@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { PlanError, type MapePlan } from "../../../src/plan/plan.ts";
-import { reconcileDown, reconcileUp, type Action, type AppliedState } from "../../../src/plan/reconcile.ts";
+import {
+  reconcileDown,
+  reconcileUp,
+  vyosDrift,
+  type Action,
+  type AppliedState,
+} from "../../../src/plan/reconcile.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
 
@@ -268,4 +274,43 @@ test("a renamed tunnel: the old one goes before the new one is made, the old add
   assert.ok(ids.indexOf("old-tunnel") < ids.indexOf("tunnel"), ids.join(" "));
   assert.equal(ids.at(-1), "old-ce-address", ids.join(" "));
   assert.ok(!ids.includes("old-ipv4-address"), "the old IPv4 address went with the old tunnel");
+});
+
+test("a VyOS-owned tunnel: up loads only mapectl's table, whatever VyOS has or lacks; down removes only it", () => {
+  const plan = planFor(USER_PREFIX, { tunnelName: "tun0", tunnelOwner: "vyos" });
+  // VyOS's static default through tun0 is no reason to refuse, and nothing of VyOS's is added
+  const host = freshHost();
+  const withDefault = {
+    ...host,
+    routes: [
+      ...host.routes,
+      route({ family: 4, dst: "default", dev: "tun0", protocol: "static", metric: 20 }),
+    ],
+  };
+  const { actions } = reconcileUp(plan, renderNftables(plan), null, withDefault, OPTIONS);
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["nat"],
+  );
+  const up = hostAfterUp(plan);
+  assert.deepEqual(reconcileUp(plan, renderNftables(plan), stateOf(plan), up, OPTIONS).actions, []);
+  assert.deepEqual(
+    reconcileDown(stateOf(plan), up).map((a) => a.id),
+    ["nat"],
+  );
+});
+
+test("vyosDrift names each part of VyOS's configuration that a new prefix left behind", () => {
+  const before = planFor(USER_PREFIX, { tunnelName: "tun0", tunnelOwner: "vyos" });
+  const after = planFor("2404:7a82:4d03:4200::/56", { tunnelName: "tun0", tunnelOwner: "vyos" });
+  assert.deepEqual(vyosDrift(before, hostAfterUp(before)), []);
+  const drift = vyosDrift(after, hostAfterUp(before));
+  assert.equal(drift.length, 3, drift.join("\n"));
+  assert.match(
+    drift[0] ?? "",
+    new RegExp(`tun0 source-address is ${before.ceAddress}, not the CE address ${after.ceAddress}`),
+  );
+  assert.match(drift[1] ?? "", /wan0 lacks the CE address 2404:7a82:4d03:4200:/);
+  assert.match(drift[2] ?? "", /tun0 lacks the IPv4 address 133\.209\.13\.3\/32/);
+  assert.deepEqual(vyosDrift(after, freshHost()).slice(0, 1), ["tunnel tun0 does not exist"]);
 });

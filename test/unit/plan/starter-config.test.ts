@@ -20,4 +20,14 @@ test("the starter configuration that init writes is a valid configuration", () =
     "x.toml",
   );
   assert.equal(undetected.wan, undefined);
+  assert.equal(undetected.tunnelOwner, undefined);
+});
+
+test("on VyOS the starter configuration leaves the tunnel to VyOS (tun0, owner vyos)", () => {
+  const s = parseConfig(
+    renderStarterConfig({ wan: "eth1", lan: ["eth2"], prefixNote: null, parametersNote: null, vyos: true }),
+    "/config/mapectl/config.toml",
+  );
+  assert.equal(s.tunnelName, "tun0");
+  assert.equal(s.tunnelOwner, "vyos");
 });
