@@ -4,7 +4,7 @@ import { loadState } from "../host/state-store.ts";
 import { readEvents, type DaemonEvent } from "../host/event-log.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import { parseConntrack, portUsage, type NatFlow, type PortUsage } from "../plan/port-usage.ts";
-import { reconcileUp } from "../plan/reconcile.ts";
+import { reconcileUp, vyosDrift } from "../plan/reconcile.ts";
 
 export interface TunnelStatus {
   readonly name: string;
@@ -67,6 +67,8 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
       replaceDefault: true,
       nodad: true,
     }).actions.map((a) => a.summary);
+    // VyOS's part is VyOS's to change, but a status that hides it lagging is no status
+    if (plan.tunnelOwner === "vyos") drift.push(...vyosDrift(plan, host).map((d) => `VyOS: ${d}`));
   } catch (err) {
     // e.g. another interface now has the tunnel's name: that is drift too, not a crash
     drift = [(err as Error).message];

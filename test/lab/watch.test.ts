@@ -61,6 +61,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Status {
   applied: boolean;
   inSync: boolean;
+  drift: string[];
   parameters: { source?: string; ipv4Address?: string } | null;
   events: { message: string }[];
 }
@@ -460,6 +461,12 @@ test(
         /133\.209\.13\.3 \. 5152-5167/,
       );
       assert.deepEqual((await vyosPart()).tunnels, before.tunnels, "tun0 is still VyOS's, untouched");
+      const lagging = await status(l);
+      assert.equal(lagging.inSync, false);
+      assert.ok(
+        lagging.drift.some((d) => d.startsWith("VyOS: tunnel tun0 source-address")),
+        lagging.drift.join("; "),
+      );
 
       // the user pastes the new set commands; VyOS changes tun0 in place
       from = (await watch.log()).length;
@@ -493,6 +500,7 @@ test(
         90_000,
         from,
       );
+      assert.deepEqual((await status(l)).drift, []);
       const after = await l.connectMany(20, INET.hosts[2]);
       assert.equal(after.ok, 20);
       assert.ok(after.seen.every((s) => s.src === SECOND.ipv4 && portInSet(s.sport, 4, 8, SECOND.psid)));
