@@ -29,6 +29,13 @@ export interface BrOptions {
 export const DROP_REASONS = ["unknown_ce", "dstopt", "bad_src_addr", "bad_src_port", "bad_icmp_id"] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
+/** The drop counters (all but `<br>_decap` and `<br>_encap`) that counted something, as `name=packets`. */
+export function countedDrops(counters: Readonly<Record<string, { readonly packets: number }>>): string[] {
+  return Object.entries(counters)
+    .filter(([name, c]) => !/_(decap|encap)$/.test(name) && c.packets > 0)
+    .map(([name, c]) => `${name}=${c.packets}`);
+}
+
 /**
  * The CEs each BR serves for the prefixes the lab delegates: the BR of the rule that the shipped
  * table selects for a prefix serves the CE address of that rule. The BR then re-reads the address

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CE, GUEST, INET, NGN, NS, type NamespaceName } from "./addresses.ts";
-import { type BrOptions, type ServedCe } from "./border-relays.ts";
+import { countedDrops, type BrOptions, type ServedCe } from "./border-relays.ts";
 import { Guest, type ExecOptions, type ExecResult, type Namespace } from "./guest.ts";
 import { keaConfig, unboundConfig, v6migAnswer, v6migTxt } from "./ngn-config.ts";
 import { preparePki, type LabPki } from "./pki.ts";
@@ -347,9 +347,7 @@ export class Lab {
 
   /** The BRs' drop counters that counted something, as `name=packets` (every counter but decap/encap). */
   async brDrops(): Promise<string[]> {
-    return Object.entries(await this.counters())
-      .filter(([name, c]) => !/_(decap|encap)$/.test(name) && c.packets > 0)
-      .map(([name, c]) => `${name}=${c.packets}`);
+    return countedDrops(await this.counters());
   }
 
   /** Zeroes the BRs' named counters (a scenario's counters then are its own). */

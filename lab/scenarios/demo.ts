@@ -1,4 +1,5 @@
 import { CE, INET, NS } from "../addresses.ts";
+import { countedDrops } from "../border-relays.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
 import { Checks, nonZero, type Scenario } from "./scenario.ts";
 import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
@@ -89,13 +90,11 @@ export const demo: Scenario = {
             .join(", ")} ${doctor.stderr.trim()}`,
     );
     const counters = await lab.counters();
-    const drops = Object.entries(counters).filter(
-      ([name, c]) => !/_(decap|encap)$/.test(name) && c.packets > 0,
-    );
+    const drops = countedDrops(counters);
     checks.add(
       "the BR dropped nothing",
       drops.length === 0,
-      drops.length === 0 ? "all drop counters 0" : drops.map(([n, c]) => `${n}=${c.packets}`).join(", "),
+      drops.length === 0 ? "all drop counters 0" : drops.join(", "),
     );
     return checks.report("demo", lab, nonZero(counters));
   },

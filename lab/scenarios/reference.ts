@@ -1,4 +1,5 @@
 import { CE, INET, NS } from "../addresses.ts";
+import { countedDrops } from "../border-relays.ts";
 import type { InetRecord } from "../lab.ts";
 import { applyReferenceCe } from "../reference-ce.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
@@ -65,13 +66,11 @@ export const reference: Scenario = {
         : `outside the set: ${outside.map((r) => `${r.proto} ${String(portOf(r))}`).join(", ")}`,
     );
     const counters = await lab.counters();
-    const drops = Object.entries(counters).filter(
-      ([name, c]) => !/_(decap|encap)$/.test(name) && c.packets > 0,
-    );
+    const drops = countedDrops(counters);
     checks.add(
       "the BRs dropped nothing",
       drops.length === 0,
-      drops.length === 0 ? "all drop counters 0" : drops.map(([n, c]) => `${n}=${c.packets}`).join(", "),
+      drops.length === 0 ? "all drop counters 0" : drops.join(", "),
     );
     const wan = await lab.linkStats(NS.ce, CE.wan);
     checks.add(

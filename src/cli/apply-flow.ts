@@ -3,7 +3,7 @@ import { applyActions } from "../host/apply.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState } from "../host/state-store.ts";
-import { converge } from "../daemon/converge.ts";
+import { converge, flushedNote, vyosDriftNote } from "../daemon/converge.ts";
 import { MapeDisabled } from "../daemon/parameter-sources.ts";
 import { readStatus } from "../daemon/status-report.ts";
 import { HostNotReady } from "../plan/desired.ts";
@@ -94,9 +94,10 @@ export async function runUp(
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const { plan, prefixFrom, actions, source, flushed, vyosDrift } = await planStep(() =>
+  const result = await planStep(() =>
     converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
   );
+  const { plan, prefixFrom, actions, source, flushed, vyosDrift } = result;
   const durationMs = Date.now() - started;
   if (flags.json === true) {
     printJson(output, {
@@ -115,13 +116,8 @@ export async function runUp(
     });
     return;
   }
-  const drift =
-    vyosDrift.length === 0
-      ? []
-      : [
-          `VyOS's configuration does not match the plan: ${vyosDrift.join("; ")}.`,
-          "`mapectl render --target vyos` prints the set commands for it (configure, paste, commit, save).",
-        ];
+  const drift = vyosDrift.length === 0 ? [] : [`${vyosDriftNote(vyosDrift)}.`];
+  const flushedLine = flushedNote(result);
   if (flags.quiet === true && actions.length === 0 && drift.length === 0) return;
   const head = [`mapectl up: ${prefixFrom}`, `  ${summary(plan)} (parameters from ${source})`];
   if (actions.length === 0) {
@@ -142,13 +138,7 @@ export async function runUp(
       dryRun
         ? `dry run: ${actions.length} change${actions.length === 1 ? "" : "s"} would be made; nothing was changed.`
         : `MAP-E is up: IPv4 ${plan.ipv4Address} through ${plan.tunnel.name} (${actions.length} change${actions.length === 1 ? "" : "s"} in ${(durationMs / 1000).toFixed(1)} s).`,
-      ...(flushed === null || flushed.flows === null
-        ? []
-        : [
-            flushed.address === plan.ipv4Address
-              ? `Dropped ${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"} on ports of the old PSID (the BR would drop their packets).`
-              : `Dropped ${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"} of the old address ${flushed.address}.`,
-          ]),
+      ...(flushedLine === null ? [] : [`${flushedLine.charAt(0).toUpperCase()}${flushedLine.slice(1)}.`]),
       ...drift,
     ].join("\n"),
   );

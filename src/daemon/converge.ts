@@ -108,6 +108,12 @@ async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<E
 /** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
 const SETTLE_ROUNDS = 2;
 
+/** How many entries `conntrack -D` says it deleted (it says so on stderr); null when it says nothing. */
+function deletedEntries(stderr: string): number | null {
+  const match = /(\d+) flow entr(?:y has|ies have) been deleted/.exec(stderr);
+  return match === null ? null : Number(match[1]);
+}
+
 /**
  * Conntrack entries NATed to an address the host no longer has would carry on translating an old
  * flow's packets to it, which the BR drops: removing them makes those connections fail at once
@@ -116,8 +122,7 @@ const SETTLE_ROUNDS = 2;
 async function flushOldFlows(runner: CommandRunner, oldAddress: string): Promise<number | null> {
   try {
     const r = await runner.run(["conntrack", "-D", "-q", oldAddress], { timeoutMs: 10_000 });
-    const match = /(\d+) flow entr(?:y has|ies have) been deleted/.exec(r.stderr);
-    return match === null ? null : Number(match[1]);
+    return deletedEntries(r.stderr);
   } catch {
     // conntrack not installed: nothing to flush with, and nothing else depends on it
     return null;
@@ -155,12 +160,27 @@ async function flushOutsidePorts(
     const argv = ["conntrack", "-D", "-p", protocol, "-q", address, "--reply-port-dst", String(port)];
     try {
       const r = await runner.run(argv, { timeoutMs: 10_000 });
-      deleted += Number(/(\d+) flow entr(?:y has|ies have) been deleted/.exec(r.stderr)?.[1] ?? 0);
+      deleted += deletedEntries(r.stderr) ?? 0;
     } catch {
       return null;
     }
   }
   return deleted;
+}
+
+/** What `flushed` removed, for `up`'s output and the daemon's log; null when nothing was tried. */
+export function flushedNote(result: Pick<ConvergeResult, "flushed" | "plan">): string | null {
+  const { flushed, plan } = result;
+  if (flushed === null || flushed.flows === null) return null;
+  const entries = `${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"}`;
+  return flushed.address === plan.ipv4Address
+    ? `dropped ${entries} on ports of the old PSID (the BR would drop their packets)`
+    : `dropped ${entries} of the old address ${flushed.address}`;
+}
+
+/** What a VyOS-owned tunnel's drift means and where the commands that end it come from. */
+export function vyosDriftNote(drift: readonly string[]): string {
+  return `VyOS's configuration does not match the prefix: ${drift.join("; ")}; \`mapectl render --target vyos\` prints the set commands for it (configure, paste, commit, save)`;
 }
 
 /**
@@ -264,14 +284,12 @@ export async function converge(
   }
   const oldAddress = previous?.plan.ipv4Address;
   let flushed: ConvergeResult["flushed"] = null;
-  if (applied.length > 0 && oldAddress !== undefined && oldAddress !== plan.ipv4Address) {
-    flushed = { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
-  } else if (
-    applied.length > 0 &&
-    oldAddress === plan.ipv4Address &&
-    JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)
-  ) {
-    flushed = { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
+  if (applied.length > 0 && oldAddress !== undefined) {
+    if (oldAddress !== plan.ipv4Address) {
+      flushed = { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
+    } else if (JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)) {
+      flushed = { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
+    }
   }
   return {
     plan,

@@ -5,7 +5,7 @@ import type { MapePlan } from "../plan/plan.ts";
 import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { converge, withdraw, type ConvergeResult } from "./converge.ts";
+import { converge, flushedNote, vyosDriftNote, withdraw, type ConvergeResult } from "./converge.ts";
 import {
   cachingResolver,
   isMapeDisabled,
@@ -278,12 +278,8 @@ export class Watcher {
           before !== null && before.ceAddress !== result.plan.ceAddress
             ? ` (prefix changed: now ${result.prefixFrom})`
             : "";
-        const flushed =
-          result.flushed === null || result.flushed.flows === null
-            ? ""
-            : result.flushed.address === result.plan.ipv4Address
-              ? `; dropped ${result.flushed.flows} NAT entr${result.flushed.flows === 1 ? "y" : "ies"} on ports of the old PSID`
-              : `; dropped ${result.flushed.flows} NAT entr${result.flushed.flows === 1 ? "y" : "ies"} of the old address ${result.flushed.address}`;
+        const note = flushedNote(result);
+        const flushed = note === null ? "" : `; ${note}`;
         const took = ((Date.now() - started) / 1000).toFixed(1);
         this.log(
           "info",
@@ -383,10 +379,7 @@ export class Watcher {
       this.log("info", `VyOS's configuration matches the plan again (IPv4 ${result.plan.ipv4Address})`);
       return;
     }
-    this.log(
-      "warning",
-      `VyOS's configuration does not match the prefix: ${text}; \`mapectl render --target vyos\` prints the set commands for it (configure, paste, commit, save)`,
-    );
+    this.log("warning", vyosDriftNote(result.vyosDrift));
   }
 
   private async checkPorts(): Promise<void> {

@@ -387,7 +387,7 @@ export function vyosDrift(plan: MapePlan, host: HostState): string[] {
   const drift: string[] = [];
   const name = plan.tunnel.name;
   const link = host.links.find((l) => l.name === name);
-  if (link?.tunnel == null) {
+  if (link === undefined || link.tunnel === null) {
     drift.push(`tunnel ${name} does not exist`);
   } else {
     if (!sameIpv6(link.tunnel.local, plan.tunnel.local))
@@ -410,7 +410,6 @@ export function vyosDrift(plan: MapePlan, host: HostState): string[] {
 export function reconcileDown(previous: AppliedState, host: HostState): Action[] {
   const plan = previous.plan;
   const actions: Action[] = [];
-  const vyosOwned = plan.tunnelOwner === "vyos";
   if (host.nftTable !== null) {
     actions.push({
       id: "nat",
@@ -419,7 +418,7 @@ export function reconcileDown(previous: AppliedState, host: HostState): Action[]
       undo: nftRestore(host.nftTable),
     });
   }
-  if (vyosOwned) return actions;
+  if (plan.tunnelOwner === "vyos") return actions;
   const link = host.links.find((l) => l.name === plan.tunnel.name && l.kind === "ip6tnl");
   if (link !== undefined) {
     actions.push({

@@ -47,7 +47,7 @@ export function renderNftables(plan: MapePlan): string {
   // A closed connection holds its outside port for TIME_WAIT; with a few hundred ports a shorter
   // one for the tunnel's flows (set on the flow's first packet, before conntrack confirms it) frees
   // them sooner without touching the host's other connections.
-  const timeWait = typeof plan.tcpTimeWait === "number" ? plan.tcpTimeWait : null;
+  const timeWait = plan.tcpTimeWait ?? null;
   const timeout =
     timeWait === null
       ? []
@@ -58,7 +58,7 @@ export function renderNftables(plan: MapePlan): string {
           `\t\tpolicy = { time_wait : ${timeWait} }`,
           "\t}",
         ];
-  const setTimeout =
+  const setTimeWait =
     timeWait === null ? [] : [`oifname "${t}" meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
   const out = [
     `# mapectl: MAP-E NAPT for ${plan.ipv4Address} (PSID ${String(plan.parameters.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks) through ${t} to BR ${plan.br}`,
@@ -68,7 +68,7 @@ export function renderNftables(plan: MapePlan): string {
     ...timeout,
     "\tchain srcnat {",
     "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
-    ...indent(setTimeout, 2),
+    ...indent(setTimeWait, 2),
     ...indent(snatRule(plan, t), 2),
     "\t}",
     "\tchain dstnat {",

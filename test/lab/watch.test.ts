@@ -407,8 +407,8 @@ test(
     await resetCe(l.guest);
     if (l.prefix !== FIRST.prefix) await l.setPrefix(FIRST.prefix);
     // What VyOS makes from `render --target vyos`'s set commands: tun0, the CE /128, static routes
-    const vyos = (prefix: string) => referenceCeConfig(prefix);
-    const first = vyos(FIRST.prefix);
+    // the addresses of the reference CE are those VyOS is given
+    const first = referenceCeConfig(FIRST.prefix);
     const batch = [
       `link add name tun0 type ip6tnl mode ip4ip6 remote ${first.br} local ${first.ceAddress} dev ${CE.wan} encaplimit none`,
       "link set tun0 mtu 1460 up",
@@ -446,7 +446,7 @@ test(
       // a new prefix: the NAPT follows at once; VyOS's part is named, not changed
       let from = (await watch.log()).length;
       await l.setPrefix(SECOND.prefix);
-      const second = vyos(SECOND.prefix);
+      const second = referenceCeConfig(SECOND.prefix);
       const drift = await watch.waitForLine(/VyOS's configuration does not match the prefix/, 90_000, from);
       assert.ok(
         drift.includes(
