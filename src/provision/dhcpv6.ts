@@ -1,11 +1,11 @@
 import { ipv6FromBytes, ipv6PrefixText, ipv6ToBytes, splitPrefix } from "./addresses.ts";
 import { ByteReader, ByteWriter, hex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
+import { last, list, once, walkOptions, type RawOption } from "./option-walk.ts";
 import {
   decodeLwContainer,
   decodeMapeContainer,
   decodeMaptContainer,
-  readOptionList,
   S46,
   S46_NAMES,
   type S46LwContainer,
@@ -106,10 +106,7 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
   6: "NoPrefixAvail",
 };
 
-export interface RawOption {
-  readonly code: number;
-  readonly data: Uint8Array;
-}
+export type { RawOption } from "./option-walk.ts";
 
 export interface Duid {
   /** 1 DUID-LLT, 2 DUID-EN, 3 DUID-LL, 4 DUID-UUID (RFC 8415 §11). */
@@ -204,6 +201,13 @@ function fixedU32(data: Uint8Array, field: string): number {
   return value;
 }
 
+// A repeated status code inside an IA is not forbidden by RFC 8415: the last one is kept.
+const IAPREFIX_OPTIONS = { status: last(Option.statusCode, decodeStatus) };
+const IA_PD_OPTIONS = {
+  prefixes: list(Option.iaPrefix, decodeIaPrefix),
+  status: last(Option.statusCode, decodeStatus),
+};
+
 function decodeIaPrefix(data: Uint8Array, field: string): IaPrefix {
   const r = new ByteReader(data, field);
   const preferredLifetime = r.u32("preferred-lifetime");
@@ -211,10 +215,7 @@ function decodeIaPrefix(data: Uint8Array, field: string): IaPrefix {
   const length = r.u8("prefix-length");
   if (length > 128) throw r.fail("prefix-length", `${length} is more than 128`);
   const prefix = ipv6PrefixText(r.bytes(16, "IPv6-prefix"), length);
-  let status: StatusCode | null = null;
-  for (const sub of readOptionList(r.rest(), field, optionName)) {
-    if (sub.code === Option.statusCode) status = decodeStatus(sub.data, `${field}.OPTION_STATUS_CODE`);
-  }
+  const { status } = walkOptions(r.rest(), { field, nameOf: optionName }, IAPREFIX_OPTIONS).values;
   return { prefix, preferredLifetime, validLifetime, status };
 }
 
@@ -223,39 +224,67 @@ function decodeIaPd(data: Uint8Array, field: string): IaPd {
   const iaid = r.u32("IAID");
   const t1 = r.u32("T1");
   const t2 = r.u32("T2");
-  const prefixes: IaPrefix[] = [];
-  let status: StatusCode | null = null;
-  for (const sub of readOptionList(r.rest(), field, optionName)) {
-    if (sub.code === Option.iaPrefix) {
-      prefixes.push(decodeIaPrefix(sub.data, `${field}.OPTION_IAPREFIX[${prefixes.length}]`));
-    } else if (sub.code === Option.statusCode) status = decodeStatus(sub.data, `${field}.OPTION_STATUS_CODE`);
-  }
+  const { prefixes, status } = walkOptions(r.rest(), { field, nameOf: optionName }, IA_PD_OPTIONS).values;
   return { iaid, t1, t2, prefixes, status };
 }
-
-/** Options RFC 8415 §21 allows at most once at the top level of a message. */
-const SINGLETONS: ReadonlySet<number> = new Set([
-  Option.clientId,
-  Option.serverId,
-  Option.oro,
-  Option.preference,
-  Option.elapsedTime,
-  Option.statusCode,
-  Option.rapidCommit,
-  Option.dnsServers,
-  Option.informationRefreshTime,
-  Option.solMaxRt,
-  Option.infMaxRt,
-  S46.contMape,
-  S46.contMapt,
-  S46.contLw,
-]);
 
 function exactLength(data: Uint8Array, length: number, field: string): void {
   if (data.length !== length) {
     throw new DecodeError("dhcpv6", field, `option-len is ${data.length}, must be ${length}`);
   }
 }
+
+function decodeOro(data: Uint8Array, field: string): number[] {
+  if (data.length % 2 !== 0) throw new DecodeError("dhcpv6", field, `option-len ${data.length} is odd`);
+  const r = new ByteReader(data, field);
+  const codes: number[] = [];
+  while (r.remaining > 0) codes.push(r.u16("requested-option-code"));
+  return codes;
+}
+
+function decodePreference(data: Uint8Array, field: string): number {
+  exactLength(data, 1, field);
+  return data[0] ?? 0;
+}
+
+function decodeElapsedTime(data: Uint8Array, field: string): number {
+  exactLength(data, 2, field);
+  return new ByteReader(data, field).u16("elapsed-time");
+}
+
+function decodeRapidCommit(data: Uint8Array, field: string): true {
+  exactLength(data, 0, field);
+  return true;
+}
+
+function decodeDnsServers(data: Uint8Array, field: string): string[] {
+  if (data.length % 16 !== 0) {
+    throw new DecodeError("dhcpv6", field, `option-len ${data.length} is not a multiple of 16`);
+  }
+  const r = new ByteReader(data, field);
+  const servers: string[] = [];
+  while (r.remaining > 0) servers.push(ipv6FromBytes(r.bytes(16, "DNS-recursive-name-server")));
+  return servers;
+}
+
+/** The top level of a message: RFC 8415 §21 allows each of these at most once, except IA_PD. */
+const MESSAGE_OPTIONS = {
+  clientId: once(Option.clientId, decodeDuid),
+  serverId: once(Option.serverId, decodeDuid),
+  oro: once(Option.oro, decodeOro),
+  preference: once(Option.preference, decodePreference),
+  elapsedTime: once(Option.elapsedTime, decodeElapsedTime),
+  rapidCommit: once(Option.rapidCommit, decodeRapidCommit),
+  status: once(Option.statusCode, decodeStatus),
+  iaPd: list(Option.iaPd, decodeIaPd),
+  dnsServers: once(Option.dnsServers, decodeDnsServers),
+  informationRefreshTime: once(Option.informationRefreshTime, fixedU32),
+  solMaxRt: once(Option.solMaxRt, fixedU32),
+  infMaxRt: once(Option.infMaxRt, fixedU32),
+  mapE: once(S46.contMape, decodeMapeContainer),
+  mapT: once(S46.contMapt, decodeMaptContainer),
+  lw4o6: once(S46.contLw, decodeLwContainer),
+};
 
 /**
  * Decodes a client/server message (RFC 8415 §8). Every option a CE uses is decoded and checked
@@ -269,111 +298,15 @@ export function decodeMessage(bytes: Uint8Array): Dhcpv6Message {
     throw r.fail("msg-type", `${type} is not a client/server message (1–11; relay messages are 12 and 13)`);
   }
   const transactionId = r.u24("transaction-id");
-  const options = readOptionList(r.rest(), "message", optionName);
-  const seen = new Set<number>();
-  let clientId: Duid | null = null;
-  let serverId: Duid | null = null;
-  let oro: number[] | null = null;
-  let preference: number | null = null;
-  let elapsedTime: number | null = null;
-  let rapidCommit = false;
-  let status: StatusCode | null = null;
-  const iaPd: IaPd[] = [];
-  let dnsServers: string[] = [];
-  let informationRefreshTime: number | null = null;
-  let solMaxRt: number | null = null;
-  let infMaxRt: number | null = null;
-  let mapE: S46MapeContainer | null = null;
-  let mapT: S46MaptContainer | null = null;
-  let lw4o6: S46LwContainer | null = null;
-  for (const { code, data } of options) {
-    const field = optionName(code);
-    if (SINGLETONS.has(code)) {
-      if (seen.has(code)) throw new DecodeError("dhcpv6", field, "appears more than once");
-      seen.add(code);
-    }
-    switch (code) {
-      case Option.clientId:
-        clientId = decodeDuid(data, field);
-        break;
-      case Option.serverId:
-        serverId = decodeDuid(data, field);
-        break;
-      case Option.oro: {
-        if (data.length % 2 !== 0) throw new DecodeError("dhcpv6", field, `option-len ${data.length} is odd`);
-        const rr = new ByteReader(data, field);
-        oro = [];
-        while (rr.remaining > 0) oro.push(rr.u16("requested-option-code"));
-        break;
-      }
-      case Option.preference:
-        exactLength(data, 1, field);
-        preference = data[0] ?? 0;
-        break;
-      case Option.elapsedTime:
-        exactLength(data, 2, field);
-        elapsedTime = new ByteReader(data, field).u16("elapsed-time");
-        break;
-      case Option.rapidCommit:
-        exactLength(data, 0, field);
-        rapidCommit = true;
-        break;
-      case Option.statusCode:
-        status = decodeStatus(data, field);
-        break;
-      case Option.iaPd:
-        iaPd.push(decodeIaPd(data, `${field}[${iaPd.length}]`));
-        break;
-      case Option.dnsServers: {
-        if (data.length % 16 !== 0) {
-          throw new DecodeError("dhcpv6", field, `option-len ${data.length} is not a multiple of 16`);
-        }
-        const rr = new ByteReader(data, field);
-        dnsServers = [];
-        while (rr.remaining > 0) dnsServers.push(ipv6FromBytes(rr.bytes(16, "DNS-recursive-name-server")));
-        break;
-      }
-      case Option.informationRefreshTime:
-        informationRefreshTime = fixedU32(data, field);
-        break;
-      case Option.solMaxRt:
-        solMaxRt = fixedU32(data, field);
-        break;
-      case Option.infMaxRt:
-        infMaxRt = fixedU32(data, field);
-        break;
-      case S46.contMape:
-        mapE = decodeMapeContainer(data);
-        break;
-      case S46.contMapt:
-        mapT = decodeMaptContainer(data);
-        break;
-      case S46.contLw:
-        lw4o6 = decodeLwContainer(data);
-        break;
-      default:
-        break;
-    }
-  }
+  const where = { field: "message", nameOf: optionName, prefix: "" };
+  const { values, options } = walkOptions(r.rest(), where, MESSAGE_OPTIONS);
   return {
     type,
     transactionId,
     options,
-    clientId,
-    serverId,
-    oro,
-    preference,
-    elapsedTime,
-    rapidCommit,
-    status,
-    iaPd,
-    dnsServers,
-    informationRefreshTime,
-    solMaxRt,
-    infMaxRt,
-    mapE,
-    mapT,
-    lw4o6,
+    ...values,
+    rapidCommit: values.rapidCommit ?? false,
+    dnsServers: values.dnsServers ?? [],
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from "./addresses.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
+import { list, once, walkOptions } from "./option-walk.ts";
 
 /** RFC 7598 option codes (IANA "DHCPv6 Option Codes"). */
 export const S46 = {
@@ -85,40 +86,6 @@ export interface S46LwContainer {
   readonly ignored: readonly number[];
 }
 
-interface RawOption {
-  readonly code: number;
-  readonly data: Uint8Array;
-}
-
-/** The TLV walk shared by messages and containers: every length is checked against what remains. */
-export function readOptionList(
-  bytes: Uint8Array,
-  field: string,
-  nameOf: (code: number) => string = s46Name,
-): RawOption[] {
-  const reader = new ByteReader(bytes, field);
-  const out: RawOption[] = [];
-  while (reader.remaining > 0) {
-    const at = reader.offset;
-    if (reader.remaining < 4) {
-      throw reader.fail(
-        "",
-        `${reader.remaining} trailing byte${reader.remaining === 1 ? "" : "s"} at offset ${at} are too few for an option header (4)`,
-      );
-    }
-    const code = reader.u16("option-code");
-    const length = reader.u16("option-len");
-    if (length > reader.remaining) {
-      throw reader.fail(
-        nameOf(code),
-        `option-len ${length} at offset ${at} points past the end (${reader.remaining} bytes remain)`,
-      );
-    }
-    out.push({ code, data: reader.bytes(length, nameOf(code)) });
-  }
-  return out;
-}
-
 function s46Name(code: number): string {
   return S46_NAMES[code] ?? `option ${code}`;
 }
@@ -157,6 +124,9 @@ function decodePortParams(data: Uint8Array, field: string): PortParams {
   return { offset, psidLength, psid: raw >>> (16 - psidLength) };
 }
 
+/** Rules and bindings may carry S46_PORTPARAMS once (RFC 7598 §4.5); other sub-options are ignored. */
+const RULE_OPTIONS = { portParams: once(S46.portParams, decodePortParams) };
+
 function decodeRule(data: Uint8Array, field: string): S46Rule {
   const r = new ByteReader(data, field);
   const flags = r.u8("flags");
@@ -172,13 +142,7 @@ function decodeRule(data: Uint8Array, field: string): S46Rule {
     notes.push(`ipv4-prefix has bits set after /${prefix4Length}; ignored`);
   if (hasBitsAfter(ipv6, prefix6Length, ipv6.length))
     notes.push(`ipv6-prefix has bits set after /${prefix6Length}; ignored`);
-  let portParams: PortParams | null = null;
-  for (const sub of readOptionList(r.rest(), field)) {
-    if (sub.code !== S46.portParams) continue;
-    if (portParams !== null)
-      throw new DecodeError("dhcpv6", `${field}.S46_PORTPARAMS`, "appears more than once");
-    portParams = decodePortParams(sub.data, `${field}.S46_PORTPARAMS`);
-  }
+  const { portParams } = walkOptions(r.rest(), { field, nameOf: s46Name }, RULE_OPTIONS).values;
   return {
     fmr: (flags & 1) === 1,
     eaLength,
@@ -211,58 +175,27 @@ function decodeBinding(data: Uint8Array, field: string): S46Binding {
   const length = r.u8("bindprefix6-len");
   if (length > 128) throw r.fail("bindprefix6-len", `${length} is more than 128`);
   const prefix = r.bytes(prefixBytes(length), "bind-ipv6-prefix");
-  let portParams: PortParams | null = null;
-  for (const sub of readOptionList(r.rest(), field)) {
-    if (sub.code !== S46.portParams) continue;
-    if (portParams !== null)
-      throw new DecodeError("dhcpv6", `${field}.S46_PORTPARAMS`, "appears more than once");
-    portParams = decodePortParams(sub.data, `${field}.S46_PORTPARAMS`);
-  }
+  const { portParams } = walkOptions(r.rest(), { field, nameOf: s46Name }, RULE_OPTIONS).values;
   return { ipv4Address: ipv4FromBytes(ipv4), bindPrefix6: ipv6PrefixText(prefix, length), portParams };
 }
 
-export function decodeMapeContainer(data: Uint8Array): S46MapeContainer {
-  const field = "OPTION_S46_CONT_MAPE";
-  const rules: S46Rule[] = [];
-  const brs: string[] = [];
-  const ignored: number[] = [];
-  for (const sub of readOptionList(data, field)) {
-    if (sub.code === S46.rule) rules.push(decodeRule(sub.data, `${field}.S46_RULE[${rules.length}]`));
-    else if (sub.code === S46.br) brs.push(decodeAddress(sub.data, `${field}.S46_BR[${brs.length}]`));
-    else ignored.push(sub.code);
-  }
-  return { rules, brs, ignored };
+const MAPE_OPTIONS = { rules: list(S46.rule, decodeRule), brs: list(S46.br, decodeAddress) };
+const MAPT_OPTIONS = { rules: list(S46.rule, decodeRule), dmr: once(S46.dmr, decodeDmr) };
+const LW_OPTIONS = { brs: list(S46.br, decodeAddress), binding: once(S46.v4v6Bind, decodeBinding) };
+
+export function decodeMapeContainer(data: Uint8Array, field = "OPTION_S46_CONT_MAPE"): S46MapeContainer {
+  const { values, ignored } = walkOptions(data, { field, nameOf: s46Name }, MAPE_OPTIONS);
+  return { ...values, ignored };
 }
 
-export function decodeMaptContainer(data: Uint8Array): S46MaptContainer {
-  const field = "OPTION_S46_CONT_MAPT";
-  const rules: S46Rule[] = [];
-  let dmr: string | null = null;
-  const ignored: number[] = [];
-  for (const sub of readOptionList(data, field)) {
-    if (sub.code === S46.rule) rules.push(decodeRule(sub.data, `${field}.S46_RULE[${rules.length}]`));
-    else if (sub.code === S46.dmr) {
-      if (dmr !== null) throw new DecodeError("dhcpv6", `${field}.S46_DMR`, "appears more than once");
-      dmr = decodeDmr(sub.data, `${field}.S46_DMR`);
-    } else ignored.push(sub.code);
-  }
-  return { rules, dmr, ignored };
+export function decodeMaptContainer(data: Uint8Array, field = "OPTION_S46_CONT_MAPT"): S46MaptContainer {
+  const { values, ignored } = walkOptions(data, { field, nameOf: s46Name }, MAPT_OPTIONS);
+  return { ...values, ignored };
 }
 
-export function decodeLwContainer(data: Uint8Array): S46LwContainer {
-  const field = "OPTION_S46_CONT_LW";
-  const brs: string[] = [];
-  let binding: S46Binding | null = null;
-  const ignored: number[] = [];
-  for (const sub of readOptionList(data, field)) {
-    if (sub.code === S46.br) brs.push(decodeAddress(sub.data, `${field}.S46_BR[${brs.length}]`));
-    else if (sub.code === S46.v4v6Bind) {
-      if (binding !== null)
-        throw new DecodeError("dhcpv6", `${field}.S46_V4V6BIND`, "appears more than once");
-      binding = decodeBinding(sub.data, `${field}.S46_V4V6BIND`);
-    } else ignored.push(sub.code);
-  }
-  return { brs, binding, ignored };
+export function decodeLwContainer(data: Uint8Array, field = "OPTION_S46_CONT_LW"): S46LwContainer {
+  const { values, ignored } = walkOptions(data, { field, nameOf: s46Name }, LW_OPTIONS);
+  return { ...values, ignored };
 }
 
 /** A decoded rule as the core's rule spec: explicit port parameters win over the RFC 7597 default offset. */
