@@ -3,25 +3,13 @@
 import { build } from "esbuild";
 import { chmodSync, readFileSync, rmSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
+import { webBuildOptions } from "./web-build-config.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 // The scripts of the web pages (mapectl serve): bundled for the browser first and handed to the
 // CLI build as string constants, so the CLI stays one file that reads no asset at run time.
-// platform "browser" fails the build if the core ever pulls in a Node built-in.
-const web = await build({
-  entryPoints: { status: "src/web/browser/status-page.ts", calc: "src/web/browser/calc-page.ts" },
-  bundle: true,
-  platform: "browser",
-  format: "iife",
-  target: ["chrome109", "firefox115", "safari15.6"],
-  minify: true,
-  charset: "utf8",
-  write: false,
-  outdir: "dist/web",
-  legalComments: "none",
-  logLevel: "warning",
-});
+const web = await build(webBuildOptions);
 const webScript = (name) => {
   const file = web.outputFiles.find((f) => f.path.endsWith(`/${name}.js`));
   if (file === undefined) throw new Error(`build: no browser bundle ${name}.js`);
