@@ -75,6 +75,9 @@ export class PlanError extends Error {
 
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
 
+/** The one nftables table mapectl owns; nothing else is ever touched. */
+export const NFT_TABLE = "mapectl";
+
 /** IPv6 minimum MTU to the NGN's 1500 less the 40-byte outer header. */
 export const MIN_TUNNEL_MTU = 1280;
 export const MAX_TUNNEL_MTU = 1460;

@@ -13,10 +13,9 @@ import {
   tunnelAdd,
   tunnelChange,
   type Argv,
-} from "../render/iproute2.ts";
-import { NFT_TABLE } from "../render/nftables.ts";
+} from "./iproute2.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
-import { PlanError, type MapePlan } from "./plan.ts";
+import { NFT_TABLE, PlanError, type MapePlan } from "./plan.ts";
 
 export interface Command {
   readonly argv: Argv;

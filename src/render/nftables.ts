@@ -1,7 +1,6 @@
-import type { MapePlan } from "../plan/plan.ts";
+import { NFT_TABLE, type MapePlan } from "../plan/plan.ts";
 
-/** The one nftables table mapectl owns; nothing else is ever touched. */
-export const NFT_TABLE = "mapectl";
+export { NFT_TABLE };
 /** The conntrack timeout policy of the tunnel's TCP flows (only with a TIME_WAIT of the user's). */
 export const TIME_WAIT_OBJECT = "tcp-time-wait";
 /** TCP MSS = tunnel MTU − 20 (IPv4) − 20 (TCP). */
