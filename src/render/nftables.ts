@@ -1,5 +1,4 @@
-import type { PortRange } from "../mape/port-set.ts";
-import type { MapePlan, PortForward } from "../plan/plan.ts";
+import type { MapePlan } from "../plan/plan.ts";
 
 /** The one nftables table mapectl owns; nothing else is ever touched. */
 export const NFT_TABLE = "mapectl";
@@ -11,19 +10,15 @@ export function mssFor(mtu: number): number {
 }
 
 /** What the NAPT table is made of: the plan's NAT part, or parameters and a tunnel without a plan. */
-export interface NaptSpec {
+export type NaptSpec = Pick<
+  MapePlan,
+  "br" | "ipv4Address" | "ipv4PrefixLength" | "ipv4LastAddress" | "portSets" | "portCount" | "forwards"
+> & {
   readonly tunnel: string;
   readonly mtu: number;
-  readonly br: string;
   readonly psid: number;
-  readonly ipv4Address: string;
-  readonly ipv4PrefixLength: number;
-  readonly ipv4LastAddress: string;
-  readonly portSets: readonly PortRange[];
-  readonly portCount: number;
-  readonly forwards: readonly PortForward[];
   readonly tcpTimeWait: number | null;
-}
+};
 
 export function naptSpec(plan: MapePlan): NaptSpec {
   return {
