@@ -1,24 +1,10 @@
-import { formatIpv4 } from "../mape/ipv4.ts";
-import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
+import { parseIpv6 } from "../mape/ipv6.ts";
 import type { HostState, ObservedLink, ObservedTunnel } from "../plan/observed.ts";
-import { MAX_TUNNEL_MTU } from "../plan/plan.ts";
 import type { ResolvedParameters } from "../provision/parameters.ts";
-import {
-  VYOS_DEFAULT_TUNNEL,
-  vyosBrRoute,
-  vyosCeAddress,
-  vyosEthernetPath,
-  vyosIpv4Default,
-  vyosTunnelLines,
-  vyosTunnelName,
-} from "../render/vyos.ts";
+import { vyosTunnelName } from "../render/vyos.ts";
 import type { Finding } from "./findings.ts";
+import { vyosTunnelDefinition } from "./fixes.ts";
 import type { DoctorInput } from "./observation.ts";
-
-/** Stand-ins in a fix for what doctor could not find out; none of them is a valid value. */
-export const WAN_PLACEHOLDER = "WAN";
-export const VYOS_WAN_PLACEHOLDER = "eth1";
-export const NEXT_HOP_PLACEHOLDER = "GATEWAY";
 
 /** What every check of a MAP-E tunnel works from, computed once per run. */
 export interface CheckContext {
@@ -105,36 +91,7 @@ function gatewayOf(input: DoctorInput, wan: string | null): string | null {
   return candidates.find((c): c is string => c != null && !dead(c)) ?? null;
 }
 
-/** The whole tun0 definition for VyOS, as `mapectl render --target vyos` gives it, replacing a hand-made tunnel. */
-function vyosTunnelDefinition(
-  expected: ResolvedParameters,
-  name: string,
-  wan: string | null,
-  gateway: string | null,
-): string[] {
-  const p = expected.params;
-  const br = p.rule.br === null ? "BR" : formatIpv6(p.rule.br);
-  const ce = formatIpv6(p.ceAddress);
-  const w = wan ?? VYOS_WAN_PLACEHOLDER;
-  const tunnel = VYOS_DEFAULT_TUNNEL;
-  return [
-    `# ${name} was made outside VyOS's configuration (VyOS names tunnels tunN): define ${tunnel}, then remove ${name} with: sudo ip link del ${name}`,
-    vyosCeAddress(vyosEthernetPath(w), ce),
-    vyosBrRoute(br, gateway ?? NEXT_HOP_PLACEHOLDER, w),
-    ...vyosTunnelLines({
-      wan: w,
-      tunnel,
-      local: ce,
-      br,
-      mtu: MAX_TUNNEL_MTU,
-      ipv4Address: formatIpv4(p.ipv4Address),
-    }),
-    vyosIpv4Default(tunnel),
-    "commit",
-  ];
-}
-
-export function expectedParameters(input: DoctorInput): ResolvedParameters | null {
+function expectedParameters(input: DoctorInput): ResolvedParameters | null {
   return input.expected !== null && "resolved" in input.expected ? input.expected.resolved : null;
 }
 

@@ -1,8 +1,29 @@
+import { formatIpv4 } from "../mape/ipv4.ts";
+import { formatIpv6 } from "../mape/ipv6.ts";
+import { MAX_TUNNEL_MTU } from "../plan/plan.ts";
+import type { ResolvedParameters } from "../provision/parameters.ts";
 import { brRouteVia } from "../render/iproute2.ts";
 import { shellCommand } from "../render/shell.ts";
-import { vyosBrRoute, vyosEthernetPath, vyosLine, vyosTunnelPath } from "../render/vyos.ts";
-import { NEXT_HOP_PLACEHOLDER, VYOS_WAN_PLACEHOLDER, WAN_PLACEHOLDER, type CheckContext } from "./context.ts";
+import {
+  VYOS_DEFAULT_TUNNEL,
+  vyosBrRoute,
+  vyosCeAddress,
+  vyosEthernetPath,
+  vyosIpv4Default,
+  vyosLine,
+  vyosTunnelLines,
+  vyosTunnelPath,
+} from "../render/vyos.ts";
+import type { CheckContext } from "./context.ts";
 import type { DoctorInput } from "./observation.ts";
+
+/**
+ * Stand-ins for what doctor could not find out: WAN and GATEWAY are no valid value, so a fix with
+ * one fails where it is run instead of doing something else; VyOS fixes name its usual WAN.
+ */
+export const WAN_PLACEHOLDER = "WAN";
+export const VYOS_WAN_PLACEHOLDER = "eth1";
+export const NEXT_HOP_PLACEHOLDER = "GATEWAY";
 
 /** What re-applies the whole configuration: mapectl's own command when it made this router. */
 export function reapplyCommand(input: DoctorInput): string {
@@ -44,4 +65,33 @@ export function vyosTunnel(ctx: CheckContext, verb: "set" | "delete", ...words: 
 /** `set|delete interfaces ethernet <WAN> address A/128`. */
 export function vyosWanAddress(verb: "set" | "delete", wan: string | null, address: string): string {
   return vyosLine(verb, ...vyosEthernetPath(wan ?? VYOS_WAN_PLACEHOLDER), "address", `${address}/128`);
+}
+
+/** The whole tun0 definition for VyOS, as `mapectl render --target vyos` gives it, replacing a hand-made tunnel. */
+export function vyosTunnelDefinition(
+  expected: ResolvedParameters,
+  name: string,
+  wan: string | null,
+  gateway: string | null,
+): string[] {
+  const p = expected.params;
+  const br = p.rule.br === null ? "BR" : formatIpv6(p.rule.br);
+  const ce = formatIpv6(p.ceAddress);
+  const w = wan ?? VYOS_WAN_PLACEHOLDER;
+  const tunnel = VYOS_DEFAULT_TUNNEL;
+  return [
+    `# ${name} was made outside VyOS's configuration (VyOS names tunnels tunN): define ${tunnel}, then remove ${name} with: sudo ip link del ${name}`,
+    vyosCeAddress(vyosEthernetPath(w), ce),
+    vyosBrRoute(br, gateway ?? NEXT_HOP_PLACEHOLDER, w),
+    ...vyosTunnelLines({
+      wan: w,
+      tunnel,
+      local: ce,
+      br,
+      mtu: MAX_TUNNEL_MTU,
+      ipv4Address: formatIpv4(p.ipv4Address),
+    }),
+    vyosIpv4Default(tunnel),
+    "commit",
+  ];
 }

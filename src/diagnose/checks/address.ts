@@ -10,9 +10,9 @@ import {
 } from "../../render/iproute2.ts";
 import { shellCommand } from "../../render/shell.ts";
 import type { RuleTable } from "../../rules/table.ts";
-import { type CheckContext, ok, same6, WAN_PLACEHOLDER } from "../context.ts";
+import { type CheckContext, ok, same6 } from "../context.ts";
 import type { Finding } from "../findings.ts";
-import { vyosTunnel, vyosTunnelFix, vyosWanAddress } from "../fixes.ts";
+import { vyosTunnel, vyosTunnelFix, vyosWanAddress, WAN_PLACEHOLDER } from "../fixes.ts";
 import { natFix } from "./nat-fix.ts";
 
 /** Which end-user prefix a CE address belongs to, under any rule of the table and either layout. */

@@ -10,9 +10,9 @@ import {
 import { shellCommand } from "../../render/shell.ts";
 import { VYOS_TUNNEL_NAME, vyosIpv4Default, vyosLine, vyosTunnelPath } from "../../render/vyos.ts";
 import { MAX_TUNNEL_MTU } from "../../plan/plan.ts";
-import { findTunnel, ipv4DefaultDev, same6, WAN_PLACEHOLDER } from "../context.ts";
+import { findTunnel, ipv4DefaultDev, same6 } from "../context.ts";
 import type { Finding } from "../findings.ts";
-import { reapplyCommand } from "../fixes.ts";
+import { reapplyCommand, WAN_PLACEHOLDER } from "../fixes.ts";
 import type { DoctorInput } from "../observation.ts";
 
 /** VyOS's name for the DS-Lite tunnel: tun0 stays the MAP-E tunnel's until it is removed. */
