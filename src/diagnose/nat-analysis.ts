@@ -95,6 +95,64 @@ function snatTargets(snat: Json): { addresses: string[]; ports: PortRange[] | nu
   return { addresses: [...addresses], ports: seen.ports ? ports : null, firstPortOnly: seen.firstPortOnly };
 }
 
+/** Narrows what the rule's later statements apply to; true when the rule cannot match the tunnel. */
+function applyMatch(ctx: Inherited, match: Json): boolean {
+  const left = match.left;
+  const values = matchValue(match.right);
+  const op = match.op;
+  if (isObj(left) && isObj(left.meta) && left.meta.key === "oifname") {
+    if (op === "!=") return values.length === 1 && ctx.oifname === values[0];
+    ctx.oifname = values[0] ?? null;
+  } else if (
+    isObj(left) &&
+    isObj(left.meta) &&
+    (left.meta.key === "l4proto" || left.meta.key === "protocol")
+  ) {
+    ctx.protocols = values.map((v) => PROTOCOL_NUMBERS[v] ?? v);
+  } else if (isObj(left) && isObj(left.payload) && left.payload.protocol === "ip") {
+    if (left.payload.field === "protocol") ctx.protocols = values.map((v) => PROTOCOL_NUMBERS[v] ?? v);
+    else if (left.payload.field === "saddr")
+      ctx.sourceMatch = `${op === "!=" ? "!= " : ""}${values.join(", ")}`;
+  } else if (
+    isObj(left) &&
+    isObj(left.payload) &&
+    (left.payload.protocol === "tcp" || left.payload.protocol === "udp")
+  ) {
+    ctx.protocols = [left.payload.protocol];
+  }
+  return false;
+}
+
+/** An snat or masquerade statement, with the matches in front of it. */
+function natStatement(e: Json, rule: Json, where: string, ctx: Inherited): NatRule | null {
+  const found = {
+    where,
+    ...ctx,
+    handle: typeof rule.handle === "number" ? rule.handle : null,
+    comment: typeof rule.comment === "string" ? rule.comment : null,
+  };
+  if (isObj(e.snat)) {
+    const t = snatTargets(e.snat);
+    return { ...found, kind: "snat", addresses: t.addresses, ports: t.ports, firstPortOnly: t.firstPortOnly };
+  }
+  if (isObj(e.masquerade) || "masquerade" in e) {
+    const t = isObj(e.masquerade) ? snatTargets(e.masquerade) : { ports: null, firstPortOnly: false };
+    return { ...found, kind: "masquerade", addresses: null, ports: t.ports, firstPortOnly: t.firstPortOnly };
+  }
+  return null;
+}
+
+/** The chain a jump or goto verdict goes to. */
+function verdictTarget(verdict: unknown): string | null {
+  if (!isObj(verdict)) return null;
+  const target: unknown = isObj(verdict.jump)
+    ? verdict.jump.target
+    : isObj(verdict.goto)
+      ? verdict.goto.target
+      : null;
+  return typeof target === "string" ? target : null;
+}
+
 function walkChain(
   chains: Map<string, Json[]>,
   table: string,
@@ -104,91 +162,29 @@ function walkChain(
   depth: number,
 ): void {
   if (depth > 8) return;
+  const walk = (target: string | null, ctx: Inherited) => {
+    if (target !== null) walkChain(chains, table, target, ctx, out, depth + 1);
+  };
   for (const rule of chains.get(`${table}/${chain}`) ?? []) {
     const expr = Array.isArray(rule.expr) ? (rule.expr as unknown[]) : [];
     const ctx: Inherited = {
       ...inherited,
       protocols: inherited.protocols === null ? null : [...inherited.protocols],
     };
-    let skip = false;
     for (const e of expr) {
       if (!isObj(e)) continue;
       if (isObj(e.match)) {
-        const left = e.match.left;
-        const values = matchValue(e.match.right);
-        const op = e.match.op;
-        if (isObj(left) && isObj(left.meta) && left.meta.key === "oifname") {
-          if (op === "!=") skip = values.length === 1 && ctx.oifname === values[0];
-          else ctx.oifname = values[0] ?? null;
-        } else if (
-          isObj(left) &&
-          isObj(left.meta) &&
-          (left.meta.key === "l4proto" || left.meta.key === "protocol")
-        ) {
-          ctx.protocols = values.map((v) => PROTOCOL_NUMBERS[v] ?? v);
-        } else if (
-          isObj(left) &&
-          isObj(left.payload) &&
-          left.payload.protocol === "ip" &&
-          left.payload.field === "protocol"
-        ) {
-          ctx.protocols = values.map((v) => PROTOCOL_NUMBERS[v] ?? v);
-        } else if (
-          isObj(left) &&
-          isObj(left.payload) &&
-          left.payload.protocol === "ip" &&
-          left.payload.field === "saddr"
-        ) {
-          ctx.sourceMatch = `${op === "!=" ? "!= " : ""}${values.join(", ")}`;
-        } else if (
-          isObj(left) &&
-          isObj(left.payload) &&
-          (left.payload.protocol === "tcp" || left.payload.protocol === "udp")
-        ) {
-          ctx.protocols = [left.payload.protocol];
-        }
-      } else if (isObj(e.snat)) {
-        const t = snatTargets(e.snat);
-        out.push({
-          where: `${table} ${chain}`,
-          ...ctx,
-          handle: typeof rule.handle === "number" ? rule.handle : null,
-          comment: typeof rule.comment === "string" ? rule.comment : null,
-          kind: "snat",
-          addresses: t.addresses,
-          ports: t.ports,
-          firstPortOnly: t.firstPortOnly,
-        });
-      } else if (isObj(e.masquerade) || "masquerade" in e) {
-        const t = isObj(e.masquerade) ? snatTargets(e.masquerade) : { ports: null, firstPortOnly: false };
-        out.push({
-          where: `${table} ${chain}`,
-          ...ctx,
-          handle: typeof rule.handle === "number" ? rule.handle : null,
-          comment: typeof rule.comment === "string" ? rule.comment : null,
-          kind: "masquerade",
-          addresses: null,
-          ports: t.ports,
-          firstPortOnly: t.firstPortOnly,
-        });
-      } else if (isObj(e.jump) || isObj(e.goto)) {
-        const target = (isObj(e.jump) ? e.jump.target : isObj(e.goto) ? e.goto.target : null) as
-          string | null;
-        if (typeof target === "string") walkChain(chains, table, target, ctx, out, depth + 1);
-      } else if (isObj(e.vmap) && isObj(e.vmap.data) && Array.isArray(e.vmap.data.set)) {
-        const alternatives = { ...ctx, alternative: nextAlternative++ };
-        for (const element of e.vmap.data.set) {
-          const verdict: unknown = Array.isArray(element) ? element[1] : null;
-          const target =
-            isObj(verdict) && isObj(verdict.jump)
-              ? verdict.jump.target
-              : isObj(verdict) && isObj(verdict.goto)
-                ? verdict.goto.target
-                : null;
-          if (typeof target === "string") walkChain(chains, table, target, alternatives, out, depth + 1);
-        }
+        if (applyMatch(ctx, e.match)) break;
+        continue;
       }
-      if (skip) break;
+      const nat = natStatement(e, rule, `${table} ${chain}`, ctx);
+      if (nat !== null) out.push(nat);
+      else if (isObj(e.jump) || isObj(e.goto)) walk(verdictTarget(e), ctx);
+      else if (isObj(e.vmap) && isObj(e.vmap.data) && Array.isArray(e.vmap.data.set)) {
+        const alternatives = { ...ctx, alternative: nextAlternative++ };
+        for (const element of e.vmap.data.set)
+          walk(verdictTarget(Array.isArray(element) ? element[1] : null), alternatives);
+      }
     }
   }
 }

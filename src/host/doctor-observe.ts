@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import type { Neighbour, RouteLookup } from "../diagnose/checks.ts";
+import type { Neighbour, RouteLookup } from "../diagnose/observation.ts";
 import type { CommandRunner } from "./command-runner.ts";
 
 /** The full ruleset as libnftables JSON, or null when nft is missing or we may not read it. */

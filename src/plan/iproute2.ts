@@ -10,44 +10,44 @@ export const BR_ROUTE_METRIC = "1";
 
 export type Argv = readonly string[];
 
+/** One IPv6 address as a /128 on an interface (the CE address on the WAN). */
+export function ipv6HostAddress(verb: "add" | "del" | "replace", address: string, dev: string): Argv {
+  return ["ip", "-6", "addr", verb, `${address}/128`, "dev", dev];
+}
 export function ceAddressAdd(plan: MapePlan, nodad: boolean): Argv {
-  return ["ip", "-6", "addr", "add", `${plan.ceAddress}/128`, "dev", plan.wan, ...(nodad ? ["nodad"] : [])];
+  return [...ipv6HostAddress("add", plan.ceAddress, plan.wan), ...(nodad ? ["nodad"] : [])];
 }
 export function ceAddressDel(ce: string, wan: string): Argv {
-  return ["ip", "-6", "addr", "del", `${ce}/128`, "dev", wan];
+  return ipv6HostAddress("del", ce, wan);
 }
 
+/** The BR's /128 via the WAN's router, without mapectl's protocol mark. */
+export function brRouteVia(verb: "replace" | "del", br: string, gateway: string, wan: string): Argv {
+  return ["ip", "-6", "route", verb, `${br}/128`, "via", gateway, "dev", wan];
+}
 export function brRoute(verb: "replace" | "del", br: string, gateway: string, wan: string): Argv {
-  return [
-    "ip",
-    "-6",
-    "route",
-    verb,
-    `${br}/128`,
-    "via",
-    gateway,
-    "dev",
-    wan,
-    "proto",
-    ROUTE_PROTOCOL,
-    "metric",
-    BR_ROUTE_METRIC,
-  ];
+  return [...brRouteVia(verb, br, gateway, wan), "proto", ROUTE_PROTOCOL, "metric", BR_ROUTE_METRIC];
 }
 
-function tunnelParams(plan: MapePlan): string[] {
+/** An ip4ip6 tunnel's endpoints, without the encapsulation-limit option that BRs drop. */
+export function ip4ip6Params(local: string, remote: string, dev: string | null): string[] {
   return [
     "mode",
     "ip4ip6",
     "local",
-    plan.tunnel.local,
+    local,
     "remote",
-    plan.tunnel.remote,
-    "dev",
-    plan.wan,
+    remote,
+    ...(dev === null ? [] : ["dev", dev]),
     "encaplimit",
     "none",
   ];
+}
+function tunnelParams(plan: MapePlan): string[] {
+  return ip4ip6Params(plan.tunnel.local, plan.tunnel.remote, plan.wan);
+}
+export function ip6tnl(verb: "add" | "change", name: string, params: readonly string[]): Argv {
+  return ["ip", "-6", "tunnel", verb, name, ...params];
 }
 
 export function tunnelAdd(plan: MapePlan): Argv {
@@ -66,7 +66,7 @@ export function tunnelAdd(plan: MapePlan): Argv {
 }
 /** ip6tnl endpoints change in place, so addresses and routes on the tunnel survive a prefix change. */
 export function tunnelChange(plan: MapePlan): Argv {
-  return ["ip", "-6", "tunnel", "change", plan.tunnel.name, ...tunnelParams(plan)];
+  return ip6tnl("change", plan.tunnel.name, tunnelParams(plan));
 }
 export function linkSet(name: string, settings: readonly string[]): Argv {
   return ["ip", "link", "set", "dev", name, ...settings];
@@ -75,24 +75,21 @@ export function linkDel(name: string): Argv {
   return ["ip", "link", "del", "dev", name];
 }
 
-export function ipv4Address(verb: "add" | "del", address: string, prefixLength: number, dev: string): Argv {
+export function ipv4Address(
+  verb: "add" | "del" | "replace",
+  address: string,
+  prefixLength: number,
+  dev: string,
+): Argv {
   return ["ip", "-4", "addr", verb, `${address}/${prefixLength}`, "dev", dev];
 }
 
+/** IPv4 default route through a device, without mapectl's protocol mark and metric. */
+export function ipv4DefaultDev(verb: "add" | "del" | "replace", dev: string): Argv {
+  return ["ip", "-4", "route", verb, "default", "dev", dev];
+}
 export function ipv4Default(verb: "add" | "del", dev: string, metric: number): Argv {
-  return [
-    "ip",
-    "-4",
-    "route",
-    verb,
-    "default",
-    "dev",
-    dev,
-    "proto",
-    ROUTE_PROTOCOL,
-    "metric",
-    String(metric),
-  ];
+  return [...ipv4DefaultDev(verb, dev), "proto", ROUTE_PROTOCOL, "metric", String(metric)];
 }
 
 export function forwarding(on: boolean): Argv {

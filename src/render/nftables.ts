@@ -8,20 +8,52 @@ export function mssFor(mtu: number): number {
   return mtu - 40;
 }
 
-function snatRule(plan: MapePlan, tunnel: string): string[] {
-  const v4 = plan.ipv4Address;
-  if (plan.ipv4PrefixLength < 32) {
+/** What the NAPT table is made of: the plan's NAT part, or parameters and a tunnel without a plan. */
+export type NaptSpec = Pick<
+  MapePlan,
+  "br" | "ipv4Address" | "ipv4PrefixLength" | "ipv4LastAddress" | "portSets" | "portCount" | "forwards"
+> & {
+  readonly tunnel: string;
+  readonly mtu: number;
+  readonly psid: number;
+  readonly tcpTimeWait: number | null;
+};
+
+export function naptSpec(plan: MapePlan): NaptSpec {
+  return {
+    tunnel: plan.tunnel.name,
+    mtu: plan.tunnel.mtu,
+    br: plan.br,
+    psid: Number(plan.parameters.psid),
+    ipv4Address: plan.ipv4Address,
+    ipv4PrefixLength: plan.ipv4PrefixLength,
+    ipv4LastAddress: plan.ipv4LastAddress,
+    portSets: plan.portSets,
+    portCount: plan.portCount,
+    forwards: plan.forwards,
+    tcpTimeWait: plan.tcpTimeWait ?? null,
+  };
+}
+
+/** Clamps the MSS of SYNs leaving through the tunnel to its MTU, for when PMTU discovery is blocked. */
+export function mssClampRule(tunnel: string): string {
+  return `oifname "${tunnel}" tcp flags syn tcp option maxseg size set rt mtu`;
+}
+
+function snatRule(spec: NaptSpec, tunnel: string): string[] {
+  const v4 = spec.ipv4Address;
+  if (spec.ipv4PrefixLength < 32) {
     // A shared IPv4 prefix without port restriction: any address of it, any port.
-    return [`oifname "${tunnel}" snat ip to ${v4}-${plan.ipv4LastAddress}`];
+    return [`oifname "${tunnel}" snat ip to ${v4}-${spec.ipv4LastAddress}`];
   }
-  const whole = plan.portSets.length === 1 && plan.portSets[0]?.[0] === 0 && plan.portSets[0][1] === 65535;
+  const whole = spec.portSets.length === 1 && spec.portSets[0]?.[0] === 0 && spec.portSets[0][1] === 65535;
   if (whole) return [`oifname "${tunnel}" snat ip to ${v4}`];
   // One rule for every block: numgen picks a block per new flow, the kernel any free port in it.
   // Not "snat ip to A : numgen … map { i : lo-hi }": nft 1.0.6 accepts that and silently keeps only
   // the first port of each block.
-  const elements = plan.portSets.map(([lo, hi], i) => `${i} : ${v4} . ${lo}-${hi}`);
+  const elements = spec.portSets.map(([lo, hi], i) => `${i} : ${v4} . ${lo}-${hi}`);
   const lines = [
-    `oifname "${tunnel}" meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${plan.portSets.length} map {`,
+    `oifname "${tunnel}" meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${spec.portSets.length} map {`,
   ];
   for (let i = 0; i < elements.length; i += 4) {
     lines.push(`\t${elements.slice(i, i + 4).join(", ")}${i + 4 < elements.length ? "," : ""}`);
@@ -37,16 +69,21 @@ function snatRule(plan: MapePlan, tunnel: string): string[] {
  * replaces the previous version atomically, so there is never a moment without NAT or filter.
  */
 export function renderNftables(plan: MapePlan): string {
-  const t = plan.tunnel.name;
-  const mss = mssFor(plan.tunnel.mtu);
+  return renderNaptTable(naptSpec(plan));
+}
+
+/** The same table from what it is made of, where there is no plan (doctor's NAT fix). */
+export function renderNaptTable(spec: NaptSpec): string {
+  const t = spec.tunnel;
+  const mss = mssFor(spec.mtu);
   const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
-  const dnat = plan.forwards.map(
+  const dnat = spec.forwards.map(
     (f) => `iifname "${t}" ${f.protocol} dport ${f.port} dnat ip to ${f.toAddress}:${f.toPort}`,
   );
   // A closed connection holds its outside port for TIME_WAIT; with a few hundred ports a shorter
   // one for the tunnel's flows (set on the flow's first packet, before conntrack confirms it) frees
   // them sooner without touching the host's other connections.
-  const timeWait = plan.tcpTimeWait ?? null;
+  const timeWait = spec.tcpTimeWait ?? null;
   const timeout =
     timeWait === null
       ? []
@@ -60,7 +97,7 @@ export function renderNftables(plan: MapePlan): string {
   const setTimeWait =
     timeWait === null ? [] : [`oifname "${t}" meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
   const out = [
-    `# mapectl: MAP-E NAPT for ${plan.ipv4Address} (PSID ${String(plan.parameters.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks) through ${t} to BR ${plan.br}`,
+    `# mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks) through ${t} to BR ${spec.br}`,
     `table ip ${NFT_TABLE} {}`,
     `delete table ip ${NFT_TABLE}`,
     `table ip ${NFT_TABLE} {`,
@@ -68,7 +105,7 @@ export function renderNftables(plan: MapePlan): string {
     "\tchain srcnat {",
     "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
     ...indent(setTimeWait, 2),
-    ...indent(snatRule(plan, t), 2),
+    ...indent(snatRule(spec, t), 2),
     "\t}",
     "\tchain dstnat {",
     "\t\ttype nat hook prerouting priority dstnat - 1; policy accept;",
@@ -76,7 +113,7 @@ export function renderNftables(plan: MapePlan): string {
     "\t}",
     "\tchain forward {",
     "\t\ttype filter hook forward priority filter; policy accept;",
-    `\t\toifname "${t}" tcp flags syn tcp option maxseg size set rt mtu`,
+    `\t\t${mssClampRule(t)}`,
     `\t\tiifname "${t}" tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
     `\t\tiifname "${t}" ct state established,related accept`,
     `\t\tiifname "${t}" ct status dnat accept`,

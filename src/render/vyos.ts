@@ -24,9 +24,9 @@ export const BOOT_BLOCK_BEGIN = "# BEGIN mapectl";
 export const BOOT_BLOCK_END = "# END mapectl";
 
 // Constraints from vyos-1x's interface definitions (src/render/data/vyos/).
-const TUNNEL_NAME = /^tun[0-9]+$/;
+export const VYOS_TUNNEL_NAME = /^tun[0-9]+$/;
 const ETHERNET_NAME = /^((eth|lan)[0-9]+|(eno|ens|enp|enx).+)$/;
-const DEFAULT_TUNNEL = "tun0";
+export const VYOS_DEFAULT_TUNNEL = "tun0";
 
 export class VyosRenderError extends Error {
   constructor(message: string) {
@@ -37,27 +37,84 @@ export class VyosRenderError extends Error {
 
 /** VyOS accepts only tunN as a tunnel name; any other plan name becomes tun0. */
 export function vyosTunnelName(name: string): string {
-  return TUNNEL_NAME.test(name) ? name : DEFAULT_TUNNEL;
+  return VYOS_TUNNEL_NAME.test(name) ? name : VYOS_DEFAULT_TUNNEL;
+}
+
+function vifPath(wan: string): string[] | null {
+  const dot = wan.lastIndexOf(".");
+  if (dot <= 0) return null;
+  const parent = wan.slice(0, dot);
+  const vid = wan.slice(dot + 1);
+  if (!ETHERNET_NAME.test(parent) || !/^[0-9]{1,4}$/.test(vid) || Number(vid) > 4094) return null;
+  return ["interfaces", "ethernet", parent, "vif", vid];
 }
 
 /** The `interfaces ethernet …` path of the WAN: ethN, or ethN.VID as a vif. */
 function wanPath(wan: string): string[] {
-  const dot = wan.lastIndexOf(".");
-  if (dot > 0) {
-    const parent = wan.slice(0, dot);
-    const vid = wan.slice(dot + 1);
-    if (ETHERNET_NAME.test(parent) && /^[0-9]{1,4}$/.test(vid) && Number(vid) <= 4094) {
-      return ["interfaces", "ethernet", parent, "vif", vid];
-    }
-  }
+  const vif = vifPath(wan);
+  if (vif !== null) return vif;
   if (ETHERNET_NAME.test(wan) && !wan.includes(".")) return ["interfaces", "ethernet", wan];
   throw new VyosRenderError(
     `the VyOS target needs the WAN to be an Ethernet interface (ethN or ethN.VLAN), not "${wan}"`,
   );
 }
 
+/**
+ * The WAN's path for a fix, which must not refuse: ethN.VID as a vif, any other name as given
+ * (doctor names what it found, even where VyOS would want another name).
+ */
+export function vyosEthernetPath(wan: string): string[] {
+  return vifPath(wan) ?? ["interfaces", "ethernet", wan];
+}
+
+export function vyosTunnelPath(tunnel: string): string[] {
+  return ["interfaces", "tunnel", tunnel];
+}
+
+/** One configuration-mode line, each word quoted as VyOS's shell-like parser reads it. */
+export function vyosLine(verb: "set" | "delete", ...words: string[]): string {
+  return `${verb} ${words.map(shellQuote).join(" ")}`;
+}
+
 function set(...words: string[]): string {
-  return `set ${words.map(shellQuote).join(" ")}`;
+  return vyosLine("set", ...words);
+}
+
+export function vyosBrRoute(br: string, gateway: string, wan: string): string {
+  return set("protocols", "static", "route6", `${br}/128`, "next-hop", gateway, "interface", wan);
+}
+
+export function vyosIpv4Default(tunnel: string): string {
+  return set("protocols", "static", "route", "0.0.0.0/0", "interface", tunnel);
+}
+
+export interface VyosTunnelSpec {
+  readonly wan: string;
+  readonly tunnel: string;
+  /** The tunnel's source: the CE address. */
+  readonly local: string;
+  readonly br: string;
+  readonly mtu: number;
+  readonly ipv4Address: string;
+}
+
+/** Every line of the tunnel's definition: doctor gives them whole to replace a tunnel VyOS does not know. */
+export function vyosTunnelLines(spec: VyosTunnelSpec): string[] {
+  const tunnel = vyosTunnelPath(spec.tunnel);
+  return [
+    set(...tunnel, "encapsulation", "ipip6"),
+    set(...tunnel, "source-address", spec.local),
+    set(...tunnel, "source-interface", spec.wan),
+    set(...tunnel, "remote", spec.br),
+    set(...tunnel, "parameters", "ipv6", "encaplimit", "none"),
+    set(...tunnel, "mtu", String(spec.mtu)),
+    set(...tunnel, "address", `${spec.ipv4Address}/32`),
+    set(...tunnel, "ip", "adjust-mss", "clamp-mss-to-pmtu"),
+  ];
+}
+
+export function vyosCeAddress(wanPath: readonly string[], ceAddress: string): string {
+  return set(...wanPath, "address", `${ceAddress}/128`);
 }
 
 /**
@@ -98,7 +155,14 @@ export function renderVyos(plan: MapePlan): Rendered {
   }
   const vyosPlan: MapePlan = { ...plan, tunnel: { ...plan.tunnel, name: tun } };
   const wan = wanPath(plan.wan);
-  const tunnel = ["interfaces", "tunnel", tun];
+  const spec: VyosTunnelSpec = {
+    wan: plan.wan,
+    tunnel: tun,
+    local: plan.tunnel.local,
+    br: plan.tunnel.remote,
+    mtu: plan.tunnel.mtu,
+    ipv4Address: plan.ipv4Address,
+  };
   const lines = [
     `# MAP-E: ${planSummary(plan)}.`,
     "# Rendered by `mapectl render --target vyos` for VyOS 1.4 and 1.5. Paste the set commands in",
@@ -113,26 +177,19 @@ export function renderVyos(plan: MapePlan): Rendered {
     "# After a prefix change the CE address changes: delete the old one from the WAN before pasting again.",
     "",
     "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
-    set(...wan, "address", `${plan.ceAddress}/128`),
+    vyosCeAddress(wan, plan.ceAddress),
     "",
     ...gatewayNote(plan),
     ...(gatewayNote(plan).length > 0 ? ["#   (in VyOS: show ipv6 route ::/0)"] : []),
     "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
-    set("protocols", "static", "route6", `${plan.br}/128`, "next-hop", plan.gateway, "interface", plan.wan),
+    vyosBrRoute(plan.br, plan.gateway, plan.wan),
     "",
     "# ip4ip6 to the BR. encaplimit none: VyOS adds the encapsulation-limit option by default (4) and BRs",
     `# drop packets carrying it. mtu ${plan.tunnel.mtu}: the NGN's 1500 less the 40-byte IPv6 header (VyOS's default is 1476).`,
-    set(...tunnel, "encapsulation", "ipip6"),
-    set(...tunnel, "source-address", plan.tunnel.local),
-    set(...tunnel, "source-interface", plan.wan),
-    set(...tunnel, "remote", plan.tunnel.remote),
-    set(...tunnel, "parameters", "ipv6", "encaplimit", "none"),
-    set(...tunnel, "mtu", String(plan.tunnel.mtu)),
-    set(...tunnel, "address", `${plan.ipv4Address}/32`),
-    set(...tunnel, "ip", "adjust-mss", "clamp-mss-to-pmtu"),
+    ...vyosTunnelLines(spec),
     "",
     "# IPv4 leaves through the tunnel.",
-    set("protocols", "static", "route", "0.0.0.0/0", "interface", tun),
+    vyosIpv4Default(tun),
     "",
     "# No `nat source` rule for the tunnel: VyOS NAT takes one port range per rule and none for ICMP,",
     `# while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH},`,

@@ -9,6 +9,9 @@ import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { resolveParameters } from "../../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
+import { renderNftables } from "../../../src/render/nftables.ts";
+import { renderVyos } from "../../../src/render/vyos.ts";
+import { planFor } from "../../helpers/plans.ts";
 import { checkSet, loadSchema } from "../render/vyos-schema.ts";
 
 // What the lab proof of doctor (test/lab/doctor.test.ts) found wrong in the fixes, pinned here.
@@ -178,8 +181,8 @@ test("prefix-changed: mapectl's router gets `mapectl up`, a hand-made one every 
     `ip -6 addr replace ${CE}/128 dev wan0`,
     `ip -6 tunnel change mape mode ip4ip6 local ${CE} remote ${BR} dev wan0 encaplimit none`,
     `ip -6 addr del ${old}/128 dev wan0`,
-    "ip addr replace 133.209.13.2/32 dev mape",
-    "ip addr del 133.209.13.3/32 dev mape",
+    "ip -4 addr replace 133.209.13.2/32 dev mape",
+    "ip -4 addr del 133.209.13.3/32 dev mape",
   ]);
   assert.match(byHand.fix[5] ?? "", /^nft -f - <<'EOF'\n# mapectl: MAP-E NAPT for 133\.209\.13\.2 \(PSID 65/);
 });
@@ -291,9 +294,9 @@ test("a DS-Lite line: the fix replaces MAP-E with a B4 tunnel to the AFTR; once 
   assert.equal(f.verdict, "fail");
   assert.deepEqual(f.fix, [
     "mapectl down",
-    "ip -6 tunnel add dslite mode ip4ip6 remote 2404:8e00::feed:100 local 2404:8e00:1234:5600::1 dev wan0 encaplimit none",
+    "ip -6 tunnel add dslite mode ip4ip6 local 2404:8e00:1234:5600::1 remote 2404:8e00::feed:100 dev wan0 encaplimit none",
     "ip link set dev dslite mtu 1460 up",
-    "ip route replace default dev dslite",
+    "ip -4 route replace default dev dslite",
   ]);
   const after = host({
     tunnels: [tunnel("dslite", "2404:8e00:1234:5600::1", "2404:8e00::feed:100")],
@@ -358,7 +361,7 @@ test("a tunnel taken down lost its IPv4 routes: the fix brings both back", () =>
   const down = host({ tunnels: [{ ...tunnel(), up: false }], routes: [route(6, "default", "wan0", GW)] });
   const f = failing(input(down))[0];
   assert.equal(f?.id, "tunnel-down");
-  assert.deepEqual(f.fix, ["ip link set dev mape up", "ip route replace default dev mape"]);
+  assert.deepEqual(f.fix, ["ip link set dev mape up", "ip -4 route replace default dev mape"]);
 });
 
 test("no tunnel: reported on a MAP-E line and on one without a prefix yet, not on a DS-Lite line", () => {
@@ -409,4 +412,30 @@ test("a wrong NAT rule in a chain that runs before mapectl's is deleted by handl
   assert.equal(f?.id, "nat-outside-port-set");
   assert.equal(f.fix[0], "nft delete rule ip fw post handle 7");
   assert.match(f.fix[1] ?? "", /^nft -f - <<'EOF'\n/);
+});
+
+test("doctor's NAT table and VyOS tunnel definition are the ones render gives for the same line", () => {
+  const old = "2404:7a82:4d03:4000:85:d10d:300:4000";
+  const h = host({ tunnels: [tunnel("mape", old)], addresses: [address("wan0", old)] });
+  const plan = planFor(PREFIX);
+  const f = failing(input(h))[0];
+  assert.equal(f?.id, "prefix-changed");
+  assert.equal(f.fix.at(-1), `nft -f - <<'EOF'\n${renderNftables(plan)}EOF`);
+  // a tunnel VyOS does not know: the whole tun0 definition, line for line what render --target vyos sets
+  const limited = host({ tunnels: [tunnel("mape", CE, BR, { encapLimit: 4 })] });
+  const definition = failing(input(limited, { vyos: true, wan: "eth1" }))[0]?.vyosFix ?? [];
+  const rendered = renderVyos({ ...plan, wan: "eth1" }).files[0]?.content.split("\n") ?? [];
+  const sets = definition.filter((l) => l.startsWith("set "));
+  assert.equal(sets.length, 11, definition.join("\n"));
+  for (const line of sets) assert.ok(rendered.includes(line), `render --target vyos has: ${line}`);
+});
+
+test("on a VLAN WAN the VyOS fixes name the vif, as VyOS's configuration has it", () => {
+  const schema = loadSchema(["interfaces_ethernet.xml.in"]);
+  const f = failing(
+    input(host({ addresses: [address("mape", "133.209.13.2")] }), { vyos: true, wan: "eth1.10" }),
+  )[0];
+  assert.equal(f?.id, "ce-address-missing");
+  assert.deepEqual(f.vyosFix, [`set interfaces ethernet eth1 vif 10 address ${CE}/128`, "commit"]);
+  assert.equal(checkSet(schema, f.vyosFix[0] ?? ""), null);
 });
