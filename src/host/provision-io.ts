@@ -47,7 +47,8 @@ export function lineResolvers(
         from: "/etc/resolv.conf (no WAN interface given: not learned from the line)",
       };
     }
-    if (dhcpv6 !== null && dhcpv6.dnsServers.length > 0) return fromDhcpv6(dhcpv6, wan);
+    // The DHCPv6 source's exchange is the line's answer; a second one would find the same.
+    if (dhcpv6 !== null) return fromDhcpv6(dhcpv6, wan);
     const own = await queryDhcpv6(hostDhcpv6Io(wan), {
       kind: "information-request",
       maxDurationMs: options.timeoutMs ?? 5000,
