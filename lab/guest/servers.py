@@ -269,6 +269,7 @@ def v6mig_answer(doc, query, client):
         with lock:
             ISSUED.add(token)
         answer["token"] = token
+        extra["token"] = token
     else:
         answer.pop("token", None)
     extra["order"] = answer.get("order", [])
