@@ -1,8 +1,6 @@
-import { formatIpv4Prefix } from "../src/mape/ipv4.ts";
-import { formatIpv6, formatIpv6Prefix, parseIpv6Prefix } from "../src/mape/ipv6.ts";
-import { shippedRuleTable } from "../src/rules/shipped.ts";
-import { selectRule } from "../src/rules/table.ts";
+import { formatIpv6Prefix, parseIpv6Prefix } from "../src/mape/ipv6.ts";
 import { NGN } from "./addresses.ts";
+import { labV6migAnswer } from "./v6mig-answers.ts";
 
 /** Kea serves the delegated /56 (DHCPv6-PD) on the line, with the NGN's resolver. */
 export function keaConfig(prefix: string, leaseDir: string): unknown {
@@ -81,36 +79,7 @@ export function unboundConfig(dir: string, txt: string | null): string {
   return lines.join("\n") + "\n";
 }
 
-/**
- * The v6mig provisioning answer for a prefix (spec section 4.3 of the research): the rules of the
- * service that owns the prefix and share its BR, version 0 for the draft-03 interface ID.
- */
+/** The v6mig provisioning answer for a prefix: typed in (lab/v6mig-answers.ts), not from our tables. */
 export function v6migAnswer(prefix: string): Record<string, unknown> {
-  const table = shippedRuleTable();
-  const match = selectRule(table, parseIpv6Prefix(prefix));
-  if (match === null || match.rule.br === null) {
-    return { enabler_name: "mapectl lab", ttl: 86400, order: [] };
-  }
-  const br = match.rule.br;
-  const rules = table.rules
-    .filter((r) => r.service?.id === match.service?.id && r.rule.br === br)
-    .map((r) => ({
-      ipv6: formatIpv6Prefix(r.rule.ipv6Prefix),
-      ipv4: formatIpv4Prefix(r.rule.ipv4Prefix),
-      ea_length: r.rule.eaBits,
-      psid_offset: r.rule.psidOffset,
-    }));
-  return {
-    enabler_name: "mapectl lab",
-    service_name: match.service?.name ?? "MAP-E",
-    isp_name: match.service?.name ?? "lab",
-    ttl: 86400,
-    token: "mapectl-lab-token",
-    order: ["map_e"],
-    map_e: {
-      version: (match.service?.ceInterfaceId ?? "draft-03") === "draft-03" ? 0 : 1,
-      br: formatIpv6(br),
-      rules,
-    },
-  };
+  return labV6migAnswer(prefix);
 }

@@ -4,8 +4,11 @@
 inet:          ICMP/TCP/UDP echo, DNS, HTTP and HTTPS on every address of the namespace, and the
                recorder: one JSON line per TCP connection, UDP datagram and ICMP echo request seen,
                with the source address and port (or echo id) as they arrived from the BR.
-provisioning:  the HB46PP (v6mig) provisioning server over HTTPS; answers with the JSON file the
-               host wrote, re-read on every request so a scenario can change it, and logs queries.
+provisioning:  the HB46PP (v6mig) provisioning server over HTTPS, as real servers behave: it places
+               the CE by source address or by a token it gave earlier, answers only methods the CE
+               claimed in `capability`, and can answer 307, 403, 404, 503 or slowly. The JSON file the
+               host wrote is re-read on every request (so a scenario can change it); every query is
+               logged with what was answered.
 """
 import json
 import socket
@@ -129,9 +132,13 @@ def dns_udp(rec, web):
         srv.sendmsg([reply], [(socket.SOL_IP, IP_PKTINFO, struct.pack("@I4s4s", 0, socket.inet_aton(dst), socket.inet_aton(dst)))], 0, peer)
 
 
+REASONS = {200: "OK", 307: "Temporary Redirect", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable"}
+
+
 def http_serve(srv, rec, answer, context=None):
     """Minimal HTTP/1.0 GET server: http.server would cost seconds of imports and a reverse DNS lookup
-    under TCG. answer(path) returns (status, body, extra fields for the record)."""
+    under TCG. answer(path, client) returns (status, body, extra fields for the record); the extra
+    fields "headers" (sent) and "delay" (seconds between the head and the body) are not recorded."""
 
     def handle(conn, peer, local):
         try:
@@ -147,14 +154,20 @@ def http_serve(srv, rec, answer, context=None):
             line = data.split(b"\r\n", 1)[0].decode("latin-1")
             parts = line.split(" ")
             path = parts[1] if len(parts) >= 2 else "/"
-            status, body, extra = answer(path) if parts[0] == "GET" else (405, "only GET\n", {})
+            status, body, extra = answer(path, peer[0]) if parts[0] == "GET" else (405, "only GET\n", {})
+            headers = extra.pop("headers", {})
+            delay = extra.pop("delay", 0)
             entry = {"proto": "http", "src": peer[0], "sport": peer[1], "dst": local[0], "dport": local[1], "path": path, "status": status, "tls": context is not None}
             entry.update(extra)
             record(rec, entry)
             payload = body.encode()
             kind = "application/json" if body.startswith("{") else "text/plain"
-            head = f"HTTP/1.0 {status} {'OK' if status == 200 else 'Error'}\r\nContent-Type: {kind}\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
-            conn.sendall(head.encode() + payload)
+            fields = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            head = f"HTTP/1.0 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: {kind}\r\nContent-Length: {len(payload)}\r\n{fields}Connection: close\r\n\r\n"
+            conn.sendall(head.encode())
+            if delay:
+                time.sleep(delay)
+            conn.sendall(payload)
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -187,30 +200,104 @@ def run_inet(args):
     serve_forever(udp_echo, 7, rec)
     serve_forever(icmp_recorder, rec)
     serve_forever(dns_udp, rec, web)
-    hello = lambda _path: (200, "hello from the lab's internet\n", {})
+    hello = lambda _path, _client: (200, "hello from the lab's internet\n", {})
     serve_forever(http_serve, listen(socket.AF_INET, "0.0.0.0", 80), rec, hello)
     serve_forever(http_serve, listen(socket.AF_INET, "0.0.0.0", 443), rec, hello, tls_context(cert, key))
     print("inet servers ready", flush=True)
     threading.Event().wait()
 
 
+ISSUED = set()
+METHODS = ("map_e", "dslite", "ipip", "map_t", "lw4o6", "464xlat")
+
+
+def in_prefix(address, prefix):
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address.split("%")[0]) in ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        return False
+
+
+def v6mig_token(secret, client):
+    """Spec-shaped (64 lower-case hex), and the same for the same CE so a restart changes nothing."""
+    import hashlib
+
+    return hashlib.sha256(f"{secret} {client}".encode()).hexdigest()
+
+
+def v6mig_answer(doc, query, client):
+    """The answer real servers give: (status, body, extra). `doc` is either a plain answer (every source
+    known, capability honoured) or {"scenario": {...}} with these optional keys:
+      answer       the full answer, all methods the line has; trimmed to what the CE claimed
+      known        source prefixes this server places (default: every source)
+      unknown      what an unplaced source without a valid token gets: 403, 404 or "empty"
+      capability   "honour" (default) or "ignore" (a server that answers methods not claimed)
+      status       answer this HTTP status instead (403, 404, 503, ...)
+      redirect     answer 307 to this URL (without the CE's query, which the CE adds back)
+      delay        seconds between the head and the body
+      secret       the token secret (tokens are sha256(secret, the CE's address) in hex)
+    A token this process gave stands for the CE it was given to, wherever the CE asks from."""
+    scenario = doc.get("scenario") if isinstance(doc, dict) and "scenario" in doc else {"answer": doc}
+    extra = {"query": query, "delay": scenario.get("delay", 0)}
+    if "status" in scenario:
+        return scenario["status"], "", extra
+    if "redirect" in scenario:
+        extra["headers"] = {"Location": scenario["redirect"]}
+        return 307, "", extra
+    secret = scenario.get("secret", "mapectl lab")
+    token_ok = query.get("token") in ISSUED
+    known = scenario.get("known")
+    placed = known is None or any(in_prefix(client, p) for p in known)
+    extra["placed"] = "source" if placed else ("token" if token_ok else "unknown")
+    answer = dict(scenario.get("answer", {}))
+    if not placed and not token_ok:
+        unknown = scenario.get("unknown", "empty")
+        if unknown in (403, 404):
+            return unknown, "", extra
+        answer = {"ttl": answer.get("ttl", 3600), "order": []}
+    claimed = [m for m in query.get("capability", "").split(",") if m]
+    if scenario.get("capability", "honour") == "honour":
+        for method in METHODS:
+            if method not in claimed:
+                answer.pop(method, None)
+        answer["order"] = [m for m in answer.get("order", []) if m in claimed]
+    if answer.get("order"):
+        # The token identifies this CE at its next query even from outside the known prefixes.
+        token = v6mig_token(secret, client) if placed else query["token"]
+        with lock:
+            ISSUED.add(token)
+        answer["token"] = token
+        extra["token"] = token
+    else:
+        answer.pop("token", None)
+    extra["order"] = answer.get("order", [])
+    return 200, json.dumps(answer), extra
+
+
 def run_provisioning(args):
     from urllib.parse import parse_qs, urlsplit
 
-    address, config, log, cert, key = args
+    address, config, log, cert, key = args[:5]
+    port = int(args[5]) if len(args) > 5 else 443
 
-    def answer(path):
+    def answer(path, client):
         parts = urlsplit(path)
-        extra = {"query": {k: v[0] for k, v in parse_qs(parts.query).items()}}
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        for secret in ("user", "pass"):
+            if secret in query:
+                query[secret] = "(given)"
         if parts.path != "/config":
-            return 404, "not found\n", extra
+            return 404, "not found\n", {"query": query}
         try:
             with open(config) as f:
-                return 200, f.read(), extra
-        except OSError:
-            return 503, "no provisioning data\n", extra
+                doc = json.load(f)
+        except (OSError, ValueError):
+            return 503, "no provisioning data\n", {"query": query}
+        return v6mig_answer(doc, query, client)
 
-    srv = listen(socket.AF_INET6, address, 443)
+    srv = listen(socket.AF_INET6, address, port)
     print("provisioning server ready", flush=True)
     http_serve(srv, log, answer, tls_context(cert, key))
 

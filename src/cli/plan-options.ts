@@ -42,11 +42,11 @@ export function addPlanOptions(command: Command): Command {
     .option("--prefix <prefix>", "the delegated prefix (default: read from the host)")
     .option(
       "--source <source>",
-      "where parameters come from: tables, manual, hb46pp, dhcpv6, or auto (HB46PP, DHCPv6, then tables)",
+      "where parameters come from: tables, manual, hb46pp, dhcpv6, or auto (HB46PP, DHCPv6, then tables; one empty HB46PP order or an answer for a method this CE did not claim keeps MAP-E, two empty orders in a row withdraw it)",
     )
     .option(
       "--resolver <address>",
-      "the line's DNS resolver for HB46PP (repeatable; default /etc/resolv.conf)",
+      "the line's DNS resolver for HB46PP (repeatable; default: the DNS servers of the WAN's DHCPv6 answer, never /etc/resolv.conf)",
       collect,
     )
     .option("--ca-file <file>", "extra CA certificates for the HB46PP server")

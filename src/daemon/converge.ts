@@ -27,6 +27,8 @@ export interface ConvergeResult {
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   /** Why the parameters are the last good answer's, when asking the network again failed. */
   readonly stale: string | null;
+  /** What the network said that changed nothing but should be seen (a DS-Lite-only HB46PP answer). */
+  readonly notice?: string | null;
   /** With a VyOS-owned tunnel: what of VyOS's configuration does not match the plan (vyosDrift). */
   readonly vyosDrift: readonly string[];
 }
@@ -299,6 +301,7 @@ export async function converge(
     changed: applied.length > 0,
     flushed,
     stale: resolution.stale ?? null,
+    notice: resolution.notice ?? null,
     vyosDrift: drift,
   };
 }

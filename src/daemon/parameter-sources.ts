@@ -3,7 +3,10 @@ import { formatIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
 import { resolveFromSettings } from "../plan/desired.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { ResolvedParameters } from "../provision/parameters.ts";
-import { DEFAULT_ORDER, provision, type ProvisionResult } from "../provision/provision.ts";
+import { DEFAULT_IDENTITY, type CeIdentity } from "../provision/hb46pp.ts";
+import { HB46PP_RETRY, retryDelayMs, type RetryWindow } from "../provision/hb46pp-flow.ts";
+import { DEFAULT_ORDER, provision, type ProvisionResult, type SourceReport } from "../provision/provision.ts";
+import { fileMemoryStore, type Hb46ppMemory, type Hb46ppMemoryStore } from "../host/hb46pp-state.ts";
 import type { ParameterSource } from "../provision/parameters.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
 import type { RuleTable } from "../rules/table.ts";
@@ -12,8 +15,14 @@ export interface Resolution {
   readonly resolved: ResolvedParameters;
   /** How long the network said these parameters hold (HB46PP ttl), in seconds. */
   readonly ttlSeconds: number | null;
+  /** When to ask again: the answering source's TTL window, or a passed-over network source's retry. */
+  readonly renew?: RetryWindow | null;
   /** Set when asking again failed and these are the last good answer's parameters: why. */
   readonly stale?: string;
+  /** What the network said that an operator should see though it changed nothing (a DS-Lite-only answer). */
+  readonly notice?: string;
+  /** A source preferred over the chosen one failed for a reason that says nothing about the line. */
+  readonly fallback?: { readonly why: string; readonly retry: RetryWindow };
 }
 
 /** Where `up` and the daemon get parameters for a prefix: the same sources as `mapectl provision`. */
@@ -21,16 +30,20 @@ export type ParameterResolver = (prefix: Ipv6Prefix, wan: string) => Promise<Res
 
 /**
  * No MAP-E parameters from the sources asked. `byNetwork`: the network said this line has no MAP-E
- * (HB46PP NXDOMAIN or empty order, DS-Lite only, …), so MAP-E must come down; otherwise no source
- * could be used (server unreachable, DNS error), which says nothing about the line.
+ * (HB46PP NXDOMAIN, two empty orders in a row, another method this CE claimed), so MAP-E must come
+ * down; otherwise no source could be used (server unreachable, DNS error), which says nothing about
+ * the line.
  */
 export class MapeDisabled extends Error {
   readonly retryAfterSeconds: number | null;
+  readonly retry: RetryWindow | null;
   readonly byNetwork: boolean;
-  constructor(message: string, retryAfterSeconds: number | null, byNetwork = true) {
+  /** `retry`: a window to pick a random wait in, or seconds exactly. */
+  constructor(message: string, retry: RetryWindow | number | null, byNetwork = true) {
     super(message);
     this.name = "MapeDisabled";
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.retry = typeof retry === "number" ? { minSeconds: retry, maxSeconds: retry } : retry;
+    this.retryAfterSeconds = this.retry === null ? null : Math.round(this.retry.minSeconds);
     this.byNetwork = byNetwork;
   }
 }
@@ -53,7 +66,31 @@ export function sourceOrder(settings: Settings): ParameterSource[] {
   }
 }
 
-export function parameterResolver(settings: Settings, table: RuleTable): ParameterResolver {
+/** The CE identity HB46PP sends: the configuration's [hb46pp] over mapectl's defaults. */
+export function settingsIdentity(settings: Settings, token: string | null): CeIdentity {
+  return { ...DEFAULT_IDENTITY, ...settings.hb46pp, ...(token === null ? {} : { token }) };
+}
+
+/** The memory after a query: the server's new token, and the run of empty orders. */
+export function rememberHb46pp(previous: Hb46ppMemory, result: ProvisionResult): Hb46ppMemory {
+  const hb = result.sources.find((s) => s.source === "hb46pp");
+  if (hb === undefined) return previous;
+  const token = typeof hb.details.token === "string" ? hb.details.token : previous.token;
+  const order = hb.details.order;
+  // Only an answer counts: a failed query neither breaks nor extends a run of empty orders.
+  const emptyOrders = Array.isArray(order)
+    ? order.length === 0
+      ? previous.emptyOrders + 1
+      : 0
+    : previous.emptyOrders;
+  return { token, emptyOrders };
+}
+
+export function parameterResolver(
+  settings: Settings,
+  table: RuleTable,
+  memory: Hb46ppMemoryStore = fileMemoryStore(),
+): ParameterResolver {
   const order = sourceOrder(settings);
   if (order.every((s) => s === "tables" || s === "manual")) {
     return (prefix) =>
@@ -67,8 +104,10 @@ export function parameterResolver(settings: Settings, table: RuleTable): Paramet
       sources: order,
       wan,
       resolvers: settings.resolvers,
+      resolversFrom: "the configuration or --resolver",
       caFile: settings.caFile ?? undefined,
     });
+    const before = memory.load();
     const result = await provision(
       {
         prefix,
@@ -78,42 +117,84 @@ export function parameterResolver(settings: Settings, table: RuleTable): Paramet
         manualRule: settings.rule ?? undefined,
         overrides: Object.keys(settings.overrides).length > 0 ? settings.overrides : undefined,
         interfaceId: settings.interfaceId ?? undefined,
+        identity: settingsIdentity(settings, before.token),
+        emptyOrderConfirmed: before.emptyOrders >= 1,
       },
       io,
     );
+    const after = rememberHb46pp(before, result);
+    if (after.token !== before.token || after.emptyOrders !== before.emptyOrders) memory.save(after);
     return resolutionOf(result);
   };
 }
 
-/** The resolver's answer from what provision() found: the chosen parameters, or why there are none. */
-export function resolutionOf(result: ProvisionResult): Resolution {
-  if (result.chosen === null) {
-    const disabled = result.sources.find((s) => s.disableMapE || s.authoritative);
-    const prefix = formatIpv6Prefix(result.prefix);
-    if (disabled !== undefined) {
-      const retry = disabled.retry;
-      throw new MapeDisabled(
-        `no MAP-E for ${prefix}: ${disabled.source}: ${disabled.error ?? disabled.status}`,
-        retry === null ? null : Math.round(retry.minSeconds),
-        true,
-      );
-    }
-    // Retry at the earliest window any source named (spec §3.6: DNS 1–10 min, HTTP 10–30 min).
-    const windows = result.sources.flatMap((s) => (s.retry === null ? [] : [s.retry.minSeconds]));
-    throw new MapeDisabled(
-      `no MAP-E parameters for ${prefix}: ${result.reason ?? "no source answered"}`,
-      windows.length === 0 ? null : Math.round(Math.min(...windows)),
-      false,
-    );
-  }
-  const report = result.sources.find((s) => s.resolved === result.chosen);
-  return { resolved: result.chosen, ttlSeconds: report?.ttl ?? null };
+/** Failures of a network source that say nothing lasting about the line: the last answer may stand. */
+const TRANSIENT = new Set([
+  "http-error",
+  "dns-error",
+  "unknown-ce",
+  "bad-reply",
+  "bad-record",
+  "no-resolver",
+  "no-answer",
+  "malformed",
+]);
+
+function isTransient(report: SourceReport): boolean {
+  return TRANSIENT.has(report.status) || (report.status === "no-service" && !report.authoritative);
 }
 
-/** How long an answer without a TTL holds (HB46PP k.2 says 20–24 h; tables never change by themselves). */
-const DEFAULT_TTL_S = 20 * 3600;
+function failureOf(result: ProvisionResult): MapeDisabled {
+  const disabled = result.sources.find((s) => s.disableMapE || s.authoritative);
+  const prefix = formatIpv6Prefix(result.prefix);
+  if (disabled !== undefined) {
+    return new MapeDisabled(
+      `no MAP-E for ${prefix}: ${disabled.source}: ${disabled.error ?? disabled.status}`,
+      disabled.retry,
+      true,
+    );
+  }
+  // Retry at the earliest window any source named (spec §3.6: DNS 1–10 min, HTTP 10–30 min).
+  const windows = result.sources.flatMap((s) => (s.retry === null ? [] : [s.retry]));
+  const earliest = windows.sort((x, y) => x.minSeconds - y.minSeconds)[0] ?? null;
+  return new MapeDisabled(
+    `no MAP-E parameters for ${prefix}: ${result.reason ?? "no source answered"}`,
+    earliest,
+    false,
+  );
+}
+
+/** The resolver's answer from what provision() found: the chosen parameters, or why there are none. */
+export function resolutionOf(result: ProvisionResult): Resolution {
+  if (result.chosen === null) throw failureOf(result);
+  const at = result.sources.findIndex((s) => s.resolved === result.chosen);
+  const report = result.sources[at];
+  const passed = result.sources.slice(0, Math.max(at, 0));
+  const notes = passed
+    .filter((s) => s.status === "unclaimed" || s.status === "no-service")
+    .map((s) => `${s.source}: ${s.error ?? s.status}`);
+  if (report?.source === "hb46pp") notes.push(...report.warnings.map((w) => `hb46pp: ${w}`));
+  const transient = passed.find(isTransient);
+  const windows = passed.flatMap((s) => (s.retry === null ? [] : [s.retry]));
+  const renew = report?.retry ?? windows.sort((x, y) => x.minSeconds - y.minSeconds)[0] ?? null;
+  return {
+    resolved: result.chosen,
+    ttlSeconds: report?.ttl ?? null,
+    renew,
+    ...(notes.length > 0 ? { notice: notes.join("; ") } : {}),
+    ...(transient?.retry == null
+      ? {}
+      : {
+          fallback: {
+            why: `${transient.source}: ${transient.error ?? transient.status}`,
+            retry: transient.retry,
+          },
+        }),
+  };
+}
+
 /** When a failure names no retry window: soon enough to recover, rare enough not to hammer a server. */
-const DEFAULT_RETRY_S = 600;
+const DEFAULT_RETRY: RetryWindow = { minSeconds: 600, maxSeconds: 600 };
 
 export interface CachingResolver extends ParameterResolver {
   /** Forget everything: the next call asks the network (SIGHUP, an operator's retry). */
@@ -132,18 +213,28 @@ export interface CachingResolver extends ParameterResolver {
  * §3.6 k: also when the CE's IPv6 address, which the server answers by, changes). Between those,
  * every converge reuses the answer, and a refusal by the network (NXDOMAIN, no MAP-E offered) is
  * kept for its retry window too, so periodic checks do not query a server that said no. When asking
- * again fails for a reason that says nothing about the line (server or DNS unreachable), the last
- * answer for the same prefix stays in use until the next retry, with `stale` saying why: taking a
- * working path down because a provisioning server is briefly away would be worse than the TTL.
+ * again fails for a reason that says nothing about the line (server or DNS unreachable, one empty
+ * order), the last answer for the same prefix stays in use until the next retry, with `stale`
+ * saying why, also when a lower source (the tables) could answer: a working path is not swapped or
+ * taken down because a provisioning server is briefly away. Every wait is a random point in its
+ * window (spec §3.6: 1–3 h, 1–10 min, 10–30 min, 20–24 h), so CEs do not ask in step.
  */
 export function cachingResolver(
   inner: ParameterResolver,
   now: () => number = Date.now,
-  options: { readonly maxRetrySeconds?: number } = {},
+  options: { readonly maxRetrySeconds?: number; readonly random?: () => number } = {},
 ): CachingResolver {
+  const random = options.random ?? Math.random;
+  const maxRetryMs = (options.maxRetrySeconds ?? Infinity) * 1000;
   let queries = 0;
   let answer: { key: string; resolution: Resolution; expires: number; why: "ttl" | "retry" } | null = null;
   let refusal: { key: string; error: Error; expires: number } | null = null;
+  const keepLast = (key: string, why: string, waitMs: number): Resolution | null => {
+    if (answer?.key !== key) return null;
+    const stale = `${why}; keeping the parameters from the last answer (${answer.resolution.resolved.source}) until the next try in ${Math.round(waitMs / 1000)} s`;
+    answer = { key, resolution: { ...answer.resolution, stale }, expires: now() + waitMs, why: "retry" };
+    return answer.resolution;
+  };
   const resolver = async (prefix: Ipv6Prefix, wan: string): Promise<Resolution> => {
     const key = `${formatIpv6Prefix(prefix)} ${wan}`;
     if (refusal?.key === key && now() < refusal.expires) throw refusal.error;
@@ -151,27 +242,33 @@ export function cachingResolver(
     queries++;
     try {
       const resolution = await inner(prefix, wan);
-      const expires = now() + (resolution.ttlSeconds ?? DEFAULT_TTL_S) * 1000;
+      const fallback = resolution.fallback;
+      if (fallback !== undefined && answer?.key === key) {
+        const previous = answer.resolution.resolved.source;
+        const waitMs = Math.min(retryDelayMs(fallback.retry, random), maxRetryMs);
+        if (previous !== resolution.resolved.source) {
+          const kept = keepLast(key, fallback.why, waitMs);
+          if (kept !== null) return kept;
+        }
+      }
+      const ttl = resolution.ttlSeconds;
+      const renew =
+        resolution.renew ?? (ttl === null ? HB46PP_RETRY.noTtl : { minSeconds: ttl, maxSeconds: ttl });
+      const expires = now() + retryDelayMs(renew, random);
       answer = { key, resolution, expires, why: "ttl" };
       refusal = null;
       return resolution;
     } catch (err) {
-      const retryS = Math.min(
-        isMapeDisabled(err) ? (err.retryAfterSeconds ?? DEFAULT_RETRY_S) : DEFAULT_RETRY_S,
-        options.maxRetrySeconds ?? Infinity,
-      );
-      const expires = now() + retryS * 1000;
+      const window = (isMapeDisabled(err) ? err.retry : null) ?? DEFAULT_RETRY;
+      const waitMs = Math.min(retryDelayMs(window, random), maxRetryMs);
       if (isMapeDisabled(err) && err.byNetwork) {
         answer = null;
-        refusal = { key, error: err, expires };
+        refusal = { key, error: err, expires: now() + waitMs };
         throw err;
       }
-      if (answer?.key === key) {
-        const stale = `${(err as Error).message}; keeping the parameters from the last answer until the next try in ${retryS} s`;
-        answer = { key, resolution: { ...answer.resolution, stale }, expires, why: "retry" };
-        return answer.resolution;
-      }
-      refusal = { key, error: err as Error, expires };
+      const kept = keepLast(key, (err as Error).message, waitMs);
+      if (kept !== null) return kept;
+      refusal = { key, error: err as Error, expires: now() + waitMs };
       throw err;
     }
   };

@@ -124,6 +124,8 @@ export class Watcher {
   private portsWarned = false;
   /** The VyOS drift last reported, so the same one is not logged on every trigger. */
   private drift = "";
+  /** The provisioning notice last reported (e.g. a DS-Lite-only answer), said once while it holds. */
+  private notice = "";
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;
   private readonly options: WatchOptions;
@@ -297,6 +299,9 @@ export class Watcher {
         );
       }
       this.reportDrift(result);
+      const notice = result.notice ?? "";
+      if (notice !== this.notice && notice !== "") this.log("warning", `${reason}: provisioning: ${notice}`);
+      this.notice = notice;
       if (result.stale !== null) {
         this.logOnce(
           "warning",

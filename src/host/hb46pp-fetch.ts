@@ -9,8 +9,8 @@ import { MAX_BODY } from "../provision/hb46pp.ts";
 import { HostError } from "./errors.ts";
 
 export interface Hb46ppHostOptions {
-  /** The line's own resolvers (spec §3.1: the provider's DNS answers 4over6.info). Empty: the system's. */
-  readonly resolvers: readonly string[];
+  /** The line's own resolvers when known up front (--resolver); else each query names its own. */
+  readonly resolvers?: readonly string[] | undefined;
   /** PEM file of extra CAs trusted when t=b, e.g. a provider's private CA or a test CA. */
   readonly caFile?: string | undefined;
   readonly timeoutMs?: number | undefined;
@@ -20,19 +20,14 @@ function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? "";
 }
 
-function makeResolver(options: Hb46ppHostOptions): Resolver {
-  const timeoutMs = options.timeoutMs ?? 5000;
+/** A resolver that asks only `servers`: never the system's, which may not serve 4over6.info. */
+function makeResolver(servers: readonly string[], timeoutMs: number): Resolver {
   // c-ares' timeout is per try and doubles on each; two tries keep the total near timeoutMs.
   const resolver = new Resolver({ timeout: Math.max(Math.round(timeoutMs / 3), 100), tries: 2 });
-  if (options.resolvers.length > 0) {
-    try {
-      resolver.setServers([...options.resolvers]);
-    } catch (err) {
-      throw new HostError(
-        "COMMAND_FAILED",
-        `resolver ${options.resolvers.join(", ")}: ${(err as Error).message}`,
-      );
-    }
+  try {
+    resolver.setServers([...servers]);
+  } catch (err) {
+    throw new HostError("COMMAND_FAILED", `resolver ${servers.join(", ")}: ${(err as Error).message}`);
   }
   return resolver;
 }
@@ -62,7 +57,6 @@ async function readBody(res: IncomingMessage): Promise<Uint8Array | null> {
  * only (spec §3.3) with node:http(s), the server's name sent as SNI and checked when t=b.
  */
 export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
-  const resolver = makeResolver(options);
   const timeoutMs = options.timeoutMs ?? 5000;
   let extraCa: string | null = null;
   if (options.caFile !== undefined) {
@@ -76,26 +70,25 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
     }
   }
 
-  async function resolveTxt(name: string): Promise<TxtLookup> {
+  async function resolveTxt(name: string, servers: readonly string[]): Promise<TxtLookup> {
     try {
-      return { kind: "records", records: await resolver.resolveTxt(name) };
+      return { kind: "records", records: await makeResolver(servers, timeoutMs).resolveTxt(name) };
     } catch (err) {
       const code = codeOf(err);
       if (code === "ENOTFOUND") return { kind: "nxdomain" };
       if (code === "ENODATA") return { kind: "nodata" };
-      const via = options.resolvers.length > 0 ? ` via ${options.resolvers.join(", ")}` : "";
-      return { kind: "error", code, message: `${code || (err as Error).message}${via}` };
+      return { kind: "error", code, message: `${code || (err as Error).message} via ${servers.join(", ")}` };
     }
   }
 
-  async function addressOf(host: string): Promise<string> {
+  async function addressOf(host: string, servers: readonly string[]): Promise<string> {
     const bare = host.startsWith("[") ? host.slice(1, -1) : host;
     const family = isIP(bare);
     if (family === 6) return bare;
     if (family === 4)
       throw new Error(`${host} is an IPv4 address; HB46PP is spoken over IPv6 only (spec §3.3)`);
     try {
-      const addresses = await resolver.resolve6(bare);
+      const addresses = await makeResolver(servers, timeoutMs).resolve6(bare);
       const first = addresses[0];
       if (first === undefined) throw new Error("no AAAA record");
       return first;
@@ -106,11 +99,15 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
     }
   }
 
-  async function get(urlText: string, verifyCertificate: boolean): Promise<HttpAnswer> {
+  async function get(
+    urlText: string,
+    verifyCertificate: boolean,
+    servers: readonly string[],
+  ): Promise<HttpAnswer> {
     const url = new URL(urlText);
     let address: string;
     try {
-      address = await addressOf(url.hostname);
+      address = await addressOf(url.hostname, servers);
     } catch (err) {
       return { kind: "error", message: (err as Error).message };
     }
@@ -169,5 +166,7 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
     });
   }
 
-  return { resolveTxt, get, resolvers: options.resolvers };
+  return options.resolvers === undefined
+    ? { resolveTxt, get }
+    : { resolveTxt, get, resolvers: options.resolvers };
 }

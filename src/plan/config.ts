@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
 import { parseIpv4 } from "../mape/ipv4.ts";
+import { checkIdentity, DEFAULT_IDENTITY } from "../provision/hb46pp-request.ts";
 import type { Settings } from "./settings.ts";
 
 export class ConfigError extends Error {
@@ -60,6 +61,15 @@ const schema = z.strictObject({
       "replace-default": optional(z.boolean()),
     }),
   ),
+  hb46pp: optional(
+    z.strictObject({
+      "vendor-id": optional(z.string()),
+      product: optional(z.string()),
+      version: optional(z.string()),
+      user: optional(z.string()),
+      pass: optional(z.string()),
+    }),
+  ),
   forward: optional(z.array(forwardSchema)),
   nat: optional(
     z.strictObject({
@@ -86,6 +96,23 @@ export function parseForwardTarget(
     throw new ConfigError(`${where}: port "${portText}" is not a number from 1 to 65535`);
   }
   return { toAddress: address, toPort };
+}
+
+/** [hb46pp]: checked as the query would send it, so a bad value fails at load, not at the server. */
+function hb46ppIdentity(
+  h: Partial<Record<"vendor-id" | "product" | "version" | "user" | "pass", string | undefined>>,
+  file: string,
+): Settings["hb46pp"] {
+  const out: Settings["hb46pp"] = {};
+  if (h["vendor-id"] !== undefined) out.vendorId = h["vendor-id"];
+  if (h.product !== undefined) out.product = h.product;
+  if (h.version !== undefined) out.version = h.version;
+  if (h.user !== undefined) out.user = h.user;
+  if (h.pass !== undefined) out.pass = h.pass;
+  const wrong = checkIdentity({ ...DEFAULT_IDENTITY, ...out });
+  // checkIdentity names user and pass without their values
+  if (wrong !== null) throw new ConfigError(`${file}: hb46pp: ${wrong}`);
+  return out;
 }
 
 /** Parses and validates a config.toml; every problem is reported with its key path. */
@@ -130,6 +157,7 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
   if (p?.source === "manual" && p.rule === undefined) {
     throw new ConfigError(`${file}: parameters.source = "manual" needs a [parameters.rule] table`);
   }
+  if (c.hb46pp !== undefined) out.hb46pp = hb46ppIdentity(c.hb46pp, file);
   if (c.tunnel?.name !== undefined) out.tunnelName = c.tunnel.name;
   if (c.tunnel?.mtu !== undefined) out.mtu = c.tunnel.mtu;
   if (c.tunnel?.gateway !== undefined) out.gateway = c.tunnel.gateway;

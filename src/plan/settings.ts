@@ -9,8 +9,16 @@ export interface Settings {
   prefix: string | null;
   /** tables | manual: computed here; hb46pp | dhcpv6 | auto: asked from the network (auto: HB46PP, DHCPv6, tables). */
   source: "tables" | "manual" | "auto" | "hb46pp" | "dhcpv6";
-  /** The line's DNS resolvers for HB46PP; empty: /etc/resolv.conf. */
+  /** The line's DNS resolvers for HB46PP; empty: learned from the WAN's DHCPv6 answer (option 23). */
   resolvers: string[];
+  /** What HB46PP's query says of this CE ([hb46pp] in the configuration); unset: mapectl's defaults. */
+  hb46pp: {
+    vendorId?: string;
+    product?: string;
+    version?: string;
+    user?: string;
+    pass?: string;
+  };
   /** A CA bundle for the HB46PP server (t=b), besides the system's. */
   caFile: string | null;
   rule: MapRuleSpec | null;
@@ -39,6 +47,7 @@ export const DEFAULT_SETTINGS: Settings = {
   prefix: null,
   source: "tables",
   resolvers: [],
+  hb46pp: {},
   caFile: null,
   rule: null,
   rulesFiles: [],

@@ -2,8 +2,10 @@ import { isDecodeError } from "./errors.ts";
 import {
   HB46PP_NAME,
   hb46ppVerdict,
+  IMPLEMENTED_METHODS,
   parseHb46ppReply,
   parseTxtRecords,
+  redactUrl,
   requestUrl,
   type CeIdentity,
   type Hb46ppRecord,
@@ -27,13 +29,25 @@ export type HttpAnswer =
     }
   | { readonly kind: "error"; readonly message: string };
 
-/** The network side of HB46PP; src/host implements it with node:dns and node:https, tests with fakes. */
+/**
+ * The network side of HB46PP; src/host implements it with node:dns and node:https, tests with fakes.
+ * `servers` are the resolvers to ask (spec §1.2: the line's own); a fake may ignore them.
+ */
 export interface Hb46ppIo {
-  resolveTxt(name: string): Promise<TxtLookup>;
+  resolveTxt(name: string, servers: readonly string[]): Promise<TxtLookup>;
   /** One GET over IPv6, no redirect following: the flow decides about 307. */
-  get(url: string, verifyCertificate: boolean): Promise<HttpAnswer>;
-  /** The resolvers asked, for the report (spec §3.1 wants the line's own). */
+  get(url: string, verifyCertificate: boolean, servers: readonly string[]): Promise<HttpAnswer>;
+  /** The resolvers given when the I/O was made (tests, --resolver); else they are learned per query. */
   readonly resolvers?: readonly string[];
+}
+
+/** The resolvers HB46PP asks and where they came from, for the report. */
+export interface ResolverChoice {
+  readonly servers: readonly string[];
+  /** e.g. "--resolver", "DHCPv6 DNS servers (option 23) on wan0". */
+  readonly from: string;
+  /** Set when none could be learned: why. */
+  readonly problem?: string | undefined;
 }
 
 /** A random wait from min to max seconds, as spec §3.6 prescribes for each failure. */
@@ -63,7 +77,9 @@ export type Hb46ppStatus =
   | "unknown-ce"
   | "bad-reply"
   | "no-service"
-  | "not-map-e";
+  | "not-map-e"
+  | "unclaimed"
+  | "no-resolver";
 
 export interface Hb46ppOutcome {
   readonly status: Hb46ppStatus;
@@ -80,10 +96,18 @@ export interface Hb46ppOutcome {
   readonly reply: Hb46ppReply | null;
   readonly verdict: Hb46ppVerdict | null;
   readonly warnings: readonly string[];
+  readonly resolvers: ResolverChoice;
 }
 
 export interface Hb46ppQueryOptions {
   readonly identity: CeIdentity;
+  /** Default: the I/O's own `resolvers`. */
+  readonly resolvers?: ResolverChoice | undefined;
+  /**
+   * The previous answer was an empty order too. The spec also answers `[]` to a source it does not
+   * place and no valid token, so one empty order is asked again in 10–30 min before it counts.
+   */
+  readonly emptyOrderConfirmed?: boolean | undefined;
   /** 307 hops before giving up; the spec sets no number, browsers use about 20. */
   readonly maxRedirects?: number;
 }
@@ -92,150 +116,248 @@ function ttlWindow(ttl: number | null): RetryWindow {
   return ttl === null ? HB46PP_RETRY.noTtl : { minSeconds: ttl, maxSeconds: ttl };
 }
 
-/** One HB46PP round (spec §3.6 a–h): DNS TXT, GET with redirects, parse, verdict. Never throws for bad input. */
-export async function queryHb46pp(io: Hb46ppIo, options: Hb46ppQueryOptions): Promise<Hb46ppOutcome> {
-  const base = {
-    record: null,
-    urls: [] as string[],
-    httpStatus: null,
-    reply: null,
-    verdict: null,
-    warnings: [] as string[],
-  };
-  const lookup = await io.resolveTxt(HB46PP_NAME);
+type Base = Omit<Hb46ppOutcome, "status" | "message" | "disableMapE" | "retry">;
+
+/** Spec §3.6 c: the TXT record, or the outcome that ends the round. */
+async function lookupRecord(
+  io: Hb46ppIo,
+  base: Base,
+): Promise<{ record: Hb46ppRecord } | { outcome: Hb46ppOutcome }> {
+  const servers = base.resolvers.servers;
+  if (servers.length === 0) {
+    return {
+      outcome: {
+        ...base,
+        status: "no-resolver",
+        message: `no resolver of the line to ask for TXT ${HB46PP_NAME}: ${base.resolvers.problem ?? "none known"}; give one with --resolver`,
+        disableMapE: false,
+        retry: HB46PP_RETRY.dnsError,
+      },
+    };
+  }
+  const lookup = await io.resolveTxt(HB46PP_NAME, servers);
+  const via = `(resolver ${servers.join(", ")}, ${base.resolvers.from})`;
   if (lookup.kind === "nxdomain" || lookup.kind === "nodata") {
     return {
-      ...base,
-      status: "no-record",
-      message: `${lookup.kind === "nxdomain" ? "NXDOMAIN" : "no TXT record"} for ${HB46PP_NAME}: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled`,
-      disableMapE: true,
-      retry: HB46PP_RETRY.noRecord,
+      outcome: {
+        ...base,
+        status: "no-record",
+        message: `${lookup.kind === "nxdomain" ? "NXDOMAIN" : "no TXT record"} for ${HB46PP_NAME}: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled ${via}`,
+        disableMapE: true,
+        retry: HB46PP_RETRY.noRecord,
+      },
     };
   }
   if (lookup.kind === "error") {
     return {
-      ...base,
-      status: "dns-error",
-      message: `DNS query TXT ${HB46PP_NAME} failed: ${lookup.message}`,
-      disableMapE: false,
-      retry: HB46PP_RETRY.dnsError,
+      outcome: {
+        ...base,
+        status: "dns-error",
+        message: `DNS query TXT ${HB46PP_NAME} failed: ${lookup.message} ${via}`,
+        disableMapE: false,
+        retry: HB46PP_RETRY.dnsError,
+      },
     };
   }
-  let record: Hb46ppRecord;
   try {
-    record = parseTxtRecords(lookup.records);
+    return { record: parseTxtRecords(lookup.records) };
   } catch (err) {
     if (!isDecodeError(err)) throw err;
-    return {
+    const outcome: Hb46ppOutcome = {
       ...base,
       status: "bad-record",
       message: err.message,
       disableMapE: false,
       retry: HB46PP_RETRY.dnsError,
     };
+    return { outcome };
   }
-  const warnings = [...record.warnings];
-  const urls: string[] = [];
+}
+
+type Fetched =
+  | { readonly kind: "answer"; readonly status: number; readonly body: Uint8Array }
+  | {
+      readonly kind: "failed";
+      readonly status: Hb46ppStatus;
+      readonly message: string;
+      readonly http: number | null;
+    };
+
+/** Where a 307/308 goes, or why it cannot be followed. */
+function redirectTarget(
+  shown: string,
+  url: string,
+  status: number,
+  location: string | null,
+  record: Hb46ppRecord,
+): URL | string {
+  if (location === null) return `GET ${shown}: ${status} without a Location header`;
+  let next: URL;
+  try {
+    next = new URL(location, url);
+  } catch {
+    return `GET ${shown}: ${status} to "${redactUrl(location).slice(0, 100)}", which is not a URL`;
+  }
+  if (next.protocol !== "https:" && next.protocol !== "http:")
+    return `GET ${shown}: ${status} to a ${next.protocol} URL`;
+  if (record.verifyCertificate && next.protocol === "http:")
+    return `GET ${shown}: ${status} to ${redactUrl(next.href)}, plain http, but t=b asks for a verified certificate`;
+  return next;
+}
+
+/** Spec §3.6 d–h: the GET, following 307 to the next server with the CE's parameters. */
+async function fetchAnswer(
+  io: Hb46ppIo,
+  record: Hb46ppRecord,
+  options: Hb46ppQueryOptions,
+  servers: readonly string[],
+  urls: string[],
+): Promise<Fetched> {
   let url = requestUrl(record.url, options.identity);
   const maxRedirects = options.maxRedirects ?? 5;
-  const httpFail = (status: Hb46ppStatus, message: string, httpStatus: number | null): Hb46ppOutcome => ({
-    ...base,
-    record,
-    urls,
-    httpStatus,
-    warnings,
-    status,
-    message,
-    disableMapE: false,
-    retry: HB46PP_RETRY.httpError,
-  });
   for (let hop = 0; ; hop++) {
-    urls.push(url);
-    const answer = await io.get(url, record.verifyCertificate);
-    if (answer.kind === "error") return httpFail("http-error", `GET ${url} failed: ${answer.message}`, null);
+    const shown = redactUrl(url);
+    urls.push(shown);
+    const answer = await io.get(url, record.verifyCertificate, servers);
+    if (answer.kind === "error")
+      return {
+        kind: "failed",
+        status: "http-error",
+        message: `GET ${shown} failed: ${answer.message}`,
+        http: null,
+      };
     const { status } = answer;
     if (status === 307 || status === 308) {
-      if (answer.location === null)
-        return httpFail("http-error", `GET ${url}: ${status} without a Location header`, status);
-      if (hop >= maxRedirects)
-        return httpFail("http-error", `GET ${record.url}: more than ${maxRedirects} redirects`, status);
-      let next: URL;
-      try {
-        next = new URL(answer.location, url);
-      } catch {
-        return httpFail(
-          "http-error",
-          `GET ${url}: ${status} to "${answer.location.slice(0, 100)}", which is not a URL`,
-          status,
-        );
+      if (hop >= maxRedirects) {
+        const message = `GET ${redactUrl(record.url)}: more than ${maxRedirects} redirects`;
+        return { kind: "failed", status: "http-error", message, http: status };
       }
-      if (next.protocol !== "https:" && next.protocol !== "http:") {
-        return httpFail("http-error", `GET ${url}: ${status} to a ${next.protocol} URL`, status);
-      }
-      if (record.verifyCertificate && next.protocol === "http:") {
-        return httpFail(
-          "http-error",
-          `GET ${url}: ${status} to ${next.href}, plain http, but t=b asks for a verified certificate`,
-          status,
-        );
-      }
+      const next = redirectTarget(shown, url, status, answer.location, record);
+      if (typeof next === "string")
+        return { kind: "failed", status: "http-error", message: next, http: status };
       // The spec says 307 names "the next server"; a Location without our query would lose the CE's identity.
       url = next.searchParams.has("vendorid") ? next.href : requestUrl(next.href, options.identity);
       continue;
     }
     if (status === 403 || status === 404) {
-      return httpFail(
-        "unknown-ce",
-        `GET ${url}: ${status}: the provisioning server does not know this CE's source address (spec §3.3); is the WAN address the one the ISP delegated?`,
-        status,
-      );
+      const message = `GET ${shown}: ${status}: the provisioning server does not know this CE's source address (spec §3.3); is the WAN address the one the ISP delegated?`;
+      return { kind: "failed", status: "unknown-ce", message, http: status };
     }
-    if (status !== 200) return httpFail("http-error", `GET ${url}: HTTP status ${status}`, status);
-    let reply: Hb46ppReply;
-    try {
-      reply = parseHb46ppReply(answer.body);
-    } catch (err) {
-      if (!isDecodeError(err)) throw err;
-      return httpFail("bad-reply", `the provisioning server's answer is not usable: ${err.message}`, status);
-    }
-    warnings.push(...reply.warnings);
-    const verdict = hb46ppVerdict(reply);
-    const done = {
-      ...base,
-      record,
-      urls,
-      httpStatus: status,
-      reply,
-      verdict,
-      warnings,
-      retry: ttlWindow(reply.ttl),
-    };
-    const who = reply.serviceName ?? reply.enablerName ?? "the provisioning server";
-    if (verdict.kind === "no-service") {
+    if (status !== 200)
+      return {
+        kind: "failed",
+        status: "http-error",
+        message: `GET ${shown}: HTTP status ${status}`,
+        http: status,
+      };
+    return { kind: "answer", status, body: answer.body };
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Spec §3.4 and §3.6 k: what a parsed answer means for this CE. */
+function interpret(
+  done: Omit<Hb46ppOutcome, "status" | "message" | "disableMapE">,
+  options: Hb46ppQueryOptions,
+): Hb46ppOutcome {
+  const { reply, verdict } = done;
+  if (reply === null || verdict === null) throw new Error("interpret needs a reply");
+  const who = reply.serviceName ?? reply.enablerName ?? "the provisioning server";
+  const capability = (options.identity.capability ?? IMPLEMENTED_METHODS).join(",");
+  switch (verdict.kind) {
+    case "no-service":
+      if (options.emptyOrderConfirmed === true) {
+        return {
+          ...done,
+          status: "no-service",
+          message: `${who} offers no IPv4 service to this CE (order is empty, twice in a row)`,
+          disableMapE: true,
+        };
+      }
       return {
         ...done,
         status: "no-service",
-        message: `${who} offers no IPv4 service to this CE (order is empty)`,
-        disableMapE: true,
+        message: `${who} offers no IPv4 service to this CE (order is empty); one empty answer is not final (the spec also answers it to an unplaced source): asking again in 10–30 min`,
+        disableMapE: false,
+        retry: HB46PP_RETRY.httpError,
       };
-    }
-    if (verdict.kind === "not-map-e") {
+    case "not-map-e":
       return {
         ...done,
         status: "not-map-e",
         message: `${who} provisions ${verdict.description}, not MAP-E`,
         disableMapE: true,
       };
+    case "unclaimed":
+      return {
+        ...done,
+        status: "unclaimed",
+        message: `${who} provisions ${verdict.description}, which this CE did not claim (capability=${capability}) and cannot run; not taken as a refusal of MAP-E`,
+        disableMapE: false,
+      };
+    case "map-e": {
+      const preferred =
+        verdict.preferred.length === 0 ? "" : ` (the server prefers ${verdict.preferred.join(", ")} first)`;
+      const message = `${who}: MAP-E, ${plural(verdict.mapE.rules.length, "rule")}, BR ${verdict.mapE.br}${preferred}`;
+      return { ...done, status: "ok", message, disableMapE: false };
     }
-    const preferred =
-      verdict.preferred.length === 0 ? "" : ` (the server prefers ${verdict.preferred.join(", ")} first)`;
+  }
+}
+
+/** One HB46PP round (spec §3.6 a–h): DNS TXT, GET with redirects, parse, verdict. Never throws for bad input. */
+export async function queryHb46pp(io: Hb46ppIo, options: Hb46ppQueryOptions): Promise<Hb46ppOutcome> {
+  const resolvers = options.resolvers ?? { servers: io.resolvers ?? [], from: "given" };
+  const base: Base = {
+    record: null,
+    urls: [],
+    httpStatus: null,
+    reply: null,
+    verdict: null,
+    warnings: [],
+    resolvers,
+  };
+  const found = await lookupRecord(io, base);
+  if ("outcome" in found) return found.outcome;
+  const { record } = found;
+  const warnings = [...record.warnings];
+  const urls: string[] = [];
+  const fetched = await fetchAnswer(io, record, options, resolvers.servers, urls);
+  const reached = { ...base, record, urls, warnings };
+  if (fetched.kind === "failed") {
     return {
-      ...done,
-      status: "ok",
-      message: `${who}: MAP-E, ${verdict.mapE.rules.length} rule${verdict.mapE.rules.length === 1 ? "" : "s"}, BR ${verdict.mapE.br}${preferred}`,
+      ...reached,
+      httpStatus: fetched.http,
+      status: fetched.status,
+      message: fetched.message,
       disableMapE: false,
+      retry: HB46PP_RETRY.httpError,
     };
   }
+  let reply: Hb46ppReply;
+  try {
+    reply = parseHb46ppReply(fetched.body);
+  } catch (err) {
+    if (!isDecodeError(err)) throw err;
+    return {
+      ...reached,
+      httpStatus: fetched.status,
+      status: "bad-reply",
+      message: `the provisioning server's answer is not usable: ${err.message}`,
+      disableMapE: false,
+      retry: HB46PP_RETRY.httpError,
+    };
+  }
+  warnings.push(...reply.warnings);
+  if (reply.mapE?.mesh === true)
+    warnings.push("map_e.mesh is 1: this CE does not do mesh; traffic to other CEs goes through the BR");
+  const verdict = hb46ppVerdict(reply, options.identity.capability ?? IMPLEMENTED_METHODS);
+  return interpret(
+    { ...reached, httpStatus: fetched.status, reply, verdict, retry: ttlWindow(reply.ttl) },
+    options,
+  );
 }
 
 /** A point in the retry window; `random` is uniform in [0, 1). */

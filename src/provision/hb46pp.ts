@@ -4,150 +4,14 @@ import { parseIpv4Prefix } from "../mape/ipv4.ts";
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../mape/ipv6.ts";
 import { makeRule, type MapRule } from "../mape/rule.ts";
 import { DecodeError } from "./errors.ts";
+import { IMPLEMENTED_METHODS, isToken } from "./hb46pp-request.ts";
 
 /**
  * HB46PP (v6pc/v6mig-prov spec.md 1.1, "IPv6マイグレーション技術の国内標準プロビジョニング方式"):
  * the TXT record of 4over6.info names a provisioning server; a GET with the CE's identity returns
  * JSON whose map_e part is the RFC 7598 rule set in JSON.
  */
-export const HB46PP_NAME = "4over6.info";
-
-export interface Hb46ppRecord {
-  readonly url: string;
-  /** t=b: verify the server certificate; t=a: do not (spec §3.1). */
-  readonly verifyCertificate: boolean;
-  readonly warnings: readonly string[];
-}
-
-const MAX_TXT = 2048;
-
-function txtError(field: string, reason: string): DecodeError {
-  return new DecodeError("hb46pp-txt", field, reason);
-}
-
-/**
- * Parses the TXT answer for 4over6.info. `records` is what a resolver returns: one array of
- * character-strings per record, which together form the record's text (RFC 7208 §3.3 style).
- */
-export function parseTxtRecords(records: readonly (readonly string[])[]): Hb46ppRecord {
-  const texts = records.map((chunks) => chunks.join(""));
-  const ours = texts.filter((t) => /^v=v6mig-/.test(t.trim()));
-  if (ours.length === 0) {
-    const shown = texts.map((t) => JSON.stringify(t.slice(0, 80))).join(", ");
-    throw txtError(
-      "TXT 4over6.info",
-      `no record starts with "v=v6mig-" (got ${texts.length === 0 ? "no records" : shown})`,
-    );
-  }
-  if (ours.length > 1) {
-    throw txtError("TXT 4over6.info", `${ours.length} v6mig records; the spec allows exactly one (§3.1)`);
-  }
-  return parseTxtText(ours[0] ?? "");
-}
-
-/** One record's text, e.g. `v=v6mig-1 url=https://vne.example.jp/rule.cgi t=b`. */
-export function parseTxtText(text: string): Hb46ppRecord {
-  if (text.length > MAX_TXT)
-    throw txtError("TXT 4over6.info", `${text.length} characters is longer than ${MAX_TXT}`);
-  // Control characters cannot be part of a URL and would garble the one-line reports.
-  if (/\p{Cc}/u.test(text)) throw txtError("TXT 4over6.info", "contains control characters");
-  const fields = new Map<string, string>();
-  for (const item of text.trim().split(/ +/)) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw txtError("TXT 4over6.info", `"${item.slice(0, 60)}" is not key=value`);
-    const key = item.slice(0, eq);
-    if (fields.has(key)) throw txtError(`TXT 4over6.info ${key}`, "appears more than once");
-    fields.set(key, item.slice(eq + 1));
-  }
-  const version = fields.get("v");
-  if (version !== "v6mig-1") {
-    throw txtError(
-      "TXT 4over6.info v",
-      `"${version ?? ""}" is not v6mig-1, the only version this client speaks`,
-    );
-  }
-  const urlText = fields.get("url");
-  if (urlText === undefined || urlText === "") throw txtError("TXT 4over6.info url", "is missing");
-  let url: URL;
-  try {
-    url = new URL(urlText);
-  } catch {
-    throw txtError("TXT 4over6.info url", `"${urlText.slice(0, 100)}" is not a URL`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw txtError(
-      "TXT 4over6.info url",
-      `scheme ${url.protocol.replace(/:$/, "")} is neither https nor http`,
-    );
-  }
-  if (url.username !== "" || url.password !== "")
-    throw txtError("TXT 4over6.info url", "must not carry user:password@");
-  const warnings: string[] = [];
-  let t = fields.get("t");
-  if (t === undefined) {
-    warnings.push("the TXT record has no t=; not verifying the certificate (t=a)");
-    t = "a";
-  }
-  if (t !== "a" && t !== "b") throw txtError("TXT 4over6.info t", `"${t}" is neither a nor b`);
-  if (t === "b" && url.protocol === "http:") {
-    throw txtError(
-      "TXT 4over6.info t",
-      "t=b asks to verify a certificate, but the url is http (spec §3.1: http means t=a)",
-    );
-  }
-  return { url: url.href, verifyCertificate: t === "b", warnings };
-}
-
-export interface CeIdentity {
-  /** OUI (6 hex digits), optionally "-" and up to 24 of [0-9A-Za-z_] (spec §3.3). */
-  readonly vendorId: string;
-  /** Up to 32 of [0-9A-Za-z_-]. */
-  readonly product: string;
-  /** [0-9_]{1,32}: a version with "_" for ".". */
-  readonly version: string;
-  readonly capability?: readonly string[];
-  readonly token?: string | undefined;
-}
-
-/**
- * The values the spec's own example uses and that public HB46PP clients send; provisioning servers
- * answer by source address, and these are known to be accepted.
- */
-export const DEFAULT_IDENTITY: CeIdentity = {
-  vendorId: "acde48-v6pc_swg_hgw",
-  product: "V6MIG-ROUTER",
-  version: "0_00",
-};
-
-/** What this CE can use (map_e) and what it can recognise to report (dslite, ipip). */
-export const DEFAULT_CAPABILITY = ["map_e", "dslite", "ipip"] as const;
-
-export function checkIdentity(identity: CeIdentity): string | null {
-  if (!/^[0-9A-Fa-f]{6}(-[0-9A-Za-z_]{1,24})?$/.test(identity.vendorId)) {
-    return `vendor id "${identity.vendorId}" must be a 6-hex-digit OUI, optionally followed by - and up to 24 of 0-9 a-z A-Z _`;
-  }
-  if (!/^[0-9A-Za-z_-]{1,32}$/.test(identity.product)) {
-    return `product "${identity.product}" must be 1 to 32 of 0-9 a-z A-Z - _`;
-  }
-  if (!/^[0-9_]{1,32}$/.test(identity.version)) {
-    return `version "${identity.version}" must be 1 to 32 digits or _ (use _ for .)`;
-  }
-  if (identity.token !== undefined && !/^[0-9a-f]{64}$/.test(identity.token)) {
-    return "token must be the 64 lower-case hex digits the server sent";
-  }
-  return null;
-}
-
-/** The GET URL of spec §3.3: the server's URL with the CE's parameters added to its query. */
-export function requestUrl(serverUrl: string, identity: CeIdentity): string {
-  const url = new URL(serverUrl);
-  url.searchParams.append("vendorid", identity.vendorId);
-  url.searchParams.append("product", identity.product);
-  url.searchParams.append("version", identity.version);
-  url.searchParams.append("capability", (identity.capability ?? DEFAULT_CAPABILITY).join(","));
-  if (identity.token !== undefined) url.searchParams.append("token", identity.token);
-  return url.href;
-}
+export * from "./hb46pp-request.ts";
 
 export interface Hb46ppMapE {
   /** 0 = draft-ietf-softwire-map-03 interface ID, 1 = RFC 7597 (spec §3.4). */
@@ -334,7 +198,7 @@ export function parseHb46ppReply(body: string | Uint8Array): Hb46ppReply {
     ttl = Math.min(raw, MAX_TTL);
   }
   let token = optionalString(doc, "token");
-  if (token !== null && !/^[0-9a-f]{64}$/.test(token)) {
+  if (token !== null && !isToken(token)) {
     warnings.push("token is not 64 lower-case hex digits (spec §3.4); not sending it back");
     token = null;
   }
@@ -372,24 +236,41 @@ export function parseHb46ppReply(body: string | Uint8Array): Hb46ppReply {
   };
 }
 
-/** What the reply means for a MAP-E CE, in the order the server prefers (spec §3.4 "order"). */
+/** What the reply means for this CE, in the order the server prefers (spec §3.4 "order"). */
 export type Hb46ppVerdict =
   | { readonly kind: "map-e"; readonly mapE: Hb46ppMapE; readonly preferred: readonly string[] }
   | { readonly kind: "no-service" }
-  | { readonly kind: "not-map-e"; readonly methods: readonly string[]; readonly description: string };
+  /** Methods this CE claimed but that are not MAP-E: the server chose another method for this line. */
+  | { readonly kind: "not-map-e"; readonly methods: readonly string[]; readonly description: string }
+  /** Only methods this CE did not claim: a server that ignores `capability`, which says nothing of MAP-E. */
+  | { readonly kind: "unclaimed"; readonly methods: readonly string[]; readonly description: string };
 
-export function hb46ppVerdict(reply: Hb46ppReply): Hb46ppVerdict {
+function describeMethods(reply: Hb46ppReply, methods: readonly string[]): string {
+  return methods
+    .map((m) => {
+      if (m === "dslite" && reply.dslite !== null) return `DS-Lite (AFTR ${reply.dslite.aftr})`;
+      if (m === "ipip" && reply.ipip !== null && reply.ipip[0] !== undefined) {
+        const t = reply.ipip[0];
+        return `IPIP (fixed IPv4 ${t.ipv4}, tunnel ${t.ipv6Local} → ${t.ipv6Remote})`;
+      }
+      return (
+        { dslite: "DS-Lite", ipip: "IPIP", map_t: "MAP-T", lw4o6: "lw4o6", "464xlat": "464XLAT" }[m] ??
+        m.slice(0, 40)
+      );
+    })
+    .join(", then ");
+}
+
+export function hb46ppVerdict(
+  reply: Hb46ppReply,
+  capability: readonly string[] = IMPLEMENTED_METHODS,
+): Hb46ppVerdict {
   if (reply.order.length === 0) return { kind: "no-service" };
   const at = reply.order.indexOf("map_e");
-  if (at >= 0 && reply.mapE !== null)
+  if (at >= 0 && reply.mapE !== null && capability.includes("map_e"))
     return { kind: "map-e", mapE: reply.mapE, preferred: reply.order.slice(0, at) };
-  const parts = reply.order.map((m) => {
-    if (m === "dslite" && reply.dslite !== null) return `DS-Lite (AFTR ${reply.dslite.aftr})`;
-    if (m === "ipip" && reply.ipip !== null && reply.ipip[0] !== undefined) {
-      const t = reply.ipip[0];
-      return `IPIP (fixed IPv4 ${t.ipv4}, tunnel ${t.ipv6Local} → ${t.ipv6Remote})`;
-    }
-    return { dslite: "DS-Lite", ipip: "IPIP", map_t: "MAP-T", lw4o6: "lw4o6", "464xlat": "464XLAT" }[m] ?? m;
-  });
-  return { kind: "not-map-e", methods: reply.order, description: parts.join(", then ") };
+  const description = describeMethods(reply, reply.order);
+  if (reply.order.some((m) => capability.includes(m)))
+    return { kind: "not-map-e", methods: reply.order, description };
+  return { kind: "unclaimed", methods: reply.order, description };
 }

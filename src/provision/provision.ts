@@ -13,7 +13,13 @@ import {
   type Dhcpv6QueryOptions,
 } from "./dhcpv6-source.ts";
 import { DEFAULT_IDENTITY, type CeIdentity } from "./hb46pp.ts";
-import { queryHb46pp, type Hb46ppIo, type Hb46ppOutcome, type RetryWindow } from "./hb46pp-flow.ts";
+import {
+  queryHb46pp,
+  type Hb46ppIo,
+  type Hb46ppOutcome,
+  type ResolverChoice,
+  type RetryWindow,
+} from "./hb46pp-flow.ts";
 import {
   parametersJson,
   resolveParameters,
@@ -75,6 +81,8 @@ export interface ProvisionOptions {
   /** Forces the CE interface-ID layout for every source (else: network's, service's, draft-03). */
   readonly interfaceId?: InterfaceIdLayout | undefined;
   readonly identity?: CeIdentity | undefined;
+  /** The previous HB46PP answer was an empty order too: this one withdraws MAP-E (see hb46pp-flow). */
+  readonly emptyOrderConfirmed?: boolean | undefined;
   readonly dhcpv6?: Dhcpv6QueryOptions | undefined;
 }
 
@@ -82,6 +90,11 @@ export interface ProvisionOptions {
 export interface ProvisionIo {
   readonly hb46pp?: Hb46ppIo | undefined;
   readonly dhcpv6?: Dhcpv6Io | undefined;
+  /**
+   * The line's resolvers for HB46PP, chosen once the DHCPv6 source (when asked) has answered, so its
+   * DNS servers (option 23) can be used. Absent: the HB46PP I/O's own `resolvers`.
+   */
+  readonly hb46ppResolvers?: ((dhcpv6: Dhcpv6Outcome | null) => Promise<ResolverChoice>) | undefined;
 }
 
 type Pending = Omit<SourceReport, "resolved" | "br" | "ceInterfaceId"> & {
@@ -115,11 +128,12 @@ function failed(
   };
 }
 
-function fromHb46pp(outcome: Hb46ppOutcome, resolvers: readonly string[] | null): Pending {
+function fromHb46pp(outcome: Hb46ppOutcome): Pending {
   const reply = outcome.reply;
   const details: Record<string, unknown> = {
     status: outcome.status,
-    resolvers,
+    resolvers: outcome.resolvers.servers,
+    resolversFrom: outcome.resolvers.from,
     url: outcome.record?.url ?? null,
     verifyCertificate: outcome.record?.verifyCertificate ?? null,
     requests: outcome.urls,
@@ -129,6 +143,7 @@ function fromHb46pp(outcome: Hb46ppOutcome, resolvers: readonly string[] | null)
     ispName: reply?.ispName ?? null,
     order: reply?.order ?? null,
     token: reply?.token ?? null,
+    mesh: reply?.mapE?.mesh ?? null,
   };
   const common = {
     ttl: reply?.ttl ?? null,
@@ -139,9 +154,11 @@ function fromHb46pp(outcome: Hb46ppOutcome, resolvers: readonly string[] | null)
   };
   const mapE = outcome.verdict?.kind === "map-e" ? outcome.verdict.mapE : null;
   if (outcome.status !== "ok" || mapE === null) {
+    // Only a confirmed empty order and a method this CE claimed speak for the line (see hb46pp-flow).
     return failed("hb46pp", outcome.status, outcome.message, {
       ...common,
-      authoritative: outcome.status === "no-service" || outcome.status === "not-map-e",
+      authoritative:
+        (outcome.status === "no-service" && outcome.disableMapE) || outcome.status === "not-map-e",
     });
   }
   return {
@@ -283,19 +300,31 @@ export function findDisagreements(reports: readonly SourceReport[]): Disagreemen
  */
 export async function provision(options: ProvisionOptions, io: ProvisionIo): Promise<ProvisionResult> {
   const order = options.order ?? DEFAULT_ORDER;
+  // Started first: HB46PP waits for it when it learns the line's resolvers from its answer.
+  const dhcpv6Run =
+    order.includes("dhcpv6") && io.dhcpv6 !== undefined ? queryDhcpv6(io.dhcpv6, options.dhcpv6) : null;
+  const hb46ppRun = async (hb46ppIo: Hb46ppIo): Promise<Pending> => {
+    const resolvers =
+      io.hb46ppResolvers === undefined
+        ? undefined
+        : await io.hb46ppResolvers(dhcpv6Run === null ? null : await dhcpv6Run);
+    const outcome = await queryHb46pp(hb46ppIo, {
+      identity: options.identity ?? DEFAULT_IDENTITY,
+      resolvers,
+      emptyOrderConfirmed: options.emptyOrderConfirmed,
+    });
+    return fromHb46pp(outcome);
+  };
   const pending = await Promise.all(
     order.map(async (source): Promise<Pending> => {
       switch (source) {
         case "hb46pp":
           if (io.hb46pp === undefined) return failed(source, "unavailable", "HB46PP is not available here");
-          return fromHb46pp(
-            await queryHb46pp(io.hb46pp, { identity: options.identity ?? DEFAULT_IDENTITY }),
-            io.hb46pp.resolvers ?? null,
-          );
+          return hb46ppRun(io.hb46pp);
         case "dhcpv6":
-          if (io.dhcpv6 === undefined)
+          if (dhcpv6Run === null)
             return failed(source, "unavailable", "DHCPv6 is not available here (no WAN interface given)");
-          return fromDhcpv6(await queryDhcpv6(io.dhcpv6, options.dhcpv6));
+          return fromDhcpv6(await dhcpv6Run);
         case "tables":
           return { ...failed(source, "ok", ""), ok: true, error: null };
         case "manual":

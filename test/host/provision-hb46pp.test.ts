@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import { Background, cleanup, link, namespace, runTool, scratchDir } from "./provision-servers.ts";
+import { Background, cleanup, link, makePki, namespace, runTool, scratchDir } from "./provision-servers.ts";
 
 // HB46PP against real servers in an "ngn" namespace: unbound answers TXT 4over6.info (changed per
 // test with unbound-control) and AAAA for the provisioning servers; two HTTPS servers (python3 ssl,
@@ -83,73 +83,6 @@ print("ready", flush=True)
 srv.serve_forever()
 `;
 
-function makePki(): { ca: string; cert: string; key: string; otherCa: string } {
-  const p = (name: string): string => join(dir, name);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  runTool([
-    "openssl",
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    p("ca.key"),
-    "-out",
-    p("ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=mapectl test CA",
-  ]);
-  runTool([
-    "openssl",
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    p("other-ca.key"),
-    "-out",
-    p("other-ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=not the provider",
-  ]);
-  runTool([
-    "openssl",
-    "req",
-    ...ec,
-    "-keyout",
-    p("server.key"),
-    "-out",
-    p("server.csr"),
-    "-subj",
-    "/CN=prov.mapectl.test",
-  ]);
-  writeFileSync(
-    p("ext.cnf"),
-    "subjectAltName=DNS:prov.mapectl.test,DNS:other.mapectl.test\nextendedKeyUsage=serverAuth\n",
-  );
-  runTool([
-    "openssl",
-    "x509",
-    "-req",
-    "-in",
-    p("server.csr"),
-    "-CA",
-    p("ca.pem"),
-    "-CAkey",
-    p("ca.key"),
-    "-CAcreateserial",
-    "-out",
-    p("server.pem"),
-    "-days",
-    "2",
-    "-extfile",
-    p("ext.cnf"),
-  ]);
-  return { ca: p("ca.pem"), cert: p("server.pem"), key: p("server.key"), otherCa: p("other-ca.pem") };
-}
-
 let pki: ReturnType<typeof makePki>;
 
 function unboundControl(...args: string[]): void {
@@ -203,19 +136,26 @@ function provision(args: readonly string[]): {
   chosen: Record<string, unknown> | null;
   stderr: string;
 } {
-  const r = ce.run([
-    process.execPath,
-    CLI,
-    "provision",
-    "--prefix",
-    PREFIX,
-    "--resolver",
-    RESOLVER,
-    "--timeout",
-    "4",
-    "--json",
-    ...args,
-  ]);
+  // A fresh state directory per run: these tests look at single queries, not the token memory.
+  const state = join(dir, "state");
+  rmSync(state, { recursive: true, force: true });
+  const r = ce.run(
+    [
+      process.execPath,
+      CLI,
+      "provision",
+      "--prefix",
+      PREFIX,
+      "--resolver",
+      RESOLVER,
+      "--timeout",
+      "4",
+      "--json",
+      ...args,
+    ],
+    undefined,
+    { MAPECTL_STATE_DIR: state },
+  );
   let doc: { sources: Source[]; chosen: Record<string, unknown> | null } = { sources: [], chosen: null };
   try {
     doc = JSON.parse(r.stdout) as typeof doc;
@@ -234,7 +174,7 @@ before(async () => {
   ce.ok(["ip", "-6", "addr", "add", `${CE_ADDRESS}/64`, "dev", "wan0", "nodad"]);
   for (const a of [RESOLVER, "fd00:5::80", "fd00:5::81", "fd00:5::82"])
     ngn.ok(["ip", "-6", "addr", "add", `${a}/64`, "dev", "ngn0", "nodad"]);
-  pki = makePki();
+  pki = makePki(dir);
   unboundConf = join(dir, "unbound.conf");
   writeFileSync(
     unboundConf,
@@ -333,10 +273,10 @@ test(
     assert.equal(req.sni, "prov.mapectl.test");
     assert.equal(req.host, "prov.mapectl.test");
     assert.deepEqual(req.query, {
-      vendorid: "acde48-v6pc_swg_hgw",
-      product: "V6MIG-ROUTER",
-      version: "0_00",
-      capability: "map_e,dslite,ipip",
+      vendorid: "acde48-mapectl",
+      product: "mapectl",
+      version: "0_1",
+      capability: "map_e",
     });
   },
 );
@@ -375,7 +315,7 @@ test(
       vendorid: "acde48-mapectl",
       product: "mapectl",
       version: "0_1_0",
-      capability: "map_e,dslite,ipip",
+      capability: "map_e",
       token,
     });
     assert.equal((r.sources[0].details.requests as string[]).length, 2);
@@ -395,7 +335,7 @@ test(
     assert.deepEqual(hb.retry, { minSeconds: 3600, maxSeconds: 10800 });
     assert.match(
       hb.error ?? "",
-      /^NXDOMAIN for 4over6\.info: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled$/,
+      /^NXDOMAIN for 4over6\.info: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled \(resolver fd00:5::53, --resolver\)$/,
     );
     assert.match(r.stderr, /^mapectl: no source gives MAP-E parameters .*hb46pp: no-record/);
     assert.deepEqual(requests(), []);
@@ -458,18 +398,18 @@ test(
 test("answers that are not MAP-E or not JSON are reported as such", { skip }, () => {
   setTxt("v=v6mig-1 url=https://prov.mapectl.test/dslite t=b");
   const ds = provision(["--source", "hb46pp,tables", "--ca-file", pki.ca]);
-  assert.equal(ds.code, 3, "a DS-Lite answer is authoritative: no fall-back to the tables");
-  assert.equal(ds.sources[0]?.status, "not-map-e");
+  assert.equal(ds.code, 0, "DS-Lite, which this CE did not claim, says nothing of MAP-E: the tables serve");
+  assert.equal(ds.sources[0]?.status, "unclaimed");
   assert.equal(
     ds.sources[0].error,
-    "the provisioning server provisions DS-Lite (AFTR gw.transix.jp), not MAP-E",
+    "the provisioning server provisions DS-Lite (AFTR gw.transix.jp), which this CE did not claim (capability=map_e) and cannot run; not taken as a refusal of MAP-E",
   );
   assert.equal(ds.sources[0].ttl, 1800);
-  assert.equal(ds.chosen, null);
+  assert.equal(ds.chosen?.source, "tables");
   setTxt("v=v6mig-1 url=https://prov.mapectl.test/empty t=b");
   const empty = provision(["--source", "hb46pp", "--ca-file", pki.ca]);
   assert.equal(empty.sources[0]?.status, "no-service");
-  assert.equal(empty.sources[0].disableMapE, true);
+  assert.equal(empty.sources[0].disableMapE, false, "one empty order is not final");
   setTxt("v=v6mig-1 url=https://prov.mapectl.test/html t=b");
   const html = provision(["--source", "hb46pp", "--ca-file", pki.ca]);
   assert.equal(html.sources[0]?.status, "bad-reply");

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Netns } from "../helpers/netns.ts";
@@ -120,4 +120,72 @@ export function runTool(argv: readonly string[], input?: string): string {
   const r = spawnSync(file ?? "", args, { encoding: "utf8", input, timeout: 30_000 });
   if (r.status !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr || r.error?.message || ""}`);
   return r.stdout;
+}
+
+/** A CA of this run, another CA, and a server certificate for prov.mapectl.test and other.mapectl.test. */
+export function makePki(dir: string): { ca: string; cert: string; key: string; otherCa: string } {
+  const p = (name: string): string => join(dir, name);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  runTool([
+    "openssl",
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    p("ca.key"),
+    "-out",
+    p("ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=mapectl test CA",
+  ]);
+  runTool([
+    "openssl",
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    p("other-ca.key"),
+    "-out",
+    p("other-ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=not the provider",
+  ]);
+  runTool([
+    "openssl",
+    "req",
+    ...ec,
+    "-keyout",
+    p("server.key"),
+    "-out",
+    p("server.csr"),
+    "-subj",
+    "/CN=prov.mapectl.test",
+  ]);
+  writeFileSync(
+    p("ext.cnf"),
+    "subjectAltName=DNS:prov.mapectl.test,DNS:other.mapectl.test\nextendedKeyUsage=serverAuth\n",
+  );
+  runTool([
+    "openssl",
+    "x509",
+    "-req",
+    "-in",
+    p("server.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    p("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    p("ext.cnf"),
+  ]);
+  return { ca: p("ca.pem"), cert: p("server.pem"), key: p("server.key"), otherCa: p("other-ca.pem") };
 }

@@ -262,6 +262,16 @@ test(
         assert.ok(gap >= TTL - 1 && gap <= TTL + 10, `${gap.toFixed(1)} s between requests, TTL ${TTL} s`);
       }
       assert.ok(requests.every((r) => typeof r.path === "string" && r.path.startsWith("/config?vendorid=")));
+      // capability is what this CE runs; the server's token (64 hex) goes back on the next query
+      const queries = requests.map((r) => r.query as Record<string, string>);
+      assert.deepEqual(
+        queries.map((q) => q.capability),
+        requests.map(() => "map_e"),
+      );
+      for (let i = 1; i < requests.length; i++) {
+        assert.match(String(requests[i - 1]?.token), /^[0-9a-f]{64}$/);
+        assert.equal(queries[i]?.token, requests[i - 1]?.token, `request ${i} sends the token back`);
+      }
       await watch.waitForLine(/provisioning TTL expired: asked hb46pp again: parameters unchanged/, 30_000);
 
       // a long TTL now, so that only the new prefix can explain the next request

@@ -87,7 +87,7 @@ export function registerProvision(program: Command, output: Output): void {
     )
     .option(
       "--resolver <address>",
-      "a DNS resolver of the line for HB46PP (repeatable; default: /etc/resolv.conf)",
+      "a DNS resolver of the line for HB46PP (repeatable; default: the DNS servers of the WAN's DHCPv6 answer)",
       collect,
       [],
     )
@@ -100,10 +100,13 @@ export function registerProvision(program: Command, output: Output): void {
     .option("--iid <layout>", `force the CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")}`)
     .option("--solicit", "DHCPv6 Solicit/Advertise instead of Information-request (no lease is taken)")
     .option("--timeout <seconds>", "bound on the DHCPv6 exchange and on each DNS/HTTP step", "10")
-    .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-v6pc_swg_hgw)")
-    .option("--product <name>", "HB46PP product (default V6MIG-ROUTER)")
-    .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_00)")
-    .option("--token <token>", "HB46PP token from an earlier answer")
+    .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-mapectl)")
+    .option("--product <name>", "HB46PP product (default mapectl)")
+    .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_1)")
+    .option(
+      "--token <token>",
+      "HB46PP token (default: the one the server last gave, kept in the state directory)",
+    )
     .option("--json", "print one JSON object (schemaVersion 1)")
     .action(async (options: ProvisionCliOptions) => {
       const timeout = Number(options.timeout);
@@ -162,11 +165,22 @@ function sourceLine(s: SourceReport): string {
   return `ok: ${parts.join(", ")}`;
 }
 
+/** HB46PP's resolvers and where they came from (the line's own, or an override). */
+function resolverLine(s: SourceReport): string | null {
+  const { resolvers, resolversFrom } = s.details;
+  if (!Array.isArray(resolvers) || typeof resolversFrom !== "string") return null;
+  const list = resolvers.length === 0 ? "none" : resolvers.map(String).join(", ");
+  return `HB46PP resolver: ${list} (${resolversFrom})`;
+}
+
 export function describeProvision(result: ProvisionResult, prefixFrom: string): string {
   const lines = [`${formatIpv6Prefix(result.prefix)} (${prefixFrom})`, "sources:"];
   lines.push(formatFields(result.sources.map((s) => [SOURCE_LABEL[s.source], sourceLine(s)])));
-  for (const s of result.sources)
+  for (const s of result.sources) {
+    const resolver = s.source === "hb46pp" ? resolverLine(s) : null;
+    if (resolver !== null) lines.push(resolver);
     for (const w of s.warnings) lines.push(`warning: ${SOURCE_LABEL[s.source]}: ${w}`);
+  }
   for (const d of result.disagreements) {
     lines.push(`disagreement on ${d.field}:`);
     lines.push(
@@ -188,7 +202,7 @@ function identityFrom(options: ProvisionCliOptions, defaults: CeIdentity): CeIde
     vendorId: options.vendorId ?? defaults.vendorId,
     product: options.product ?? defaults.product,
     version: options.ceVersion ?? defaults.version,
-    token: options.token,
+    token: options.token ?? defaults.token,
   };
 }
 
@@ -207,7 +221,14 @@ async function runProvision(
       import("../../rules/shipped.ts"),
       import("../../rules/rule-spec.ts"),
     ]);
-  const identity = identityFrom(options, hb46pp.DEFAULT_IDENTITY);
+  const { fileMemoryStore } = await import("../../host/hb46pp-state.ts");
+  const { rememberHb46pp } = await import("../../daemon/parameter-sources.ts");
+  const memory = fileMemoryStore();
+  const remembered = memory.load();
+  const identity = identityFrom(options, {
+    ...hb46pp.DEFAULT_IDENTITY,
+    token: remembered.token ?? undefined,
+  });
   const wrong = hb46pp.checkIdentity(identity);
   if (wrong !== null) throw new CliError(ExitCode.usage, wrong);
   const manualRule = options.rule === undefined ? undefined : parseManualRule(options.rule);
@@ -228,6 +249,7 @@ async function runProvision(
     sources: order,
     wan: options.wan,
     resolvers: options.resolver,
+    resolversFrom: "--resolver",
     caFile: options.caFile,
     timeoutMs,
   });
@@ -240,6 +262,7 @@ async function runProvision(
       manualRule,
       interfaceId: options.iid,
       identity,
+      emptyOrderConfirmed: remembered.emptyOrders >= 1,
       dhcpv6: {
         kind: options.solicit === true ? "solicit" : "information-request",
         maxDurationMs: timeoutMs,
@@ -247,6 +270,7 @@ async function runProvision(
     },
     io,
   );
+  if (order.includes("hb46pp")) memory.save(rememberHb46pp(remembered, result));
   for (const s of result.sources) {
     if (s.status === "port-in-use") output.err(`mapectl: warning: ${s.error ?? ""}`);
   }

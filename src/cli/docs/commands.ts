@@ -13,6 +13,10 @@ const FILES: readonly (readonly [string, string])[] = [
     "What mapectl up applied, so that down removes exactly that and status compares the host with it.",
   ],
   [
+    "/var/lib/mapectl/hb46pp.json",
+    "The HB46PP server's token, sent back on the next query, and the count of empty orders in a row.",
+  ],
+  [
     "/var/lib/mapectl/install.json",
     "What mapectl install wrote, so that mapectl uninstall removes exactly that (Debian).",
   ],

@@ -58,11 +58,25 @@ test("NXDOMAIN for 4over6.info is the network saying no: MapeDisabled by the net
   );
 });
 
-test("an empty order (no IPv4 service) also disables MAP-E", async () => {
-  const result = await hb46pp({ "/config": ok({ ...BIGLOBE_REPLY, order: [] }) });
+test("one empty order is not the network saying no; a second one in a row is", async () => {
+  const first = await hb46pp({ "/config": ok({ ...BIGLOBE_REPLY, order: [] }) });
   assert.throws(
-    () => resolutionOf(result),
-    (err: unknown) => err instanceof MapeDisabled && err.byNetwork && /order is empty/.test(err.message),
+    () => resolutionOf(first),
+    (err: unknown) => err instanceof MapeDisabled && !err.byNetwork && /hb46pp: no-service/.test(err.message),
+  );
+  const second = await provision(
+    {
+      prefix: PREFIX,
+      order: ["hb46pp"],
+      table: shippedRuleTable(),
+      notMape: shippedNotMape(),
+      emptyOrderConfirmed: true,
+    },
+    { hb46pp: fakeHb46pp(txt(TXT), { "/config": ok({ ...BIGLOBE_REPLY, order: [] }) }) },
+  );
+  assert.throws(
+    () => resolutionOf(second),
+    (err: unknown) => err instanceof MapeDisabled && err.byNetwork && /twice in a row/.test(err.message),
   );
 });
 

@@ -70,6 +70,7 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
         changed,
         flushed: null,
         stale: resolution.stale ?? null,
+        notice: resolution.notice ?? null,
         vyosDrift: [],
       };
     },
@@ -310,4 +311,19 @@ test("--periodic takes whole seconds from 1; NaN or 0 would re-check every milli
   assert.equal(periodicFrom(undefined), 60_000);
   assert.equal(periodicFrom("5"), 5000);
   for (const bad of ["0", "abc", "-1", "1.5", ""]) assert.throws(() => periodicFrom(bad), /--periodic/);
+});
+
+test("a provisioning notice (a DS-Lite-only answer passed over) is logged once while it holds", async () => {
+  const notice =
+    "hb46pp: v6 コネクト provisions DS-Lite (AFTR dslite.v6connect.net), which this CE did not claim";
+  const inner = counting((_call, prefix) => ({ ...answer(prefix, 10), notice }));
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  await advance(10_500);
+  await advance(10_500);
+  assert.ok(inner.calls >= 3);
+  const said = h.messages().filter((m) => m.includes("provisioning: hb46pp: v6 コネクト provisions DS-Lite"));
+  assert.equal(said.length, 1, h.messages().join("\n"));
+  await watcher.stop();
 });

@@ -73,6 +73,7 @@ export function fakeHb46pp(
   const requests: { url: string; verify: boolean }[] = [];
   return {
     requests,
+    resolvers: ["2001:db8:53::53"],
     resolveTxt: () => Promise.resolve(txt),
     get: (url, verify) => {
       requests.push({ url, verify });

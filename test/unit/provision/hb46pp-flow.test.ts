@@ -22,10 +22,11 @@ test("TXT → GET with the CE's parameters → MAP-E, with the TTL as the next q
   assert.equal(io.requests.length, 1);
   const url = new URL(io.requests[0]?.url ?? "");
   assert.equal(io.requests[0]?.verify, true);
-  assert.equal(url.searchParams.get("vendorid"), "acde48-v6pc_swg_hgw");
-  assert.equal(url.searchParams.get("product"), "V6MIG-ROUTER");
-  assert.equal(url.searchParams.get("version"), "0_00");
-  assert.equal(url.searchParams.get("capability"), "map_e,dslite,ipip");
+  assert.equal(url.searchParams.get("vendorid"), "acde48-mapectl");
+  assert.equal(url.searchParams.get("product"), "mapectl");
+  assert.equal(url.searchParams.get("version"), "0_1");
+  // only what this CE can run: MAP-E
+  assert.equal(url.searchParams.get("capability"), "map_e");
 });
 
 test("no TTL in the answer: ask again in 20–24 h", async () => {
@@ -75,7 +76,7 @@ test("307 is followed, relative or absolute, keeping the CE's parameters", async
   assert.equal(out.urls.length, 3);
   const second = new URL(out.urls[1] ?? "");
   assert.equal(second.href.split("?")[0], "https://prov.example.jp/v2/config");
-  assert.equal(second.searchParams.get("capability"), "map_e,dslite,ipip");
+  assert.equal(second.searchParams.get("capability"), "map_e");
   assert.equal(
     out.urls[2],
     "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e",
@@ -119,6 +120,7 @@ test("server errors, no answer and non-JSON bodies retry in 10–30 min", async 
   assert.match(e500.message, /HTTP status 500/);
   const down = await queryHb46pp(
     {
+      resolvers: ["2001:db8:53::53"],
       resolveTxt: () => Promise.resolve(txt(TXT)),
       get: () => Promise.resolve({ kind: "error", message: "connect ECONNREFUSED" }),
     },
@@ -134,23 +136,41 @@ test("server errors, no answer and non-JSON bodies retry in 10–30 min", async 
   assert.deepEqual(html.retry, HB46PP_RETRY.httpError);
 });
 
-test("an empty order and a DS-Lite answer turn MAP-E off until the TTL", async () => {
-  const none = await queryHb46pp(
-    fakeHb46pp(txt(TXT), { "/config": ok({ order: [], ttl: 7200, enabler_name: "VNE" }) }),
-    { identity },
-  );
-  assert.equal(none.status, "no-service");
-  assert.equal(none.disableMapE, true);
-  assert.deepEqual(none.retry, { minSeconds: 7200, maxSeconds: 7200 });
-  assert.match(none.message, /VNE offers no IPv4 service/);
+test("one empty order is asked again in 10–30 min; a second in a row turns MAP-E off until the TTL", async () => {
+  const io = () => fakeHb46pp(txt(TXT), { "/config": ok({ order: [], ttl: 7200, enabler_name: "VNE" }) });
+  const first = await queryHb46pp(io(), { identity });
+  assert.equal(first.status, "no-service");
+  assert.equal(first.disableMapE, false);
+  assert.deepEqual(first.retry, HB46PP_RETRY.httpError);
+  assert.match(first.message, /VNE offers no IPv4 service .*one empty answer is not final/);
+  const second = await queryHb46pp(io(), { identity, emptyOrderConfirmed: true });
+  assert.equal(second.status, "no-service");
+  assert.equal(second.disableMapE, true);
+  assert.deepEqual(second.retry, { minSeconds: 7200, maxSeconds: 7200 });
+  assert.match(second.message, /VNE offers no IPv4 service to this CE \(order is empty, twice in a row\)/);
+});
+
+test("a DS-Lite-only answer to a CE that claimed only map_e is reported, not a refusal of MAP-E", async () => {
+  // transix's published answer, to a CE that never claimed dslite
   const ds = await queryHb46pp(
     fakeHb46pp(txt(TXT), {
-      "/config": ok({ order: ["dslite"], dslite: { aftr: "2404:8e00::feed:100" }, service_name: "transix" }),
+      "/config": ok({ order: ["dslite"], dslite: { aftr: "2404:8e00::feed:101" }, service_name: "transix" }),
     }),
     { identity },
   );
-  assert.equal(ds.status, "not-map-e");
-  assert.equal(ds.message, "transix provisions DS-Lite (AFTR 2404:8e00::feed:100), not MAP-E");
+  assert.equal(ds.status, "unclaimed");
+  assert.equal(ds.disableMapE, false);
+  assert.equal(
+    ds.message,
+    "transix provisions DS-Lite (AFTR 2404:8e00::feed:101), which this CE did not claim (capability=map_e) and cannot run; not taken as a refusal of MAP-E",
+  );
+  // a CE that claimed dslite (when it can run it) has been told its line is DS-Lite
+  const claimed = await queryHb46pp(
+    fakeHb46pp(txt(TXT), { "/config": ok({ order: ["dslite"], dslite: { aftr: "gw.transix.jp" } }) }),
+    { identity: { ...identity, capability: ["map_e", "dslite"] } },
+  );
+  assert.equal(claimed.status, "not-map-e");
+  assert.equal(claimed.disableMapE, true);
 });
 
 test("the token of an earlier answer is sent back", async () => {

@@ -70,17 +70,18 @@ test("malformed TXT records name what is wrong", () => {
   fails(() => parseTxtText(`v=v6mig-1 url=https://x/${"a".repeat(3000)} t=b`), "TXT 4over6.info", /longer/);
 });
 
-test("a record without t= is read as t=a, with a warning", () => {
-  const r = parseTxtText("v=v6mig-1 url=https://x.example/config");
-  assert.equal(r.verifyCertificate, false);
-  assert.match(r.warnings[0] ?? "", /no t=/);
+test("a record without t= is refused, not read as t=a (no certificate check)", () => {
+  assert.throws(
+    () => parseTxtText("v=v6mig-1 url=https://x.example/config"),
+    /^DecodeError: TXT 4over6\.info t: is missing \(the spec requires t=a or t=b\); not guessing$|TXT 4over6\.info t: is missing/,
+  );
 });
 
 test("the GET carries vendorid, product, version and capability, after the server's own query", () => {
   const url = requestUrl("https://vne.example.jp/rule.cgi?x=1", { ...DEFAULT_IDENTITY });
   assert.equal(
     url,
-    "https://vne.example.jp/rule.cgi?x=1&vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e%2Cdslite%2Cipip",
+    "https://vne.example.jp/rule.cgi?x=1&vendorid=acde48-mapectl&product=mapectl&version=0_1&capability=map_e",
   );
   const token = "a".repeat(64);
   assert.match(requestUrl("https://x/", { ...DEFAULT_IDENTITY, token }), new RegExp(`&token=${token}$`));
@@ -203,8 +204,9 @@ test("bodies that are not the spec's JSON name the field", () => {
 test("verdicts: empty order is no service; DS-Lite and IPIP are reported as such", () => {
   assert.deepEqual(hb46ppVerdict(parseHb46ppReply('{"order":[],"ttl":3600}')), { kind: "no-service" });
   const ds = hb46ppVerdict(parseHb46ppReply('{"order":["dslite"],"dslite":{"aftr":"gw.transix.jp"}}'));
+  // not claimed by this CE (capability map_e): says nothing of MAP-E
   assert.deepEqual(ds, {
-    kind: "not-map-e",
+    kind: "unclaimed",
     methods: ["dslite"],
     description: "DS-Lite (AFTR gw.transix.jp)",
   });
@@ -212,6 +214,7 @@ test("verdicts: empty order is no service; DS-Lite and IPIP are reported as such
     parseHb46ppReply(
       JSON.stringify({ order: ["ipip", "dslite"], ipip: SPEC_EXAMPLE.ipip, dslite: SPEC_EXAMPLE.dslite }),
     ),
+    ["map_e", "ipip", "dslite"],
   );
   assert.ok(ipip.kind === "not-map-e");
   assert.equal(
@@ -219,6 +222,9 @@ test("verdicts: empty order is no service; DS-Lite and IPIP are reported as such
     "IPIP (fixed IPv4 203.0.113.0/29, tunnel 2001:db8:7:100::7 → 2001:db8:7::1), then DS-Lite (AFTR aftr.example.net)",
   );
   // map_e present but not in order: the server does not offer it to this CE.
-  const notOrdered = hb46ppVerdict(parseHb46ppReply(JSON.stringify({ ...BIGLOBE_REPLY, order: ["map_t"] })));
+  const notOrdered = hb46ppVerdict(parseHb46ppReply(JSON.stringify({ ...BIGLOBE_REPLY, order: ["map_t"] })), [
+    "map_e",
+    "map_t",
+  ]);
   assert.deepEqual(notOrdered, { kind: "not-map-e", methods: ["map_t"], description: "MAP-T" });
 });

@@ -4,6 +4,7 @@ import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { Dhcpv6Io } from "../../../src/provision/dhcpv6-source.ts";
 import { parametersJson, resolveParameters } from "../../../src/provision/parameters.ts";
 import { provision, provisionJson, type ProvisionOptions } from "../../../src/provision/provision.ts";
+import { DEFAULT_IDENTITY } from "../../../src/provision/hb46pp.ts";
 import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
 import { answer, CLIENT_DUID, FakeLink, MAPE_OPTION, REPLY } from "./fake-dhcpv6.ts";
 import { BIGLOBE_REPLY, fakeHb46pp, ok, TXT, txt } from "./fixtures.ts";
@@ -88,19 +89,31 @@ test("NXDOMAIN: HB46PP is off, and the next source in order is used", async () =
   assert.equal(result.chosen?.source, "dhcpv6");
 });
 
-test("a positive DS-Lite answer from HB46PP stops the fall-back to the tables", async () => {
+test("a DS-Lite-only answer to a MAP-E-only CE does not stop the fall-back to the tables", async () => {
   const io = fakeHb46pp(txt(TXT), {
     "/config": ok({ order: ["dslite"], dslite: { aftr: "gw.transix.jp" }, ttl: 600 }),
   });
   const result = await provision(base({ order: ["hb46pp", "tables"] }), { hb46pp: io });
+  assert.equal(result.chosen?.source, "tables");
+  assert.equal(result.sources[0]?.status, "unclaimed");
+  assert.equal(result.sources[0].authoritative, false);
+  assert.match(
+    result.sources[0].error ?? "",
+    /DS-Lite \(AFTR gw\.transix\.jp\), which this CE did not claim/,
+  );
+});
+
+test("a DS-Lite answer to a CE that claimed DS-Lite stops the fall-back to the tables", async () => {
+  const io = fakeHb46pp(txt(TXT), {
+    "/config": ok({ order: ["dslite"], dslite: { aftr: "gw.transix.jp" }, ttl: 600 }),
+  });
+  const identity = { ...DEFAULT_IDENTITY, capability: ["map_e", "dslite"] };
+  const result = await provision(base({ order: ["hb46pp", "tables"], identity }), { hb46pp: io });
   assert.equal(result.chosen, null);
   assert.match(result.reason ?? "", /^hb46pp: .*DS-Lite \(AFTR gw\.transix\.jp\), not MAP-E/);
   assert.equal(result.sources[0]?.authoritative, true);
   // The tables were still asked, so the report can show them.
   assert.equal(result.sources[1]?.ok, true);
-  // A user who ranks the tables first gets them.
-  const tablesFirst = await provision(base({ order: ["tables", "hb46pp"] }), { hb46pp: io });
-  assert.equal(tablesFirst.chosen?.source, "tables");
 });
 
 test("HB46PP rules that do not cover the prefix make that source unusable, with the reason", async () => {
