@@ -1,4 +1,6 @@
 import type { MapePlan } from "../plan/plan.ts";
+import { nftComment, nftString } from "./escape/nft.ts";
+import { UnsafeValueError } from "./escape/one-line.ts";
 
 /** The one nftables table mapectl owns; nothing else is ever touched. */
 export const NFT_TABLE = "mapectl";
@@ -9,27 +11,45 @@ export function mssFor(mtu: number): number {
   return mtu - 40;
 }
 
+/**
+ * Everything the table interpolates besides the quoted interface name is a number or an address the
+ * plan has already parsed; these patterns make sure of it before the text reaches nft.
+ */
+const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+
+function checked(value: string | number, pattern: RegExp, what: string): string {
+  const text = String(value);
+  if (!pattern.test(text))
+    throw new UnsafeValueError("an nft script", what, text, "it is not of the expected form");
+  return text;
+}
+
+const number = (value: number, what: string): string => checked(value, /^[0-9]+$/, what);
+const ipv4 = (value: string, what: string): string => checked(value, IPV4, what);
+
 function snatRule(plan: MapePlan, tunnel: string): string[] {
-  const v4 = plan.ipv4Address;
+  const v4 = ipv4(plan.ipv4Address, "IPv4 address");
   if (plan.ipv4PrefixLength < 32) {
     // A shared IPv4 prefix without port restriction: any address of it, any port.
-    return [`oifname "${tunnel}" snat ip to ${v4}-${plan.ipv4LastAddress}`];
+    return [`oifname ${tunnel} snat ip to ${v4}-${ipv4(plan.ipv4LastAddress, "IPv4 address")}`];
   }
   const whole = plan.portSets.length === 1 && plan.portSets[0]?.[0] === 0 && plan.portSets[0][1] === 65535;
-  if (whole) return [`oifname "${tunnel}" snat ip to ${v4}`];
+  if (whole) return [`oifname ${tunnel} snat ip to ${v4}`];
   // One rule for every block: numgen picks a block per new flow, the kernel any free port in it.
   // Not "snat ip to A : numgen … map { i : lo-hi }": nft 1.0.6 accepts that and silently keeps only
   // the first port of each block.
-  const elements = plan.portSets.map(([lo, hi], i) => `${i} : ${v4} . ${lo}-${hi}`);
+  const elements = plan.portSets.map(
+    ([lo, hi], i) => `${i} : ${v4} . ${number(lo, "port")}-${number(hi, "port")}`,
+  );
   const lines = [
-    `oifname "${tunnel}" meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${plan.portSets.length} map {`,
+    `oifname ${tunnel} meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${plan.portSets.length} map {`,
   ];
   for (let i = 0; i < elements.length; i += 4) {
     lines.push(`\t${elements.slice(i, i + 4).join(", ")}${i + 4 < elements.length ? "," : ""}`);
   }
   lines.push("}");
   // Protocols without ports (GRE, ESP, …) keep the address; a port-checking BR may still drop them.
-  lines.push(`oifname "${tunnel}" snat ip to ${v4}`);
+  lines.push(`oifname ${tunnel} snat ip to ${v4}`);
   return lines;
 }
 
@@ -38,16 +58,20 @@ function snatRule(plan: MapePlan, tunnel: string): string[] {
  * replaces the previous version atomically, so there is never a moment without NAT or filter.
  */
 export function renderNftables(plan: MapePlan): string {
-  const t = plan.tunnel.name;
+  const t = nftString(plan.tunnel.name, "tunnel name");
   const mss = mssFor(plan.tunnel.mtu);
   const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
   const dnat = plan.forwards.map(
-    (f) => `iifname "${t}" ${f.protocol} dport ${f.port} dnat ip to ${f.toAddress}:${f.toPort}`,
+    (f) =>
+      `iifname ${t} ${checked(f.protocol, /^(tcp|udp)$/, "protocol")} dport ${number(f.port, "port")} dnat ip to ${ipv4(f.toAddress, "forward address")}:${number(f.toPort, "port")}`,
   );
   // A closed connection holds its outside port for TIME_WAIT; with a few hundred ports a shorter
   // one for the tunnel's flows (set on the flow's first packet, before conntrack confirms it) frees
   // them sooner without touching the host's other connections.
-  const timeWait = plan.tcpTimeWait ?? null;
+  const timeWait =
+    plan.tcpTimeWait === undefined || plan.tcpTimeWait === null
+      ? null
+      : number(plan.tcpTimeWait, "TIME_WAIT");
   const timeout =
     timeWait === null
       ? []
@@ -59,9 +83,11 @@ export function renderNftables(plan: MapePlan): string {
           "\t}",
         ];
   const setTimeWait =
-    timeWait === null ? [] : [`oifname "${t}" meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
+    timeWait === null ? [] : [`oifname ${t} meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
   const out = [
-    `# mapectl: MAP-E NAPT for ${plan.ipv4Address} (PSID ${String(plan.parameters.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks) through ${t} to BR ${plan.br}`,
+    nftComment(
+      `mapectl: MAP-E NAPT for ${plan.ipv4Address} (PSID ${String(plan.parameters.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks) through ${plan.tunnel.name} to BR ${plan.br}`,
+    ),
     `table ip ${NFT_TABLE} {}`,
     `delete table ip ${NFT_TABLE}`,
     `table ip ${NFT_TABLE} {`,
@@ -77,16 +103,16 @@ export function renderNftables(plan: MapePlan): string {
     "\t}",
     "\tchain forward {",
     "\t\ttype filter hook forward priority filter; policy accept;",
-    `\t\toifname "${t}" tcp flags syn tcp option maxseg size set rt mtu`,
-    `\t\tiifname "${t}" tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
-    `\t\tiifname "${t}" ct state established,related accept`,
-    `\t\tiifname "${t}" ct status dnat accept`,
-    `\t\tiifname "${t}" counter drop comment "unsolicited inbound IPv4"`,
+    `\t\toifname ${t} tcp flags syn tcp option maxseg size set rt mtu`,
+    `\t\tiifname ${t} tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
+    `\t\tiifname ${t} ct state established,related accept`,
+    `\t\tiifname ${t} ct status dnat accept`,
+    `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
     "\t}",
     "\tchain input {",
     "\t\ttype filter hook input priority filter; policy accept;",
-    `\t\tiifname "${t}" ct state established,related accept`,
-    `\t\tiifname "${t}" counter drop comment "unsolicited inbound IPv4"`,
+    `\t\tiifname ${t} ct state established,related accept`,
+    `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
     "\t}",
     "}",
     "",
