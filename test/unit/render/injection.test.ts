@@ -22,7 +22,10 @@ export function planWithServiceName(name: string): MapePlan {
     services: { evil: { name } },
     rules: [{ ...spec, service: "evil" }],
   };
-  const table = mergeTables(parseRuleTable(doc, "evil-rules.json"), shippedRuleTable());
+  const table = mergeTables(
+    parseRuleTable(JSON.parse(JSON.stringify(doc)), "evil-rules.json"),
+    shippedRuleTable(),
+  );
   return planWithoutHost(settingsFor(CASES.user), table, shippedNotMape()).plan;
 }
 
