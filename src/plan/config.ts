@@ -11,7 +11,7 @@ import type { Settings } from "./settings.ts";
 
 export class ConfigError extends Error {
   constructor(message: string) {
-    super(message);
+    super(oneLine(message));
     this.name = "ConfigError";
   }
 }
