@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { formatLogLine } from "../../../src/host/event-log.ts";
+import { parseConfig } from "../../../src/plan/config.ts";
+import { renderStarterConfig } from "../../../src/plan/starter-config.ts";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import { planWithoutHost } from "../../../src/plan/desired.ts";
 import type { MapePlan } from "../../../src/plan/plan.ts";
@@ -88,4 +90,19 @@ test("a message quoting a server stays one journal line and one log line", () =>
     assert.ok(line.endsWith("\n") && !line.includes("\r") && !line.includes("\u2028"));
     assert.ok(line.includes("\\n<3>mapectl: forged error\\r\\u2028"), line);
   }
+});
+
+test("the starter config keeps a service name in its comment and an odd interface name in its string", () => {
+  const text = renderStarterConfig({
+    wan: 'eth"1\u007f',
+    lan: ["lan\\0"],
+    prefixNote: '2404:7a82:4d02:4100::/56, seen\n[tunnel]\nname = "evil"',
+    parametersNote: 'BIGLOBE\nsource = "manual"\r\n[parameters.rule]',
+  });
+  const settings = parseConfig(text, "config.toml");
+  assert.equal(settings.wan, 'eth"1\u007f');
+  assert.deepEqual(settings.lan, ["lan\\0"]);
+  assert.equal(settings.source, "tables");
+  assert.equal(settings.tunnelName, "mape");
+  assert.equal(settings.rule, undefined);
 });
