@@ -1,5 +1,4 @@
-import { ipv6Class } from "../mape/address-class.ts";
-import { nonGlobalIpv4Block } from "../mape/address-class.ts";
+import { ipv6Class, nonGlobalIpv4Block } from "../mape/address-class.ts";
 import type { MapeParameters } from "../mape/compute.ts";
 import { MapeError, type MapeErrorCode } from "../mape/errors.ts";
 import { formatIpv4Prefix } from "../mape/ipv4.ts";
