@@ -44,6 +44,7 @@ const NAMED_EXIT: Record<string, ExitCodeValue> = {
   MapeDisabled: ExitCode.noParameters,
   HostNotReady: ExitCode.environment,
   VyosRenderError: ExitCode.usage,
+  UnsafeValueError: ExitCode.config,
 };
 
 const EXIT_HELP = `

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
 import { readTextFile } from "../host/files.ts";
-import { ConfigError, parseConfig, parseForwardTarget } from "../plan/config.ts";
+import { ConfigError, gatewayAddress, parseConfig, parseForwardTarget } from "../plan/config.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
 import { parseManualRule, parseRuleFields } from "../rules/rule-spec.ts";
 import { CliError, ExitCode } from "./exit-codes.ts";
@@ -74,7 +74,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   }
   if (flags.tunnelName !== undefined) settings.tunnelName = flags.tunnelName;
   if (flags.mtu !== undefined) settings.mtu = integer(flags.mtu, "--mtu");
-  if (flags.gateway !== undefined) settings.gateway = flags.gateway;
+  if (flags.gateway !== undefined) settings.gateway = gatewayAddress(flags.gateway, "--gateway");
   if (flags.metric !== undefined) settings.defaultRouteMetric = integer(flags.metric, "--metric");
   if (flags.replaceDefault === true) settings.replaceDefault = true;
   if (flags.tunnelOwner !== undefined) {

@@ -1,3 +1,5 @@
+import { oneLine } from "../text/one-line.ts";
+
 /**
  * Every failure of the pure core is a MapeError with a stable code, so the CLI can map it to an
  * exit status and a one-line message without ever printing a stack trace.
@@ -16,7 +18,8 @@ export class MapeError extends Error {
   readonly code: MapeErrorCode;
 
   constructor(code: MapeErrorCode, message: string) {
-    super(message);
+    // Messages quote what was refused, which may come from a file or the network: kept on one line.
+    super(oneLine(message));
     this.name = "MapeError";
     this.code = code;
   }

@@ -1,14 +1,18 @@
 import { parse as parseToml } from "smol-toml";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import { ipv6Class } from "../mape/address-class.ts";
+import { isMapeError, MapeError } from "../mape/errors.ts";
 import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
 import { parseIpv4 } from "../mape/ipv4.ts";
 import { checkIdentity, DEFAULT_IDENTITY } from "../provision/hb46pp-request.ts";
+import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
+import { oneLine } from "../text/one-line.ts";
 import type { Settings } from "./settings.ts";
 
 export class ConfigError extends Error {
   constructor(message: string) {
-    super(message);
+    super(oneLine(message));
     this.name = "ConfigError";
   }
 }
@@ -115,6 +119,29 @@ function hb46ppIdentity(
   return out;
 }
 
+/**
+ * The BR's next hop as given by the user (`--gateway`, `[tunnel] gateway`), in canonical form. It is
+ * the WAN's IPv6 default router: a link-local address (as RAs give it) or a global unicast one.
+ * Anything else, and any text that is not an address, never reaches a route or a generated file.
+ */
+export function gatewayAddress(text: string, where: string): string {
+  let value: bigint;
+  try {
+    value = parseIpv6(text);
+  } catch (err) {
+    if (!isMapeError(err)) throw err;
+    throw new MapeError("INVALID_ADDRESS", `${where}: ${oneLine(err.message)}`);
+  }
+  const kind = ipv6Class(value);
+  if (kind !== "a link-local address" && kind !== "a global unicast address") {
+    throw new MapeError(
+      "INVALID_ADDRESS",
+      `${where}: ${text} is ${kind}, not a router: give the WAN's IPv6 default router (fe80::… from ip -6 route show default)`,
+    );
+  }
+  return formatIpv6(value);
+}
+
 /** Parses and validates a config.toml; every problem is reported with its key path. */
 export function parseConfig(text: string, file: string): Partial<Settings> {
   let doc: unknown;
@@ -160,7 +187,13 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
   if (c.hb46pp !== undefined) out.hb46pp = hb46ppIdentity(c.hb46pp, file);
   if (c.tunnel?.name !== undefined) out.tunnelName = c.tunnel.name;
   if (c.tunnel?.mtu !== undefined) out.mtu = c.tunnel.mtu;
-  if (c.tunnel?.gateway !== undefined) out.gateway = c.tunnel.gateway;
+  if (c.tunnel?.gateway !== undefined) {
+    try {
+      out.gateway = gatewayAddress(c.tunnel.gateway, `${file}: tunnel.gateway`);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
   if (c.tunnel?.owner !== undefined) out.tunnelOwner = c.tunnel.owner;
   if (c.routing?.["default-route-metric"] !== undefined)
     out.defaultRouteMetric = c.routing["default-route-metric"];

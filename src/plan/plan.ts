@@ -2,6 +2,7 @@ import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
 import { parametersJson, type ResolvedParameters } from "../provision/parameters.ts";
+import { oneLine } from "../text/one-line.ts";
 
 /** A port forward from the MAP-E IPv4 address to a host inside. */
 export interface PortForward {
@@ -68,7 +69,7 @@ export interface MapePlan {
 
 export class PlanError extends Error {
   constructor(message: string) {
-    super(message);
+    super(oneLine(message));
     this.name = "PlanError";
   }
 }

@@ -1,3 +1,4 @@
+import { tomlComment, tomlString } from "../text/toml.ts";
 import type { HostState } from "./observed.ts";
 
 export interface StarterGuess {
@@ -28,7 +29,7 @@ export function guessInterfaces(host: HostState): { wan: string | null; lan: str
   return { wan, lan };
 }
 
-const q = (s: string) => JSON.stringify(s);
+const q = tomlString;
 
 /** A commented /etc/mapectl/config.toml: what was seen is filled in, everything else explained. */
 export function renderStarterConfig(guess: StarterGuess): string {
@@ -44,9 +45,9 @@ lan = [${guess.lan.map(q).join(", ")}]
 [parameters]
 # Where the MAP-E parameters come from: "tables" (the shipped rule tables) or "manual".
 source = "tables"
-# The delegated prefix; by default it is read from the host${guess.prefixNote === null ? "" : ` (now: ${guess.prefixNote})`}.
+# The delegated prefix; by default it is read from the host${guess.prefixNote === null ? "" : ` (now: ${tomlComment(guess.prefixNote)})`}.
 # prefix = "2404:7a82:4d02:4100::/56"
-${guess.parametersNote === null ? "" : `# For that prefix: ${guess.parametersNote}\n`}# Override the BR or the CE interface-ID layout only if your ISP told you so.
+${guess.parametersNote === null ? "" : `# For that prefix: ${tomlComment(guess.parametersNote)}\n`}# Override the BR or the CE interface-ID layout only if your ISP told you so.
 # br = "2001:260:700:1::1:275"
 # interface-id = "draft-03"     # or "rfc7597"
 # Your own rules (JSON, same shape as the shipped table):

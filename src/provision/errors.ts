@@ -1,3 +1,5 @@
+import { oneLine } from "../text/one-line.ts";
+
 /** Which kind of input a DecodeError is about, so a report can say "the DHCPv6 reply" or "the TXT record". */
 export type DecodeInput = "dhcpv6" | "hb46pp-txt" | "hb46pp-reply";
 
@@ -12,7 +14,7 @@ export class DecodeError extends Error {
   readonly reason: string;
 
   constructor(input: DecodeInput, field: string, reason: string) {
-    super(`${field}: ${reason}`);
+    super(oneLine(`${field}: ${reason}`));
     this.name = "DecodeError";
     this.input = input;
     this.field = field;

@@ -1,13 +1,19 @@
 import { computeParameters, type MapeParameters } from "../mape/compute.ts";
-import { MapeError } from "../mape/errors.ts";
+import { isMapeError, MapeError } from "../mape/errors.ts";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
 import { makeRule, ruleSpec, type MapRule, type MapRuleSpec } from "../mape/rule.ts";
 import {
+  validateParametersFromSource,
+  validateRuleFromSource,
+  type RuleSource,
+} from "../rules/source-checks.ts";
+import {
   explainNotMape,
   rulesInside,
   selectRule,
+  SHIPPED_ORIGIN,
   type NotMapePrefix,
   type RuleTable,
   type ServiceInfo,
@@ -22,6 +28,8 @@ export interface ResolvedParameters {
   readonly source: ParameterSource;
   /** Rule fields replaced on the command line or in the config, e.g. ["br"]. */
   readonly overridden: readonly string[];
+  /** The user's rules file the rule came from (source "tables"); absent for the shipped table. */
+  readonly rulesFile?: string | undefined;
 }
 
 /** Rules handed out by the network (HB46PP or DHCPv6 S46) rather than found in a table. */
@@ -81,9 +89,12 @@ export function resolveParameters(options: ResolveOptions): ResolvedParameters {
   let service: ServiceInfo | null = null;
   let source: ParameterSource;
   let networkLayout: InterfaceIdLayout | null = null;
+  let from: RuleSource;
+  let rulesFile: string | undefined;
   if (options.manualRule !== undefined) {
     spec = options.manualRule;
     source = "manual";
+    from = { label: "the manual rule (--rule or [parameters.rule])", code: "INVALID_RULE" };
   } else if (options.provisioned !== undefined) {
     const provisioned = options.provisioned;
     const own: RuleTable = {
@@ -101,12 +112,19 @@ export function resolveParameters(options: ResolveOptions): ResolvedParameters {
     service = selectRule(options.table, options.prefix)?.service ?? null;
     networkLayout = provisioned.interfaceId;
     source = provisioned.source;
+    // Refused like user input, with the code of "no usable parameters", so the next source is asked.
+    from = { label: SOURCE_NAMES[provisioned.source], code: "NO_MATCHING_RULE" };
   } else {
     const match = selectRule(options.table, options.prefix);
     if (match === null) throw noRule(options);
     spec = ruleSpec(match.rule);
     service = match.service;
     source = "tables";
+    if (match.origin !== SHIPPED_ORIGIN) rulesFile = match.origin;
+    from = {
+      label: rulesFile === undefined ? "the shipped rule table" : `rules file ${rulesFile}`,
+      code: "INVALID_RULE_TABLE",
+    };
   }
   const overrides = options.overrides ?? {};
   const overridden = Object.keys(overrides).filter((k) => overrides[k as keyof MapRuleSpec] !== undefined);
@@ -114,9 +132,22 @@ export function resolveParameters(options: ResolveOptions): ResolvedParameters {
     // A derived PSID length would silently follow the old EA bits otherwise.
     spec = { ...spec, psidLength: undefined };
   }
-  const rule = makeRule({ ...spec, ...overrides });
+  if (overridden.length > 0) {
+    // What is refused may be the overriding value itself, which came from the command line or config.
+    from = { label: `${from.label} with ${overridden.join(", ")} overridden`, code: "INVALID_RULE" };
+  }
+  let rule: MapRule;
+  try {
+    rule = makeRule({ ...spec, ...overrides });
+  } catch (err) {
+    if (!isMapeError(err)) throw err;
+    throw new MapeError(source === "manual" ? err.code : from.code, `${from.label}: ${err.message}`);
+  }
+  validateRuleFromSource(rule, from);
   const layout = options.interfaceId ?? networkLayout ?? service?.ceInterfaceId ?? DEFAULT_LAYOUT;
-  return { params: computeParameters(options.prefix, rule, layout), service, source, overridden };
+  const params = computeParameters(options.prefix, rule, layout);
+  validateParametersFromSource(params, from);
+  return { params, service, source, overridden, ...(rulesFile === undefined ? {} : { rulesFile }) };
 }
 
 /** The `calc --json` object (schemaVersion 1); also what other commands embed as "the parameters". */

@@ -1,4 +1,6 @@
 import { NFT_TABLE, type MapePlan } from "../plan/plan.ts";
+import { nftComment, nftString } from "../text/nft.ts";
+import { UnsafeValueError } from "../text/one-line.ts";
 
 export { NFT_TABLE };
 /** The conntrack timeout policy of the tunnel's TCP flows (only with a TIME_WAIT of the user's). */
@@ -35,32 +37,50 @@ export function naptSpec(plan: MapePlan): NaptSpec {
   };
 }
 
+/**
+ * Everything the table interpolates besides the quoted interface name is a number or an address the
+ * plan has already parsed; these patterns make sure of it before the text reaches nft.
+ */
+const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+
+function checked(value: string | number, pattern: RegExp, what: string): string {
+  const text = String(value);
+  if (!pattern.test(text))
+    throw new UnsafeValueError("an nft script", what, text, "it is not of the expected form");
+  return text;
+}
+
+const number = (value: number, what: string): string => checked(value, /^[0-9]+$/, what);
+const ipv4 = (value: string, what: string): string => checked(value, IPV4, what);
+
 /** Clamps the MSS of SYNs leaving through the tunnel to its MTU, for when PMTU discovery is blocked. */
 export function mssClampRule(tunnel: string): string {
-  return `oifname "${tunnel}" tcp flags syn tcp option maxseg size set rt mtu`;
+  return `oifname ${nftString(tunnel, "tunnel name")} tcp flags syn tcp option maxseg size set rt mtu`;
 }
 
 function snatRule(spec: NaptSpec, tunnel: string): string[] {
-  const v4 = spec.ipv4Address;
+  const v4 = ipv4(spec.ipv4Address, "IPv4 address");
   if (spec.ipv4PrefixLength < 32) {
     // A shared IPv4 prefix without port restriction: any address of it, any port.
-    return [`oifname "${tunnel}" snat ip to ${v4}-${spec.ipv4LastAddress}`];
+    return [`oifname ${tunnel} snat ip to ${v4}-${ipv4(spec.ipv4LastAddress, "IPv4 address")}`];
   }
   const whole = spec.portSets.length === 1 && spec.portSets[0]?.[0] === 0 && spec.portSets[0][1] === 65535;
-  if (whole) return [`oifname "${tunnel}" snat ip to ${v4}`];
+  if (whole) return [`oifname ${tunnel} snat ip to ${v4}`];
   // One rule for every block: numgen picks a block per new flow, the kernel any free port in it.
   // Not "snat ip to A : numgen … map { i : lo-hi }": nft 1.0.6 accepts that and silently keeps only
   // the first port of each block.
-  const elements = spec.portSets.map(([lo, hi], i) => `${i} : ${v4} . ${lo}-${hi}`);
+  const elements = spec.portSets.map(
+    ([lo, hi], i) => `${i} : ${v4} . ${number(lo, "port")}-${number(hi, "port")}`,
+  );
   const lines = [
-    `oifname "${tunnel}" meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${spec.portSets.length} map {`,
+    `oifname ${tunnel} meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod ${spec.portSets.length} map {`,
   ];
   for (let i = 0; i < elements.length; i += 4) {
     lines.push(`\t${elements.slice(i, i + 4).join(", ")}${i + 4 < elements.length ? "," : ""}`);
   }
   lines.push("}");
   // Protocols without ports (GRE, ESP, …) keep the address; a port-checking BR may still drop them.
-  lines.push(`oifname "${tunnel}" snat ip to ${v4}`);
+  lines.push(`oifname ${tunnel} snat ip to ${v4}`);
   return lines;
 }
 
@@ -74,16 +94,17 @@ export function renderNftables(plan: MapePlan): string {
 
 /** The same table from what it is made of, where there is no plan (doctor's NAT fix). */
 export function renderNaptTable(spec: NaptSpec): string {
-  const t = spec.tunnel;
+  const t = nftString(spec.tunnel, "tunnel name");
   const mss = mssFor(spec.mtu);
   const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
   const dnat = spec.forwards.map(
-    (f) => `iifname "${t}" ${f.protocol} dport ${f.port} dnat ip to ${f.toAddress}:${f.toPort}`,
+    (f) =>
+      `iifname ${t} ${checked(f.protocol, /^(tcp|udp)$/, "protocol")} dport ${number(f.port, "port")} dnat ip to ${ipv4(f.toAddress, "forward address")}:${number(f.toPort, "port")}`,
   );
   // A closed connection holds its outside port for TIME_WAIT; with a few hundred ports a shorter
   // one for the tunnel's flows (set on the flow's first packet, before conntrack confirms it) frees
   // them sooner without touching the host's other connections.
-  const timeWait = spec.tcpTimeWait ?? null;
+  const timeWait = spec.tcpTimeWait === null ? null : number(spec.tcpTimeWait, "TIME_WAIT");
   const timeout =
     timeWait === null
       ? []
@@ -95,9 +116,11 @@ export function renderNaptTable(spec: NaptSpec): string {
           "\t}",
         ];
   const setTimeWait =
-    timeWait === null ? [] : [`oifname "${t}" meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
+    timeWait === null ? [] : [`oifname ${t} meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
   const out = [
-    `# mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks) through ${t} to BR ${spec.br}`,
+    nftComment(
+      `mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks) through ${spec.tunnel} to BR ${spec.br}`,
+    ),
     `table ip ${NFT_TABLE} {}`,
     `delete table ip ${NFT_TABLE}`,
     `table ip ${NFT_TABLE} {`,
@@ -113,16 +136,16 @@ export function renderNaptTable(spec: NaptSpec): string {
     "\t}",
     "\tchain forward {",
     "\t\ttype filter hook forward priority filter; policy accept;",
-    `\t\t${mssClampRule(t)}`,
-    `\t\tiifname "${t}" tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
-    `\t\tiifname "${t}" ct state established,related accept`,
-    `\t\tiifname "${t}" ct status dnat accept`,
-    `\t\tiifname "${t}" counter drop comment "unsolicited inbound IPv4"`,
+    `\t\t${mssClampRule(spec.tunnel)}`,
+    `\t\tiifname ${t} tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
+    `\t\tiifname ${t} ct state established,related accept`,
+    `\t\tiifname ${t} ct status dnat accept`,
+    `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
     "\t}",
     "\tchain input {",
     "\t\ttype filter hook input priority filter; policy accept;",
-    `\t\tiifname "${t}" ct state established,related accept`,
-    `\t\tiifname "${t}" counter drop comment "unsolicited inbound IPv4"`,
+    `\t\tiifname ${t} ct state established,related accept`,
+    `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
     "\t}",
     "}",
     "",

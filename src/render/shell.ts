@@ -15,17 +15,13 @@ import {
   type Argv,
 } from "./iproute2.ts";
 import { NFT_TABLE, renderNftables } from "./nftables.ts";
+import { shellComment, shellLineWord, shellQuote } from "../text/shell.ts";
 
-const PLAIN_WORD = /^[A-Za-z0-9_./:=@,+%^-]+$/;
+export { shellQuote };
 
-/** One word for a POSIX shell: as it is when nothing in it is special, else in single quotes. */
-export function shellQuote(word: string): string {
-  if (PLAIN_WORD.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
+/** One command on one line: every word quoted, none allowed to break the line. */
 export function shellCommand(argv: Argv): string {
-  return argv.map(shellQuote).join(" ");
+  return argv.map(shellLineWord).join(" ");
 }
 
 const NFT_DELIMITER = "MAPECTL_NFT";
@@ -38,19 +34,24 @@ export function planSummary(plan: MapePlan): string {
   return `${service}IPv4 ${plan.ipv4Address} PSID ${String(p.psid)} (${plan.portCount} ports in ${blocks} block${blocks === 1 ? "" : "s"}), CE ${plan.ceAddress}, BR ${plan.br}`;
 }
 
-/** Comment lines telling the user how to fill in the gateway, or nothing when the plan has it. */
-export function gatewayNote(plan: MapePlan, comment = "#"): string[] {
+/**
+ * Comment lines telling the user how to fill in the gateway, or nothing when the plan has it;
+ * `comment` is the comment escaper of the file's format.
+ */
+export function gatewayNote(plan: MapePlan, comment: (text: string) => string = shellComment): string[] {
   if (plan.gateway !== GATEWAY_PLACEHOLDER) return [];
   return [
-    `${comment} REPLACE ${GATEWAY_PLACEHOLDER}: this was rendered away from the router, without the BR's next hop.`,
-    `${comment} It is the WAN's IPv6 default router, the fe80:: address after "via" in`,
-    `${comment}   ip -6 route show default dev ${plan.wan}`,
+    comment(
+      `REPLACE ${GATEWAY_PLACEHOLDER}: this was rendered away from the router, without the BR's next hop.`,
+    ),
+    comment(`It is the WAN's IPv6 default router, the fe80:: address after "via" in`),
+    comment(`  ip -6 route show default dev ${plan.wan}`),
   ];
 }
 
 /** A message on stderr that starts with the script's name; the text itself is quoted, never expanded. */
 function errorLine(message: string): string {
-  return `echo "$0: "${shellQuote(message)} >&2`;
+  return `echo "$0: "${shellLineWord(message)} >&2`;
 }
 
 function guarded(test: Argv, absent: readonly string[]): string[] {
@@ -71,7 +72,7 @@ export function renderShell(plan: MapePlan): string {
   const v4 = `${plan.ipv4Address}/${plan.ipv4PrefixLength}`;
   const lines = [
     "#!/bin/sh",
-    `# MAP-E: ${planSummary(plan)}.`,
+    shellComment(`MAP-E: ${planSummary(plan)}.`),
     "# Rendered by `mapectl render --target shell`: it builds what `mapectl up` builds, without mapectl.",
     "# Run it as root on the router; running it again changes nothing that is already in place.",
     "# `mapectl down` does not know about what it builds: the commands to undo it are at the end.",
@@ -88,7 +89,9 @@ export function renderShell(plan: MapePlan): string {
     lines.push(
       "",
       ...gatewayNote(plan),
-      `# and put it in place of every ${GATEWAY_PLACEHOLDER} in this file, e.g. sed -i 's/${GATEWAY_PLACEHOLDER}/fe80::1234/' THIS-FILE`,
+      shellComment(
+        `and put it in place of every ${GATEWAY_PLACEHOLDER} in this file, e.g. sed -i 's/${GATEWAY_PLACEHOLDER}/fe80::1234/' THIS-FILE`,
+      ),
       `case ${GATEWAY_PLACEHOLDER} in *GATEWAY*)`,
       `\t${errorLine(`replace ${GATEWAY_PLACEHOLDER} with the WAN's IPv6 default router first (ip -6 route show default dev ${plan.wan})`)}`,
       "\texit 2",
@@ -132,7 +135,7 @@ export function renderShell(plan: MapePlan): string {
       ["ip", "-4", "addr", "show", "dev", tun, "to", v4],
       [shellCommand(ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, tun))],
     ),
-    `# proto ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`,
+    shellComment(`proto ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`),
     ...guarded(
       ["ip", "-4", "route", "show", "default", "dev", tun, "proto", ROUTE_PROTOCOL],
       [shellCommand(ipv4Default("add", tun, plan.defaultRouteMetric))],
@@ -140,13 +143,13 @@ export function renderShell(plan: MapePlan): string {
     "",
     "# The NAPT into this line's ports, last: replacing the table is one atomic transaction.",
     "nft_script | nft -f -",
-    `echo ${shellQuote(`MAP-E is up: IPv4 ${plan.ipv4Address} through ${tun}`)}`,
+    `echo ${shellLineWord(`MAP-E is up: IPv4 ${plan.ipv4Address} through ${tun}`)}`,
     "",
     "# To undo it:",
-    `#   ${shellCommand(["nft", "delete", "table", "ip", NFT_TABLE])}`,
-    `#   ${shellCommand(linkDel(tun))}`,
-    `#   ${shellCommand(brRoute("del", plan.br, plan.gateway, plan.wan))}`,
-    `#   ${shellCommand(ceAddressDel(plan.ceAddress, plan.wan))}`,
+    shellComment(`  ${shellCommand(["nft", "delete", "table", "ip", NFT_TABLE])}`),
+    shellComment(`  ${shellCommand(linkDel(tun))}`),
+    shellComment(`  ${shellCommand(brRoute("del", plan.br, plan.gateway, plan.wan))}`),
+    shellComment(`  ${shellCommand(ceAddressDel(plan.ceAddress, plan.wan))}`),
     "# (net.ipv4.ip_forward stays on: other things on the router may need it.)",
     "",
   );

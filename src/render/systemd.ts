@@ -1,6 +1,7 @@
 import type { MapePlan } from "../plan/plan.ts";
 import { BR_ROUTE_METRIC, ROUTE_PROTOCOL } from "./iproute2.ts";
 import { NFT_TABLE, renderNftables } from "./nftables.ts";
+import { iniAssign, iniComment, unitWord } from "../text/ini.ts";
 import { gatewayNote, planSummary } from "./shell.ts";
 import type { RenderedFile } from "./targets.ts";
 
@@ -24,36 +25,36 @@ function ini(
 export function renderNetworkd(plan: MapePlan): RenderedFile[] {
   const tun = plan.tunnel.name;
   const head = [
-    `# MAP-E: ${planSummary(plan)}.`,
+    iniComment(`MAP-E: ${planSummary(plan)}.`),
     "# Rendered by `mapectl render --target systemd-networkd`.",
   ];
   const netdev = ini(head, [
     [
       "NetDev",
       [
-        `Name=${tun}`,
+        iniAssign("Name", tun),
         "Kind=ip6tnl",
-        `# ${plan.tunnel.mtu} = the NGN's 1500 less the 40-byte IPv6 header.`,
-        `MTUBytes=${plan.tunnel.mtu}`,
+        iniComment(`${plan.tunnel.mtu} = the NGN's 1500 less the 40-byte IPv6 header.`),
+        iniAssign("MTUBytes", plan.tunnel.mtu),
       ],
     ],
     [
       "Tunnel",
       [
         "Mode=ipip6",
-        `Local=${plan.tunnel.local}`,
-        `Remote=${plan.tunnel.remote}`,
+        iniAssign("Local", plan.tunnel.local),
+        iniAssign("Remote", plan.tunnel.remote),
         "# BRs drop packets that carry the encapsulation-limit destination option.",
         "EncapsulationLimit=none",
       ],
     ],
   ]);
   const tunnelNetwork = ini(head, [
-    ["Match", [`Name=${tun}`]],
+    ["Match", [iniAssign("Name", tun)]],
     [
       "Network",
       [
-        `Address=${plan.ipv4Address}/${plan.ipv4PrefixLength}`,
+        iniAssign("Address", `${plan.ipv4Address}/${plan.ipv4PrefixLength}`),
         "# IPv4 only: no link-local IPv6 and no router advertisements on the tunnel.",
         "LinkLocalAddressing=no",
         "IPv6AcceptRA=no",
@@ -64,46 +65,48 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
       "Route",
       [
         "Destination=0.0.0.0/0",
-        `Metric=${plan.defaultRouteMetric}`,
-        `# ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`,
-        `Protocol=${ROUTE_PROTOCOL}`,
+        iniAssign("Metric", plan.defaultRouteMetric),
+        iniComment(`${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`),
+        iniAssign("Protocol", ROUTE_PROTOCOL),
       ],
     ],
   ]);
   const wanNetwork = ini(
     [
       ...head,
-      `# networkd uses only the first .network file that matches ${plan.wan}. If ${plan.wan} has one already,`,
+      iniComment(
+        `networkd uses only the first .network file that matches ${plan.wan}. If ${plan.wan} has one already,`,
+      ),
       `# put the [Network] Tunnel=, [Address] and [Route] sections below in a drop-in for it instead`,
-      `# (${NETWORKD_DIR}/THAT-FILE.network.d/mapectl.conf) and leave this file out.`,
+      iniComment(`(${NETWORKD_DIR}/THAT-FILE.network.d/mapectl.conf) and leave this file out.`),
     ],
     [
-      ["Match", [`Name=${plan.wan}`]],
+      ["Match", [iniAssign("Name", plan.wan)]],
       [
         "Network",
         [
           "# The router advertisements give the default router that leads to the BR.",
           "IPv6AcceptRA=yes",
-          `Tunnel=${tun}`,
+          iniAssign("Tunnel", tun),
         ],
       ],
       [
         "Address",
         [
           "# The CE address, the tunnel's source; it lies inside this line's own prefix, so no DAD.",
-          `Address=${plan.ceAddress}/128`,
+          iniAssign("Address", `${plan.ceAddress}/128`),
           "DuplicateAddressDetection=none",
         ],
       ],
       [
         "Route",
         [
-          ...gatewayNote(plan),
+          ...gatewayNote(plan, iniComment),
           "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
-          `Destination=${plan.br}/128`,
-          `Gateway=${plan.gateway}`,
-          `Metric=${BR_ROUTE_METRIC}`,
-          `Protocol=${ROUTE_PROTOCOL}`,
+          iniAssign("Destination", `${plan.br}/128`),
+          iniAssign("Gateway", plan.gateway),
+          iniAssign("Metric", BR_ROUTE_METRIC),
+          iniAssign("Protocol", ROUTE_PROTOCOL),
         ],
       ],
     ],
@@ -113,7 +116,7 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
     [
       "Unit",
       [
-        `Description=mapectl MAP-E NAPT table (ip ${NFT_TABLE})`,
+        iniAssign("Description", `mapectl MAP-E NAPT table (ip ${NFT_TABLE})`),
         "Documentation=man:mapectl(8)",
         "# nftables.service starts with `flush ruleset`; load the table after it, not before.",
         "After=nftables.service",
@@ -125,8 +128,8 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
       [
         "Type=oneshot",
         "RemainAfterExit=yes",
-        `ExecStart=/usr/sbin/nft -f ${NETWORKD_NFT_PATH}`,
-        `ExecStop=/usr/sbin/nft delete table ip ${NFT_TABLE}`,
+        iniAssign("ExecStart", `/usr/sbin/nft -f ${unitWord(NETWORKD_NFT_PATH)}`),
+        iniAssign("ExecStop", `/usr/sbin/nft delete table ip ${unitWord(NFT_TABLE)}`),
       ],
     ],
     ["Install", ["WantedBy=multi-user.target"]],
@@ -154,16 +157,14 @@ export interface UnitOptions {
 export const DEBIAN_EXECUTABLE = "/usr/sbin/mapectl";
 export const UNIT_NAME = "mapectl.service";
 
-/** A word for ExecStart=: systemd splits on whitespace and understands double quotes. */
-function unitWord(word: string): string {
-  if (/^[A-Za-z0-9_./:=@,+%-]+$/.test(word)) return word;
-  return `"${word.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
 /** The hardened unit that runs `mapectl watch`, the daemon that keeps MAP-E in line with the prefix. */
 export function renderSystemdUnit(options: UnitOptions): RenderedFile {
-  const exec = [...options.command, "watch", ...(options.watchArgs ?? [])].map(unitWord).join(" ");
-  const writable = ["/var/lib/mapectl", "/run/mapectl", ...(options.extraWritablePaths ?? [])];
+  const exec = [...options.command, "watch", ...(options.watchArgs ?? [])]
+    .map((w) => unitWord(w, "ExecStart word"))
+    .join(" ");
+  const writable = ["/var/lib/mapectl", "/run/mapectl", ...(options.extraWritablePaths ?? [])].map((p) =>
+    unitWord(p, "ReadWritePaths path"),
+  );
   const content = ini(
     [],
     [
@@ -181,14 +182,14 @@ export function renderSystemdUnit(options: UnitOptions): RenderedFile {
         "Service",
         [
           "Type=exec",
-          `ExecStart=${exec}`,
+          iniAssign("ExecStart", exec),
           "# No ExecStop that takes MAP-E down: a restart (an upgrade, Restart=on-failure) must not cut IPv4.",
           "# `mapectl down` removes it on purpose.",
           "Restart=on-failure",
           "RestartSec=5s",
           "StateDirectory=mapectl",
           "RuntimeDirectory=mapectl",
-          `ReadWritePaths=${writable.join(" ")}`,
+          iniAssign("ReadWritePaths", writable.join(" ")),
           "# CAP_NET_ADMIN: links, addresses, routes, nft; CAP_NET_RAW: probes;",
           "# CAP_NET_BIND_SERVICE: the DHCPv6 S46 exchange binds UDP port 546.",
           "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE",

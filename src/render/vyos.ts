@@ -1,6 +1,8 @@
 import type { MapePlan } from "../plan/plan.ts";
 import { renderNftables } from "./nftables.ts";
-import { gatewayNote, planSummary, shellQuote } from "./shell.ts";
+import { vyosComment, vyosWord } from "../text/vyos.ts";
+import { gatewayNote, planSummary } from "./shell.ts";
+import { oneLine } from "../text/one-line.ts";
 import type { Rendered } from "./targets.ts";
 
 /** /config is the one place that survives a VyOS image upgrade; everything mapectl keeps lives there. */
@@ -55,7 +57,7 @@ function wanPath(wan: string): string[] {
   if (vif !== null) return vif;
   if (ETHERNET_NAME.test(wan) && !wan.includes(".")) return ["interfaces", "ethernet", wan];
   throw new VyosRenderError(
-    `the VyOS target needs the WAN to be an Ethernet interface (ethN or ethN.VLAN), not "${wan}"`,
+    `the VyOS target needs the WAN to be an Ethernet interface (ethN or ethN.VLAN), not "${oneLine(wan)}"`,
   );
 }
 
@@ -73,7 +75,7 @@ export function vyosTunnelPath(tunnel: string): string[] {
 
 /** One configuration-mode line, each word quoted as VyOS's shell-like parser reads it. */
 export function vyosLine(verb: "set" | "delete", ...words: string[]): string {
-  return `${verb} ${words.map(shellQuote).join(" ")}`;
+  return `${verb} ${words.map(vyosWord).join(" ")}`;
 }
 
 function set(...words: string[]): string {
@@ -164,13 +166,15 @@ export function renderVyos(plan: MapePlan): Rendered {
     ipv4Address: plan.ipv4Address,
   };
   const lines = [
-    `# MAP-E: ${planSummary(plan)}.`,
+    vyosComment(`MAP-E: ${planSummary(plan)}.`),
     "# Rendered by `mapectl render --target vyos` for VyOS 1.4 and 1.5. Paste the set commands in",
     "# configure mode, look at them with `compare`, then `commit` and `save`.",
   ];
   if (tun !== plan.tunnel.name) {
     lines.push(
-      `# VyOS names tunnels tunN, so the tunnel is ${tun}; if ${tun} is taken, render again with --tunnel-name tunN.`,
+      vyosComment(
+        `VyOS names tunnels tunN, so the tunnel is ${tun}; if ${tun} is taken, render again with --tunnel-name tunN.`,
+      ),
     );
   }
   lines.push(
@@ -179,24 +183,28 @@ export function renderVyos(plan: MapePlan): Rendered {
     "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
     vyosCeAddress(wan, plan.ceAddress),
     "",
-    ...gatewayNote(plan),
+    ...gatewayNote(plan, vyosComment),
     ...(gatewayNote(plan).length > 0 ? ["#   (in VyOS: show ipv6 route ::/0)"] : []),
     "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
     vyosBrRoute(plan.br, plan.gateway, plan.wan),
     "",
     "# ip4ip6 to the BR. encaplimit none: VyOS adds the encapsulation-limit option by default (4) and BRs",
-    `# drop packets carrying it. mtu ${plan.tunnel.mtu}: the NGN's 1500 less the 40-byte IPv6 header (VyOS's default is 1476).`,
+    vyosComment(
+      `drop packets carrying it. mtu ${plan.tunnel.mtu}: the NGN's 1500 less the 40-byte IPv6 header (VyOS's default is 1476).`,
+    ),
     ...vyosTunnelLines(spec),
     "",
     "# IPv4 leaves through the tunnel.",
     vyosIpv4Default(tun),
     "",
     "# No `nat source` rule for the tunnel: VyOS NAT takes one port range per rule and none for ICMP,",
-    `# while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH},`,
-    `# loaded at boot by ${VYOS_BOOT_SCRIPT}; load it now from op mode:`,
-    `#   sudo nft -f ${VYOS_NFT_PATH}`,
+    vyosComment(
+      `while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH},`,
+    ),
+    vyosComment(`loaded at boot by ${VYOS_BOOT_SCRIPT}; load it now from op mode:`),
+    vyosComment(`  sudo nft -f ${VYOS_NFT_PATH}`),
     "# The VyOS firewall still applies: a forward filter with default-action drop must accept the LAN's",
-    `# traffic to ${tun}.`,
+    vyosComment(`traffic to ${tun}.`),
     "",
   );
   const nft = renderNftables(vyosPlan);

@@ -1,13 +1,19 @@
 import rulesDoc from "./data/mape-rules.json" with { type: "json" };
 import notMapeDoc from "./data/not-mape.json" with { type: "json" };
-import { parseNotMapeTable, parseRuleTable, type NotMapePrefix, type RuleTable } from "./table.ts";
+import {
+  parseNotMapeTable,
+  parseRuleTable,
+  SHIPPED_ORIGIN,
+  type NotMapePrefix,
+  type RuleTable,
+} from "./table.ts";
 
 let table: RuleTable | undefined;
 let notMape: NotMapePrefix[] | undefined;
 
 /** The tables shipped with mapectl, parsed and validated once on first use. */
 export function shippedRuleTable(): RuleTable {
-  table ??= parseRuleTable(rulesDoc, "shipped rules", undefined, { lazy: true });
+  table ??= parseRuleTable(rulesDoc, SHIPPED_ORIGIN, undefined, { lazy: true });
   return table;
 }
 

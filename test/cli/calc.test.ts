@@ -121,6 +121,9 @@ test("a user's rules file adds rules and wins over the shipped ones", () => {
   assert.equal(doc.service, "lab");
   assert.equal(doc.ipv4Address, "198.51.101.2");
   assert.equal(doc.ceInterfaceId, "rfc7597");
+  const human = runCli(["calc", USER, "--rules-file", file]);
+  assert.ok(human.stdout.includes(`Lab ISP (rules file ${file})`), human.stdout);
+  assert.doesNotMatch(human.stdout, /shipped/);
 });
 
 const failures: [string, string[], number, RegExp][] = [

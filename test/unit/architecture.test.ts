@@ -16,7 +16,7 @@ interface Import {
 }
 
 /** The pure core: no I/O, so none of it may reach the host, the daemon or the command line. */
-const CORE = ["mape", "rules", "provision", "plan", "render", "diagnose"] as const;
+const CORE = ["text", "mape", "rules", "provision", "plan", "render", "diagnose"] as const;
 
 interface FolderRule {
   /** Other src folders this one may import (itself always). */
@@ -31,12 +31,19 @@ interface FolderRule {
 
 /** Keyed by folder under src/ (src/web/browser apart from the rest of src/web). src/cli may import anything. */
 const RULES: Readonly<Record<string, FolderRule>> = {
-  mape: { may: [], builtins: false, packages: false },
-  rules: { may: ["mape"], builtins: false, packages: true },
-  provision: { may: ["mape", "rules"], builtins: false, packages: true },
-  plan: { may: ["mape", "rules", "provision"], builtins: false, packages: true },
-  render: { may: ["mape", "rules", "provision", "plan"], builtins: false, packages: true },
-  diagnose: { may: ["mape", "rules", "provision", "plan", "render"], builtins: false, packages: true },
+  // Escapers and validators of the text formats mapectl writes (shell, VyOS, INI, nft, TOML, log
+  // lines): every layer, down to the core's error messages, keeps a value on its line through them.
+  text: { may: [], builtins: false, packages: false },
+  mape: { may: ["text"], builtins: false, packages: false },
+  rules: { may: ["text", "mape"], builtins: false, packages: true },
+  provision: { may: ["text", "mape", "rules"], builtins: false, packages: true },
+  plan: { may: ["text", "mape", "rules", "provision"], builtins: false, packages: true },
+  render: { may: ["text", "mape", "rules", "provision", "plan"], builtins: false, packages: true },
+  diagnose: {
+    may: ["text", "mape", "rules", "provision", "plan", "render"],
+    builtins: false,
+    packages: true,
+  },
   host: { may: [...CORE], builtins: true, packages: true },
   // The pages show the daemon's status report, so they share its type, never its code.
   web: { may: [...CORE, "web/browser"], typesFrom: ["daemon"], builtins: true, packages: true },

@@ -52,7 +52,8 @@ export function describeHuman(resolved: ResolvedParameters): string {
         : `${params.portCount} in ${blocks} block${blocks === 1 ? "" : "s"} of ${blockSize}`,
     ],
   ];
-  const source = SOURCE_TEXT[resolved.source];
+  const source =
+    resolved.rulesFile === undefined ? SOURCE_TEXT[resolved.source] : `rules file ${resolved.rulesFile}`;
   const overridden = resolved.overridden.length > 0 ? `, overridden: ${resolved.overridden.join(", ")}` : "";
   const head = `${formatIpv6Prefix(params.endUserPrefix)}: ${service?.name ?? "no known service"} (${source}${overridden})`;
   const lines = [head, formatFields(rows)];

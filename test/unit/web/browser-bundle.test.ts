@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { browserBundles } from "./bundle.ts";
 
-// What the browser may be given: the pure core, the rule tables, resolveParameters and the page code.
+// What the browser may be given: the pure core, the rule tables, resolveParameters, the escapers
+// (rule-table errors quote a file's text through them) and the page code.
 const ALLOWED = [
   /^src\/mape\/[\w-]+\.ts$/,
+  /^src\/text\/[\w-]+\.ts$/,
   /^src\/rules\/[\w-]+\.ts$/,
   /^src\/rules\/data\/[\w-]+\.json$/,
   /^src\/provision\/parameters\.ts$/,

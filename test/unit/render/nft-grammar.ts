@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import type { MapePlan } from "../../../src/plan/plan.ts";
+import { statementLines } from "./output-parsers.ts";
+
+const T = String.raw`"[A-Za-z0-9_.@-]+"`;
+const A = String.raw`[0-9]{1,3}(\.[0-9]{1,3}){3}`;
+/** Every statement line renderNftables may write; anything else is a statement nobody asked for. */
+const NFT_GRAMMAR = [
+  String.raw`table ip mapectl \{\}`,
+  String.raw`delete table ip mapectl`,
+  String.raw`table ip mapectl \{`,
+  String.raw`ct timeout tcp-time-wait \{`,
+  String.raw`protocol tcp`,
+  String.raw`l3proto ip`,
+  String.raw`policy = \{ time_wait : [0-9]+ \}`,
+  String.raw`\}`,
+  String.raw`chain (srcnat|dstnat|forward|input) \{`,
+  String.raw`type nat hook postrouting priority srcnat - 1; policy accept;`,
+  String.raw`type nat hook prerouting priority dstnat - 1; policy accept;`,
+  String.raw`type filter hook (forward|input) priority filter; policy accept;`,
+  String.raw`oifname ${T} meta l4proto tcp ct timeout set "tcp-time-wait"`,
+  String.raw`oifname ${T} snat ip to ${A}(-${A})?`,
+  String.raw`oifname ${T} meta l4proto \{ tcp, udp, icmp \} snat ip to numgen inc mod [0-9]+ map \{`,
+  String.raw`([0-9]+ : ${A} \. [0-9]+-[0-9]+)(, [0-9]+ : ${A} \. [0-9]+-[0-9]+)*,?`,
+  String.raw`iifname ${T} (tcp|udp) dport [0-9]+ dnat ip to ${A}:[0-9]+`,
+  String.raw`oifname ${T} tcp flags syn tcp option maxseg size set rt mtu`,
+  String.raw`iifname ${T} tcp flags syn tcp option maxseg size > [0-9]+ tcp option maxseg size set [0-9]+`,
+  String.raw`iifname ${T} ct (state established,related|status dnat) accept`,
+  String.raw`iifname ${T} counter drop comment "unsolicited inbound IPv4"`,
+].map((re) => new RegExp(`^${re}$`));
+
+/** Every statement of an nft table is one the plan asked for, with one dnat per forward. */
+export function checkNft(text: string, plan: MapePlan, what: string): void {
+  const lines = statementLines(text).map((l) => l.trim());
+  for (const line of lines) {
+    assert.ok(
+      NFT_GRAMMAR.some((re) => re.test(line)),
+      `${what}: a statement the plan did not ask for: ${line}`,
+    );
+  }
+  const count = (re: RegExp) => lines.filter((l) => re.test(l)).length;
+  assert.equal(count(/ dnat ip to /), plan.forwards.length, `${what}: one dnat per forward`);
+  assert.equal(count(/ct timeout set/), plan.tcpTimeWait === null || plan.tcpTimeWait === undefined ? 0 : 1);
+  assert.equal(count(/^chain /), 4, `${what}: four chains`);
+  assert.equal(count(/^table ip mapectl \{$/), 1, `${what}: one table`);
+}
