@@ -33,7 +33,8 @@ export const DEFAULT_WATCH: WatchOptions = {
   periodicMs: 60_000,
   portCheckMs: 30_000,
   portWarnRatio: 0.8,
-  nodad: true,
+  // a second CE on the line is refused by the daemon as by up (README)
+  nodad: false,
   disabledRetryMaxSeconds: 3 * 3600,
 };
 

@@ -53,6 +53,7 @@ export function registerApply(program: Command, output: Output): void {
       ),
   )
     .option("--down-on-exit", "remove everything on SIGTERM instead of leaving the path up")
+    .option("--nodad", "skip duplicate address detection for the CE address (no check for a second CE)")
     .option("--periodic <seconds>", "re-check at least this often (default 60)")
     .action(async (flags: WatchFlags) => {
       const { runWatch } = await import("../watch-flow.ts");
