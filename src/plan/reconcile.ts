@@ -23,6 +23,7 @@ import {
   tunnelMatches,
 } from "./host-match.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
+import { sameNftTable } from "./nft-table.ts";
 import { adoption, brRouteAction } from "./ownership.ts";
 import { PlanError, type MapePlan } from "./plan.ts";
 
@@ -309,11 +310,14 @@ function natActions(
   previous: AppliedState | null,
   host: HostState,
 ): Action[] {
-  if (host.nftTable !== null && previous?.nftScript === nftScript) return [];
+  const planned = host.nftTable !== null && previous?.nftScript === nftScript;
+  if (planned && sameNftTable(host.nftTable, nftScript)) return [];
   return [
     {
       id: "nat",
-      summary: `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
+      summary: planned
+        ? `restore the table "ip ${NFT_TABLE}": the running one differs from the plan (changed by hand?)`
+        : `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
       apply: { argv: ["nft", "-f", "-"], input: nftScript },
       undo: nftRestore(host.nftTable),
     },

@@ -75,7 +75,8 @@ export function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): Host
         metric: plan.defaultRouteMetric,
       }),
     ],
-    nftTable: "table ip mapectl { }",
+    // as loaded; test/unit/plan/nft-table.test.ts holds what nft really prints for it
+    nftTable: renderNftables(plan),
   };
 }
 
