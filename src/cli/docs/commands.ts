@@ -13,6 +13,10 @@ const FILES: readonly (readonly [string, string])[] = [
     "What mapectl up applied, so that down removes exactly that and status compares the host with it.",
   ],
   [
+    "/var/lib/mapectl/lock",
+    "Held by up, down and the daemon while they change the host, so they never interleave; names its holder.",
+  ],
+  [
     "/var/lib/mapectl/install.json",
     "What mapectl install wrote, so that mapectl uninstall removes exactly that (Debian).",
   ],
