@@ -30,11 +30,7 @@ before(() => {
   ]) {
     ns.ok(cmd.split(" "));
   }
-  // the link-local addresses finish duplicate address detection before any snapshot is taken
-  const deadline = Date.now() + 10_000;
-  while (ns.ok(["ip", "-6", "addr", "show", "tentative"]).trim() !== "" && Date.now() < deadline) {
-    ns.ok(["sleep", "0.2"]);
-  }
+  ns.waitForDad();
 });
 
 after(() => {
