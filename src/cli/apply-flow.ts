@@ -1,14 +1,14 @@
 import { HostError } from "../host/errors.ts";
-import { applyActions } from "../host/apply.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { observeHost } from "../host/observe.ts";
-import { clearState, loadState } from "../host/state-store.ts";
+import { withHostLock } from "../host/lock.ts";
+import { teardown } from "../host/owned-cleanup.ts";
 import { converge, flushedNote, vyosDriftNote } from "../daemon/converge.ts";
 import { MapeDisabled } from "../daemon/parameter-sources.ts";
 import { readStatus } from "../daemon/status-report.ts";
 import { HostNotReady } from "../plan/desired.ts";
 import { PlanError, type MapePlan } from "../plan/plan.ts";
-import { reconcileDown, type Action } from "../plan/reconcile.ts";
+import { DEFAULT_SETTINGS } from "../plan/settings.ts";
+import type { Action } from "../plan/reconcile.ts";
 import { CliError, ExitCode } from "./exit-codes.ts";
 import { printJson, formatFields, type Output } from "./output.ts";
 import type { PlanFlags } from "./plan-options.ts";
@@ -84,6 +84,9 @@ function summary(plan: MapePlan): string {
   return `${service}${plan.ipv4Address} PSID ${String(p.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks, BR ${plan.br}, CE ${plan.ceAddress}`;
 }
 
+/** A daemon's converge rarely takes longer; past this the user is told who holds the lock. */
+const CLI_LOCK_WAIT_MS = 3000;
+
 export async function runUp(
   flags: ApplyFlags,
   output: Output,
@@ -94,9 +97,8 @@ export async function runUp(
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const result = await planStep(() =>
-    converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
-  );
+  const apply = () => converge(settings, table, runner, { nodad: flags.nodad === true, dryRun });
+  const result = await planStep(() => (dryRun ? apply() : withHostLock("up", CLI_LOCK_WAIT_MS, apply)));
   const { plan, prefixFrom, actions, source, flushed, vyosDrift } = result;
   const durationMs = Date.now() - started;
   if (flags.json === true) {
@@ -145,26 +147,21 @@ export async function runUp(
 }
 
 export async function runDown(
-  flags: ApplyFlags,
+  flags: ApplyFlags & { forceOwned?: boolean; tunnelName?: string },
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<void> {
   const dryRun = flags.dryRun === true;
   if (!dryRun) requireRoot("down");
-  const previous = loadState();
-  if (previous === null) {
-    if (flags.json === true)
-      printJson(output, { schemaVersion: 1, command: "down", dryRun, changed: false, actions: [] });
-    else if (flags.quiet !== true)
-      output.out("mapectl down: nothing to remove (mapectl has not applied anything here).");
-    return;
-  }
-  const host = await observeHost(runner);
-  const actions = reconcileDown(previous, host);
-  if (!dryRun) {
-    await applyActions(runner, actions);
-    clearState();
-  }
+  const options = {
+    forceOwned: flags.forceOwned === true,
+    tunnelName: flags.tunnelName ?? DEFAULT_SETTINGS.tunnelName,
+    dryRun,
+  };
+  const down = () => teardown(runner, options);
+  const { applied, actions, unrecorded } = await (dryRun
+    ? down()
+    : withHostLock("down", CLI_LOCK_WAIT_MS, down));
   if (flags.json === true) {
     printJson(output, {
       schemaVersion: 1,
@@ -172,13 +169,24 @@ export async function runDown(
       dryRun,
       changed: !dryRun && actions.length > 0,
       actions: actions.map(actionJson),
+      ...(unrecorded.length === 0 ? {} : { unrecorded: unrecorded.map(actionJson) }),
     });
     return;
   }
   if (flags.quiet === true) return;
+  if (unrecorded.length > 0) {
+    output.out(
+      `mapectl down: no record of what mapectl applied, but this host has what is mapectl's:\n${describeActions(unrecorded, true)}\nrun mapectl down --force-owned to remove it.`,
+    );
+    return;
+  }
+  if (applied === null && !options.forceOwned) {
+    output.out("mapectl down: nothing to remove (mapectl has not applied anything here).");
+    return;
+  }
   output.out(
     [
-      `mapectl down: ${previous.plan.tunnel.name} (${previous.plan.ipv4Address})`,
+      `mapectl down: ${applied ?? "what is provably mapectl's (no usable state file)"}`,
       describeActions(actions, dryRun),
       dryRun ? "dry run: nothing was changed." : "MAP-E is down; everything mapectl applied is removed.",
     ].join("\n"),

@@ -43,6 +43,7 @@ const NAMED_EXIT: Record<string, ExitCodeValue> = {
   PlanError: ExitCode.config,
   MapeDisabled: ExitCode.noParameters,
   HostNotReady: ExitCode.environment,
+  HostRefusal: ExitCode.environment,
   VyosRenderError: ExitCode.usage,
   UnsafeValueError: ExitCode.config,
 };
@@ -54,7 +55,8 @@ Exit status:
   2  bad command line: unknown option, malformed prefix, address or rule
   3  no MAP-E parameters for this prefix (no rule matches, or the line is not MAP-E)
   4  a configuration or rules file is invalid
-  5  the host is not ready (not root, a tool or interface missing, no IPv6 prefix yet)
+  5  the host is not ready (not root, a tool or interface missing, no IPv6 prefix yet),
+     or refuses (another mapectl holds the lock, state.json damaged, an unsafe path)
   6  doctor found a failing check`;
 
 export function buildProgram(output: Output): Command {

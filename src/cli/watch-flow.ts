@@ -37,7 +37,7 @@ export async function runWatch(flags: WatchFlags, output: Output): Promise<void>
   const watcher = new Watcher(load, processRunner, {
     ...DEFAULT_WATCH,
     periodicMs,
-    nodad: flags.nodad !== false,
+    nodad: flags.nodad === true,
   });
   watcher.start();
   await new Promise<void>((resolve) => {

@@ -55,6 +55,7 @@ export function deadCeAddress(
   context: PlanContext,
 ): Action | null {
   if (previous === null || context.widen || previous.plan.wan !== context.wan) return null;
+  if (previous.adopted?.ceAddress === true) return null;
   const ce = previous.plan.ceAddress.replace(/\/128$/, "");
   let value: bigint;
   try {
@@ -221,10 +222,16 @@ export async function converge(
   const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
   const nftScript = renderNftables(plan);
   const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
-  const { actions, replacedDefaults, enabledForwarding } = reconcileUp(plan, nftScript, previous, host, {
-    replaceDefault: settings.replaceDefault,
-    nodad: options.nodad,
-  });
+  const { actions, replacedDefaults, enabledForwarding, adopted } = reconcileUp(
+    plan,
+    nftScript,
+    previous,
+    host,
+    {
+      replaceDefault: settings.replaceDefault,
+      nodad: options.nodad,
+    },
+  );
   // nft -c takes as long as loading the table (0.2–1 s on a small router): check while the ip
   // changes go in, and hold the load until the check has passed; a refusal fails the load, and
   // applyActions then rolls back what went before it.
@@ -261,7 +268,7 @@ export async function converge(
         };
   const applied: Action[] = early === null ? [] : [early];
   let state: AppliedState | null = previous;
-  let round = { actions, replacedDefaults, enabledForwarding };
+  let round = { actions, replacedDefaults, enabledForwarding, adopted };
   for (let i = 0; ; i++) {
     if (round.actions.length > 0) await applyActions(i === 0 ? checked : runner, round.actions);
     applied.push(...round.actions);
@@ -275,6 +282,7 @@ export async function converge(
         nftScript,
         replacedDefaults: round.replacedDefaults,
         enabledForwarding: round.enabledForwarding,
+        adopted: round.adopted,
       };
       saveState(state);
     }

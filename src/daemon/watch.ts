@@ -1,6 +1,7 @@
 import type { CommandRunner } from "../host/command-runner.ts";
 import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
 import { LinkMonitor } from "../host/link-monitor.ts";
+import { withHostLock } from "../host/lock.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
@@ -32,7 +33,8 @@ export const DEFAULT_WATCH: WatchOptions = {
   periodicMs: 60_000,
   portCheckMs: 30_000,
   portWarnRatio: 0.8,
-  nodad: true,
+  // a second CE on the line is refused by the daemon as by up (README)
+  nodad: false,
   disabledRetryMaxSeconds: 3 * 3600,
 };
 
@@ -52,9 +54,12 @@ export interface WatchDeps {
   readonly makeResolver: (settings: Settings, table: RuleTable, maxRetrySeconds: number) => CachingResolver;
 }
 
+/** `up` or `down` by hand takes seconds; the daemon waits for it rather than failing a round. */
+const DAEMON_LOCK_WAIT_MS = 60_000;
+
 const HOST_DEPS: WatchDeps = {
-  converge,
-  withdraw,
+  converge: (...args) => withHostLock("watch", DAEMON_LOCK_WAIT_MS, () => converge(...args)),
+  withdraw: (runner) => withHostLock("watch", DAEMON_LOCK_WAIT_MS, () => withdraw(runner)),
   readFlows,
   monitor: (onChange, onExit) => new LinkMonitor(onChange, onExit),
   emit: (event, recent) => {

@@ -1,16 +1,23 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { parseAppliedState } from "../plan/applied-state.ts";
 import type { AppliedState } from "../plan/reconcile.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 import { HostError } from "./errors.ts";
+import { HostRefusal } from "./host-refusal.ts";
 
 /** /var/lib/mapectl unless MAPECTL_STATE_DIR says otherwise (tests, rehearsals). */
 export function stateDir(): string {
   return process.env.MAPECTL_STATE_DIR ?? "/var/lib/mapectl";
 }
 
-function statePath(): string {
+export function statePath(): string {
   return join(stateDir(), "state.json");
 }
+
+/** What `down --force-owned` does, named wherever a damaged state stops a command. */
+export const FORCE_OWNED_HINT =
+  "run mapectl down --force-owned to remove only what is provably mapectl's (its nft table, its proto 77 routes, its tunnel), then mapectl up";
 
 export function loadState(): AppliedState | null {
   let text: string;
@@ -20,24 +27,17 @@ export function loadState(): AppliedState | null {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new HostError("FILE_UNREADABLE", `cannot read ${statePath()}: ${(err as Error).message}`);
   }
-  try {
-    const state = JSON.parse(text) as { schemaVersion?: unknown };
-    if (state.schemaVersion !== 1) throw new Error("unknown schemaVersion");
-    return state as AppliedState;
-  } catch (err) {
-    throw new HostError(
-      "FILE_UNREADABLE",
-      `${statePath()} is damaged (${(err as Error).message}); move it away and run mapectl up again`,
-    );
-  }
+  const parsed = parseAppliedState(text);
+  if (parsed.ok) return parsed.state;
+  throw new HostRefusal(
+    `${statePath()} is damaged (${parsed.why}), so mapectl cannot tell what it applied: ${FORCE_OWNED_HINT}`,
+  );
 }
 
-/** Written to a temporary file and renamed, so a crash never leaves half a state file. */
+/** Atomic and synced (writeFileAtomic): a crash never leaves half a state file. */
 export function saveState(state: AppliedState): void {
   mkdirSync(stateDir(), { recursive: true, mode: 0o755 });
-  const tmp = `${statePath()}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, statePath());
+  writeFileAtomic(statePath(), `${JSON.stringify(state, null, 2)}\n`, 0o644);
 }
 
 export function clearState(): void {

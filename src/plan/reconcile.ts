@@ -1,7 +1,4 @@
-import { parseIpv6 } from "../mape/ipv6.ts";
 import {
-  BR_ROUTE_METRIC,
-  ROUTE_PROTOCOL,
   brRoute,
   ceAddressAdd,
   ceAddressDel,
@@ -14,7 +11,19 @@ import {
   tunnelChange,
   type Argv,
 } from "./iproute2.ts";
+import {
+  defaultRouteArgv,
+  hasAddress,
+  isDefault4,
+  nftRestore,
+  ourBrRoute,
+  ourDefault,
+  sameIpv6,
+  tunnelMatches,
+} from "./host-match.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
+import { sameNftTable } from "./nft-table.ts";
+import { adoption, brRouteAction } from "./ownership.ts";
 import { NFT_TABLE, PlanError, type MapePlan } from "./plan.ts";
 
 export interface Command {
@@ -42,90 +51,23 @@ export interface AppliedState {
   readonly replacedDefaults: readonly ObservedRoute[];
   /** True when `up` switched IPv4 forwarding on, so `down` switches it off again. */
   readonly enabledForwarding: boolean;
+  /**
+   * What existed before `up` and was taken as it was: `down` leaves it. Absent in state files
+   * written before it was recorded, where everything counts as mapectl's.
+   */
+  readonly adopted?: Adopted;
+}
+
+/** The pieces of the plan that were on the host before mapectl, and so are not its to remove. */
+export interface Adopted {
+  readonly tunnel: boolean;
+  readonly ceAddress: boolean;
+  readonly ipv4Address: boolean;
 }
 
 export interface ReconcileOptions {
   readonly replaceDefault: boolean;
   readonly nodad: boolean;
-}
-
-function sameIpv6(a: string | null, b: string | null): boolean {
-  if (a === null || b === null) return a === b;
-  try {
-    return parseIpv6(a.replace(/\/128$/, "")) === parseIpv6(b.replace(/\/128$/, ""));
-  } catch {
-    return false;
-  }
-}
-
-function hasAddress(host: HostState, dev: string, address: string, family: 4 | 6): boolean {
-  return host.addresses.some(
-    (a) =>
-      a.dev === dev &&
-      a.family === family &&
-      (family === 6 ? sameIpv6(a.address, address) : a.address === address),
-  );
-}
-
-function ourBrRoute(route: ObservedRoute, br: string, gateway: string, wan: string): boolean {
-  return (
-    route.family === 6 &&
-    sameIpv6(route.dst, br) &&
-    route.dev === wan &&
-    sameIpv6(route.gateway, gateway) &&
-    route.protocol === ROUTE_PROTOCOL &&
-    String(route.metric) === BR_ROUTE_METRIC
-  );
-}
-
-function isDefault4(route: ObservedRoute): boolean {
-  return (
-    route.family === 4 && (route.dst === "default" || route.dst === "0.0.0.0/0") && route.type === "unicast"
-  );
-}
-
-function ourDefault(route: ObservedRoute, plan: MapePlan): boolean {
-  return isDefault4(route) && route.dev === plan.tunnel.name && route.protocol === ROUTE_PROTOCOL;
-}
-
-/** Re-creates a default route exactly as it was observed. */
-function defaultRouteArgv(route: ObservedRoute, verb: "add" | "del"): Argv {
-  return [
-    "ip",
-    "-4",
-    "route",
-    verb,
-    "default",
-    ...(route.gateway === null ? [] : ["via", route.gateway]),
-    ...(route.dev === null ? [] : ["dev", route.dev]),
-    "proto",
-    route.protocol,
-    "metric",
-    String(route.metric),
-  ];
-}
-
-function nftRestore(previousTable: string | null): Command {
-  if (previousTable === null) return { argv: ["nft", "delete", "table", "ip", NFT_TABLE] };
-  return {
-    argv: ["nft", "-f", "-"],
-    input: `table ip ${NFT_TABLE} {}\ndelete table ip ${NFT_TABLE}\n${previousTable}\n`,
-  };
-}
-
-function tunnelMatches(host: HostState, plan: MapePlan): "absent" | "same" | "differs" | "foreign" {
-  const link = host.links.find((l) => l.name === plan.tunnel.name);
-  if (link === undefined) return "absent";
-  if (link.kind !== "ip6tnl" || link.tunnel === null) return "foreign";
-  const t = link.tunnel;
-  const same =
-    (t.mode === "ipip6" || t.mode === "ip4ip6") &&
-    sameIpv6(t.local, plan.tunnel.local) &&
-    sameIpv6(t.remote, plan.tunnel.remote) &&
-    t.link === plan.wan &&
-    t.encapLimit === "none" &&
-    link.mtu === plan.tunnel.mtu;
-  return same ? "same" : "differs";
 }
 
 /**
@@ -139,7 +81,7 @@ export function reconcileUp(
   previous: AppliedState | null,
   host: HostState,
   options: ReconcileOptions,
-): { actions: Action[]; replacedDefaults: ObservedRoute[]; enabledForwarding: boolean } {
+): { actions: Action[]; replacedDefaults: ObservedRoute[]; enabledForwarding: boolean; adopted: Adopted } {
   // VyOS's configuration owns everything but mapectl's table; what of it lags behind the plan is
   // reported (vyosDrift), never changed behind VyOS's back.
   if (plan.tunnelOwner === "vyos") {
@@ -147,6 +89,7 @@ export function reconcileUp(
       actions: natActions(plan, nftScript, previous, host),
       replacedDefaults: [],
       enabledForwarding: false,
+      adopted: { tunnel: true, ceAddress: true, ipv4Address: true },
     };
   }
   const actions: Action[] = [];
@@ -191,8 +134,10 @@ export function reconcileUp(
   // removing the old one before adding the new one (a prefix change) would take the default route
   // with it, and the old CE address is in nobody's way.
   const afterwards: Action[] = [];
+  const was = previous?.adopted;
   if (prev !== null) {
     if (
+      was?.tunnel !== true &&
       prev.tunnel.name !== plan.tunnel.name &&
       host.links.some((l) => l.name === prev.tunnel.name && l.kind === "ip6tnl")
     ) {
@@ -204,6 +149,7 @@ export function reconcileUp(
       });
     }
     if (
+      was?.ceAddress !== true &&
       (!sameIpv6(prev.ceAddress, plan.ceAddress) || prev.wan !== plan.wan) &&
       hasAddress(host, prev.wan, prev.ceAddress, 6)
     ) {
@@ -226,6 +172,7 @@ export function reconcileUp(
       });
     }
     if (
+      was?.ipv4Address !== true &&
       prev.tunnel.name === plan.tunnel.name &&
       prev.ipv4Address !== plan.ipv4Address &&
       hasAddress(host, plan.tunnel.name, prev.ipv4Address, 4)
@@ -249,14 +196,8 @@ export function reconcileUp(
     });
   }
 
-  if (!host.routes.some((r) => ourBrRoute(r, plan.br, plan.gateway, plan.wan))) {
-    actions.push({
-      id: "br-route",
-      summary: `route the BR ${plan.br} via the WAN's router ${plan.gateway}`,
-      apply: { argv: brRoute("replace", plan.br, plan.gateway, plan.wan) },
-      undo: { argv: brRoute("del", plan.br, plan.gateway, plan.wan) },
-    });
-  }
+  const toBr = brRouteAction(plan, host);
+  if (toBr !== null) actions.push(toBr);
 
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   if (tunnelState === "absent") {
@@ -357,6 +298,7 @@ export function reconcileUp(
     actions: [...actions, ...afterwards],
     replacedDefaults: [...alreadyReplaced, ...foreignDefaults],
     enabledForwarding,
+    adopted: adoption(plan, previous, host, tunnelState !== "absent"),
   };
 }
 
@@ -367,11 +309,14 @@ function natActions(
   previous: AppliedState | null,
   host: HostState,
 ): Action[] {
-  if (host.nftTable !== null && previous?.nftScript === nftScript) return [];
+  const planned = host.nftTable !== null && previous?.nftScript === nftScript;
+  if (planned && sameNftTable(host.nftTable, nftScript)) return [];
   return [
     {
       id: "nat",
-      summary: `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
+      summary: planned
+        ? `restore the table "ip ${NFT_TABLE}": the running one differs from the plan (changed by hand?)`
+        : `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
       apply: { argv: ["nft", "-f", "-"], input: nftScript },
       undo: nftRestore(host.nftTable),
     },
@@ -405,61 +350,4 @@ export function vyosDrift(plan: MapePlan, host: HostState): string[] {
   return drift;
 }
 
-/** The actions that remove what `up` applied (and only that), newest first. */
-export function reconcileDown(previous: AppliedState, host: HostState): Action[] {
-  const plan = previous.plan;
-  const actions: Action[] = [];
-  if (host.nftTable !== null) {
-    actions.push({
-      id: "nat",
-      summary: `delete the nft table ip ${NFT_TABLE}`,
-      apply: { argv: ["nft", "delete", "table", "ip", NFT_TABLE] },
-      undo: nftRestore(host.nftTable),
-    });
-  }
-  if (plan.tunnelOwner === "vyos") return actions;
-  const link = host.links.find((l) => l.name === plan.tunnel.name && l.kind === "ip6tnl");
-  if (link !== undefined) {
-    actions.push({
-      id: "tunnel",
-      summary: `delete the tunnel ${plan.tunnel.name} (with its IPv4 address and default route)`,
-      apply: { argv: linkDel(plan.tunnel.name) },
-      undo: null,
-    });
-  }
-  for (const route of previous.replacedDefaults) {
-    if (!host.routes.some((r) => isDefault4(r) && r.dev === route.dev && r.metric === route.metric)) {
-      actions.push({
-        id: "restore-default",
-        summary: `restore the IPv4 default route via dev ${route.dev ?? "?"} metric ${route.metric}`,
-        apply: { argv: defaultRouteArgv(route, "add") },
-        undo: { argv: defaultRouteArgv(route, "del") },
-      });
-    }
-  }
-  if (host.routes.some((r) => ourBrRoute(r, plan.br, plan.gateway, plan.wan))) {
-    actions.push({
-      id: "br-route",
-      summary: `remove the route to BR ${plan.br}`,
-      apply: { argv: brRoute("del", plan.br, plan.gateway, plan.wan) },
-      undo: { argv: brRoute("replace", plan.br, plan.gateway, plan.wan) },
-    });
-  }
-  if (hasAddress(host, plan.wan, plan.ceAddress, 6)) {
-    actions.push({
-      id: "ce-address",
-      summary: `remove the CE address ${plan.ceAddress} from ${plan.wan}`,
-      apply: { argv: ceAddressDel(plan.ceAddress, plan.wan) },
-      undo: { argv: ["ip", "-6", "addr", "add", `${plan.ceAddress}/128`, "dev", plan.wan, "nodad"] },
-    });
-  }
-  if (previous.enabledForwarding && host.ipv4Forwarding === true) {
-    actions.push({
-      id: "ipv4-forwarding",
-      summary: "switch IPv4 forwarding off again (it was off before up)",
-      apply: { argv: forwarding(false) },
-      undo: { argv: forwarding(true) },
-    });
-  }
-  return actions;
-}
+export { reconcileDown } from "./reconcile-down.ts";

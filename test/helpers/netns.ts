@@ -52,6 +52,18 @@ export class Netns {
     ].join("\n");
   }
 
+  /**
+   * Waits until no address is tentative: the kernel runs duplicate address detection on the
+   * link-local addresses of links just brought up, and a snapshot taken meanwhile differs from
+   * every later one.
+   */
+  waitForDad(timeoutMs = 10_000): void {
+    const deadline = Date.now() + timeoutMs;
+    while (this.ok(["ip", "-6", "addr", "show", "tentative"]).trim() !== "" && Date.now() < deadline) {
+      this.ok(["sleep", "0.2"]);
+    }
+  }
+
   destroy(): void {
     spawnSync(IP, ["netns", "del", this.name]);
   }

@@ -43,6 +43,7 @@ before(() => {
   chmodSync(join(dir, "nft-refuses"), 0o755);
   ns.ok(["mkdir", "-p", fake]);
   ns.ok(["ln", "-s", join(dir, "nft-refuses"), join(fake, "nft")]);
+  ns.waitForDad();
 });
 
 after(() => {

@@ -31,6 +31,11 @@ export function registerApply(program: Command, output: Output): void {
     .command("down")
     .summary("remove exactly what mapectl up applied")
     .option("--dry-run", "print what would be removed, change nothing")
+    .option(
+      "--force-owned",
+      "when state.json is missing or damaged: remove only what is provably mapectl's (the nft table ip mapectl, routes with proto 77, the ip4ip6 tunnel named by --tunnel-name) and the damaged file; addresses stay",
+    )
+    .option("--tunnel-name <name>", "the tunnel --force-owned may delete (default mape)")
     .option("--json", "print one JSON object (schemaVersion 1)")
     .option("--quiet", "print nothing")
     .action(async (flags: ApplyFlags) => {
@@ -48,6 +53,7 @@ export function registerApply(program: Command, output: Output): void {
       ),
   )
     .option("--down-on-exit", "remove everything on SIGTERM instead of leaving the path up")
+    .option("--nodad", "skip duplicate address detection for the CE address (no check for a second CE)")
     .option("--periodic <seconds>", "re-check at least this often (default 60)")
     .action(async (flags: WatchFlags) => {
       const { runWatch } = await import("../watch-flow.ts");

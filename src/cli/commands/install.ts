@@ -1,20 +1,20 @@
 import { createHash } from "node:crypto";
 import {
-  chmodSync,
   existsSync,
   mkdirSync,
   readFileSync,
   readdirSync,
   realpathSync,
-  renameSync,
   rmdirSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { writeFileAtomic } from "../../host/atomic-file.ts";
 import { HostError } from "../../host/errors.ts";
+import { HostRefusal } from "../../host/host-refusal.ts";
+import { hiddenExecutable } from "../../plan/unit-sandbox.ts";
 import { CliError, ExitCode } from "../exit-codes.ts";
 import { printJson, type Output } from "../output.ts";
 
@@ -97,10 +97,7 @@ async function runningCommand(): Promise<{ command: string[]; sea: boolean }> {
 /** Writes through a temporary file, so an interrupted install never leaves half a file. */
 function writeAtomic(path: string, content: string | Buffer, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.mapectl-tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
+  writeFileAtomic(path, content, mode);
 }
 
 function loadManifest(path: string): Manifest | null {
@@ -195,6 +192,13 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
   const inst = new Installer(root, flags.dryRun === true, loadManifest(join(root, manifestPath)));
   const notes: string[] = [];
   const running = await runningCommand();
+  // a packaged install's unit runs the package's executable
+  const unitRuns =
+    target === "debian" && ![DEBIAN_EXECUTABLE, DEBIAN.packagedUnit].some((p) => existsSync(join(root, p)));
+  const hidden = unitRuns
+    ? hiddenExecutable(renderSystemdUnit({ command: running.command }).content, running.command)
+    : null;
+  if (hidden !== null) throw new HostRefusal(hidden);
   if (target === "vyos") {
     inst.dir(vyos.VYOS_DIR);
     const source = running.command[running.command.length - 1] ?? "";

@@ -17,6 +17,10 @@ const FILES: readonly (readonly [string, string])[] = [
     "The HB46PP server's token, sent back on the next query, and the count of empty orders in a row.",
   ],
   [
+    "/var/lib/mapectl/lock",
+    "Held by up, down and the daemon while they change the host, so they never interleave; names its holder.",
+  ],
+  [
     "/var/lib/mapectl/install.json",
     "What mapectl install wrote, so that mapectl uninstall removes exactly that (Debian).",
   ],

@@ -1,103 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { PlanError, type MapePlan } from "../../../src/plan/plan.ts";
-import {
-  reconcileDown,
-  reconcileUp,
-  vyosDrift,
-  type Action,
-  type AppliedState,
-} from "../../../src/plan/reconcile.ts";
+import { reconcileDown, reconcileUp, vyosDrift, type Action } from "../../../src/plan/reconcile.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
+import { freshHost, hostAfterUp, link, route, stateOf } from "../../helpers/observed-hosts.ts";
 import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
 
 const OPTIONS = { replaceDefault: false, nodad: false };
-
-function link(name: string, extra: Partial<ObservedLink> = {}): ObservedLink {
-  return { name, index: 1, mtu: 1500, up: true, kind: null, tunnel: null, stats: null, ...extra };
-}
-function addr(dev: string, address: string, prefixLength: number, family: 4 | 6 = 6): ObservedAddress {
-  return {
-    dev,
-    family,
-    address,
-    prefixLength,
-    scope: "global",
-    tentative: false,
-    dadFailed: false,
-    temporary: false,
-    deprecated: false,
-  };
-}
-function route(r: Partial<ObservedRoute> & { dst: string; family: 4 | 6 }): ObservedRoute {
-  return { gateway: null, dev: null, protocol: "boot", metric: 0, type: "unicast", ...r };
-}
-
-/** A router before mapectl: WAN with a link-local default route, the PD's unreachable route, a LAN. */
-function freshHost(extra: Partial<HostState> = {}): HostState {
-  return {
-    links: [link("lo"), link("wan0"), link("lan0")],
-    addresses: [addr("lan0", "192.168.1.1", 24, 4)],
-    routes: [
-      route({ family: 6, dst: "default", gateway: "fe80::1", dev: "wan0", protocol: "ra", metric: 1024 }),
-      route({ family: 6, dst: "2404:7a82:4d02:4100::/56", dev: "lo", type: "unreachable", metric: 1024 }),
-      route({ family: 4, dst: "192.168.1.0/24", dev: "lan0", protocol: "kernel" }),
-    ],
-    ipv4Forwarding: true,
-    nftTable: null,
-    ...extra,
-  };
-}
-
-/** The same host after a successful up of `plan`, as `ip -j` would show it. */
-function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): HostState {
-  return {
-    ...base,
-    links: [
-      ...base.links,
-      link(plan.tunnel.name, {
-        mtu: plan.tunnel.mtu,
-        kind: "ip6tnl",
-        tunnel: {
-          mode: "ipip6",
-          local: plan.tunnel.local,
-          remote: plan.tunnel.remote,
-          link: plan.wan,
-          encapLimit: "none",
-        },
-      }),
-    ],
-    addresses: [
-      ...base.addresses,
-      addr(plan.wan, plan.ceAddress, 128),
-      addr(plan.tunnel.name, plan.ipv4Address, 32, 4),
-    ],
-    routes: [
-      ...base.routes,
-      route({ family: 6, dst: plan.br, gateway: plan.gateway, dev: plan.wan, protocol: "77", metric: 1 }),
-      route({
-        family: 4,
-        dst: "default",
-        dev: plan.tunnel.name,
-        protocol: "77",
-        metric: plan.defaultRouteMetric,
-      }),
-    ],
-    nftTable: "table ip mapectl { }",
-  };
-}
-
-function stateOf(plan: MapePlan): AppliedState {
-  return {
-    schemaVersion: 1,
-    appliedAt: "2026-11-29T00:00:00Z",
-    plan,
-    nftScript: renderNftables(plan),
-    replacedDefaults: [],
-    enabledForwarding: false,
-  };
-}
 
 test("on a fresh router, up builds every piece in dependency order, each with an undo", () => {
   const plan = planFor(USER_PREFIX);
@@ -132,7 +41,8 @@ test("on a fresh router, up builds every piece in dependency order, each with an
     "ip",
     "-6",
     "route",
-    "replace",
+    // add, never replace: at this metric replace would take a route of the user's
+    "add",
     "2001:260:700:1::1:275/128",
     "via",
     "fe80::1",

@@ -1,0 +1,69 @@
+import { ownedCleanup } from "../plan/owned-cleanup.ts";
+import { reconcileDown, type Action, type AppliedState } from "../plan/reconcile.ts";
+import { applyActions } from "./apply.ts";
+import type { CommandRunner } from "./command-runner.ts";
+import { observeHost } from "./observe.ts";
+import { clearState, loadState } from "./state-store.ts";
+
+export interface TeardownOptions {
+  /** Without a usable state file, remove what is provably mapectl's (ownedCleanup). */
+  readonly forceOwned: boolean;
+  /** The tunnel ownedCleanup may delete (an ip4ip6 tunnel of this name). */
+  readonly tunnelName: string;
+  readonly dryRun: boolean;
+}
+
+export interface Teardown {
+  /** What the state file recorded ("mape (192.0.2.1)"), null when it was missing or damaged. */
+  readonly applied: string | null;
+  readonly actions: readonly Action[];
+  /** No state and no --force-owned: what is provably mapectl's on the host, left in place. */
+  readonly unrecorded: readonly Action[];
+}
+
+function isDamagedState(err: unknown): boolean {
+  return err instanceof Error && err.name === "HostRefusal";
+}
+
+/**
+ * `down`: removes what the state file says `up` applied. With forceOwned it also works without
+ * one (missing, truncated, partly written): then only mapectl's table, its protocol 77 routes and
+ * its tunnel go, and the damaged file after them.
+ */
+export async function teardown(runner: CommandRunner, options: TeardownOptions): Promise<Teardown> {
+  let previous: AppliedState | null;
+  try {
+    previous = loadState();
+  } catch (err) {
+    if (!options.forceOwned || !isDamagedState(err)) throw err;
+    previous = null;
+  }
+  if (previous !== null) {
+    const actions = reconcileDown(previous, await observeHost(runner));
+    if (options.dryRun) return { applied: label(previous), actions, unrecorded: [] };
+    await applyActions(runner, actions);
+    clearState();
+    const rest = options.forceOwned ? ownedCleanup(await observeHost(runner), options.tunnelName) : [];
+    await applyActions(runner, rest);
+    return { applied: label(previous), actions: [...actions, ...rest], unrecorded: [] };
+  }
+  if (!options.forceOwned) {
+    let unrecorded: Action[] = [];
+    try {
+      unrecorded = ownedCleanup(await observeHost(runner), options.tunnelName);
+    } catch {
+      // cannot look (no ip here): there is no record either, so nothing to say
+    }
+    return { applied: null, actions: [], unrecorded };
+  }
+  const owned = ownedCleanup(await observeHost(runner), options.tunnelName);
+  if (!options.dryRun) {
+    await applyActions(runner, owned);
+    clearState();
+  }
+  return { applied: null, actions: owned, unrecorded: [] };
+}
+
+function label(state: AppliedState): string {
+  return `${state.plan.tunnel.name} (${state.plan.ipv4Address})`;
+}

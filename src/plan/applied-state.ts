@@ -1,0 +1,74 @@
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+import type { AppliedState } from "./reconcile.ts";
+
+z.config(en());
+
+const text = z.string();
+const whole = z.int();
+const route = z.looseObject({
+  family: z.union([z.literal(4), z.literal(6)]),
+  dst: text,
+  gateway: z.nullable(text),
+  dev: z.nullable(text),
+  protocol: text,
+  metric: whole,
+  type: text,
+});
+
+// Every field `down`, `status` and reconcile read: a state that lacks one could not be acted on
+// without guessing, and a guess here removes something of the user's.
+const schema = z.looseObject({
+  schemaVersion: z.literal(1),
+  appliedAt: text,
+  plan: z.looseObject({
+    wan: text,
+    lan: z.array(text),
+    gateway: text,
+    tunnel: z.looseObject({ name: text, local: text, remote: text, mtu: whole }),
+    ceAddress: text,
+    br: text,
+    ipv4Address: text,
+    ipv4PrefixLength: whole,
+    ipv4LastAddress: text,
+    defaultRouteMetric: whole,
+    portSets: z.array(z.tuple([whole, whole])),
+    portCount: whole,
+    forwards: z.array(
+      z.looseObject({
+        protocol: z.enum(["tcp", "udp"]),
+        port: whole,
+        toAddress: text,
+        toPort: whole,
+      }),
+    ),
+    tcpTimeWait: z.optional(z.nullable(whole)),
+    tunnelOwner: z.optional(z.enum(["mapectl", "vyos"])),
+    parameters: z.record(text, z.unknown()),
+  }),
+  nftScript: text,
+  replacedDefaults: z.array(route),
+  enabledForwarding: z.boolean(),
+  adopted: z.optional(
+    z.looseObject({ tunnel: z.boolean(), ceAddress: z.boolean(), ipv4Address: z.boolean() }),
+  ),
+});
+
+/** What is wrong with a state file's text, or its content when nothing is. */
+export function parseAppliedState(
+  content: string,
+): { ok: true; state: AppliedState } | { ok: false; why: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(content);
+  } catch {
+    return { ok: false, why: content.trim() === "" ? "it is empty" : "it is not complete JSON" };
+  }
+  const result = schema.safeParse(doc);
+  if (result.success) return { ok: true, state: result.data as unknown as AppliedState };
+  const problems = result.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join(".") || "top level"}: ${issue.message}`);
+  const more = result.error.issues.length > 3 ? `; ${result.error.issues.length - 3} more` : "";
+  return { ok: false, why: `${problems.join("; ")}${more}` };
+}

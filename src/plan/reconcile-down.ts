@@ -1,0 +1,68 @@
+import { NFT_TABLE } from "./plan.ts";
+import { brRoute, ceAddressDel, forwarding, linkDel } from "./iproute2.ts";
+import { defaultRouteArgv, hasAddress, isDefault4, nftRestore, ourBrRoute } from "./host-match.ts";
+import type { HostState } from "./observed.ts";
+import { offAdoptedTunnel } from "./ownership.ts";
+import type { Action, AppliedState } from "./reconcile.ts";
+
+/** The actions that remove what `up` applied (and only that), newest first. */
+export function reconcileDown(previous: AppliedState, host: HostState): Action[] {
+  const plan = previous.plan;
+  const actions: Action[] = [];
+  if (host.nftTable !== null) {
+    actions.push({
+      id: "nat",
+      summary: `delete the nft table ip ${NFT_TABLE}`,
+      apply: { argv: ["nft", "delete", "table", "ip", NFT_TABLE] },
+      undo: nftRestore(host.nftTable),
+    });
+  }
+  if (plan.tunnelOwner === "vyos") return actions;
+  const adopted = previous.adopted;
+  const link = host.links.find((l) => l.name === plan.tunnel.name && l.kind === "ip6tnl");
+  if (link !== undefined && adopted?.tunnel !== true) {
+    actions.push({
+      id: "tunnel",
+      summary: `delete the tunnel ${plan.tunnel.name} (with its IPv4 address and default route)`,
+      apply: { argv: linkDel(plan.tunnel.name) },
+      undo: null,
+    });
+  } else if (link !== undefined) {
+    actions.push(...offAdoptedTunnel(plan, host, adopted?.ipv4Address === true));
+  }
+  for (const route of previous.replacedDefaults) {
+    if (!host.routes.some((r) => isDefault4(r) && r.dev === route.dev && r.metric === route.metric)) {
+      actions.push({
+        id: "restore-default",
+        summary: `restore the IPv4 default route via dev ${route.dev ?? "?"} metric ${route.metric}`,
+        apply: { argv: defaultRouteArgv(route, "add") },
+        undo: { argv: defaultRouteArgv(route, "del") },
+      });
+    }
+  }
+  if (host.routes.some((r) => ourBrRoute(r, plan.br, plan.gateway, plan.wan))) {
+    actions.push({
+      id: "br-route",
+      summary: `remove the route to BR ${plan.br}`,
+      apply: { argv: brRoute("del", plan.br, plan.gateway, plan.wan) },
+      undo: { argv: brRoute("replace", plan.br, plan.gateway, plan.wan) },
+    });
+  }
+  if (adopted?.ceAddress !== true && hasAddress(host, plan.wan, plan.ceAddress, 6)) {
+    actions.push({
+      id: "ce-address",
+      summary: `remove the CE address ${plan.ceAddress} from ${plan.wan}`,
+      apply: { argv: ceAddressDel(plan.ceAddress, plan.wan) },
+      undo: { argv: ["ip", "-6", "addr", "add", `${plan.ceAddress}/128`, "dev", plan.wan, "nodad"] },
+    });
+  }
+  if (previous.enabledForwarding && host.ipv4Forwarding === true) {
+    actions.push({
+      id: "ipv4-forwarding",
+      summary: "switch IPv4 forwarding off again (it was off before up)",
+      apply: { argv: forwarding(false) },
+      undo: { argv: forwarding(true) },
+    });
+  }
+  return actions;
+}

@@ -1,0 +1,92 @@
+import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../src/plan/observed.ts";
+import type { MapePlan } from "../../src/plan/plan.ts";
+import type { AppliedState } from "../../src/plan/reconcile.ts";
+import { renderNftables } from "../../src/render/nftables.ts";
+
+// Hosts as `ip -j` shows them, for reconcile's tests.
+
+export function link(name: string, extra: Partial<ObservedLink> = {}): ObservedLink {
+  return { name, index: 1, mtu: 1500, up: true, kind: null, tunnel: null, stats: null, ...extra };
+}
+export function addr(dev: string, address: string, prefixLength: number, family: 4 | 6 = 6): ObservedAddress {
+  return {
+    dev,
+    family,
+    address,
+    prefixLength,
+    scope: "global",
+    tentative: false,
+    dadFailed: false,
+    temporary: false,
+    deprecated: false,
+  };
+}
+export function route(r: Partial<ObservedRoute> & { dst: string; family: 4 | 6 }): ObservedRoute {
+  return { gateway: null, dev: null, protocol: "boot", metric: 0, type: "unicast", ...r };
+}
+
+/** A router before mapectl: WAN with a link-local default route, the PD's unreachable route, a LAN. */
+export function freshHost(extra: Partial<HostState> = {}): HostState {
+  return {
+    links: [link("lo"), link("wan0"), link("lan0")],
+    addresses: [addr("lan0", "192.168.1.1", 24, 4)],
+    routes: [
+      route({ family: 6, dst: "default", gateway: "fe80::1", dev: "wan0", protocol: "ra", metric: 1024 }),
+      route({ family: 6, dst: "2404:7a82:4d02:4100::/56", dev: "lo", type: "unreachable", metric: 1024 }),
+      route({ family: 4, dst: "192.168.1.0/24", dev: "lan0", protocol: "kernel" }),
+    ],
+    ipv4Forwarding: true,
+    nftTable: null,
+    ...extra,
+  };
+}
+
+/** The same host after a successful up of `plan`, as `ip -j` would show it. */
+export function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): HostState {
+  return {
+    ...base,
+    links: [
+      ...base.links,
+      link(plan.tunnel.name, {
+        mtu: plan.tunnel.mtu,
+        kind: "ip6tnl",
+        tunnel: {
+          mode: "ipip6",
+          local: plan.tunnel.local,
+          remote: plan.tunnel.remote,
+          link: plan.wan,
+          encapLimit: "none",
+        },
+      }),
+    ],
+    addresses: [
+      ...base.addresses,
+      addr(plan.wan, plan.ceAddress, 128),
+      addr(plan.tunnel.name, plan.ipv4Address, 32, 4),
+    ],
+    routes: [
+      ...base.routes,
+      route({ family: 6, dst: plan.br, gateway: plan.gateway, dev: plan.wan, protocol: "77", metric: 1 }),
+      route({
+        family: 4,
+        dst: "default",
+        dev: plan.tunnel.name,
+        protocol: "77",
+        metric: plan.defaultRouteMetric,
+      }),
+    ],
+    // as loaded; test/unit/plan/nft-table.test.ts holds what nft really prints for it
+    nftTable: renderNftables(plan),
+  };
+}
+
+export function stateOf(plan: MapePlan): AppliedState {
+  return {
+    schemaVersion: 1,
+    appliedAt: "2026-11-29T00:00:00Z",
+    plan,
+    nftScript: renderNftables(plan),
+    replacedDefaults: [],
+    enabledForwarding: false,
+  };
+}

@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { CLI, isOneLineError } from "../helpers/run-cli.ts";
+import { isRoot, Netns } from "../helpers/netns.ts";
+
+// A router in a namespace with things of the user's that mapectl must leave as they are. This
+// kernel has no ip6tnl, so every up here fails at the tunnel and must roll back exactly.
+const BR = "2001:260:700:1::1:275";
+let ns: Netns;
+let dir: string;
+
+before(() => {
+  if (!isRoot()) return;
+  ns = new Netns("mapectl-own");
+  dir = mkdtempSync(join(tmpdir(), "mapectl-own-"));
+  for (const cmd of [
+    "ip link add wan0 type veth peer name ngn0",
+    "ip link add lan0 type veth peer name lanpeer",
+    "ip link set wan0 up",
+    "ip link set ngn0 up",
+    "ip link set lan0 up",
+    "ip -6 addr add fe80::1/64 dev ngn0 nodad",
+    "ip -6 route add default via fe80::1 dev wan0",
+    "ip -6 route add unreachable 2404:7a82:4d02:4100::/56",
+    "ip addr add 192.168.1.1/24 dev lan0",
+  ]) {
+    ns.ok(cmd.split(" "));
+  }
+  ns.waitForDad();
+});
+
+after(() => {
+  if (isRoot()) ns.destroy();
+});
+
+function stateDir(): string {
+  return join(dir, "state");
+}
+
+function mapectl(args: string[]) {
+  return ns.run([process.execPath, CLI, ...args], undefined, {
+    MAPECTL_STATE_DIR: stateDir(),
+    PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+  });
+}
+
+const UP = ["up", "--wan", "wan0", "--lan", "lan0", "--nodad"];
+
+test(
+  "the user's own route to the BR at mapectl's metric survives a failed up, and one that goes elsewhere is refused",
+  { skip: !isRoot() && "needs root" },
+  () => {
+    ns.ok(["ip", "-6", "route", "add", `${BR}/128`, "via", "fe80::1", "dev", "wan0", "metric", "1"]);
+    try {
+      const beforeSnap = ns.snapshot();
+      const r = mapectl(UP);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /rolled back \d+ changes?, the host is as before/);
+      assert.equal(ns.snapshot(), beforeSnap);
+      assert.match(ns.ok(["ip", "-6", "route", "show", `${BR}/128`]), /via fe80::1 dev wan0 metric 1 /);
+    } finally {
+      ns.ok(["ip", "-6", "route", "del", `${BR}/128`, "metric", "1"]);
+    }
+    ns.ok(["ip", "-6", "route", "add", `${BR}/128`, "via", "fe80::99", "dev", "wan0", "metric", "1"]);
+    try {
+      const beforeSnap = ns.snapshot();
+      const r = mapectl(UP);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.ok(isOneLineError(r.stderr), r.stderr);
+      assert.match(r.stderr, /already exists \(via fe80::99 dev wan0, proto boot\) and is not mapectl's/);
+      assert.equal(ns.snapshot(), beforeSnap);
+    } finally {
+      ns.ok(["ip", "-6", "route", "del", `${BR}/128`, "metric", "1"]);
+    }
+  },
+);
+
+/** What a crashed or wiped mapectl leaves: its table and its proto 77 route, beside the user's. */
+function leaveMapectlsThings(): void {
+  ns.ok(
+    ["nft", "-f", "-"],
+    "table ip mapectl {\n chain srcnat {\n type nat hook postrouting priority srcnat; policy accept;\n }\n}\n",
+  );
+  ns.ok([
+    "ip",
+    "-6",
+    "route",
+    "add",
+    `${BR}/128`,
+    "via",
+    "fe80::1",
+    "dev",
+    "wan0",
+    "proto",
+    "77",
+    "metric",
+    "1",
+  ]);
+  ns.ok(
+    ["nft", "-f", "-"],
+    "table inet userfw {\n chain input {\n type filter hook input priority 0; policy accept;\n }\n}\n",
+  );
+}
+
+test(
+  "a damaged state file stops up and down with one line; down --force-owned removes only mapectl's",
+  { skip: !isRoot() && "needs root" },
+  () => {
+    leaveMapectlsThings();
+    mkdirSync(stateDir(), { recursive: true });
+    for (const damaged of [
+      '{"schemaVersion": 1, "appliedAt": "2026-12-07T00:00:00Z"}',
+      '{"schemaVersion": 1, "pl',
+    ]) {
+      writeFileSync(join(stateDir(), "state.json"), damaged);
+      for (const args of [["down"], UP]) {
+        const r = mapectl(args);
+        assert.equal(r.code, 5, `${args[0] ?? ""}: ${r.stdout}${r.stderr}`);
+        assert.ok(isOneLineError(r.stderr), r.stderr);
+        assert.match(r.stderr, /state\.json is damaged \(.+\).*run mapectl down --force-owned/);
+      }
+    }
+    const dry = mapectl(["down", "--force-owned", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /would delete the nft table ip mapectl/);
+    const r = mapectl(["down", "--force-owned"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /what is provably mapectl's/);
+    assert.equal(ns.run(["nft", "list", "table", "ip", "mapectl"]).code, 1);
+    assert.equal(ns.ok(["ip", "-6", "route", "show", "proto", "77"]).trim(), "");
+    // the user's table, routes and addresses are still there
+    assert.equal(ns.run(["nft", "list", "table", "inet", "userfw"]).code, 0);
+    assert.match(ns.ok(["ip", "-6", "route", "show", "default"]), /via fe80::1 dev wan0/);
+    assert.equal(existsSync(join(stateDir(), "state.json")), false);
+    ns.ok(["nft", "delete", "table", "inet", "userfw"]);
+  },
+);
+
+test(
+  "without any state file, down names what is mapectl's and how to remove it, and removes nothing",
+  { skip: !isRoot() && "needs root" },
+  () => {
+    leaveMapectlsThings();
+    const beforeSnap = ns.snapshot();
+    const r = mapectl(["down"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /no record of what mapectl applied/);
+    assert.match(r.stdout, /delete the nft table ip mapectl/);
+    assert.match(r.stdout, /run mapectl down --force-owned/);
+    assert.equal(ns.snapshot(), beforeSnap);
+    assert.equal(mapectl(["down", "--force-owned"]).code, 0);
+    ns.ok(["nft", "delete", "table", "inet", "userfw"]);
+    const again = mapectl(["down"]);
+    assert.match(again.stdout, /nothing to remove/);
+  },
+);
+
+test(
+  "up waits for the lock and then refuses, naming who holds it",
+  { skip: !isRoot() && "needs root" },
+  () => {
+    mkdirSync(stateDir(), { recursive: true });
+    // this test process stands for a daemon in the middle of a converge
+    writeFileSync(
+      join(stateDir(), "lock"),
+      JSON.stringify({ pid: process.pid, command: "watch", startTime: null }),
+    );
+    try {
+      const beforeSnap = ns.snapshot();
+      const started = Date.now();
+      const r = mapectl(UP);
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.ok(isOneLineError(r.stderr), r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `another mapectl is changing this host: the daemon \\(mapectl watch\\), pid ${String(process.pid)}, holds .*lock`,
+        ),
+      );
+      assert.ok(Date.now() - started >= 2500, "up gives a running converge a moment first");
+      assert.equal(ns.snapshot(), beforeSnap);
+      const down = mapectl(["down"]);
+      assert.equal(down.code, 5, down.stdout + down.stderr);
+    } finally {
+      writeFileSync(join(stateDir(), "lock"), "");
+    }
+  },
+);
+
+/** The daemon's log until it says `until`, or 30 s; the daemon is stopped either way. */
+async function watchLog(args: string[], until: RegExp): Promise<string> {
+  const child = spawn("ip", ["netns", "exec", ns.name, process.execPath, CLI, "watch", ...args], {
+    env: {
+      ...process.env,
+      MAPECTL_STATE_DIR: stateDir(),
+      MAPECTL_RUN_DIR: join(dir, "run"),
+      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+    },
+  });
+  let log = "";
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30_000);
+      child.stderr.on("data", (chunk: Buffer) => {
+        log += chunk.toString();
+        if (until.test(log)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+  return log;
+}
+
+test(
+  "the daemon refuses a CE address another CE already uses, as up does (duplicate address detection)",
+  { skip: !isRoot() && "needs root" },
+  async () => {
+    const dry = mapectl([...UP.filter((a) => a !== "--nodad"), "--dry-run", "--json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    const ce = (JSON.parse(dry.stdout) as { plan: { ceAddress: string } }).plan.ceAddress;
+    // the other CE: the same address on the far end of the WAN's link
+    ns.ok(["ip", "-6", "addr", "add", `${ce}/128`, "dev", "ngn0", "nodad"]);
+    try {
+      const beforeSnap = ns.snapshot();
+      const up = mapectl(UP.filter((a) => a !== "--nodad"));
+      assert.equal(up.code, 1, up.stdout + up.stderr);
+      assert.match(up.stderr, /duplicate address detection failed for /);
+      const log = await watchLog(
+        ["--wan", "wan0", "--lan", "lan0"],
+        /duplicate address detection failed|failed/,
+      );
+      assert.match(log, /duplicate address detection failed for \S+ on wan0: another CE/);
+      assert.equal(ns.snapshot(), beforeSnap);
+    } finally {
+      ns.ok(["ip", "-6", "addr", "del", `${ce}/128`, "dev", "ngn0"]);
+    }
+  },
+);

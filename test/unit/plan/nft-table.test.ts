@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { canonicalNftTable, sameNftTable } from "../../../src/plan/nft-table.ts";
+import type { MapePlan } from "../../../src/plan/plan.ts";
+import { reconcileUp } from "../../../src/plan/reconcile.ts";
+import { renderNftables } from "../../../src/render/nftables.ts";
+import { hostAfterUp, stateOf } from "../../helpers/observed-hosts.ts";
+import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
+
+// What nft 1.0.6 printed for this plan's table right after loading it (a port forward and a
+// TIME_WAIT policy, so every kind of statement is there).
+const base = planFor(USER_PREFIX);
+const plan: MapePlan = {
+  ...base,
+  forwards: [{ protocol: "tcp", port: 5136, toAddress: "192.168.1.10", toPort: 22 }],
+  tcpTimeWait: 30,
+};
+const rendered = renderNftables(plan);
+const listed = readFileSync(
+  new URL("../../fixtures/nft/mapectl-table-listed-by-nft-1.0.6.txt", import.meta.url),
+  "utf8",
+);
+
+test("the table as nft lists it is the table as rendered, counters and nft's own spelling aside", () => {
+  assert.ok(sameNftTable(listed, rendered), `${canonicalNftTable(listed)}\n${canonicalNftTable(rendered)}`);
+  const counted = listed.replace(/counter packets 0 bytes 0/g, "counter packets 12 bytes 3456");
+  assert.ok(sameNftTable(counted, rendered));
+});
+
+const edits: [string, (t: string) => string][] = [
+  ["a rule deleted", (t) => t.replace(/\n\t\tiifname "mape" ct status dnat accept/, "")],
+  [
+    "a rule added",
+    (t) => t.replace(/(chain input \{\n[^\n]*\n)/, '$1\t\tiifname "mape" tcp dport 22 accept\n'),
+  ],
+  ["a port block changed", (t) => t.replace("5136-5151", "5136-5152")],
+  ["a forward redirected", (t) => t.replace("192.168.1.10:22", "192.168.1.66:22")],
+  [
+    "a policy changed",
+    (t) =>
+      t.replace(
+        "type filter hook forward priority filter; policy accept;",
+        "type filter hook forward priority filter; policy drop;",
+      ),
+  ],
+  ["a protocol taken out of the NAT", (t) => t.replace("{ icmp, tcp, udp }", "{ tcp, udp }")],
+];
+
+for (const [what, edit] of edits) {
+  test(`a table edited by hand (${what}) differs from the plan`, () => {
+    const edited = edit(listed);
+    assert.notEqual(edited, listed, "the edit must change the fixture");
+    assert.equal(sameNftTable(edited, rendered), false);
+  });
+}
+
+test("up restores a hand-edited table and status names it; a faithful one is left alone", () => {
+  const state = stateOf(plan);
+  const faithful = { ...hostAfterUp(plan), nftTable: listed.trim() };
+  assert.deepEqual(
+    reconcileUp(plan, rendered, state, faithful, { replaceDefault: false, nodad: true }).actions,
+    [],
+  );
+  const edited = {
+    ...faithful,
+    nftTable: listed.replace(/\n\t\tiifname "mape" ct status dnat accept/, "").trim(),
+  };
+  const { actions } = reconcileUp(plan, rendered, state, edited, { replaceDefault: false, nodad: true });
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["nat"],
+  );
+  const [nat] = actions;
+  assert.ok(nat !== undefined);
+  assert.match(nat.summary, /restore the table "ip mapectl": the running one differs from the plan/);
+  assert.equal(nat.apply.input, rendered);
+  // rolled back, the edited table comes back as it was
+  const undo = nat.undo?.input ?? "";
+  assert.match(undo, /delete table ip mapectl\n/);
+  assert.ok(undo.includes(edited.nftTable));
+});
