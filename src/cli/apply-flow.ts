@@ -4,12 +4,9 @@ import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState } from "../host/state-store.ts";
 import { converge, flushedNote, vyosDriftNote } from "../daemon/converge.ts";
-import { MapeDisabled } from "../daemon/parameter-sources.ts";
 import { readStatus } from "../daemon/status-report.ts";
-import { HostNotReady } from "../plan/desired.ts";
-import { PlanError, type MapePlan } from "../plan/plan.ts";
+import type { MapePlan } from "../plan/plan.ts";
 import { reconcileDown, type Action } from "../plan/reconcile.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
 import { printJson, formatFields, type Output } from "./output.ts";
 import type { PlanFlags } from "./plan-options.ts";
 import { loadRuleTables } from "./rule-tables.ts";
@@ -28,19 +25,6 @@ function requireRoot(command: string): void {
       "NOT_ROOT",
       `mapectl ${command} changes the network configuration and must run as root (sudo mapectl ${command} …), or add --dry-run`,
     );
-  }
-}
-
-/** Maps the plan layer's errors to the CLI's exit statuses. */
-export async function planStep<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof HostNotReady)
-      throw new HostError(err.what === "interface" ? "INTERFACE_MISSING" : "NO_IPV6_PREFIX", err.message);
-    if (err instanceof PlanError) throw new CliError(ExitCode.config, err.message);
-    if (err instanceof MapeDisabled) throw new CliError(ExitCode.noParameters, err.message);
-    throw err;
   }
 }
 
@@ -94,9 +78,7 @@ export async function runUp(
   if (!dryRun) requireRoot("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const result = await planStep(() =>
-    converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
-  );
+  const result = await converge(settings, table, runner, { nodad: flags.nodad === true, dryRun });
   const { plan, prefixFrom, actions, source, flushed, vyosDrift } = result;
   const durationMs = Date.now() - started;
   if (flags.json === true) {

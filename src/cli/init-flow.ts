@@ -9,7 +9,7 @@ import { detectPrefix } from "../plan/desired.ts";
 import { guessInterfaces, renderStarterConfig } from "../plan/starter-config.ts";
 import { resolveParameters } from "../provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../rules/shipped.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import type { InitFlags } from "./commands/init.ts";
 import type { Output } from "./output.ts";
 import { DEFAULT_CONFIG } from "./plan-options.ts";
@@ -22,7 +22,7 @@ export async function runInit(
   const path = flags.config ?? DEFAULT_CONFIG;
   if (flags.dryRun !== true && existsSync(path) && flags.force !== true) {
     throw new CliError(
-      ExitCode.config,
+      "config",
       `${path} already exists; keep it, or run mapectl init --force to overwrite it`,
     );
   }

@@ -3,7 +3,7 @@ import { isHostError } from "../host/errors.ts";
 import { loadState } from "../host/state-store.ts";
 import { parseConntrack, portUsage, type PortUsage } from "../plan/port-usage.ts";
 import { bar, formatCount, load, plural, portRange, protocolList } from "../web/format.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import { formatFields, type Output } from "./output.ts";
 
 export interface PortsFlags {
@@ -29,7 +29,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
   const state = loadState();
   if (state === null) {
     throw new CliError(
-      ExitCode.environment,
+      "environment",
       "MAP-E is not applied on this host (run mapectl up): there is no port set to count",
     );
   }
@@ -44,7 +44,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
       /not permitted|must be root|CAP_NET_ADMIN/i.test(err.message)
     ) {
       throw new CliError(
-        ExitCode.environment,
+        "environment",
         "reading conntrack needs root (or CAP_NET_ADMIN): run mapectl ports as root",
       );
     }
@@ -122,7 +122,7 @@ export function describePorts(report: PortsReport): string {
 function parseCount(text: string | undefined): number | null {
   if (text === undefined) return null;
   if (!/^[1-9][0-9]{0,8}$/.test(text)) {
-    throw new CliError(ExitCode.usage, `--count must be a whole number of refreshes from 1, not "${text}"`);
+    throw new CliError("usage", `--count must be a whole number of refreshes from 1, not "${text}"`);
   }
   return Number(text);
 }
@@ -155,7 +155,7 @@ export async function runPorts(
 ): Promise<void> {
   const runner = options.runner ?? processRunner;
   const count = parseCount(flags.count);
-  if (count !== null && flags.watch !== true) throw new CliError(ExitCode.usage, "--count goes with --watch");
+  if (count !== null && flags.watch !== true) throw new CliError("usage", "--count goes with --watch");
   const show = (report: PortsReport, frame: number) => {
     if (flags.json === true) {
       // one document per line under --watch, so the stream can be read line by line

@@ -13,7 +13,7 @@ import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import type { ApiStatus, DoctorView } from "../web/api.ts";
 import { webPages } from "../web/assets.ts";
 import { runDoctor } from "./doctor-flow.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import type { Output } from "./output.ts";
 
 export interface ServeFlags {
@@ -92,18 +92,18 @@ function listenFailure(err: unknown, listen: ListenAddress): Error {
   switch (code) {
     case "EADDRINUSE":
       return new CliError(
-        ExitCode.environment,
+        "environment",
         `cannot listen on ${where}: the port is taken (another mapectl serve?); choose another with --listen`,
       );
     case "EADDRNOTAVAIL":
       return new CliError(
-        ExitCode.environment,
+        "environment",
         `cannot listen on ${where}: no interface of this host has that address`,
       );
     case "EACCES":
-      return new CliError(ExitCode.environment, `cannot listen on ${where}: ports below 1024 need root`);
+      return new CliError("environment", `cannot listen on ${where}: ports below 1024 need root`);
     default:
-      return new CliError(ExitCode.environment, `cannot listen on ${where}: ${message(err)}`);
+      return new CliError("environment", `cannot listen on ${where}: ${message(err)}`);
   }
 }
 
@@ -129,7 +129,7 @@ export async function startServe(
   const listen = parseListen(text);
   if (listen === null) {
     throw new CliError(
-      ExitCode.usage,
+      "usage",
       `--listen "${text}" is not ADDRESS:PORT with an IP address (e.g. ${DEFAULT_LISTEN}, or [::1]:8146)`,
     );
   }

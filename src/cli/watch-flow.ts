@@ -2,7 +2,7 @@ import { processRunner } from "../host/command-runner.ts";
 import { HostError } from "../host/errors.ts";
 import { DEFAULT_WATCH, Watcher } from "../daemon/watch.ts";
 import { runDown, type ApplyFlags } from "./apply-flow.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import type { Output } from "./output.ts";
 import { loadRuleTables } from "./rule-tables.ts";
 import { settingsFrom } from "./settings.ts";
@@ -19,7 +19,7 @@ export interface WatchFlags extends ApplyFlags {
 export function periodicFrom(text: string | undefined): number {
   if (text === undefined) return DEFAULT_WATCH.periodicMs;
   if (!/^[1-9][0-9]{0,6}$/.test(text)) {
-    throw new CliError(ExitCode.usage, `--periodic must be a whole number of seconds from 1, not "${text}"`);
+    throw new CliError("usage", `--periodic must be a whole number of seconds from 1, not "${text}"`);
   }
   return Number(text) * 1000;
 }

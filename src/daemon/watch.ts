@@ -1,6 +1,7 @@
 import type { CommandRunner } from "../host/command-runner.ts";
 import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
 import { LinkMonitor } from "../host/link-monitor.ts";
+import { HostNotReady } from "../plan/desired.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
@@ -308,8 +309,7 @@ export class Watcher {
       this.failures++;
       const message = (err as Error).message;
       const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-      // by name, as isMapeDisabled: errors may come from another of the CLI's bundles
-      if (err instanceof Error && err.name === "HostNotReady") {
+      if (err instanceof HostNotReady) {
         this.logOnce("warning", `waiting ${message}`, `${reason}: waiting: ${message}`);
         this.scheduleRetry(waitMs);
       } else if (isMapeDisabled(err)) {

@@ -6,6 +6,7 @@ import type { NotMapePrefix, RuleTable } from "../rules/table.ts";
 import type { Settings } from "./settings.ts";
 import type { HostState } from "./observed.ts";
 import { buildPlan, PlanError, type MapePlan } from "./plan.ts";
+import { MapectlError } from "../mape/errors.ts";
 
 export interface DetectedPrefix {
   readonly prefix: Ipv6Prefix;
@@ -91,10 +92,10 @@ export function detectGateway(host: HostState, wan: string): string | null {
   return route?.gateway ?? null;
 }
 
-export class HostNotReady extends Error {
+export class HostNotReady extends MapectlError {
   readonly what: "interface" | "prefix" | "gateway";
   constructor(what: "interface" | "prefix" | "gateway", message: string) {
-    super(message);
+    super("environment", message);
     this.name = "HostNotReady";
     this.what = what;
   }

@@ -2,6 +2,7 @@ import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
 import { parametersJson, type ResolvedParameters } from "../provision/parameters.ts";
+import { MapectlError } from "../mape/errors.ts";
 
 /** A port forward from the MAP-E IPv4 address to a host inside. */
 export interface PortForward {
@@ -66,9 +67,9 @@ export interface MapePlan {
   readonly parameters: Record<string, unknown>;
 }
 
-export class PlanError extends Error {
+export class PlanError extends MapectlError {
   constructor(message: string) {
-    super(message);
+    super("config", message);
     this.name = "PlanError";
   }
 }

@@ -7,7 +7,7 @@ import { parametersJson, resolveParameters, type ResolvedParameters } from "../.
 import { parseManualRule, parseRuleFields } from "../../rules/rule-spec.ts";
 import { loadRuleTables } from "../rule-tables.ts";
 import { shippedNotMape } from "../../rules/shipped.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { CliError } from "../exit-codes.ts";
 import { formatFields, formatGrid, printJson, type Output } from "../output.ts";
 
 interface CalcOptions {
@@ -104,7 +104,7 @@ export function registerCalc(program: Command, output: Output): void {
     .action((prefixText: string, options: CalcOptions) => {
       if (options.iid !== undefined && !INTERFACE_ID_LAYOUTS.includes(options.iid)) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
         );
       }

@@ -15,7 +15,7 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { HostError } from "../../host/errors.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { CliError } from "../exit-codes.ts";
 import { printJson, type Output } from "../output.ts";
 
 const TARGETS = ["debian", "vyos"] as const;
@@ -89,8 +89,7 @@ async function runningCommand(): Promise<{ command: string[]; sea: boolean }> {
   }
   if (sea) return { command: [process.execPath], sea };
   const script = process.argv[1];
-  if (script === undefined)
-    throw new CliError(ExitCode.failure, "cannot tell which file this mapectl runs from");
+  if (script === undefined) throw new CliError("failure", "cannot tell which file this mapectl runs from");
   return { command: [process.execPath, realpathSync(script)], sea };
 }
 
@@ -110,7 +109,7 @@ function loadManifest(path: string): Manifest | null {
     if (doc.schemaVersion !== 1 || !Array.isArray(doc.entries)) throw new Error("unknown format");
     return doc as Manifest;
   } catch (err) {
-    throw new CliError(ExitCode.config, `${path} is damaged (${(err as Error).message}); remove it by hand`);
+    throw new CliError("config", `${path} is damaged (${(err as Error).message}); remove it by hand`);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { parseIpv6Prefix, formatIpv6Prefix } from "../../mape/ipv6.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 
 interface RunOptions {
@@ -63,14 +63,14 @@ export function registerLab(program: Command, output: Output): void {
       const scenario = scenarios.findScenario(name);
       if (scenario === undefined) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           `no scenario "${name}"; mapectl lab list names them: ${scenarios.SCENARIOS.map((s) => s.name).join(", ")}`,
         );
       }
       const prefix =
         options.prefix === undefined ? undefined : formatIpv6Prefix(parseIpv6Prefix(options.prefix));
       const problems = preflight.labPreflight();
-      if (problems.length > 0) throw new CliError(ExitCode.environment, `lab: ${problems.join("; ")}`);
+      if (problems.length > 0) throw new CliError("environment", `lab: ${problems.join("; ")}`);
       const progress = (line: string): void => {
         if (options.json !== true) output.err(line);
       };
@@ -94,7 +94,7 @@ export function registerLab(program: Command, output: Output): void {
       if (!report.passed) {
         const failed = report.checks.filter((c) => !c.passed).length;
         throw new CliError(
-          ExitCode.failure,
+          "failure",
           `lab scenario ${report.scenario}: ${failed} of ${report.checks.length} checks failed`,
         );
       }

@@ -5,7 +5,7 @@ import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../mape/i
 import type { ParameterSource } from "../../provision/parameters.ts";
 import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
 import type { CeIdentity } from "../../provision/hb46pp.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 import { describeHuman } from "./calc.ts";
 
@@ -39,12 +39,12 @@ function sourceList(text: string, flag: string): ParameterSource[] {
   for (const item of items) {
     if (!SOURCES.includes(item as ParameterSource)) {
       throw new CliError(
-        ExitCode.usage,
+        "usage",
         `${flag}: unknown source "${item}" (${SOURCES.join(", ")}${flag === "--source" ? ", all" : ""})`,
       );
     }
   }
-  if (items.length === 0) throw new CliError(ExitCode.usage, `${flag}: no source given`);
+  if (items.length === 0) throw new CliError("usage", `${flag}: no source given`);
   return items.filter((s, i) => items.indexOf(s) === i) as ParameterSource[];
 }
 
@@ -109,13 +109,13 @@ export function registerProvision(program: Command, output: Output): void {
       const timeout = Number(options.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 600) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           `--timeout must be a number of seconds from 0 to 600, not "${options.timeout}"`,
         );
       }
       if (options.iid !== undefined && !INTERFACE_ID_LAYOUTS.includes(options.iid)) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
         );
       }
@@ -125,12 +125,12 @@ export function registerProvision(program: Command, output: Output): void {
       );
       for (const resolver of options.resolver) {
         if (!isResolverAddress(resolver)) {
-          throw new CliError(ExitCode.usage, `--resolver ${resolver}: not an IP address (or [address]:port)`);
+          throw new CliError("usage", `--resolver ${resolver}: not an IP address (or [address]:port)`);
         }
       }
       if (options.prefix === undefined && options.wan === undefined) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           "give the delegated prefix with --prefix, or the WAN interface with --wan",
         );
       }
@@ -209,7 +209,7 @@ async function runProvision(
     ]);
   const identity = identityFrom(options, hb46pp.DEFAULT_IDENTITY);
   const wrong = hb46pp.checkIdentity(identity);
-  if (wrong !== null) throw new CliError(ExitCode.usage, wrong);
+  if (wrong !== null) throw new CliError("usage", wrong);
   const manualRule = options.rule === undefined ? undefined : parseManualRule(options.rule);
   const table = loadRuleTables(options.rulesFile);
   let prefix: Ipv6Prefix;
@@ -252,6 +252,5 @@ async function runProvision(
   }
   if (options.json === true) printJson(output, { ...provisionJson(result), prefixFrom });
   else output.out(describeProvision(result, prefixFrom));
-  if (result.chosen === null)
-    throw new CliError(ExitCode.noParameters, result.reason ?? "no MAP-E parameters");
+  if (result.chosen === null) throw new CliError("no-parameters", result.reason ?? "no MAP-E parameters");
 }
