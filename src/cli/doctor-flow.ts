@@ -10,9 +10,8 @@ import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
 import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
 import { isMapeError } from "../mape/errors.ts";
-import { formatIpv6Prefix, ipv6Mask, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
-import { detectPrefix } from "../plan/desired.ts";
-import { resolveParameters } from "../provision/parameters.ts";
+import { formatIpv6Prefix, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
+import { detectPrefix, expectedParameters } from "../plan/desired.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
 import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.ts";
@@ -210,17 +209,13 @@ export async function runDoctor(
       }
     } else if (prefix !== null) prefixFrom = "--prefix";
     if (prefix !== null) {
-      const resolve = (p: typeof prefix & object) =>
-        resolveParameters({
-          prefix: p,
-          table,
-          notMape: shippedNotMape(),
-          overrides: flags.br === undefined ? undefined : { br: flags.br },
-        });
-      let resolved = resolve(prefix);
-      const len = resolved.params.rule.ipv6Prefix.length + resolved.params.rule.eaBits;
-      if (widen && len < prefix.length)
-        resolved = resolve({ value: prefix.value & ipv6Mask(len), length: len });
+      const settings = {
+        source: "tables",
+        rule: null,
+        overrides: flags.br === undefined ? {} : { br: flags.br },
+        interfaceId: null,
+      } as const;
+      const { resolved } = expectedParameters(settings, { prefix, widen }, table, shippedNotMape());
       expected = { resolved, prefixFrom };
     } else {
       expected = {

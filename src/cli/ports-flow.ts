@@ -1,7 +1,7 @@
-import { runChecked, processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { isHostError } from "../host/errors.ts";
+import { processRunner, type CommandRunner } from "../host/command-runner.ts";
+import { listNatFlows, needsPrivilege } from "../host/conntrack.ts";
 import { loadState } from "../host/state-store.ts";
-import { parseConntrack, portUsage, type PortUsage } from "../plan/port-usage.ts";
+import { portUsage, type NatFlow, type PortUsage } from "../plan/port-usage.ts";
 import { bar, formatCount, load, plural, portRange, protocolList } from "../web/format.ts";
 import { CliError } from "./exit-codes.ts";
 import { formatFields, type Output } from "./output.ts";
@@ -34,15 +34,11 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     );
   }
   const plan = state.plan;
-  let text: string;
+  let flows: NatFlow[];
   try {
-    text = await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 });
+    flows = await listNatFlows(runner, plan.ipv4Address);
   } catch (err) {
-    if (
-      isHostError(err) &&
-      err.code === "COMMAND_FAILED" &&
-      /not permitted|must be root|CAP_NET_ADMIN/i.test(err.message)
-    ) {
+    if (needsPrivilege(err)) {
       throw new CliError(
         "environment",
         "reading conntrack needs root (or CAP_NET_ADMIN): run mapectl ports as root",
@@ -50,7 +46,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     }
     throw err;
   }
-  const usage = portUsage(parseConntrack(text, plan.ipv4Address), plan.portSets, plan.portCount);
+  const usage = portUsage(flows, plan.portSets, plan.portCount);
   const psid = plan.parameters.psid;
   return {
     schemaVersion: 1,
