@@ -1,4 +1,5 @@
-import { HostError } from "../host/errors.ts";
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { requireRoot } from "../host/privilege.ts";
 import { applyActions } from "../host/apply.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
@@ -19,13 +20,10 @@ export interface ApplyFlags extends PlanFlags {
   quiet?: boolean;
 }
 
-function requireRoot(command: string): void {
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new HostError(
-      "NOT_ROOT",
-      `mapectl ${command} changes the network configuration and must run as root (sudo mapectl ${command} …), or add --dry-run`,
-    );
-  }
+function requireRootUnlessDryRun(command: string): void {
+  requireRoot(
+    `mapectl ${command} changes the network configuration and must run as root (sudo mapectl ${command} …), or add --dry-run`,
+  );
 }
 
 function shellWord(word: string): string {
@@ -75,7 +73,7 @@ export async function runUp(
 ): Promise<void> {
   const started = Date.now();
   const dryRun = flags.dryRun === true;
-  if (!dryRun) requireRoot("up");
+  if (!dryRun) requireRootUnlessDryRun("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
   const result = await converge(settings, table, runner, { nodad: flags.nodad === true, dryRun });
@@ -83,7 +81,7 @@ export async function runUp(
   const durationMs = Date.now() - started;
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       command: "up",
       dryRun,
       changed: !dryRun && actions.length > 0,
@@ -132,11 +130,17 @@ export async function runDown(
   runner: CommandRunner = processRunner,
 ): Promise<void> {
   const dryRun = flags.dryRun === true;
-  if (!dryRun) requireRoot("down");
+  if (!dryRun) requireRootUnlessDryRun("down");
   const previous = loadState();
   if (previous === null) {
     if (flags.json === true)
-      printJson(output, { schemaVersion: 1, command: "down", dryRun, changed: false, actions: [] });
+      printJson(output, {
+        schemaVersion: SCHEMA_VERSION,
+        command: "down",
+        dryRun,
+        changed: false,
+        actions: [],
+      });
     else if (flags.quiet !== true)
       output.out("mapectl down: nothing to remove (mapectl has not applied anything here).");
     return;
@@ -149,7 +153,7 @@ export async function runDown(
   }
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       command: "down",
       dryRun,
       changed: !dryRun && actions.length > 0,

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { runChecks, type DoctorInput, type Neighbour, type OtherLine } from "../diagnose/checks.ts";
 import type { Finding } from "../diagnose/findings.ts";
@@ -260,7 +261,7 @@ export async function runDoctor(
   const failures = result.findings.filter((f) => f.verdict === "fail").length;
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       ok: failures === 0,
       tunnel: result.tunnel,
       wan,

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { listNatFlows, needsPrivilege } from "../host/conntrack.ts";
 import { loadState } from "../host/state-store.ts";
@@ -14,7 +15,7 @@ export interface PortsFlags {
 
 /** `ports --json` (schemaVersion 1): the port usage of the applied plan at one moment. */
 export interface PortsReport extends PortUsage {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly at: string;
   readonly ipv4Address: string;
   readonly psid: number | null;
@@ -49,7 +50,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
   const usage = portUsage(flows, plan.portSets, plan.portCount);
   const psid = plan.parameters.psid;
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     at: new Date().toISOString(),
     ipv4Address: plan.ipv4Address,
     psid: typeof psid === "number" ? psid : null,

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
 import { readTextFile } from "../host/files.ts";
 import { parseConfig, parseForwardTarget } from "../plan/config.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
@@ -58,12 +57,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.override !== undefined)
     settings.overrides = { ...settings.overrides, ...parseRuleFields(flags.override, "--override") };
   if (flags.br !== undefined) settings.overrides = { ...settings.overrides, br: flags.br };
-  if (flags.iid !== undefined) {
-    const layout = INTERFACE_ID_LAYOUTS.find((l) => l === flags.iid);
-    if (layout === undefined)
-      throw new CliError("usage", `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}`);
-    settings.interfaceId = layout;
-  }
+  if (flags.iid !== undefined) settings.interfaceId = flags.iid;
   if (flags.tunnelName !== undefined) settings.tunnelName = flags.tunnelName;
   if (flags.mtu !== undefined) settings.mtu = integer(flags.mtu, "--mtu");
   if (flags.gateway !== undefined) settings.gateway = flags.gateway;

@@ -1,5 +1,5 @@
 import { processRunner } from "../host/command-runner.ts";
-import { HostError } from "../host/errors.ts";
+import { requireRoot } from "../host/privilege.ts";
 import { DEFAULT_WATCH, Watcher } from "../daemon/watch.ts";
 import { runDown, type ApplyFlags } from "./apply-flow.ts";
 import { CliError } from "./exit-codes.ts";
@@ -26,9 +26,7 @@ export function periodicFrom(text: string | undefined): number {
 
 export async function runWatch(flags: WatchFlags, output: Output): Promise<void> {
   const periodicMs = periodicFrom(flags.periodic);
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new HostError("NOT_ROOT", "mapectl watch manages the network configuration and must run as root");
-  }
+  requireRoot("mapectl watch manages the network configuration and must run as root");
   // Validate once up front so a broken configuration fails the start, not a later reload.
   const load = () => {
     const { settings } = settingsFrom(flags);

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { HostError } from "../host/errors.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
@@ -246,7 +247,7 @@ export async function converge(
     // tables): status and the web page show where the running parameters came from.
     if (round.actions.length > 0 || state === null || JSON.stringify(state.plan) !== JSON.stringify(plan)) {
       state = {
-        schemaVersion: 1,
+        schemaVersion: SCHEMA_VERSION,
         appliedAt: new Date().toISOString(),
         plan,
         nftScript,

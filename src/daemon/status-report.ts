@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { readNatFlows } from "../host/conntrack.ts";
 import { observeHost } from "../host/observe.ts";
@@ -19,7 +20,7 @@ export interface TunnelStatus {
 
 /** `status --json` (schemaVersion 1); also what the web page and the daemon read. */
 export interface StatusReport {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly applied: boolean;
   readonly appliedAt: string | null;
   readonly inSync: boolean;
@@ -36,7 +37,7 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
   const events = readEvents();
   if (state === null) {
     return {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       applied: false,
       appliedAt: null,
       inSync: false,
@@ -65,7 +66,7 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   const flows = await readNatFlows(runner, plan.ipv4Address);
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     applied: true,
     appliedAt: state.appliedAt,
     inSync: drift.length === 0,

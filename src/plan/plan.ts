@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
@@ -33,7 +34,7 @@ export interface PlanInput {
  * and `doctor` compare the host with. Plain data (strings and numbers) so it can be stored as JSON.
  */
 export interface MapePlan {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly wan: string;
   readonly lan: readonly string[];
   readonly gateway: string;
@@ -146,7 +147,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     }
   }
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     wan: input.wan,
     lan: [...input.lan],
     gateway: input.gateway,

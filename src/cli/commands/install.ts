@@ -1,3 +1,5 @@
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { JSON_HELP } from "../common-options.ts";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -14,7 +16,8 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { HostError } from "../../host/errors.ts";
+import { requireRoot } from "../../host/privilege.ts";
+import { collect } from "../common-options.ts";
 import { CliError } from "../exit-codes.ts";
 import { printJson, type Output } from "../output.ts";
 
@@ -41,7 +44,7 @@ interface ManifestEntry {
 }
 
 interface Manifest {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly target: InstallTarget;
   readonly entries: ManifestEntry[];
 }
@@ -63,14 +66,11 @@ function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-function requireRoot(command: string, flags: InstallFlags): void {
+function requireRootToWrite(command: string, flags: InstallFlags): void {
   if (flags.dryRun === true || flags.root !== undefined) return;
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new HostError(
-      "NOT_ROOT",
-      `mapectl ${command} writes to /etc, /config and systemd's directories and must run as root (sudo mapectl ${command} …), or add --dry-run`,
-    );
-  }
+  requireRoot(
+    `mapectl ${command} writes to /etc, /config and systemd's directories and must run as root (sudo mapectl ${command} …), or add --dry-run`,
+  );
 }
 
 function detectTarget(root: string): InstallTarget {
@@ -106,7 +106,8 @@ function loadManifest(path: string): Manifest | null {
   if (!existsSync(path)) return null;
   try {
     const doc = JSON.parse(readFileSync(path, "utf8")) as { schemaVersion?: unknown; entries?: unknown };
-    if (doc.schemaVersion !== 1 || !Array.isArray(doc.entries)) throw new Error("unknown format");
+    if (doc.schemaVersion !== SCHEMA_VERSION || !Array.isArray(doc.entries))
+      throw new Error("unknown format");
     return doc as Manifest;
   } catch (err) {
     throw new CliError("config", `${path} is damaged (${(err as Error).message}); remove it by hand`);
@@ -177,7 +178,7 @@ class Installer {
 }
 
 async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
-  requireRoot("install", flags);
+  requireRootToWrite("install", flags);
   const root = resolve(flags.root ?? "/");
   const target = flags.target ?? detectTarget(root);
   const { renderSystemdUnit, DEBIAN_EXECUTABLE } = await import("../../render/systemd.ts");
@@ -247,14 +248,14 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
     );
   }
   inst.dir(dirname(manifestPath));
-  const manifest: Manifest = { schemaVersion: 1, target, entries: [...inst.entries.values()] };
+  const manifest: Manifest = { schemaVersion: SCHEMA_VERSION, target, entries: [...inst.entries.values()] };
   if (flags.dryRun !== true)
     writeAtomic(join(root, manifestPath), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   report(output, flags, "install", target, root, inst.steps, notes);
 }
 
 async function runUninstall(flags: InstallFlags, output: Output): Promise<void> {
-  requireRoot("uninstall", flags);
+  requireRootToWrite("uninstall", flags);
   const root = resolve(flags.root ?? "/");
   const vyos = await import("../../render/vyos.ts");
   const candidates = (flags.target === undefined ? TARGETS : [flags.target]).map((t) => ({
@@ -332,7 +333,7 @@ function report(
 ): void {
   const dryRun = flags.dryRun === true;
   if (flags.json === true) {
-    printJson(output, { schemaVersion: 1, command, target, root, dryRun, steps, notes });
+    printJson(output, { schemaVersion: SCHEMA_VERSION, command, target, root, dryRun, steps, notes });
     return;
   }
   const verb: Record<Step["action"], string> = {
@@ -355,10 +356,6 @@ function report(
   );
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 export function registerInstall(program: Command, output: Output): void {
   const common = (command: Command) =>
     command
@@ -367,7 +364,7 @@ export function registerInstall(program: Command, output: Output): void {
       )
       .option("--dry-run", "say what would be written or removed, change nothing")
       .option("--root <dir>", "act below DIR instead of / (packaging, tests)")
-      .option("--json", "print one JSON object (schemaVersion 1)");
+      .option("--json", JSON_HELP);
   common(
     program
       .command("install")

@@ -1,10 +1,12 @@
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
 import { isIP } from "node:net";
-import { INTERFACE_ID_LAYOUTS, type InterfaceIdLayout } from "../../mape/interface-id.ts";
+import type { InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../mape/ipv6.ts";
 import type { ParameterSource } from "../../provision/parameters.ts";
 import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
 import type { CeIdentity } from "../../provision/hb46pp.ts";
+import { collect, interfaceIdOption } from "../common-options.ts";
 import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 import { describeHuman } from "./calc.ts";
@@ -66,10 +68,6 @@ function isResolverAddress(text: string): boolean {
   return isIP(text) !== 0 && !text.includes("%");
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 export function registerProvision(program: Command, output: Output): void {
   program
     .command("provision")
@@ -97,26 +95,20 @@ export function registerProvision(program: Command, output: Output): void {
       "the manual rule: ipv6-prefix=P/L,ipv4-prefix=A/L,ea-bits=N,psid-offset=N[,br=ADDR]",
     )
     .option("--rules-file <file>", "add rules to the tables from a JSON file (repeatable)", collect, [])
-    .option("--iid <layout>", `force the CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")}`)
+    .addOption(interfaceIdOption("force the CE interface-ID layout"))
     .option("--solicit", "DHCPv6 Solicit/Advertise instead of Information-request (no lease is taken)")
     .option("--timeout <seconds>", "bound on the DHCPv6 exchange and on each DNS/HTTP step", "10")
     .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-v6pc_swg_hgw)")
     .option("--product <name>", "HB46PP product (default V6MIG-ROUTER)")
     .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_00)")
     .option("--token <token>", "HB46PP token from an earlier answer")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .action(async (options: ProvisionCliOptions) => {
       const timeout = Number(options.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 600) {
         throw new CliError(
           "usage",
           `--timeout must be a number of seconds from 0 to 600, not "${options.timeout}"`,
-        );
-      }
-      if (options.iid !== undefined && !INTERFACE_ID_LAYOUTS.includes(options.iid)) {
-        throw new CliError(
-          "usage",
-          `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
         );
       }
       // Without --rule the manual source has nothing to say; list it only when asked for by name.

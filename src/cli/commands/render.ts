@@ -1,3 +1,5 @@
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { JSON_HELP } from "../common-options.ts";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
@@ -61,7 +63,7 @@ async function runRender(flags: RenderFlags, output: Output): Promise<void> {
   for (const w of allWarnings) output.err(`mapectl: warning: ${w}`);
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       target: flags.target,
       files: rendered.files.map((f) => ({ path: f.path, mode: octalMode(f.mode), content: f.content })),
       warnings: allWarnings,
@@ -89,7 +91,7 @@ export function registerRender(program: Command, output: Output): void {
     .addOption(
       new Option("--target <target>", "what to render for").choices(RENDER_TARGETS).makeOptionMandatory(),
     )
-    .option("--json", "print one JSON object (schemaVersion 1) with every file's path, mode and content")
+    .option("--json", `${JSON_HELP} with every file's path, mode and content`)
     .option(
       "--output-dir <dir>",
       "write the files below DIR (each at its path under DIR) instead of printing",
