@@ -1,6 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { MapectlError } from "../mape/errors.ts";
-import { registerApply } from "./commands/apply.ts";
+import { registerDown } from "./commands/down.ts";
+import { registerStatus } from "./commands/status.ts";
+import { registerUp } from "./commands/up.ts";
+import { registerWatch } from "./commands/watch.ts";
 import { registerCalc } from "./commands/calc.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerDoctor } from "./commands/doctor.ts";
@@ -48,7 +51,10 @@ export function buildProgram(output: Output): Command {
   registerCalc(program, output);
   registerLab(program, output);
   registerProvision(program, output);
-  registerApply(program, output);
+  registerUp(program, output);
+  registerDown(program, output);
+  registerWatch(program, output);
+  registerStatus(program, output);
   registerRender(program, output);
   registerInstall(program, output);
   registerDocs(program, output);

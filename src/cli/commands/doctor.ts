@@ -2,7 +2,7 @@ import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
 import { collect } from "../common-options.ts";
 import { requestExit } from "../exit-codes.ts";
-import type { DoctorFlags } from "../doctor-flow.ts";
+import type { DoctorFlags } from "../actions/doctor.ts";
 import type { Output } from "../output.ts";
 
 export function registerDoctor(program: Command, output: Output): void {
@@ -23,7 +23,7 @@ export function registerDoctor(program: Command, output: Output): void {
     .option("--probe-target <ipv4>", "where the probes go (default 8.8.8.8)")
     .option("--json", JSON_HELP)
     .action(async (flags: DoctorFlags) => {
-      const { runDoctor } = await import("../doctor-flow.ts");
+      const { runDoctor } = await import("../actions/doctor.ts");
       const code = await runDoctor(flags, output);
       requestExit(code);
     });

@@ -1,6 +1,6 @@
 import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
-import type { PortsFlags } from "../ports-flow.ts";
+import type { PortsFlags } from "../actions/ports.ts";
 import type { Output } from "../output.ts";
 
 export function registerPorts(program: Command, output: Output): void {
@@ -18,7 +18,7 @@ export function registerPorts(program: Command, output: Output): void {
     .option("--count <n>", "with --watch: stop after n refreshes")
     .option("--json", `${JSON_HELP}; with --watch one object per line`)
     .action(async (flags: PortsFlags) => {
-      const { runPorts } = await import("../ports-flow.ts");
+      const { runPorts } = await import("../actions/ports.ts");
       await runPorts(flags, output, { tty: process.stdout.isTTY });
     });
 }

@@ -1,5 +1,5 @@
-import { SCHEMA_VERSION } from "../mape/schema-version.ts";
-import { readStatus } from "../daemon/status-report.ts";
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { readStatus } from "../../daemon/status-report.ts";
 import {
   DEFAULT_LISTEN,
   formatListen,
@@ -8,15 +8,15 @@ import {
   startWebServer,
   type ListenAddress,
   type RunningWebServer,
-} from "../daemon/web-server.ts";
-import type { Finding } from "../diagnose/findings.ts";
-import { processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { isRoot } from "../host/privilege.ts";
-import type { ApiStatus, DoctorView } from "../web/api.ts";
-import { webPages } from "../web/assets.ts";
-import { runDoctor } from "./doctor-flow.ts";
-import { CliError } from "./exit-codes.ts";
-import type { Output } from "./output.ts";
+} from "../../daemon/web-server.ts";
+import type { Finding } from "../../diagnose/findings.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { isRoot } from "../../host/privilege.ts";
+import type { ApiStatus, DoctorView } from "../../web/api.ts";
+import { webPages } from "../../web/assets.ts";
+import { runDoctor } from "./doctor.ts";
+import { CliError } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
 
 export interface ServeFlags {
   listen?: string;

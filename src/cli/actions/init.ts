@@ -1,19 +1,19 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { HostError } from "../host/errors.ts";
-import { observeHost } from "../host/observe.ts";
-import { formatIpv4 } from "../mape/ipv4.ts";
-import { formatIpv6, formatIpv6Prefix } from "../mape/ipv6.ts";
-import { detectPrefix, expectedParameters } from "../plan/desired.ts";
-import { DEFAULT_SETTINGS } from "../plan/settings.ts";
-import { guessInterfaces, renderStarterConfig } from "../plan/starter-config.ts";
-import { shippedNotMape } from "../rules/shipped.ts";
-import { CliError } from "./exit-codes.ts";
-import type { InitFlags } from "./commands/init.ts";
-import type { Output } from "./output.ts";
-import { DEFAULT_CONFIG } from "./plan-options.ts";
-import { loadRuleTables } from "./rule-tables.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { HostError } from "../../host/errors.ts";
+import { observeHost } from "../../host/observe.ts";
+import { formatIpv4 } from "../../mape/ipv4.ts";
+import { formatIpv6, formatIpv6Prefix } from "../../mape/ipv6.ts";
+import { detectPrefix, expectedParameters } from "../../plan/desired.ts";
+import { DEFAULT_SETTINGS } from "../../plan/settings.ts";
+import { guessInterfaces, renderStarterConfig } from "../../plan/starter-config.ts";
+import { shippedNotMape } from "../../rules/shipped.ts";
+import { CliError } from "../exit-codes.ts";
+import type { InitFlags } from "../commands/init.ts";
+import type { Output } from "../output.ts";
+import { DEFAULT_CONFIG } from "../plan-options.ts";
+import { loadRuleTables } from "../rule-tables.ts";
 
 export async function runInit(
   flags: InitFlags,

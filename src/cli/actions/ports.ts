@@ -1,11 +1,11 @@
-import { SCHEMA_VERSION } from "../mape/schema-version.ts";
-import { processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { listNatFlows, needsPrivilege } from "../host/conntrack.ts";
-import { loadState } from "../host/state-store.ts";
-import { portUsage, type NatFlow, type PortUsage } from "../plan/port-usage.ts";
-import { bar, formatCount, load, plural, portRange, protocolList } from "../web/format.ts";
-import { CliError } from "./exit-codes.ts";
-import { formatFields, type Output } from "./output.ts";
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { listNatFlows, needsPrivilege } from "../../host/conntrack.ts";
+import { loadState } from "../../host/state-store.ts";
+import { portUsage, type NatFlow, type PortUsage } from "../../plan/port-usage.ts";
+import { bar, formatCount, load, plural, portRange, protocolList } from "../../web/format.ts";
+import { CliError } from "../exit-codes.ts";
+import { formatFields, type Output } from "../output.ts";
 
 export interface PortsFlags {
   watch?: boolean;

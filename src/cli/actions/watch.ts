@@ -1,11 +1,12 @@
-import { processRunner } from "../host/command-runner.ts";
-import { requireRoot } from "../host/privilege.ts";
-import { DEFAULT_WATCH, Watcher } from "../daemon/watch.ts";
-import { runDown, type ApplyFlags } from "./apply-flow.ts";
-import { CliError } from "./exit-codes.ts";
-import type { Output } from "./output.ts";
-import { loadRuleTables } from "./rule-tables.ts";
-import { settingsFrom } from "./settings.ts";
+import { processRunner } from "../../host/command-runner.ts";
+import { requireRoot } from "../../host/privilege.ts";
+import { DEFAULT_WATCH, Watcher } from "../../daemon/watch.ts";
+import type { ApplyFlags } from "./action-report.ts";
+import { runDown } from "./down.ts";
+import { CliError } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
+import { loadRuleTables } from "../rule-tables.ts";
+import { settingsFrom } from "../settings.ts";
 
 export interface WatchFlags extends ApplyFlags {
   downOnExit?: boolean;

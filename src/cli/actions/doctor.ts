@@ -1,23 +1,29 @@
-import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { existsSync } from "node:fs";
-import { runChecks, type DoctorInput, type OtherLine } from "../diagnose/checks.ts";
-import type { Finding } from "../diagnose/findings.ts";
-import { processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { isVyos, observeForDoctor, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
-import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../host/probes.ts";
-import { readPcap } from "../diagnose/pcap.ts";
-import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
-import { observeHost } from "../host/observe.ts";
-import { loadState } from "../host/state-store.ts";
-import { isMapeError } from "../mape/errors.ts";
-import { formatIpv6Prefix, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
-import { detectPrefix, expectedParameters } from "../plan/desired.ts";
-import { shippedNotMape } from "../rules/shipped.ts";
-import { ExitCode, type ExitCodeValue } from "./exit-codes.ts";
-import { printJson, type Output } from "./output.ts";
-import { DEFAULT_CONFIG } from "./plan-options.ts";
-import { loadRuleTables } from "./rule-tables.ts";
-import { findTunnel } from "../diagnose/checks.ts";
+import { runChecks, type DoctorInput, type OtherLine } from "../../diagnose/checks.ts";
+import type { Finding } from "../../diagnose/findings.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import {
+  isVyos,
+  observeForDoctor,
+  readNeighbours,
+  readRuleset,
+  routeGet,
+} from "../../host/doctor-observe.ts";
+import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../../host/probes.ts";
+import { readPcap } from "../../diagnose/pcap.ts";
+import { countCapture, probeFinding } from "../../diagnose/probe-report.ts";
+import { observeHost } from "../../host/observe.ts";
+import { loadState } from "../../host/state-store.ts";
+import { isMapeError } from "../../mape/errors.ts";
+import { formatIpv6Prefix, ipv6PrefixContains, parseIpv6Prefix } from "../../mape/ipv6.ts";
+import { detectPrefix, expectedParameters } from "../../plan/desired.ts";
+import { shippedNotMape } from "../../rules/shipped.ts";
+import { ExitCode, type ExitCodeValue } from "../exit-codes.ts";
+import { printJson, type Output } from "../output.ts";
+import { DEFAULT_CONFIG } from "../plan-options.ts";
+import { loadRuleTables } from "../rule-tables.ts";
+import { findTunnel } from "../../diagnose/checks.ts";
 
 export interface DoctorFlags {
   wan?: string;
