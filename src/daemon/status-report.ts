@@ -5,6 +5,7 @@ import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
 import { readEvents, type DaemonEvent } from "../host/event-log.ts";
 import type { MapePlan } from "../plan/plan.ts";
+import type { ParametersJson } from "../provision/parameters.ts";
 import { portUsage, type PortUsage } from "../plan/port-usage.ts";
 import { reconcileUp, vyosDrift } from "../plan/reconcile.ts";
 
@@ -25,7 +26,7 @@ export interface StatusReport {
   readonly appliedAt: string | null;
   readonly inSync: boolean;
   readonly drift: readonly string[];
-  readonly parameters: Record<string, unknown> | null;
+  readonly parameters: ParametersJson | null;
   readonly tunnel: TunnelStatus | null;
   readonly ports: PortUsage | null;
   readonly plan: MapePlan | null;

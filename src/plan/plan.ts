@@ -2,7 +2,7 @@ import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
-import { parametersJson, type ResolvedParameters } from "../provision/parameters.ts";
+import { parametersJson, type ParametersJson, type ResolvedParameters } from "../provision/parameters.ts";
 import { MapectlError } from "../mape/errors.ts";
 
 /** A port forward from the MAP-E IPv4 address to a host inside. */
@@ -65,7 +65,7 @@ export interface MapePlan {
    */
   readonly tunnelOwner?: "mapectl" | "vyos";
   /** The calc object these values came from, for status and doctor. */
-  readonly parameters: Record<string, unknown>;
+  readonly parameters: ParametersJson;
 }
 
 export class PlanError extends MapectlError {

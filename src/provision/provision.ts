@@ -325,8 +325,10 @@ export async function provision(options: ProvisionOptions, io: ProvisionIo): Pro
   return { prefix: options.prefix, sources, chosen, reason, disagreements: findDisagreements(sources) };
 }
 
-/** The `provision --json` document (schemaVersion 1). */
-export function provisionJson(result: ProvisionResult): Record<string, unknown> {
+/** The `provision --json` document. */
+export type ProvisionJson = ReturnType<typeof provisionJson>;
+
+export function provisionJson(result: ProvisionResult) {
   return {
     schemaVersion: SCHEMA_VERSION,
     prefix: formatIpv6Prefix(result.prefix),

@@ -3,6 +3,7 @@
 import { requireRoot } from "../../host/privilege.ts";
 import type { MapePlan } from "../../plan/plan.ts";
 import { type Action } from "../../plan/reconcile.ts";
+import type { ActionJson } from "../json-output.ts";
 import type { PlanFlags } from "../plan-options.ts";
 
 export interface ApplyFlags extends PlanFlags {
@@ -22,7 +23,7 @@ function shellWord(word: string): string {
   return /^[A-Za-z0-9_./:=@,+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
-export function actionJson(a: Action): Record<string, unknown> {
+export function actionJson(a: Action): ActionJson {
   return {
     id: a.id,
     summary: a.summary,
