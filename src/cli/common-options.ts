@@ -26,3 +26,16 @@ export function interfaceIdOption(description: string): Option {
 
 /** The help of every --json option. */
 export const JSON_HELP = `print one JSON object (schemaVersion ${SCHEMA_VERSION})`;
+
+/**
+ * --source means the same in every command: which sources to ask for the parameters. One of
+ * hb46pp, dhcpv6, tables, manual, or auto for all of them in order (all is the same as auto).
+ * provision, which only asks and compares, also takes a comma list.
+ */
+export const SOURCE_HELP =
+  "which source gives the parameters: hb46pp, dhcpv6, tables, manual, or auto (each in turn: HB46PP, DHCPv6, then the tables; all means the same)";
+
+/** auto and all both mean every source, in the preference order. */
+export function isEverySource(source: string): boolean {
+  return source === "auto" || source === "all";
+}

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { DEFAULT_SETTINGS } from "../plan/settings.ts";
-import { collect, interfaceIdOption } from "./common-options.ts";
+import { collect, interfaceIdOption, SOURCE_HELP } from "./common-options.ts";
 
 // Only option definitions here: the parsing (zod, TOML) loads lazily in settings.ts so that
 // commands that do not need it start fast.
@@ -37,10 +37,7 @@ export function addPlanOptions(command: Command): Command {
     .option("--wan <if>", "the WAN interface (IPv6 towards the ISP)")
     .option("--lan <if>", "a LAN interface (repeatable)", collect)
     .option("--prefix <prefix>", "the delegated prefix (default: read from the host)")
-    .option(
-      "--source <source>",
-      "where parameters come from: tables, manual, hb46pp, dhcpv6, or auto (HB46PP, DHCPv6, then tables)",
-    )
+    .option("--source <source>", SOURCE_HELP)
     .option(
       "--resolver <address>",
       "the line's DNS resolver for HB46PP (repeatable; default /etc/resolv.conf)",

@@ -3,6 +3,7 @@ import { readTextFile } from "../host/files.ts";
 import { parseConfig, parseForwardTarget } from "../plan/config.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
 import { parseManualRule, parseRuleFields } from "../rules/rule-spec.ts";
+import { isEverySource } from "./common-options.ts";
 import { CliError } from "./exit-codes.ts";
 
 import { DEFAULT_CONFIG, type PlanFlags } from "./plan-options.ts";
@@ -43,7 +44,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.prefix !== undefined) settings.prefix = flags.prefix;
   if (flags.source !== undefined) {
     const sources = ["tables", "manual", "auto", "hb46pp", "dhcpv6"] as const;
-    const source = sources.find((s) => s === flags.source);
+    const source = isEverySource(flags.source) ? "auto" : sources.find((s) => s === flags.source);
     if (source === undefined) throw new CliError("usage", `--source must be one of ${sources.join(", ")}`);
     settings.source = source;
   }

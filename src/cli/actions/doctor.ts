@@ -15,6 +15,8 @@ import { readPcap } from "../../diagnose/pcap.ts";
 import { countCapture, probeFinding } from "../../diagnose/probe-report.ts";
 import { observeHost } from "../../host/observe.ts";
 import { loadState } from "../../host/state-store.ts";
+import type { HostState } from "../../plan/observed.ts";
+import type { RuleTable } from "../../rules/table.ts";
 import { isMapeError } from "../../mape/errors.ts";
 import { formatIpv6Prefix, ipv6PrefixContains, parseIpv6Prefix } from "../../mape/ipv6.ts";
 import { detectPrefix, expectedParameters } from "../../plan/desired.ts";
@@ -120,36 +122,25 @@ function otherLine(prefix: { value: bigint; length: number } | null): OtherLine 
     : { kind: entry.kind, service: entry.service, aftr: entry.aftr, prefix: formatIpv6Prefix(prefix) };
 }
 
-export async function runDoctor(
+/**
+ * What doctor compares the host with: the parameters the tables give for the prefix (given, or seen
+ * on the WAN), or why there are none.
+ */
+function expectedForDoctor(
   flags: DoctorFlags,
-  output: Output,
-  runner: CommandRunner = processRunner,
-): Promise<ExitCodeValue> {
-  // Independent reads at once: each is a process, and processes are slow on a small router.
-  const [host, ruleset, neighbourList] = await Promise.all([
-    observeForDoctor(runner),
-    readRuleset(runner),
-    readNeighbours(runner),
-  ]);
-  const state = loadState();
-  const table = loadRuleTables(flags.rulesFile ?? []);
-  const preferred = state?.plan.tunnel.name ?? null;
-  const tunnel = findTunnel(host, preferred);
-  const wan =
-    flags.wan ??
-    tunnel?.tunnel?.link ??
-    state?.plan.wan ??
-    host.routes.find((r) => r.family === 6 && r.dst === "default" && r.dev !== null)?.dev ??
-    null;
-
-  let expected: DoctorInput["expected"];
+  host: HostState,
+  wan: string | null,
+  lan: readonly string[],
+  table: RuleTable,
+): NonNullable<DoctorInput["expected"]> {
+  let expected: NonNullable<DoctorInput["expected"]>;
   let prefixFrom = "";
   let prefix: ReturnType<typeof parseIpv6Prefix> | null = null;
   try {
     prefix = flags.prefix === undefined ? null : parseIpv6Prefix(flags.prefix);
     let widen = false;
     if (prefix === null && wan !== null) {
-      const detected = detectPrefix(host, wan, state?.plan.lan ?? []);
+      const detected = detectPrefix(host, wan, lan);
       if (detected !== null) {
         prefix = detected.prefix;
         widen = detected.widen;
@@ -179,6 +170,32 @@ export async function runDoctor(
       line: err.code === "NOT_MAPE_LINE" ? otherLine(prefix) : null,
     };
   }
+  return expected;
+}
+
+export async function runDoctor(
+  flags: DoctorFlags,
+  output: Output,
+  runner: CommandRunner = processRunner,
+): Promise<ExitCodeValue> {
+  // Independent reads at once: each is a process, and processes are slow on a small router.
+  const [host, ruleset, neighbourList] = await Promise.all([
+    observeForDoctor(runner),
+    readRuleset(runner),
+    readNeighbours(runner),
+  ]);
+  const state = loadState();
+  const table = loadRuleTables(flags.rulesFile ?? []);
+  const preferred = state?.plan.tunnel.name ?? null;
+  const tunnel = findTunnel(host, preferred);
+  const wan =
+    flags.wan ??
+    tunnel?.tunnel?.link ??
+    state?.plan.wan ??
+    host.routes.find((r) => r.family === 6 && r.dst === "default" && r.dev !== null)?.dev ??
+    null;
+
+  const expected = expectedForDoctor(flags, host, wan, state?.plan.lan ?? [], table);
   const remote = tunnel?.tunnel?.remote ?? null;
   // mapectl made this router when its tunnel is still there: then `mapectl up` re-applies it all.
   const made = state !== null && host.links.some((l) => l.name === state.plan.tunnel.name);

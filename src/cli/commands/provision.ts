@@ -6,7 +6,7 @@ import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../mape/i
 import type { ParameterSource } from "../../provision/parameters.ts";
 import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
 import type { CeIdentity } from "../../provision/hb46pp.ts";
-import { collect, interfaceIdOption } from "../common-options.ts";
+import { collect, interfaceIdOption, isEverySource, SOURCE_HELP } from "../common-options.ts";
 import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 import { describeHuman } from "./calc.ts";
@@ -42,7 +42,7 @@ function sourceList(text: string, flag: string): ParameterSource[] {
     if (!SOURCES.includes(item as ParameterSource)) {
       throw new CliError(
         "usage",
-        `${flag}: unknown source "${item}" (${SOURCES.join(", ")}${flag === "--source" ? ", all" : ""})`,
+        `${flag}: unknown source "${item}" (${SOURCES.join(", ")}${flag === "--source" ? ", auto, all" : ""})`,
       );
     }
   }
@@ -54,7 +54,7 @@ function sourceList(text: string, flag: string): ParameterSource[] {
 export function chooseSources(source: string, order: string | undefined): ParameterSource[] {
   const ranked = sourceList(order ?? DEFAULT_ORDER, "--order");
   const ranking = [...ranked, ...SOURCES.filter((s) => !ranked.includes(s))];
-  if (source === "all") return ranked;
+  if (isEverySource(source)) return ranked;
   const picked = sourceList(source, "--source");
   return ranking.filter((s) => picked.includes(s));
 }
@@ -78,10 +78,10 @@ export function registerProvision(program: Command, output: Output): void {
     )
     .option("--wan <interface>", "the WAN interface: DHCPv6 runs on it, and the prefix is read from it")
     .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN's global address)")
-    .option("--source <list>", "hb46pp, dhcpv6, tables, manual, a comma list of them, or all", "all")
+    .option("--source <list>", `${SOURCE_HELP}, or a comma list of them`, "auto")
     .option(
       "--order <list>",
-      `preference order (default ${DEFAULT_ORDER}); with --source all, only these are asked`,
+      `preference order (default ${DEFAULT_ORDER}); with --source auto, only these are asked`,
     )
     .option(
       "--resolver <address>",
@@ -113,7 +113,7 @@ export function registerProvision(program: Command, output: Output): void {
       }
       // Without --rule the manual source has nothing to say; list it only when asked for by name.
       const order = chooseSources(options.source, options.order).filter(
-        (s) => s !== "manual" || options.rule !== undefined || options.source !== "all",
+        (s) => s !== "manual" || options.rule !== undefined || !isEverySource(options.source),
       );
       for (const resolver of options.resolver) {
         if (!isResolverAddress(resolver)) {
