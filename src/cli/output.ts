@@ -1,3 +1,5 @@
+import type { JsonDocument } from "./json-output.ts";
+
 /** stdout carries results (text or one JSON document); stderr carries diagnostics. */
 export interface Output {
   out(text: string): void;
@@ -9,7 +11,8 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 
-export function printJson(output: Output, value: unknown): void {
+/** Prints one --json document; the types in json-output.ts say what each command prints. */
+export function printJson(output: Output, value: JsonDocument): void {
   output.out(JSON.stringify(value, null, 2));
 }
 

@@ -10,6 +10,7 @@ import { fileMemoryStore, type Hb46ppMemory, type Hb46ppMemoryStore } from "../h
 import type { ParameterSource } from "../provision/parameters.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
 import type { RuleTable } from "../rules/table.ts";
+import { MapectlError } from "../mape/errors.ts";
 
 export interface Resolution {
   readonly resolved: ResolvedParameters;
@@ -34,13 +35,13 @@ export type ParameterResolver = (prefix: Ipv6Prefix, wan: string) => Promise<Res
  * down; otherwise no source could be used (server unreachable, DNS error), which says nothing about
  * the line.
  */
-export class MapeDisabled extends Error {
+export class MapeDisabled extends MapectlError {
   readonly retryAfterSeconds: number | null;
   readonly retry: RetryWindow | null;
   readonly byNetwork: boolean;
   /** `retry`: a window to pick a random wait in, or seconds exactly. */
   constructor(message: string, retry: RetryWindow | number | null, byNetwork = true) {
-    super(message);
+    super("no-parameters", message);
     this.name = "MapeDisabled";
     this.retry = typeof retry === "number" ? { minSeconds: retry, maxSeconds: retry } : retry;
     this.retryAfterSeconds = this.retry === null ? null : Math.round(this.retry.minSeconds);
@@ -48,9 +49,8 @@ export class MapeDisabled extends Error {
   }
 }
 
-/** By name, not instanceof (see isMapeError): errors cross between the CLI's lazily loaded bundles. */
 export function isMapeDisabled(value: unknown): value is MapeDisabled {
-  return value instanceof Error && value.name === "MapeDisabled" && "byNetwork" in value;
+  return value instanceof MapeDisabled;
 }
 
 export function sourceOrder(settings: Settings): ParameterSource[] {

@@ -1,11 +1,13 @@
+import { MapectlError } from "../base/mapectl-error.ts";
+
 /**
  * The host is not in a state mapectl may act on (another mapectl holds the lock, the state file
  * is damaged, a path it would write is a symbolic link): exit status 5, like the host not being
- * ready. Matched by name (see isHostError): errors cross between the CLI's lazily loaded bundles.
+ * ready.
  */
-export class HostRefusal extends Error {
+export class HostRefusal extends MapectlError {
   constructor(message: string) {
-    super(message);
+    super("environment", message);
     this.name = "HostRefusal";
   }
 }

@@ -1,3 +1,4 @@
+import { HostRefusal } from "./host-refusal.ts";
 import { ownedCleanup } from "../plan/owned-cleanup.ts";
 import { reconcileDown, type Action, type AppliedState } from "../plan/reconcile.ts";
 import { applyActions } from "./apply.ts";
@@ -22,7 +23,7 @@ export interface Teardown {
 }
 
 function isDamagedState(err: unknown): boolean {
-  return err instanceof Error && err.name === "HostRefusal";
+  return err instanceof HostRefusal;
 }
 
 /**

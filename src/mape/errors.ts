@@ -1,9 +1,10 @@
 import { oneLine } from "../text/one-line.ts";
 
-/**
- * Every failure of the pure core is a MapeError with a stable code, so the CLI can map it to an
- * exit status and a one-line message without ever printing a stack trace.
- */
+import { MapectlError, type ErrorCategory } from "../base/mapectl-error.ts";
+
+export { MapectlError, type ErrorCategory };
+
+/** Every failure of the pure MAP-E code has a stable code; the code decides the category. */
 export type MapeErrorCode =
   | "INVALID_ADDRESS"
   | "INVALID_PREFIX"
@@ -14,25 +15,28 @@ export type MapeErrorCode =
   | "NO_MATCHING_RULE"
   | "NOT_MAPE_LINE";
 
-export class MapeError extends Error {
+const MAPE_CATEGORY: Record<MapeErrorCode, ErrorCategory> = {
+  INVALID_ADDRESS: "usage",
+  INVALID_PREFIX: "usage",
+  INVALID_RULE: "usage",
+  PREFIX_TOO_LONG: "usage",
+  PREFIX_TOO_SHORT: "usage",
+  INVALID_RULE_TABLE: "config",
+  NO_MATCHING_RULE: "no-parameters",
+  NOT_MAPE_LINE: "no-parameters",
+};
+
+export class MapeError extends MapectlError {
   readonly code: MapeErrorCode;
 
   constructor(code: MapeErrorCode, message: string) {
     // Messages quote what was refused, which may come from a file or the network: kept on one line.
-    super(oneLine(message));
+    super(MAPE_CATEGORY[code], oneLine(message));
     this.name = "MapeError";
     this.code = code;
   }
 }
 
-/**
- * By name, not instanceof: the CLI is split into lazily loaded bundles, each with its own copy of
- * this class, and an error may cross from one to another.
- */
 export function isMapeError(value: unknown): value is MapeError {
-  return (
-    value instanceof Error &&
-    value.name === "MapeError" &&
-    typeof (value as { code?: unknown }).code === "string"
-  );
+  return value instanceof MapeError;
 }

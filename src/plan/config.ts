@@ -9,10 +9,11 @@ import { checkIdentity, DEFAULT_IDENTITY } from "../provision/hb46pp-request.ts"
 import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
 import { oneLine } from "../text/one-line.ts";
 import type { Settings } from "./settings.ts";
+import { MapectlError } from "../mape/errors.ts";
 
-export class ConfigError extends Error {
+export class ConfigError extends MapectlError {
   constructor(message: string) {
-    super(oneLine(message));
+    super("config", oneLine(message));
     this.name = "ConfigError";
   }
 }

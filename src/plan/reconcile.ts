@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import {
   brRoute,
   ceAddressAdd,
@@ -43,7 +44,7 @@ export interface Action {
 
 /** What `up` applied, kept under /var/lib/mapectl so `down` removes exactly that. */
 export interface AppliedState {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly appliedAt: string;
   readonly plan: MapePlan;
   readonly nftScript: string;

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { computeParameters, type MapeParameters } from "../mape/compute.ts";
 import { isMapeError, MapeError } from "../mape/errors.ts";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
@@ -150,12 +151,37 @@ export function resolveParameters(options: ResolveOptions): ResolvedParameters {
   return { params, service, source, overridden, ...(rulesFile === undefined ? {} : { rulesFile }) };
 }
 
-/** The `calc --json` object (schemaVersion 1); also what other commands embed as "the parameters". */
-export function parametersJson(resolved: ResolvedParameters): Record<string, unknown> {
+/** The `calc --json` object; also what other commands, the state file and the web API embed as "the parameters". */
+export interface ParametersJson {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly prefix: string;
+  readonly service: string | null;
+  readonly serviceName: string | null;
+  readonly rule: {
+    readonly ipv6Prefix: string;
+    readonly ipv4Prefix: string;
+    readonly eaBits: number;
+    readonly psidOffset: number;
+    readonly psidLength: number;
+  };
+  readonly ipv4Address: string;
+  readonly ipv4PrefixLength: number;
+  readonly psid: number;
+  readonly ceAddress: string;
+  readonly ceInterfaceId: string;
+  readonly br: string | null;
+  readonly portSets: readonly (readonly [number, number])[];
+  readonly portCount: number;
+  readonly source: string;
+  readonly overridden: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+export function parametersJson(resolved: ResolvedParameters): ParametersJson {
   const { params, service } = resolved;
   const rule = ruleSpec(params.rule);
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     prefix: formatIpv6Prefix(params.endUserPrefix),
     service: service?.id ?? null,
     serviceName: service?.name ?? null,
@@ -164,7 +190,7 @@ export function parametersJson(resolved: ResolvedParameters): Record<string, unk
       ipv4Prefix: rule.ipv4Prefix,
       eaBits: rule.eaBits,
       psidOffset: rule.psidOffset,
-      psidLength: rule.psidLength,
+      psidLength: params.rule.psidLength,
     },
     ipv4Address: formatIpv4(params.ipv4Address),
     ipv4PrefixLength: params.ipv4PrefixLength,
@@ -172,7 +198,7 @@ export function parametersJson(resolved: ResolvedParameters): Record<string, unk
     ceAddress: formatIpv6(params.ceAddress),
     ceInterfaceId: params.interfaceId,
     br: params.rule.br === null ? null : formatIpv6(params.rule.br),
-    portSets: params.portSets.map(([first, last]) => [first, last]),
+    portSets: params.portSets.map(([first, last]) => [first, last] as const),
     portCount: params.portCount,
     source: resolved.source,
     overridden: resolved.overridden,

@@ -26,7 +26,7 @@ export function naptSpec(plan: MapePlan): NaptSpec {
     tunnel: plan.tunnel.name,
     mtu: plan.tunnel.mtu,
     br: plan.br,
-    psid: Number(plan.parameters.psid),
+    psid: plan.parameters.psid,
     ipv4Address: plan.ipv4Address,
     ipv4PrefixLength: plan.ipv4PrefixLength,
     ipv4LastAddress: plan.ipv4LastAddress,

@@ -1,3 +1,5 @@
+import { MapectlError } from "../base/mapectl-error.ts";
+
 /**
  * Characters that end or rewrite a line for some reader: C0 and C1 controls (newline, carriage
  * return, NUL, escape), the Unicode line and paragraph separators, and the bidirectional overrides
@@ -29,10 +31,13 @@ export function oneLine(text: string): string {
   return text.replace(LINE_BREAKERS, visible);
 }
 
-/** Thrown when a value cannot be written into a file format safely; the message names the value. */
-export class UnsafeValueError extends Error {
+/**
+ * Thrown when a value cannot be written into a file format safely; the message names the value. It
+ * came from a configuration or rules file (or the network through one), hence the config category.
+ */
+export class UnsafeValueError extends MapectlError {
   constructor(format: string, what: string, value: string, why: string) {
-    super(`${what} "${oneLine(value)}" cannot be written into ${format}: ${why}`);
+    super("config", `${what} "${oneLine(value)}" cannot be written into ${format}: ${why}`);
     this.name = "UnsafeValueError";
   }
 }

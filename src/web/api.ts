@@ -2,8 +2,10 @@
  * What the page reads from `/api/status` and how it reads the calc object (`parametersJson`).
  * Types only from the Node side, so the browser bundle carries none of its code.
  */
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { StatusReport } from "../daemon/status-report.ts";
 import type { Finding } from "../diagnose/findings.ts";
+import type { ParametersJson } from "../provision/parameters.ts";
 
 /** doctor's verdicts as the page shows them; refreshed less often than the status (doctor is slower). */
 export interface DoctorView {
@@ -16,7 +18,7 @@ export interface DoctorView {
 
 /** `/api/status` (schemaVersion 1). */
 export interface ApiStatus {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly at: string;
   /** null when the host could not be read; error says why. */
   readonly status: StatusReport | null;
@@ -25,28 +27,7 @@ export interface ApiStatus {
 }
 
 /** The fields of the calc object that the pages show. */
-export interface ParametersView {
-  readonly prefix: string;
-  readonly serviceName: string | null;
-  readonly rule: {
-    readonly ipv6Prefix: string;
-    readonly ipv4Prefix: string;
-    readonly eaBits: number;
-    readonly psidOffset: number;
-    readonly psidLength: number;
-  };
-  readonly ipv4Address: string;
-  readonly ipv4PrefixLength: number;
-  readonly psid: number;
-  readonly ceAddress: string;
-  readonly ceInterfaceId: string;
-  readonly br: string | null;
-  readonly portSets: readonly (readonly [number, number])[];
-  readonly portCount: number;
-  readonly source: string;
-  readonly overridden: readonly string[];
-  readonly warnings: readonly string[];
-}
+export type ParametersView = Omit<ParametersJson, "schemaVersion" | "service">;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -65,8 +46,10 @@ function strings(value: unknown): string[] {
 }
 
 /**
- * The calc object checked field by field: a state file written by an older or newer mapectl must
- * give a page with gaps, not a page that throws. Null when the essentials are missing.
+ * The parameters of a status report checked field by field: typed as ParametersJson, but the state
+ * file they come from may have been written by an older or newer mapectl, which must give a page
+ * with gaps, not a page that throws. Null when the essentials are missing. (The calculator page
+ * computes its ParametersJson itself and needs no check.)
  */
 export function readParameters(value: unknown): ParametersView | null {
   if (!isRecord(value) || !isRecord(value.rule)) return null;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseConntrack, portUsage, type NatFlow } from "../../src/plan/port-usage.ts";
-import { describePorts, type PortsReport } from "../../src/cli/ports-flow.ts";
+import { describePorts, type PortsReport } from "../../src/cli/actions/ports.ts";
 import { OCN_PREFIX, USER_PREFIX, planFor } from "../helpers/plans.ts";
 
 const plan = planFor(USER_PREFIX);

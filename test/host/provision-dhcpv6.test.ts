@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import { computeParameters } from "../../src/mape/compute.ts";
 import { parseIpv6Prefix } from "../../src/mape/ipv6.ts";
 import { makeRule, type MapRuleSpec } from "../../src/mape/rule.ts";
-import { parametersJson } from "../../src/provision/parameters.ts";
+import { parametersJson, type ParametersJson } from "../../src/provision/parameters.ts";
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
@@ -122,7 +122,7 @@ function provision(args: readonly string[]): {
 }
 
 /** What `mapectl calc` would print for the prefix with this rule, computed by the core in-process. */
-function coreParameters(spec: MapRuleSpec): Record<string, unknown> {
+function coreParameters(spec: MapRuleSpec): ParametersJson {
   const params = computeParameters(parseIpv6Prefix(PREFIX), makeRule(spec), "draft-03");
   return parametersJson({ params, service: null, source: "dhcpv6", overridden: [] });
 }

@@ -16,7 +16,7 @@ interface Import {
 }
 
 /** The pure core: no I/O, so none of it may reach the host, the daemon or the command line. */
-const CORE = ["text", "mape", "rules", "provision", "plan", "render", "diagnose"] as const;
+const CORE = ["base", "text", "mape", "rules", "provision", "plan", "render", "diagnose"] as const;
 
 interface FolderRule {
   /** Other src folders this one may import (itself always). */
@@ -33,14 +33,16 @@ interface FolderRule {
 const RULES: Readonly<Record<string, FolderRule>> = {
   // Escapers and validators of the text formats mapectl writes (shell, VyOS, INI, nft, TOML, log
   // lines): every layer, down to the core's error messages, keeps a value on its line through them.
-  text: { may: [], builtins: false, packages: false },
-  mape: { may: ["text"], builtins: false, packages: false },
-  rules: { may: ["text", "mape"], builtins: false, packages: true },
-  provision: { may: ["text", "mape", "rules"], builtins: false, packages: true },
-  plan: { may: ["text", "mape", "rules", "provision"], builtins: false, packages: true },
-  render: { may: ["text", "mape", "rules", "provision", "plan"], builtins: false, packages: true },
+  // The error model every layer throws (one base class, each error with its exit category).
+  base: { may: [], builtins: false, packages: false },
+  text: { may: ["base"], builtins: false, packages: false },
+  mape: { may: ["base", "text"], builtins: false, packages: false },
+  rules: { may: ["base", "text", "mape"], builtins: false, packages: true },
+  provision: { may: ["base", "text", "mape", "rules"], builtins: false, packages: true },
+  plan: { may: ["base", "text", "mape", "rules", "provision"], builtins: false, packages: true },
+  render: { may: ["base", "text", "mape", "rules", "provision", "plan"], builtins: false, packages: true },
   diagnose: {
-    may: ["text", "mape", "rules", "provision", "plan", "render"],
+    may: ["base", "text", "mape", "rules", "provision", "plan", "render"],
     builtins: false,
     packages: true,
   },

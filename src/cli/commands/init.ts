@@ -15,7 +15,7 @@ export function registerInit(program: Command, output: Output): void {
     .option("--force", "overwrite an existing file")
     .option("--dry-run", "print the file instead of writing it")
     .action(async (flags: InitFlags) => {
-      const { runInit } = await import("../init-flow.ts");
+      const { runInit } = await import("../actions/init.ts");
       await runInit(flags, output);
     });
 }

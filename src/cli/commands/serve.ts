@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ServeFlags } from "../serve-flow.ts";
+import type { ServeFlags } from "../actions/serve.ts";
 import type { Output } from "../output.ts";
 
 export function registerServe(program: Command, output: Output): void {
@@ -16,7 +16,7 @@ export function registerServe(program: Command, output: Output): void {
       "where to listen: an IP address and port, [v6]:port for IPv6 (default 127.0.0.1:8146)",
     )
     .action(async (flags: ServeFlags) => {
-      const { runServe } = await import("../serve-flow.ts");
+      const { runServe } = await import("../actions/serve.ts");
       await runServe(flags, output);
     });
 }

@@ -7,9 +7,8 @@ import { isMapeError } from "../../mape/errors.ts";
 import type { InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { parseIpv6Prefix } from "../../mape/ipv6.ts";
 import type { MapRuleSpec } from "../../mape/rule.ts";
-import { parametersJson, resolveParameters } from "../../provision/parameters.ts";
+import { parametersJson, type ParametersJson, resolveParameters } from "../../provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../rules/shipped.ts";
-import { readParameters } from "../api.ts";
 import { h, byId } from "./dom.ts";
 import { blockList, mapLegend, parametersList, portMap, warningList } from "./views.ts";
 
@@ -75,7 +74,7 @@ function compute(): void {
     result.hidden = true;
     return;
   }
-  let calc: Record<string, unknown>;
+  let calc: ParametersJson;
   try {
     const br = brInput.value.trim();
     const resolved = resolveParameters({
@@ -92,11 +91,7 @@ function compute(): void {
     else showError(`internal error: ${err instanceof Error ? err.message : String(err)}`);
     return;
   }
-  const p = readParameters(calc);
-  if (p === null) {
-    showError("internal error: the calc object is incomplete");
-    return;
-  }
+  const p = calc;
   errorLine.hidden = true;
   result.hidden = false;
   const parts: (Node | null)[] = [

@@ -8,7 +8,7 @@ import {
   type Resolution,
 } from "../../../src/daemon/parameter-sources.ts";
 import { DEFAULT_WATCH, portWarning, Watcher, type WatchDeps } from "../../../src/daemon/watch.ts";
-import { periodicFrom } from "../../../src/cli/watch-flow.ts";
+import { periodicFrom } from "../../../src/cli/actions/watch.ts";
 import type { DaemonEvent } from "../../../src/host/event-log.ts";
 import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../../src/mape/ipv6.ts";
 import { HostNotReady } from "../../../src/plan/desired.ts";

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { runChecks, type DoctorInput } from "../../../src/diagnose/checks.ts";
 import type { Finding } from "../../../src/diagnose/findings.ts";
 import { analyzeNat } from "../../../src/diagnose/nat-analysis.ts";
-import { refusedIsAnswer } from "../../../src/cli/doctor-flow.ts";
+import { refusedIsAnswer } from "../../../src/cli/actions/doctor.ts";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { resolveParameters } from "../../../src/provision/parameters.ts";

@@ -46,7 +46,8 @@ test("HB46PP wins by default, and its result records where it came from", async 
     ],
   );
   const json = provisionJson(result);
-  const chosen = json.chosen as Record<string, unknown>;
+  const chosen = json.chosen;
+  assert.ok(chosen !== null);
   assert.equal(chosen.source, "hb46pp");
   assert.equal(chosen.ipv4Address, "133.209.13.2");
   assert.equal(chosen.psid, 65);

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { statusSource } from "../../../src/cli/serve-flow.ts";
+import { statusSource } from "../../../src/cli/actions/serve.ts";
 import type { CommandRunner } from "../../../src/host/command-runner.ts";
 
 // An empty host: no state file (so readStatus runs nothing), every `ip -j` answers [], nft has nothing.

@@ -1,25 +1,31 @@
-import { existsSync, readFileSync } from "node:fs";
-import { runChecks, type DoctorInput, type Neighbour, type OtherLine } from "../diagnose/checks.ts";
-import type { Finding } from "../diagnose/findings.ts";
-import { processRunner, runChecked, type CommandRunner } from "../host/command-runner.ts";
-import { HostError } from "../host/errors.ts";
-import { isVyos, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
-import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../host/probes.ts";
-import { readPcap } from "../diagnose/pcap.ts";
-import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
-import { observeHost } from "../host/observe.ts";
-import { loadState } from "../host/state-store.ts";
-import { isMapeError } from "../mape/errors.ts";
-import { formatIpv6Prefix, ipv6Mask, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
-import { detectPrefix } from "../plan/desired.ts";
-import { resolveParameters } from "../provision/parameters.ts";
-import { shippedNotMape } from "../rules/shipped.ts";
-import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
-import { ExitCode, type ExitCodeValue } from "./exit-codes.ts";
-import { printJson, type Output } from "./output.ts";
-import { DEFAULT_CONFIG } from "./plan-options.ts";
-import { loadRuleTables } from "./rule-tables.ts";
-import { findTunnel } from "../diagnose/checks.ts";
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { existsSync } from "node:fs";
+import { runChecks, type DoctorInput, type OtherLine } from "../../diagnose/checks.ts";
+import type { Finding } from "../../diagnose/findings.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import {
+  isVyos,
+  observeForDoctor,
+  readNeighbours,
+  readRuleset,
+  routeGet,
+} from "../../host/doctor-observe.ts";
+import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../../host/probes.ts";
+import { readPcap } from "../../diagnose/pcap.ts";
+import { countCapture, probeFinding } from "../../diagnose/probe-report.ts";
+import { observeHost } from "../../host/observe.ts";
+import { loadState } from "../../host/state-store.ts";
+import type { HostState } from "../../plan/observed.ts";
+import type { RuleTable } from "../../rules/table.ts";
+import { isMapeError } from "../../mape/errors.ts";
+import { formatIpv6Prefix, ipv6PrefixContains, parseIpv6Prefix } from "../../mape/ipv6.ts";
+import { detectPrefix, expectedParameters } from "../../plan/desired.ts";
+import { shippedNotMape } from "../../rules/shipped.ts";
+import { ExitCode, type ExitCodeValue } from "../exit-codes.ts";
+import { printJson, type Output } from "../output.ts";
+import { DEFAULT_CONFIG } from "../plan-options.ts";
+import { loadRuleTables } from "../rule-tables.ts";
+import { findTunnel } from "../../diagnose/checks.ts";
 
 export interface DoctorFlags {
   wan?: string;
@@ -107,63 +113,6 @@ async function probe(
   );
 }
 
-/**
- * The host as doctor needs it: links, addresses and routes, all at once. Not observeHost: that also
- * lists mapectl's nft table as text, a second nft process (about a second on a small router) for
- * something doctor reads from the JSON ruleset anyway.
- */
-async function observeForDoctor(runner: CommandRunner): Promise<HostState> {
-  const ip = async (args: readonly string[]): Promise<unknown> => {
-    const text = await runChecked(runner, ["ip", "-j", ...args]);
-    try {
-      return JSON.parse(text === "" ? "[]" : text) as unknown;
-    } catch {
-      throw new HostError("COMMAND_FAILED", `ip -j ${args.join(" ")} printed output that is not JSON`);
-    }
-  };
-  const [links, addresses, routes4, routes6] = await Promise.all([
-    ip(["-d", "-s", "link", "show"]),
-    ip(["addr", "show"]),
-    ip(["-4", "route", "show", "table", "main"]),
-    ip(["-6", "route", "show", "table", "main"]),
-  ]);
-  let forwarding: boolean | null;
-  try {
-    forwarding = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1";
-  } catch {
-    forwarding = null;
-  }
-  return {
-    links: parseLinks(links),
-    addresses: parseAddresses(addresses),
-    routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
-    ipv4Forwarding: forwarding,
-    nftTable: null,
-  };
-}
-
-/** `ip -6 neigh` with the router flag, which tells the WAN's router from other neighbours. */
-async function neighbours(runner: CommandRunner): Promise<Neighbour[]> {
-  const r = await runner.run(["ip", "-j", "-6", "neigh", "show"]);
-  if (r.code !== 0) return readNeighbours(runner);
-  try {
-    const list = JSON.parse(r.stdout === "" ? "[]" : r.stdout) as {
-      dst?: string;
-      dev?: string;
-      state?: string[];
-      router?: unknown;
-    }[];
-    return list.map((n) => ({
-      address: n.dst ?? "",
-      dev: n.dev ?? "",
-      state: n.state ?? [],
-      router: "router" in n,
-    }));
-  } catch {
-    return readNeighbours(runner);
-  }
-}
-
 /** What a not-MAP-E prefix is instead (DS-Lite and its AFTR), from the shipped table. */
 function otherLine(prefix: { value: bigint; length: number } | null): OtherLine | null {
   if (prefix === null) return null;
@@ -173,36 +122,25 @@ function otherLine(prefix: { value: bigint; length: number } | null): OtherLine 
     : { kind: entry.kind, service: entry.service, aftr: entry.aftr, prefix: formatIpv6Prefix(prefix) };
 }
 
-export async function runDoctor(
+/**
+ * What doctor compares the host with: the parameters the tables give for the prefix (given, or seen
+ * on the WAN), or why there are none.
+ */
+function expectedForDoctor(
   flags: DoctorFlags,
-  output: Output,
-  runner: CommandRunner = processRunner,
-): Promise<ExitCodeValue> {
-  // Independent reads at once: each is a process, and processes are slow on a small router.
-  const [host, ruleset, neighbourList] = await Promise.all([
-    observeForDoctor(runner),
-    readRuleset(runner),
-    neighbours(runner),
-  ]);
-  const state = loadState();
-  const table = loadRuleTables(flags.rulesFile ?? []);
-  const preferred = state?.plan.tunnel.name ?? null;
-  const tunnel = findTunnel(host, preferred);
-  const wan =
-    flags.wan ??
-    tunnel?.tunnel?.link ??
-    state?.plan.wan ??
-    host.routes.find((r) => r.family === 6 && r.dst === "default" && r.dev !== null)?.dev ??
-    null;
-
-  let expected: DoctorInput["expected"];
+  host: HostState,
+  wan: string | null,
+  lan: readonly string[],
+  table: RuleTable,
+): NonNullable<DoctorInput["expected"]> {
+  let expected: NonNullable<DoctorInput["expected"]>;
   let prefixFrom = "";
   let prefix: ReturnType<typeof parseIpv6Prefix> | null = null;
   try {
     prefix = flags.prefix === undefined ? null : parseIpv6Prefix(flags.prefix);
     let widen = false;
     if (prefix === null && wan !== null) {
-      const detected = detectPrefix(host, wan, state?.plan.lan ?? []);
+      const detected = detectPrefix(host, wan, lan);
       if (detected !== null) {
         prefix = detected.prefix;
         widen = detected.widen;
@@ -210,17 +148,13 @@ export async function runDoctor(
       }
     } else if (prefix !== null) prefixFrom = "--prefix";
     if (prefix !== null) {
-      const resolve = (p: typeof prefix & object) =>
-        resolveParameters({
-          prefix: p,
-          table,
-          notMape: shippedNotMape(),
-          overrides: flags.br === undefined ? undefined : { br: flags.br },
-        });
-      let resolved = resolve(prefix);
-      const len = resolved.params.rule.ipv6Prefix.length + resolved.params.rule.eaBits;
-      if (widen && len < prefix.length)
-        resolved = resolve({ value: prefix.value & ipv6Mask(len), length: len });
+      const settings = {
+        source: "tables",
+        rule: null,
+        overrides: flags.br === undefined ? {} : { br: flags.br },
+        interfaceId: null,
+      } as const;
+      const { resolved } = expectedParameters(settings, { prefix, widen }, table, shippedNotMape());
       expected = { resolved, prefixFrom };
     } else {
       expected = {
@@ -236,6 +170,32 @@ export async function runDoctor(
       line: err.code === "NOT_MAPE_LINE" ? otherLine(prefix) : null,
     };
   }
+  return expected;
+}
+
+export async function runDoctor(
+  flags: DoctorFlags,
+  output: Output,
+  runner: CommandRunner = processRunner,
+): Promise<ExitCodeValue> {
+  // Independent reads at once: each is a process, and processes are slow on a small router.
+  const [host, ruleset, neighbourList] = await Promise.all([
+    observeForDoctor(runner),
+    readRuleset(runner),
+    readNeighbours(runner),
+  ]);
+  const state = loadState();
+  const table = loadRuleTables(flags.rulesFile ?? []);
+  const preferred = state?.plan.tunnel.name ?? null;
+  const tunnel = findTunnel(host, preferred);
+  const wan =
+    flags.wan ??
+    tunnel?.tunnel?.link ??
+    state?.plan.wan ??
+    host.routes.find((r) => r.family === 6 && r.dst === "default" && r.dev !== null)?.dev ??
+    null;
+
+  const expected = expectedForDoctor(flags, host, wan, state?.plan.lan ?? [], table);
   const remote = tunnel?.tunnel?.remote ?? null;
   // mapectl made this router when its tunnel is still there: then `mapectl up` re-applies it all.
   const made = state !== null && host.links.some((l) => l.name === state.plan.tunnel.name);
@@ -265,7 +225,7 @@ export async function runDoctor(
   const failures = result.findings.filter((f) => f.verdict === "fail").length;
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       ok: failures === 0,
       tunnel: result.tunnel,
       wan,

@@ -1,0 +1,57 @@
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { withHostLock } from "../../host/lock.ts";
+import { teardown } from "../../host/owned-cleanup.ts";
+import { DEFAULT_SETTINGS } from "../../plan/settings.ts";
+import { printJson, type Output } from "../output.ts";
+import { actionJson, describeActions, requireRootUnlessDryRun, type ApplyFlags } from "./action-report.ts";
+import { CLI_LOCK_WAIT_MS } from "./up.ts";
+
+export type DownFlags = ApplyFlags & { forceOwned?: boolean; tunnelName?: string };
+
+export async function runDown(
+  flags: DownFlags,
+  output: Output,
+  runner: CommandRunner = processRunner,
+): Promise<void> {
+  const dryRun = flags.dryRun === true;
+  if (!dryRun) requireRootUnlessDryRun("down");
+  const options = {
+    forceOwned: flags.forceOwned === true,
+    tunnelName: flags.tunnelName ?? DEFAULT_SETTINGS.tunnelName,
+    dryRun,
+  };
+  const down = () => teardown(runner, options);
+  const { applied, actions, unrecorded } = await (dryRun
+    ? down()
+    : withHostLock("down", CLI_LOCK_WAIT_MS, down));
+  if (flags.json === true) {
+    printJson(output, {
+      schemaVersion: SCHEMA_VERSION,
+      command: "down",
+      dryRun,
+      changed: !dryRun && actions.length > 0,
+      actions: actions.map(actionJson),
+      ...(unrecorded.length === 0 ? {} : { unrecorded: unrecorded.map(actionJson) }),
+    });
+    return;
+  }
+  if (flags.quiet === true) return;
+  if (unrecorded.length > 0) {
+    output.out(
+      `mapectl down: no record of what mapectl applied, but this host has what is mapectl's:\n${describeActions(unrecorded, true)}\nrun mapectl down --force-owned to remove it.`,
+    );
+    return;
+  }
+  if (applied === null && !options.forceOwned) {
+    output.out("mapectl down: nothing to remove (mapectl has not applied anything here).");
+    return;
+  }
+  output.out(
+    [
+      `mapectl down: ${applied ?? "what is provably mapectl's (no usable state file)"}`,
+      describeActions(actions, dryRun),
+      dryRun ? "dry run: nothing was changed." : "MAP-E is down; everything mapectl applied is removed.",
+    ].join("\n"),
+  );
+}

@@ -1,0 +1,77 @@
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { withHostLock } from "../../host/lock.ts";
+import { converge, flushedNote, vyosDriftNote } from "../../daemon/converge.ts";
+import { printJson, type Output } from "../output.ts";
+import { loadRuleTables } from "../rule-tables.ts";
+import { settingsFrom } from "../settings.ts";
+
+import {
+  actionJson,
+  describeActions,
+  planSummary,
+  requireRootUnlessDryRun,
+  type ApplyFlags,
+} from "./action-report.ts";
+
+/** A daemon's converge rarely takes longer; past this the user is told who holds the lock. */
+export const CLI_LOCK_WAIT_MS = 3000;
+
+export async function runUp(
+  flags: ApplyFlags,
+  output: Output,
+  runner: CommandRunner = processRunner,
+): Promise<void> {
+  const started = Date.now();
+  const dryRun = flags.dryRun === true;
+  if (!dryRun) requireRootUnlessDryRun("up");
+  const { settings } = settingsFrom(flags);
+  const table = loadRuleTables(settings.rulesFiles);
+  const apply = () => converge(settings, table, runner, { nodad: flags.nodad === true, dryRun });
+  const result = await (dryRun ? apply() : withHostLock("up", CLI_LOCK_WAIT_MS, apply));
+  const { plan, prefixFrom, actions, source, flushed, vyosDrift } = result;
+  const durationMs = Date.now() - started;
+  if (flags.json === true) {
+    printJson(output, {
+      schemaVersion: SCHEMA_VERSION,
+      command: "up",
+      dryRun,
+      changed: !dryRun && actions.length > 0,
+      prefixFrom,
+      source,
+      actions: actions.map(actionJson),
+      // NAT entries whose translation no longer fits (old address, or old PSID's ports), removed
+      flushed,
+      vyosDrift,
+      plan,
+      durationMs,
+    });
+    return;
+  }
+  const drift = vyosDrift.length === 0 ? [] : [`${vyosDriftNote(vyosDrift)}.`];
+  const flushedLine = flushedNote(result);
+  if (flags.quiet === true && actions.length === 0 && drift.length === 0) return;
+  const head = [`mapectl up: ${prefixFrom}`, `  ${planSummary(plan)} (parameters from ${source})`];
+  if (actions.length === 0) {
+    output.out(
+      [
+        ...head,
+        ...(drift.length === 0
+          ? [`MAP-E is already up as planned on ${plan.tunnel.name}: nothing to do.`]
+          : ["mapectl's NAPT table is up to date.", ...drift]),
+      ].join("\n"),
+    );
+    return;
+  }
+  output.out(
+    [
+      ...head,
+      describeActions(actions, dryRun),
+      dryRun
+        ? `dry run: ${actions.length} change${actions.length === 1 ? "" : "s"} would be made; nothing was changed.`
+        : `MAP-E is up: IPv4 ${plan.ipv4Address} through ${plan.tunnel.name} (${actions.length} change${actions.length === 1 ? "" : "s"} in ${(durationMs / 1000).toFixed(1)} s).`,
+      ...(flushedLine === null ? [] : [`${flushedLine.charAt(0).toUpperCase()}${flushedLine.slice(1)}.`]),
+      ...drift,
+    ].join("\n"),
+  );
+}

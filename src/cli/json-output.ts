@@ -1,0 +1,101 @@
+/**
+ * Every document `--json` prints, typed in one place: scripts depend on these fields, so a change
+ * here is a change of mapectl's interface (see SCHEMA_VERSION). printJson takes only these.
+ */
+import type { StatusReport } from "../daemon/status-report.ts";
+import type { Finding } from "../diagnose/findings.ts";
+import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import type { MapePlan } from "../plan/plan.ts";
+import type { ParametersJson } from "../provision/parameters.ts";
+import type { ProvisionJson } from "../provision/provision.ts";
+import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
+import type { PortsReport } from "./actions/ports.ts";
+
+export type { StatusReport, ParametersJson, PortsReport, ProvisionJson, ScenarioReport };
+
+interface Versioned {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+}
+
+/** One change up or down makes (or would make, with --dry-run). */
+export interface ActionJson {
+  readonly id: string;
+  readonly summary: string;
+  readonly argv: readonly string[];
+  /** What the command reads on stdin (the nft script). */
+  readonly input?: string;
+}
+
+/** `mapectl up --json`. */
+export interface UpJson extends Versioned {
+  readonly command: "up";
+  readonly dryRun: boolean;
+  readonly changed: boolean;
+  readonly prefixFrom: string;
+  readonly source: string;
+  readonly actions: readonly ActionJson[];
+  /** NAT entries whose translation no longer fits (old address, or old PSID's ports), removed. */
+  readonly flushed: { readonly address: string; readonly flows: number | null } | null;
+  readonly vyosDrift: readonly string[];
+  readonly plan: MapePlan;
+  readonly durationMs: number;
+}
+
+/** `mapectl down --json`. */
+export interface DownJson extends Versioned {
+  readonly command: "down";
+  readonly dryRun: boolean;
+  readonly changed: boolean;
+  readonly actions: readonly ActionJson[];
+}
+
+/** `mapectl doctor --json`. */
+export interface DoctorJson extends Versioned {
+  readonly ok: boolean;
+  readonly tunnel: string | null;
+  readonly wan: string | null;
+  /** Where the prefix the parameters were checked against came from; null when none was found. */
+  readonly prefix: string | null;
+  readonly vyos: boolean;
+  readonly findings: readonly Finding[];
+}
+
+/** `mapectl render --json`. */
+export interface RenderJson extends Versioned {
+  readonly target: string;
+  readonly files: readonly { readonly path: string; readonly mode: string; readonly content: string }[];
+  readonly warnings: readonly string[];
+}
+
+/** `mapectl install --json` and `mapectl uninstall --json`. */
+export interface InstallJson extends Versioned {
+  readonly command: "install" | "uninstall";
+  readonly target: string;
+  readonly root: string;
+  readonly dryRun: boolean;
+  readonly steps: readonly { readonly path: string; readonly action: string; readonly why?: string }[];
+  readonly notes: readonly string[];
+}
+
+/** `mapectl lab list --json`. */
+export interface LabScenariosJson extends Versioned {
+  readonly scenarios: readonly { readonly name: string; readonly summary: string }[];
+}
+
+/** `mapectl provision --json`: the provision document and where the prefix came from. */
+export interface ProvisionCliJson extends ProvisionJson {
+  readonly prefixFrom: string;
+}
+
+export type JsonDocument =
+  | ParametersJson
+  | ProvisionCliJson
+  | UpJson
+  | DownJson
+  | StatusReport
+  | DoctorJson
+  | RenderJson
+  | InstallJson
+  | PortsReport
+  | LabScenariosJson
+  | ScenarioReport;
