@@ -6,6 +6,7 @@ import { browserBundles } from "./bundle.ts";
 // (rule-table errors quote a file's text through them) and the page code.
 const ALLOWED = [
   /^src\/mape\/[\w-]+\.ts$/,
+  /^src\/base\/[\w-]+\.ts$/,
   /^src\/text\/[\w-]+\.ts$/,
   /^src\/rules\/[\w-]+\.ts$/,
   /^src\/rules\/data\/[\w-]+\.json$/,
