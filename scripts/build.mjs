@@ -1,8 +1,8 @@
 // Bundles the CLI (CommonJS, no node_modules needed at run time): dist/mapectl.cjs with its lazily
 // loaded parts in dist/lib/, and dist/mapectl-single.cjs, everything in one file for the SEA.
-import { build } from "esbuild";
-import { chmodSync, readFileSync, rmSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { build, transform } from "esbuild";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { webBuildOptions } from "./web-build-config.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -34,43 +34,35 @@ const common = {
 // One file with everything: the input of the single executable (SEA), which can load nothing else.
 await build({ ...common, entryPoints: ["src/cli/bin.ts"], outfile: "dist/mapectl-single.cjs" });
 
-// What users run: the command line itself in dist/mapectl.cjs, and each lazily imported module
-// (`await import()` in a command's action) as its own file under dist/lib/, so that `mapectl calc`
-// parses only what calc needs. Modules a chunk shares with another are simply in both.
-const chunks = new Map(); // absolute source path → chunk file name
-const pending = [];
-function chunkName(path) {
-  if (!chunks.has(path)) {
-    const slug = relative(resolve("."), path).replace(/\.ts$/, "").replaceAll("/", "-");
-    chunks.set(path, `${slug}.cjs`);
-    pending.push(path);
-  }
-  return chunks.get(path);
-}
-const splitDynamicImports = (prefix) => ({
-  name: "split-dynamic-imports",
-  setup(b) {
-    b.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (args.kind !== "dynamic-import") return undefined;
-      return { path: `${prefix}${chunkName(resolve(dirname(args.importer), args.path))}`, external: true };
-    });
-  },
-});
+// What users run: dist/mapectl.cjs, the command line, and in dist/lib/ each lazily imported module
+// (`await import()` in a command's action) plus every module shared between them, each module in
+// exactly one file, so that `mapectl calc` parses only what calc needs and a class is the same
+// class wherever it is used (errors are told apart with instanceof).
+// esbuild splits only ES modules; each output file is then turned into CommonJS, because Node's
+// ES module loader costs more per process start than require() (bench/calc-startup.ts).
 rmSync("dist/lib", { recursive: true, force: true });
-await build({
+const split = await build({
   ...common,
-  entryPoints: ["src/cli/bin.ts"],
-  outfile: "dist/mapectl.cjs",
-  banner: { js: "#!/usr/bin/env node" },
-  plugins: [splitDynamicImports("./lib/")],
+  format: "esm",
+  splitting: true,
+  entryPoints: { mapectl: "src/cli/bin.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+  chunkNames: "lib/[name]-[hash]",
+  write: false,
 });
-while (pending.length > 0) {
-  const path = pending.shift();
-  await build({
-    ...common,
-    entryPoints: [path],
-    outfile: `dist/lib/${chunks.get(path)}`,
-    plugins: [splitDynamicImports("./")],
+for (const file of split.outputFiles) {
+  const { code } = await transform(file.text, {
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    // import() becomes require(), so no ES module loader starts at all
+    supported: { "dynamic-import": false },
+    // less text to parse on every start
+    minify: true,
+    legalComments: "none",
   });
+  const entry = file.path === resolve("dist/mapectl.cjs");
+  mkdirSync(dirname(file.path), { recursive: true });
+  writeFileSync(file.path, entry ? `#!/usr/bin/env node\n${code}` : code, { mode: entry ? 0o755 : 0o644 });
 }
-chmodSync("dist/mapectl.cjs", 0o755);

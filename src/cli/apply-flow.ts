@@ -1,15 +1,13 @@
-import { HostError } from "../host/errors.ts";
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { requireRoot } from "../host/privilege.ts";
 import { applyActions } from "../host/apply.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState } from "../host/state-store.ts";
 import { converge, flushedNote, vyosDriftNote } from "../daemon/converge.ts";
-import { MapeDisabled } from "../daemon/parameter-sources.ts";
 import { readStatus } from "../daemon/status-report.ts";
-import { HostNotReady } from "../plan/desired.ts";
-import { PlanError, type MapePlan } from "../plan/plan.ts";
+import type { MapePlan } from "../plan/plan.ts";
 import { reconcileDown, type Action } from "../plan/reconcile.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
 import { printJson, formatFields, type Output } from "./output.ts";
 import type { PlanFlags } from "./plan-options.ts";
 import { loadRuleTables } from "./rule-tables.ts";
@@ -22,26 +20,10 @@ export interface ApplyFlags extends PlanFlags {
   quiet?: boolean;
 }
 
-function requireRoot(command: string): void {
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new HostError(
-      "NOT_ROOT",
-      `mapectl ${command} changes the network configuration and must run as root (sudo mapectl ${command} …), or add --dry-run`,
-    );
-  }
-}
-
-/** Maps the plan layer's errors to the CLI's exit statuses. */
-export async function planStep<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof HostNotReady)
-      throw new HostError(err.what === "interface" ? "INTERFACE_MISSING" : "NO_IPV6_PREFIX", err.message);
-    if (err instanceof PlanError) throw new CliError(ExitCode.config, err.message);
-    if (err instanceof MapeDisabled) throw new CliError(ExitCode.noParameters, err.message);
-    throw err;
-  }
+function requireRootUnlessDryRun(command: string): void {
+  requireRoot(
+    `mapectl ${command} changes the network configuration and must run as root (sudo mapectl ${command} …), or add --dry-run`,
+  );
 }
 
 function shellWord(word: string): string {
@@ -91,17 +73,15 @@ export async function runUp(
 ): Promise<void> {
   const started = Date.now();
   const dryRun = flags.dryRun === true;
-  if (!dryRun) requireRoot("up");
+  if (!dryRun) requireRootUnlessDryRun("up");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const result = await planStep(() =>
-    converge(settings, table, runner, { nodad: flags.nodad === true, dryRun }),
-  );
+  const result = await converge(settings, table, runner, { nodad: flags.nodad === true, dryRun });
   const { plan, prefixFrom, actions, source, flushed, vyosDrift } = result;
   const durationMs = Date.now() - started;
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       command: "up",
       dryRun,
       changed: !dryRun && actions.length > 0,
@@ -150,11 +130,17 @@ export async function runDown(
   runner: CommandRunner = processRunner,
 ): Promise<void> {
   const dryRun = flags.dryRun === true;
-  if (!dryRun) requireRoot("down");
+  if (!dryRun) requireRootUnlessDryRun("down");
   const previous = loadState();
   if (previous === null) {
     if (flags.json === true)
-      printJson(output, { schemaVersion: 1, command: "down", dryRun, changed: false, actions: [] });
+      printJson(output, {
+        schemaVersion: SCHEMA_VERSION,
+        command: "down",
+        dryRun,
+        changed: false,
+        actions: [],
+      });
     else if (flags.quiet !== true)
       output.out("mapectl down: nothing to remove (mapectl has not applied anything here).");
     return;
@@ -167,7 +153,7 @@ export async function runDown(
   }
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       command: "down",
       dryRun,
       changed: !dryRun && actions.length > 0,

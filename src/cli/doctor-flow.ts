@@ -1,20 +1,18 @@
-import { existsSync, readFileSync } from "node:fs";
-import { runChecks, type DoctorInput, type Neighbour, type OtherLine } from "../diagnose/checks.ts";
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { existsSync } from "node:fs";
+import { runChecks, type DoctorInput, type OtherLine } from "../diagnose/checks.ts";
 import type { Finding } from "../diagnose/findings.ts";
-import { processRunner, runChecked, type CommandRunner } from "../host/command-runner.ts";
-import { HostError } from "../host/errors.ts";
-import { isVyos, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
+import { processRunner, type CommandRunner } from "../host/command-runner.ts";
+import { isVyos, observeForDoctor, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
 import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../host/probes.ts";
 import { readPcap } from "../diagnose/pcap.ts";
 import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
 import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
 import { isMapeError } from "../mape/errors.ts";
-import { formatIpv6Prefix, ipv6Mask, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
-import { detectPrefix } from "../plan/desired.ts";
-import { resolveParameters } from "../provision/parameters.ts";
+import { formatIpv6Prefix, ipv6PrefixContains, parseIpv6Prefix } from "../mape/ipv6.ts";
+import { detectPrefix, expectedParameters } from "../plan/desired.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
-import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.ts";
 import { printJson, type Output } from "./output.ts";
 import { DEFAULT_CONFIG } from "./plan-options.ts";
@@ -107,63 +105,6 @@ async function probe(
   );
 }
 
-/**
- * The host as doctor needs it: links, addresses and routes, all at once. Not observeHost: that also
- * lists mapectl's nft table as text, a second nft process (about a second on a small router) for
- * something doctor reads from the JSON ruleset anyway.
- */
-async function observeForDoctor(runner: CommandRunner): Promise<HostState> {
-  const ip = async (args: readonly string[]): Promise<unknown> => {
-    const text = await runChecked(runner, ["ip", "-j", ...args]);
-    try {
-      return JSON.parse(text === "" ? "[]" : text) as unknown;
-    } catch {
-      throw new HostError("COMMAND_FAILED", `ip -j ${args.join(" ")} printed output that is not JSON`);
-    }
-  };
-  const [links, addresses, routes4, routes6] = await Promise.all([
-    ip(["-d", "-s", "link", "show"]),
-    ip(["addr", "show"]),
-    ip(["-4", "route", "show", "table", "main"]),
-    ip(["-6", "route", "show", "table", "main"]),
-  ]);
-  let forwarding: boolean | null;
-  try {
-    forwarding = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1";
-  } catch {
-    forwarding = null;
-  }
-  return {
-    links: parseLinks(links),
-    addresses: parseAddresses(addresses),
-    routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
-    ipv4Forwarding: forwarding,
-    nftTable: null,
-  };
-}
-
-/** `ip -6 neigh` with the router flag, which tells the WAN's router from other neighbours. */
-async function neighbours(runner: CommandRunner): Promise<Neighbour[]> {
-  const r = await runner.run(["ip", "-j", "-6", "neigh", "show"]);
-  if (r.code !== 0) return readNeighbours(runner);
-  try {
-    const list = JSON.parse(r.stdout === "" ? "[]" : r.stdout) as {
-      dst?: string;
-      dev?: string;
-      state?: string[];
-      router?: unknown;
-    }[];
-    return list.map((n) => ({
-      address: n.dst ?? "",
-      dev: n.dev ?? "",
-      state: n.state ?? [],
-      router: "router" in n,
-    }));
-  } catch {
-    return readNeighbours(runner);
-  }
-}
-
 /** What a not-MAP-E prefix is instead (DS-Lite and its AFTR), from the shipped table. */
 function otherLine(prefix: { value: bigint; length: number } | null): OtherLine | null {
   if (prefix === null) return null;
@@ -182,7 +123,7 @@ export async function runDoctor(
   const [host, ruleset, neighbourList] = await Promise.all([
     observeForDoctor(runner),
     readRuleset(runner),
-    neighbours(runner),
+    readNeighbours(runner),
   ]);
   const state = loadState();
   const table = loadRuleTables(flags.rulesFile ?? []);
@@ -210,17 +151,13 @@ export async function runDoctor(
       }
     } else if (prefix !== null) prefixFrom = "--prefix";
     if (prefix !== null) {
-      const resolve = (p: typeof prefix & object) =>
-        resolveParameters({
-          prefix: p,
-          table,
-          notMape: shippedNotMape(),
-          overrides: flags.br === undefined ? undefined : { br: flags.br },
-        });
-      let resolved = resolve(prefix);
-      const len = resolved.params.rule.ipv6Prefix.length + resolved.params.rule.eaBits;
-      if (widen && len < prefix.length)
-        resolved = resolve({ value: prefix.value & ipv6Mask(len), length: len });
+      const settings = {
+        source: "tables",
+        rule: null,
+        overrides: flags.br === undefined ? {} : { br: flags.br },
+        interfaceId: null,
+      } as const;
+      const { resolved } = expectedParameters(settings, { prefix, widen }, table, shippedNotMape());
       expected = { resolved, prefixFrom };
     } else {
       expected = {
@@ -265,7 +202,7 @@ export async function runDoctor(
   const failures = result.findings.filter((f) => f.verdict === "fail").length;
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       ok: failures === 0,
       tunnel: result.tunnel,
       wan,

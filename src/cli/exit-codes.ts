@@ -1,3 +1,5 @@
+import { MapectlError, type ErrorCategory } from "../mape/errors.ts";
+
 /**
  * Documented exit statuses (README "Exit status", and `mapectl --help`). Scripts rely on them:
  * keep the numbers stable.
@@ -20,14 +22,21 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** An error the CLI reports as one line and a given exit status. */
-export class CliError extends Error {
-  readonly exitCode: ExitCodeValue;
+/** The one mapping from what went wrong to the exit status. */
+export const EXIT_CODE_OF: Record<ErrorCategory, ExitCodeValue> = {
+  usage: ExitCode.usage,
+  config: ExitCode.config,
+  "no-parameters": ExitCode.noParameters,
+  environment: ExitCode.environment,
+  failure: ExitCode.failure,
+  "check-failed": ExitCode.problemsFound,
+};
 
-  constructor(exitCode: ExitCodeValue, message: string) {
-    super(message);
+/** An error of the command line itself, reported as one line. */
+export class CliError extends MapectlError {
+  constructor(category: ErrorCategory, message: string) {
+    super(category, message);
     this.name = "CliError";
-    this.exitCode = exitCode;
   }
 }
 
@@ -40,13 +49,4 @@ export function requestExit(code: ExitCodeValue): void {
 
 export function requestedExit(): ExitCodeValue {
   return requested;
-}
-
-/** By name, not instanceof (see isMapeError). */
-export function isCliError(value: unknown): value is CliError {
-  return (
-    value instanceof Error &&
-    value.name === "CliError" &&
-    typeof (value as { exitCode?: unknown }).exitCode === "number"
-  );
 }

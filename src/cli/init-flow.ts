@@ -5,14 +5,15 @@ import { HostError } from "../host/errors.ts";
 import { observeHost } from "../host/observe.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../mape/ipv6.ts";
-import { detectPrefix } from "../plan/desired.ts";
+import { detectPrefix, expectedParameters } from "../plan/desired.ts";
+import { DEFAULT_SETTINGS } from "../plan/settings.ts";
 import { guessInterfaces, renderStarterConfig } from "../plan/starter-config.ts";
-import { resolveParameters } from "../provision/parameters.ts";
-import { shippedNotMape, shippedRuleTable } from "../rules/shipped.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { shippedNotMape } from "../rules/shipped.ts";
+import { CliError } from "./exit-codes.ts";
 import type { InitFlags } from "./commands/init.ts";
 import type { Output } from "./output.ts";
 import { DEFAULT_CONFIG } from "./plan-options.ts";
+import { loadRuleTables } from "./rule-tables.ts";
 
 export async function runInit(
   flags: InitFlags,
@@ -22,7 +23,7 @@ export async function runInit(
   const path = flags.config ?? DEFAULT_CONFIG;
   if (flags.dryRun !== true && existsSync(path) && flags.force !== true) {
     throw new CliError(
-      ExitCode.config,
+      "config",
       `${path} already exists; keep it, or run mapectl init --force to overwrite it`,
     );
   }
@@ -32,11 +33,13 @@ export async function runInit(
   let parametersNote: string | null = null;
   if (detected !== null) {
     try {
-      const r = resolveParameters({
-        prefix: detected.prefix,
-        table: shippedRuleTable(),
-        notMape: shippedNotMape(),
-      });
+      // The parameters up would use with the starter configuration written here.
+      const { resolved: r } = expectedParameters(
+        DEFAULT_SETTINGS,
+        detected,
+        loadRuleTables([]),
+        shippedNotMape(),
+      );
       parametersNote = `${r.service?.name ?? "?"}, IPv4 ${formatIpv4(r.params.ipv4Address)}, PSID ${r.params.psid}, ${r.params.portCount} ports, BR ${r.params.rule.br === null ? "?" : formatIpv6(r.params.rule.br)}`;
     } catch (err) {
       parametersNote = (err as Error).message;

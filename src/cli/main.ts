@@ -1,6 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { isMapeError, type MapeErrorCode } from "../mape/errors.ts";
-import { isHostError, type HostErrorCode } from "../host/errors.ts";
+import { MapectlError } from "../mape/errors.ts";
 import { registerApply } from "./commands/apply.ts";
 import { registerCalc } from "./commands/calc.ts";
 import { registerLab } from "./commands/lab.ts";
@@ -12,39 +11,11 @@ import { registerPorts } from "./commands/ports.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerInstall } from "./commands/install.ts";
 import { registerDocs } from "./docs/commands.ts";
-import { ExitCode, isCliError, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
+import { EXIT_CODE_OF, ExitCode, requestedExit, type ExitCodeValue } from "./exit-codes.ts";
 import { processOutput, type Output } from "./output.ts";
 
 declare const MAPECTL_VERSION: string | undefined;
 const VERSION = typeof MAPECTL_VERSION === "string" ? MAPECTL_VERSION : "0.0.0-dev";
-
-const MAPE_EXIT: Record<MapeErrorCode, ExitCodeValue> = {
-  INVALID_ADDRESS: ExitCode.usage,
-  INVALID_PREFIX: ExitCode.usage,
-  INVALID_RULE: ExitCode.usage,
-  PREFIX_TOO_LONG: ExitCode.usage,
-  PREFIX_TOO_SHORT: ExitCode.usage,
-  INVALID_RULE_TABLE: ExitCode.config,
-  NO_MATCHING_RULE: ExitCode.noParameters,
-  NOT_MAPE_LINE: ExitCode.noParameters,
-};
-
-const HOST_EXIT: Record<HostErrorCode, ExitCodeValue> = {
-  FILE_UNREADABLE: ExitCode.config,
-  NOT_ROOT: ExitCode.environment,
-  TOOL_MISSING: ExitCode.environment,
-  INTERFACE_MISSING: ExitCode.environment,
-  NO_IPV6_PREFIX: ExitCode.environment,
-  COMMAND_FAILED: ExitCode.failure,
-};
-
-const NAMED_EXIT: Record<string, ExitCodeValue> = {
-  ConfigError: ExitCode.config,
-  PlanError: ExitCode.config,
-  MapeDisabled: ExitCode.noParameters,
-  HostNotReady: ExitCode.environment,
-  VyosRenderError: ExitCode.usage,
-};
 
 const EXIT_HELP = `
 Exit status:
@@ -94,23 +65,9 @@ export function reportError(error: unknown, output: Output): ExitCodeValue {
     // commander already printed its message; help and --version end here too
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
-  if (isCliError(error)) {
+  if (error instanceof MapectlError) {
     output.err(`mapectl: ${error.message}`);
-    return error.exitCode;
-  }
-  if (isMapeError(error)) {
-    output.err(`mapectl: ${error.message}`);
-    return MAPE_EXIT[error.code];
-  }
-  if (isHostError(error)) {
-    output.err(`mapectl: ${error.message}`);
-    return HOST_EXIT[error.code];
-  }
-  // By name: these come from lazily loaded parts of the CLI, each with its own copy of the class.
-  const named = error instanceof Error ? NAMED_EXIT[error.name] : undefined;
-  if (named !== undefined) {
-    output.err(`mapectl: ${(error as Error).message}`);
-    return named;
+    return EXIT_CODE_OF[error.category];
   }
   const message = error instanceof Error ? error.message : String(error);
   output.err(`mapectl: internal error: ${message} (please report this; MAPECTL_DEBUG=1 shows the stack)`);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
+import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { DEFAULT_SETTINGS } from "../plan/settings.ts";
+import { collect, interfaceIdOption } from "./common-options.ts";
 
 // Only option definitions here: the parsing (zod, TOML) loads lazily in settings.ts so that
 // commands that do not need it start fast.
@@ -18,7 +19,7 @@ export interface PlanFlags {
   rulesFile?: string[];
   br?: string;
   override?: string;
-  iid?: string;
+  iid?: InterfaceIdLayout;
   tunnelName?: string;
   mtu?: string;
   gateway?: string;
@@ -27,10 +28,6 @@ export interface PlanFlags {
   forward?: string[];
   tcpTimeWait?: string;
   tunnelOwner?: string;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** The options every command that builds a plan understands; each one overrides the config file. */
@@ -54,7 +51,7 @@ export function addPlanOptions(command: Command): Command {
     .option("--rules-file <file>", "add rules from a JSON file (repeatable)", collect)
     .option("--br <address>", "the BR address (overrides the rule's)")
     .option("--override <spec>", "replace fields of the matched rule (keys as for --rule)")
-    .option("--iid <layout>", `CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")}`)
+    .addOption(interfaceIdOption("CE interface-ID layout"))
     .option("--tunnel-name <name>", `tunnel interface name (default ${DEFAULT_SETTINGS.tunnelName})`)
     .option("--mtu <n>", `tunnel MTU (default ${DEFAULT_SETTINGS.mtu})`)
     .option("--gateway <address>", "the BR's next hop (default: the WAN's IPv6 default router)")

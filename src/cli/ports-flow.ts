@@ -1,9 +1,10 @@
-import { runChecked, processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { isHostError } from "../host/errors.ts";
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { processRunner, type CommandRunner } from "../host/command-runner.ts";
+import { listNatFlows, needsPrivilege } from "../host/conntrack.ts";
 import { loadState } from "../host/state-store.ts";
-import { parseConntrack, portUsage, type PortUsage } from "../plan/port-usage.ts";
+import { portUsage, type NatFlow, type PortUsage } from "../plan/port-usage.ts";
 import { bar, formatCount, load, plural, portRange, protocolList } from "../web/format.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import { formatFields, type Output } from "./output.ts";
 
 export interface PortsFlags {
@@ -14,7 +15,7 @@ export interface PortsFlags {
 
 /** `ports --json` (schemaVersion 1): the port usage of the applied plan at one moment. */
 export interface PortsReport extends PortUsage {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly at: string;
   readonly ipv4Address: string;
   readonly psid: number | null;
@@ -29,31 +30,27 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
   const state = loadState();
   if (state === null) {
     throw new CliError(
-      ExitCode.environment,
+      "environment",
       "MAP-E is not applied on this host (run mapectl up): there is no port set to count",
     );
   }
   const plan = state.plan;
-  let text: string;
+  let flows: NatFlow[];
   try {
-    text = await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 });
+    flows = await listNatFlows(runner, plan.ipv4Address);
   } catch (err) {
-    if (
-      isHostError(err) &&
-      err.code === "COMMAND_FAILED" &&
-      /not permitted|must be root|CAP_NET_ADMIN/i.test(err.message)
-    ) {
+    if (needsPrivilege(err)) {
       throw new CliError(
-        ExitCode.environment,
+        "environment",
         "reading conntrack needs root (or CAP_NET_ADMIN): run mapectl ports as root",
       );
     }
     throw err;
   }
-  const usage = portUsage(parseConntrack(text, plan.ipv4Address), plan.portSets, plan.portCount);
+  const usage = portUsage(flows, plan.portSets, plan.portCount);
   const psid = plan.parameters.psid;
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     at: new Date().toISOString(),
     ipv4Address: plan.ipv4Address,
     psid: typeof psid === "number" ? psid : null,
@@ -122,7 +119,7 @@ export function describePorts(report: PortsReport): string {
 function parseCount(text: string | undefined): number | null {
   if (text === undefined) return null;
   if (!/^[1-9][0-9]{0,8}$/.test(text)) {
-    throw new CliError(ExitCode.usage, `--count must be a whole number of refreshes from 1, not "${text}"`);
+    throw new CliError("usage", `--count must be a whole number of refreshes from 1, not "${text}"`);
   }
   return Number(text);
 }
@@ -155,7 +152,7 @@ export async function runPorts(
 ): Promise<void> {
   const runner = options.runner ?? processRunner;
   const count = parseCount(flags.count);
-  if (count !== null && flags.watch !== true) throw new CliError(ExitCode.usage, "--count goes with --watch");
+  if (count !== null && flags.watch !== true) throw new CliError("usage", "--count goes with --watch");
   const show = (report: PortsReport, frame: number) => {
     if (flags.json === true) {
       // one document per line under --watch, so the stream can be read line by line

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { readStatus } from "../daemon/status-report.ts";
 import {
   DEFAULT_LISTEN,
@@ -10,10 +11,11 @@ import {
 } from "../daemon/web-server.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
+import { isRoot } from "../host/privilege.ts";
 import type { ApiStatus, DoctorView } from "../web/api.ts";
 import { webPages } from "../web/assets.ts";
 import { runDoctor } from "./doctor-flow.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import type { Output } from "./output.ts";
 
 export interface ServeFlags {
@@ -71,9 +73,9 @@ export function statusSource(
   const readOnce = async (): Promise<Omit<ApiStatus, "doctor">> => {
     const at = new Date().toISOString();
     try {
-      return { schemaVersion: 1, at, status: await readStatus(runner), error: null };
+      return { schemaVersion: SCHEMA_VERSION, at, status: await readStatus(runner), error: null };
     } catch (err) {
-      return { schemaVersion: 1, at, status: null, error: message(err) };
+      return { schemaVersion: SCHEMA_VERSION, at, status: null, error: message(err) };
     }
   };
   return async () => {
@@ -92,18 +94,18 @@ function listenFailure(err: unknown, listen: ListenAddress): Error {
   switch (code) {
     case "EADDRINUSE":
       return new CliError(
-        ExitCode.environment,
+        "environment",
         `cannot listen on ${where}: the port is taken (another mapectl serve?); choose another with --listen`,
       );
     case "EADDRNOTAVAIL":
       return new CliError(
-        ExitCode.environment,
+        "environment",
         `cannot listen on ${where}: no interface of this host has that address`,
       );
     case "EACCES":
-      return new CliError(ExitCode.environment, `cannot listen on ${where}: ports below 1024 need root`);
+      return new CliError("environment", `cannot listen on ${where}: ports below 1024 need root`);
     default:
-      return new CliError(ExitCode.environment, `cannot listen on ${where}: ${message(err)}`);
+      return new CliError("environment", `cannot listen on ${where}: ${message(err)}`);
   }
 }
 
@@ -129,7 +131,7 @@ export async function startServe(
   const listen = parseListen(text);
   if (listen === null) {
     throw new CliError(
-      ExitCode.usage,
+      "usage",
       `--listen "${text}" is not ADDRESS:PORT with an IP address (e.g. ${DEFAULT_LISTEN}, or [::1]:8146)`,
     );
   }
@@ -138,7 +140,7 @@ export async function startServe(
       `mapectl: warning: serving on ${formatListen(listen)}, not loopback: anyone who can reach it sees this router's parameters, counters, inside hosts and their destinations, with no password`,
     );
   }
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+  if (!isRoot()) {
     output.err(
       "mapectl: warning: not running as root: conntrack and the nft ruleset cannot be read, so the page shows no port usage and doctor cannot check the NAT",
     );

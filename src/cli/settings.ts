@@ -1,26 +1,23 @@
 import { existsSync } from "node:fs";
-import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
 import { readTextFile } from "../host/files.ts";
-import { ConfigError, parseConfig, parseForwardTarget } from "../plan/config.ts";
+import { parseConfig, parseForwardTarget } from "../plan/config.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
 import { parseManualRule, parseRuleFields } from "../rules/rule-spec.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 
 import { DEFAULT_CONFIG, type PlanFlags } from "./plan-options.ts";
 
 function integer(text: string, flag: string): number {
-  if (!/^[0-9]{1,10}$/.test(text))
-    throw new CliError(ExitCode.usage, `${flag} ${text} is not a whole number`);
+  if (!/^[0-9]{1,10}$/.test(text)) throw new CliError("usage", `${flag} ${text} is not a whole number`);
   return Number(text);
 }
 
 function parseForwardFlag(text: string): Settings["forwards"][number] {
   const match = /^(tcp|udp)\/([0-9]{1,5})=(.+)$/.exec(text);
-  if (match === null)
-    throw new CliError(ExitCode.usage, `--forward "${text}" is not tcp|udp/PORT=ADDRESS[:PORT]`);
+  if (match === null) throw new CliError("usage", `--forward "${text}" is not tcp|udp/PORT=ADDRESS[:PORT]`);
   const port = Number(match[2]);
   if (port < 1 || port > 65535)
-    throw new CliError(ExitCode.usage, `--forward "${text}": port ${port} is out of range`);
+    throw new CliError("usage", `--forward "${text}": port ${port} is out of range`);
   try {
     return {
       protocol: match[1] as "tcp" | "udp",
@@ -28,7 +25,7 @@ function parseForwardFlag(text: string): Settings["forwards"][number] {
       ...parseForwardTarget(match[3] ?? "", port, "--forward"),
     };
   } catch (err) {
-    throw new CliError(ExitCode.usage, (err as Error).message);
+    throw new CliError("usage", (err as Error).message);
   }
 }
 
@@ -38,12 +35,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   let configFile: string | null = null;
   const path = flags.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null);
   if (path !== null) {
-    try {
-      Object.assign(settings, parseConfig(readTextFile(path, "configuration"), path));
-    } catch (err) {
-      if (err instanceof ConfigError) throw new CliError(ExitCode.config, err.message);
-      throw err;
-    }
+    Object.assign(settings, parseConfig(readTextFile(path, "configuration"), path));
     configFile = path;
   }
   if (flags.wan !== undefined) settings.wan = flags.wan;
@@ -52,8 +44,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.source !== undefined) {
     const sources = ["tables", "manual", "auto", "hb46pp", "dhcpv6"] as const;
     const source = sources.find((s) => s === flags.source);
-    if (source === undefined)
-      throw new CliError(ExitCode.usage, `--source must be one of ${sources.join(", ")}`);
+    if (source === undefined) throw new CliError("usage", `--source must be one of ${sources.join(", ")}`);
     settings.source = source;
   }
   if (flags.resolver !== undefined) settings.resolvers = flags.resolver;
@@ -66,12 +57,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.override !== undefined)
     settings.overrides = { ...settings.overrides, ...parseRuleFields(flags.override, "--override") };
   if (flags.br !== undefined) settings.overrides = { ...settings.overrides, br: flags.br };
-  if (flags.iid !== undefined) {
-    const layout = INTERFACE_ID_LAYOUTS.find((l) => l === flags.iid);
-    if (layout === undefined)
-      throw new CliError(ExitCode.usage, `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}`);
-    settings.interfaceId = layout;
-  }
+  if (flags.iid !== undefined) settings.interfaceId = flags.iid;
   if (flags.tunnelName !== undefined) settings.tunnelName = flags.tunnelName;
   if (flags.mtu !== undefined) settings.mtu = integer(flags.mtu, "--mtu");
   if (flags.gateway !== undefined) settings.gateway = flags.gateway;
@@ -79,10 +65,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.replaceDefault === true) settings.replaceDefault = true;
   if (flags.tunnelOwner !== undefined) {
     if (flags.tunnelOwner !== "mapectl" && flags.tunnelOwner !== "vyos")
-      throw new CliError(
-        ExitCode.usage,
-        `--tunnel-owner must be mapectl or vyos, not "${flags.tunnelOwner}"`,
-      );
+      throw new CliError("usage", `--tunnel-owner must be mapectl or vyos, not "${flags.tunnelOwner}"`);
     settings.tunnelOwner = flags.tunnelOwner;
   }
   if (flags.tcpTimeWait !== undefined) settings.tcpTimeWait = integer(flags.tcpTimeWait, "--tcp-time-wait");

@@ -1,8 +1,8 @@
 import { processRunner } from "../host/command-runner.ts";
-import { HostError } from "../host/errors.ts";
+import { requireRoot } from "../host/privilege.ts";
 import { DEFAULT_WATCH, Watcher } from "../daemon/watch.ts";
 import { runDown, type ApplyFlags } from "./apply-flow.ts";
-import { CliError, ExitCode } from "./exit-codes.ts";
+import { CliError } from "./exit-codes.ts";
 import type { Output } from "./output.ts";
 import { loadRuleTables } from "./rule-tables.ts";
 import { settingsFrom } from "./settings.ts";
@@ -19,16 +19,14 @@ export interface WatchFlags extends ApplyFlags {
 export function periodicFrom(text: string | undefined): number {
   if (text === undefined) return DEFAULT_WATCH.periodicMs;
   if (!/^[1-9][0-9]{0,6}$/.test(text)) {
-    throw new CliError(ExitCode.usage, `--periodic must be a whole number of seconds from 1, not "${text}"`);
+    throw new CliError("usage", `--periodic must be a whole number of seconds from 1, not "${text}"`);
   }
   return Number(text) * 1000;
 }
 
 export async function runWatch(flags: WatchFlags, output: Output): Promise<void> {
   const periodicMs = periodicFrom(flags.periodic);
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new HostError("NOT_ROOT", "mapectl watch manages the network configuration and must run as root");
-  }
+  requireRoot("mapectl watch manages the network configuration and must run as root");
   // Validate once up front so a broken configuration fails the start, not a later reload.
   const load = () => {
     const { settings } = settingsFrom(flags);

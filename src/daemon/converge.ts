@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { HostError } from "../host/errors.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
@@ -9,7 +10,7 @@ import type { HostState, ObservedAddress } from "../plan/observed.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import { reconcileDown, reconcileUp, vyosDrift, type Action, type AppliedState } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
-import { parseConntrack } from "../plan/port-usage.ts";
+import { deleteNatFlows, readNatFlows } from "../host/conntrack.ts";
 import type { PortRange } from "../mape/port-set.ts";
 import { ceAddressDel } from "../render/iproute2.ts";
 import { renderNftables } from "../render/nftables.ts";
@@ -108,25 +109,14 @@ async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<E
 /** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
 const SETTLE_ROUNDS = 2;
 
-/** How many entries `conntrack -D` says it deleted (it says so on stderr); null when it says nothing. */
-function deletedEntries(stderr: string): number | null {
-  const match = /(\d+) flow entr(?:y has|ies have) been deleted/.exec(stderr);
-  return match === null ? null : Number(match[1]);
-}
-
 /**
  * Conntrack entries NATed to an address the host no longer has would carry on translating an old
  * flow's packets to it, which the BR drops: removing them makes those connections fail at once
  * (the next packet is NATed anew and the far end resets it), as masquerade does on an address change.
  */
 async function flushOldFlows(runner: CommandRunner, oldAddress: string): Promise<number | null> {
-  try {
-    const r = await runner.run(["conntrack", "-D", "-q", oldAddress], { timeoutMs: 10_000 });
-    return deletedEntries(r.stderr);
-  } catch {
-    // conntrack not installed: nothing to flush with, and nothing else depends on it
-    return null;
-  }
+  // null: conntrack not installed, nothing to flush with, and nothing else depends on it
+  return deleteNatFlows(runner, oldAddress);
 }
 
 /**
@@ -141,29 +131,19 @@ async function flushOutsidePorts(
   address: string,
   sets: readonly PortRange[],
 ): Promise<number | null> {
-  let listing: string;
-  try {
-    const r = await runner.run(["conntrack", "-L", "-n", "-q", address], { timeoutMs: 10_000 });
-    if (r.code !== 0) return null;
-    listing = r.stdout;
-  } catch {
-    return null;
-  }
-  const stale = new Map<string, [string, number]>();
-  for (const flow of parseConntrack(listing, address)) {
+  const flows = await readNatFlows(runner, address, { onlyReplyTo: true });
+  if (flows === null) return null;
+  const stale = new Map<string, { protocol: "tcp" | "udp"; port: number }>();
+  for (const flow of flows) {
     if (flow.protocol !== "tcp" && flow.protocol !== "udp") continue;
     if (sets.some(([lo, hi]) => flow.outsidePort >= lo && flow.outsidePort <= hi)) continue;
-    stale.set(`${flow.protocol}/${flow.outsidePort}`, [flow.protocol, flow.outsidePort]);
+    stale.set(`${flow.protocol}/${flow.outsidePort}`, { protocol: flow.protocol, port: flow.outsidePort });
   }
   let deleted = 0;
-  for (const [protocol, port] of stale.values()) {
-    const argv = ["conntrack", "-D", "-p", protocol, "-q", address, "--reply-port-dst", String(port)];
-    try {
-      const r = await runner.run(argv, { timeoutMs: 10_000 });
-      deleted += deletedEntries(r.stderr) ?? 0;
-    } catch {
-      return null;
-    }
+  for (const only of stale.values()) {
+    const count = await deleteNatFlows(runner, address, only);
+    if (count === null) return null;
+    deleted += count;
   }
   return deleted;
 }
@@ -267,7 +247,7 @@ export async function converge(
     // tables): status and the web page show where the running parameters came from.
     if (round.actions.length > 0 || state === null || JSON.stringify(state.plan) !== JSON.stringify(plan)) {
       state = {
-        schemaVersion: 1,
+        schemaVersion: SCHEMA_VERSION,
         appliedAt: new Date().toISOString(),
         plan,
         nftScript,

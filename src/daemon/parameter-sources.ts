@@ -7,6 +7,7 @@ import { DEFAULT_ORDER, provision, type ProvisionResult } from "../provision/pro
 import type { ParameterSource } from "../provision/parameters.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
 import type { RuleTable } from "../rules/table.ts";
+import { MapectlError } from "../mape/errors.ts";
 
 export interface Resolution {
   readonly resolved: ResolvedParameters;
@@ -24,20 +25,19 @@ export type ParameterResolver = (prefix: Ipv6Prefix, wan: string) => Promise<Res
  * (HB46PP NXDOMAIN or empty order, DS-Lite only, …), so MAP-E must come down; otherwise no source
  * could be used (server unreachable, DNS error), which says nothing about the line.
  */
-export class MapeDisabled extends Error {
+export class MapeDisabled extends MapectlError {
   readonly retryAfterSeconds: number | null;
   readonly byNetwork: boolean;
   constructor(message: string, retryAfterSeconds: number | null, byNetwork = true) {
-    super(message);
+    super("no-parameters", message);
     this.name = "MapeDisabled";
     this.retryAfterSeconds = retryAfterSeconds;
     this.byNetwork = byNetwork;
   }
 }
 
-/** By name, not instanceof (see isMapeError): errors cross between the CLI's lazily loaded bundles. */
 export function isMapeDisabled(value: unknown): value is MapeDisabled {
-  return value instanceof Error && value.name === "MapeDisabled" && "byNetwork" in value;
+  return value instanceof MapeDisabled;
 }
 
 export function sourceOrder(settings: Settings): ParameterSource[] {

@@ -1,9 +1,11 @@
-import { runChecked, type CommandRunner } from "../host/command-runner.ts";
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import type { CommandRunner } from "../host/command-runner.ts";
+import { readNatFlows } from "../host/conntrack.ts";
 import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
 import { readEvents, type DaemonEvent } from "../host/event-log.ts";
 import type { MapePlan } from "../plan/plan.ts";
-import { parseConntrack, portUsage, type NatFlow, type PortUsage } from "../plan/port-usage.ts";
+import { portUsage, type PortUsage } from "../plan/port-usage.ts";
 import { reconcileUp, vyosDrift } from "../plan/reconcile.ts";
 
 export interface TunnelStatus {
@@ -18,7 +20,7 @@ export interface TunnelStatus {
 
 /** `status --json` (schemaVersion 1); also what the web page and the daemon read. */
 export interface StatusReport {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly applied: boolean;
   readonly appliedAt: string | null;
   readonly inSync: boolean;
@@ -30,24 +32,12 @@ export interface StatusReport {
   readonly events: readonly DaemonEvent[];
 }
 
-/** NATed flows of our address from conntrack, or null when conntrack cannot be read. */
-export async function readFlows(runner: CommandRunner, ipv4Address: string): Promise<NatFlow[] | null> {
-  try {
-    return parseConntrack(
-      await runChecked(runner, ["conntrack", "-L", "-n"], { timeoutMs: 10_000 }),
-      ipv4Address,
-    );
-  } catch {
-    return null;
-  }
-}
-
 export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
   const state = loadState();
   const events = readEvents();
   if (state === null) {
     return {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       applied: false,
       appliedAt: null,
       inSync: false,
@@ -74,9 +64,9 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
     drift = [(err as Error).message];
   }
   const link = host.links.find((l) => l.name === plan.tunnel.name);
-  const flows = await readFlows(runner, plan.ipv4Address);
+  const flows = await readNatFlows(runner, plan.ipv4Address);
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     applied: true,
     appliedAt: state.appliedAt,
     inSync: drift.length === 0,

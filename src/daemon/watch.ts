@@ -1,6 +1,8 @@
 import type { CommandRunner } from "../host/command-runner.ts";
 import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
 import { LinkMonitor } from "../host/link-monitor.ts";
+import { readNatFlows } from "../host/conntrack.ts";
+import { HostNotReady } from "../plan/desired.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
@@ -12,7 +14,6 @@ import {
   parameterResolver,
   type CachingResolver,
 } from "./parameter-sources.ts";
-import { readFlows } from "./status-report.ts";
 
 export interface WatchOptions {
   /** Quiet time after the last netlink event before re-reading the host. */
@@ -42,7 +43,7 @@ export type LoadConfig = () => { settings: Settings; table: RuleTable };
 export interface WatchDeps {
   readonly converge: typeof converge;
   readonly withdraw: typeof withdraw;
-  readonly readFlows: typeof readFlows;
+  readonly readFlows: typeof readNatFlows;
   readonly monitor: (
     onChange: (line: string) => void,
     onExit: (why: string) => void,
@@ -55,7 +56,7 @@ export interface WatchDeps {
 const HOST_DEPS: WatchDeps = {
   converge,
   withdraw,
-  readFlows,
+  readFlows: readNatFlows,
   monitor: (onChange, onExit) => new LinkMonitor(onChange, onExit),
   emit: (event, recent) => {
     logLine(event);
@@ -308,8 +309,7 @@ export class Watcher {
       this.failures++;
       const message = (err as Error).message;
       const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-      // by name, as isMapeDisabled: errors may come from another of the CLI's bundles
-      if (err instanceof Error && err.name === "HostNotReady") {
+      if (err instanceof HostNotReady) {
         this.logOnce("warning", `waiting ${message}`, `${reason}: waiting: ${message}`);
         this.scheduleRetry(waitMs);
       } else if (isMapeDisabled(err)) {

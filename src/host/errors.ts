@@ -1,22 +1,28 @@
-/** Failures of the host layer, each with a code the CLI maps to an exit status. */
+import { MapectlError, type ErrorCategory } from "../mape/errors.ts";
+
+/** Failures of the host layer; the code decides the exit category. */
 export type HostErrorCode =
   "FILE_UNREADABLE" | "NOT_ROOT" | "TOOL_MISSING" | "COMMAND_FAILED" | "INTERFACE_MISSING" | "NO_IPV6_PREFIX";
 
-export class HostError extends Error {
+const HOST_CATEGORY: Record<HostErrorCode, ErrorCategory> = {
+  FILE_UNREADABLE: "config",
+  NOT_ROOT: "environment",
+  TOOL_MISSING: "environment",
+  INTERFACE_MISSING: "environment",
+  NO_IPV6_PREFIX: "environment",
+  COMMAND_FAILED: "failure",
+};
+
+export class HostError extends MapectlError {
   readonly code: HostErrorCode;
 
   constructor(code: HostErrorCode, message: string) {
-    super(message);
+    super(HOST_CATEGORY[code], message);
     this.name = "HostError";
     this.code = code;
   }
 }
 
-/** By name, not instanceof (see isMapeError): errors cross between the CLI's lazily loaded bundles. */
 export function isHostError(value: unknown): value is HostError {
-  return (
-    value instanceof Error &&
-    value.name === "HostError" &&
-    typeof (value as { code?: unknown }).code === "string"
-  );
+  return value instanceof HostError;
 }

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AppliedState } from "../plan/reconcile.ts";
@@ -22,7 +23,7 @@ export function loadState(): AppliedState | null {
   }
   try {
     const state = JSON.parse(text) as { schemaVersion?: unknown };
-    if (state.schemaVersion !== 1) throw new Error("unknown schemaVersion");
+    if (state.schemaVersion !== SCHEMA_VERSION) throw new Error("unknown schemaVersion");
     return state as AppliedState;
   } catch (err) {
     throw new HostError(

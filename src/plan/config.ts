@@ -4,10 +4,11 @@ import en from "zod/v4/locales/en.js";
 import { INTERFACE_ID_LAYOUTS } from "../mape/interface-id.ts";
 import { parseIpv4 } from "../mape/ipv4.ts";
 import type { Settings } from "./settings.ts";
+import { MapectlError } from "../mape/errors.ts";
 
-export class ConfigError extends Error {
+export class ConfigError extends MapectlError {
   constructor(message: string) {
-    super(message);
+    super("config", message);
     this.name = "ConfigError";
   }
 }

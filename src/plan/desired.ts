@@ -1,5 +1,5 @@
 import { computeParameters } from "../mape/compute.ts";
-import { MapeError } from "../mape/errors.ts";
+import { MapeError, MapectlError } from "../mape/errors.ts";
 import { formatIpv6Prefix, ipv6Mask, parseIpv6, parseIpv6Prefix, type Ipv6Prefix } from "../mape/ipv6.ts";
 import { resolveParameters, type ResolvedParameters } from "../provision/parameters.ts";
 import type { NotMapePrefix, RuleTable } from "../rules/table.ts";
@@ -91,16 +91,15 @@ export function detectGateway(host: HostState, wan: string): string | null {
   return route?.gateway ?? null;
 }
 
-export class HostNotReady extends Error {
+export class HostNotReady extends MapectlError {
   readonly what: "interface" | "prefix" | "gateway";
   constructor(what: "interface" | "prefix" | "gateway", message: string) {
-    super(message);
+    super("environment", message);
     this.name = "HostNotReady";
     this.what = what;
   }
 }
 
-/** get config → verify → generate: the plan for this host, or a sentence saying what is missing. */
 /** What the host tells about the line before any parameters are known. */
 export interface PlanContext {
   readonly wan: string;
@@ -120,12 +119,7 @@ export function planContext(settings: Settings, host: HostState): PlanContext {
       throw new HostNotReady("interface", `interface ${name} does not exist on this host (see ip link)`);
     }
   }
-  if (settings.source === "manual" && settings.rule === null) {
-    throw new MapeError(
-      "INVALID_RULE",
-      "source is manual but no rule is given (--rule or [parameters.rule])",
-    );
-  }
+  requireManualRule(settings);
   let prefix: Ipv6Prefix;
   let prefixFrom: string;
   let widen = false;
@@ -153,13 +147,26 @@ export function planContext(settings: Settings, host: HostState): PlanContext {
   return { wan, prefix, widen, prefixFrom, gateway };
 }
 
+/** The settings that decide parameters without the network. */
+export type ParameterSettings = Pick<Settings, "source" | "rule" | "overrides" | "interfaceId">;
+
+function requireManualRule(settings: ParameterSettings): void {
+  if (settings.source === "manual" && settings.rule === null) {
+    throw new MapeError(
+      "INVALID_RULE",
+      "source is manual but no rule is given (--rule or [parameters.rule])",
+    );
+  }
+}
+
 /** The parameters from the shipped tables or the manual rule (no network involved). */
 export function resolveFromSettings(
-  settings: Settings,
+  settings: ParameterSettings,
   prefix: Ipv6Prefix,
   table: RuleTable,
   notMape: readonly NotMapePrefix[],
 ): ResolvedParameters {
+  requireManualRule(settings);
   return resolveParameters({
     prefix,
     table,
@@ -170,25 +177,45 @@ export function resolveFromSettings(
   });
 }
 
-/** verify + generate: the plan from the context and the parameters, whichever source gave them. */
-export function planFromResolved(
-  settings: Settings,
-  context: PlanContext,
+/**
+ * A /64 seen on the WAN (an RA address, no delegation) lies inside the line's end-user prefix,
+ * whose length only the rule tells (rule prefix + EA bits): the parameters are those of that
+ * longer-reaching prefix. `widenedTo`: its length when it was widened, else null.
+ */
+export function widenToRule(
   resolved: ResolvedParameters,
-): { plan: MapePlan; prefixFrom: string } {
-  let params = resolved.params;
-  let prefixFrom = context.prefixFrom;
+  widen: boolean,
+): { resolved: ResolvedParameters; widenedTo: number | null } {
+  const params = resolved.params;
   const endUserLength = params.rule.ipv6Prefix.length + params.rule.eaBits;
-  if (context.widen && endUserLength < params.endUserPrefix.length) {
-    const widened = { value: params.endUserPrefix.value & ipv6Mask(endUserLength), length: endUserLength };
-    params = computeParameters(widened, params.rule, params.interfaceId);
-    prefixFrom += `, widened to the rule's /${endUserLength}`;
-  }
-  const plan = buildPlan({
-    resolved: { ...resolved, params },
-    wan: context.wan,
+  if (!widen || endUserLength >= params.endUserPrefix.length) return { resolved, widenedTo: null };
+  const widened = { value: params.endUserPrefix.value & ipv6Mask(endUserLength), length: endUserLength };
+  return {
+    resolved: { ...resolved, params: computeParameters(widened, params.rule, params.interfaceId) },
+    widenedTo: endUserLength,
+  };
+}
+
+/**
+ * The one answer to "which parameters should this host have" without asking the network: the
+ * tables or the manual rule for the prefix the host has (or was given), widened to the rule's
+ * end-user prefix when only a /64 was seen. up, render, doctor and init all ask it.
+ */
+export function expectedParameters(
+  settings: ParameterSettings,
+  seen: { readonly prefix: Ipv6Prefix; readonly widen: boolean },
+  table: RuleTable,
+  notMape: readonly NotMapePrefix[],
+): { resolved: ResolvedParameters; widenedTo: number | null } {
+  return widenToRule(resolveFromSettings(settings, seen.prefix, table, notMape), seen.widen);
+}
+
+function planInput(settings: Settings, resolved: ResolvedParameters, wan: string, gateway: string): MapePlan {
+  return buildPlan({
+    resolved,
+    wan,
     lan: settings.lan,
-    gateway: context.gateway,
+    gateway,
     tunnelName: settings.tunnelName,
     mtu: settings.mtu,
     defaultRouteMetric: settings.defaultRouteMetric,
@@ -196,7 +223,24 @@ export function planFromResolved(
     tcpTimeWait: settings.tcpTimeWait,
     tunnelOwner: settings.tunnelOwner,
   });
-  return { plan, prefixFrom: `${formatIpv6Prefix(params.endUserPrefix)} from ${prefixFrom}` };
+}
+
+/** verify + generate: the plan from the context and the parameters, whichever source gave them. */
+export function planFromResolved(
+  settings: Settings,
+  context: PlanContext,
+  resolved: ResolvedParameters,
+): { plan: MapePlan; prefixFrom: string } {
+  const widened = widenToRule(resolved, context.widen);
+  const prefixFrom =
+    widened.widenedTo === null
+      ? context.prefixFrom
+      : `${context.prefixFrom}, widened to the rule's /${widened.widenedTo}`;
+  const plan = planInput(settings, widened.resolved, context.wan, context.gateway);
+  return {
+    plan,
+    prefixFrom: `${formatIpv6Prefix(widened.resolved.params.endUserPrefix)} from ${prefixFrom}`,
+  };
 }
 
 /** get config → verify → generate, with the parameters from the tables or the manual rule. */
@@ -229,34 +273,10 @@ export function planWithoutHost(
   if (wan === null) throw new PlanError('no WAN interface: give --wan IF or wan = "IF" in the configuration');
   if (settings.prefix === null)
     throw new PlanError("no prefix: give --prefix P/L to build the plan away from the router");
-  if (settings.source === "manual" && settings.rule === null) {
-    throw new MapeError(
-      "INVALID_RULE",
-      "source is manual but no rule is given (--rule or [parameters.rule])",
-    );
-  }
-  const resolved = resolveParameters({
-    prefix: parseIpv6Prefix(settings.prefix),
-    table,
-    notMape,
-    manualRule: settings.source === "manual" ? (settings.rule ?? undefined) : undefined,
-    overrides: Object.keys(settings.overrides).length > 0 ? settings.overrides : undefined,
-    interfaceId: settings.interfaceId ?? undefined,
-  });
-  const plan = buildPlan({
-    resolved,
-    wan,
-    lan: settings.lan,
-    gateway: settings.gateway ?? GATEWAY_PLACEHOLDER,
-    tunnelName: settings.tunnelName,
-    mtu: settings.mtu,
-    defaultRouteMetric: settings.defaultRouteMetric,
-    forwards: settings.forwards,
-    tcpTimeWait: settings.tcpTimeWait,
-    tunnelOwner: settings.tunnelOwner,
-  });
+  requireManualRule(settings);
+  const resolved = resolveFromSettings(settings, parseIpv6Prefix(settings.prefix), table, notMape);
   return {
-    plan,
+    plan: planInput(settings, resolved, wan, settings.gateway ?? GATEWAY_PLACEHOLDER),
     prefixFrom: `${formatIpv6Prefix(resolved.params.endUserPrefix)} from the command line or configuration`,
     gatewayMissing: settings.gateway === null,
   };

@@ -1,7 +1,9 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
 import { parametersJson, type ResolvedParameters } from "../provision/parameters.ts";
+import { MapectlError } from "../mape/errors.ts";
 
 /** A port forward from the MAP-E IPv4 address to a host inside. */
 export interface PortForward {
@@ -32,7 +34,7 @@ export interface PlanInput {
  * and `doctor` compare the host with. Plain data (strings and numbers) so it can be stored as JSON.
  */
 export interface MapePlan {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly wan: string;
   readonly lan: readonly string[];
   readonly gateway: string;
@@ -66,9 +68,9 @@ export interface MapePlan {
   readonly parameters: Record<string, unknown>;
 }
 
-export class PlanError extends Error {
+export class PlanError extends MapectlError {
   constructor(message: string) {
-    super(message);
+    super("config", message);
     this.name = "PlanError";
   }
 }
@@ -148,7 +150,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     }
   }
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     wan: input.wan,
     lan: [...input.lan],
     gateway: input.gateway,

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { parseIpv6 } from "../mape/ipv6.ts";
 import {
   BR_ROUTE_METRIC,
@@ -34,7 +35,7 @@ export interface Action {
 
 /** What `up` applied, kept under /var/lib/mapectl so `down` removes exactly that. */
 export interface AppliedState {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly appliedAt: string;
   readonly plan: MapePlan;
   readonly nftScript: string;

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { computeParameters, type MapeParameters } from "../mape/compute.ts";
 import { MapeError } from "../mape/errors.ts";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
@@ -124,7 +125,7 @@ export function parametersJson(resolved: ResolvedParameters): Record<string, unk
   const { params, service } = resolved;
   const rule = ruleSpec(params.rule);
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     prefix: formatIpv6Prefix(params.endUserPrefix),
     service: service?.id ?? null,
     serviceName: service?.name ?? null,

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { isMapeError } from "../mape/errors.ts";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
@@ -327,7 +328,7 @@ export async function provision(options: ProvisionOptions, io: ProvisionIo): Pro
 /** The `provision --json` document (schemaVersion 1). */
 export function provisionJson(result: ProvisionResult): Record<string, unknown> {
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     prefix: formatIpv6Prefix(result.prefix),
     sources: result.sources.map((s) => ({
       source: s.source,

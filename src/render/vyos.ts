@@ -2,6 +2,7 @@ import type { MapePlan } from "../plan/plan.ts";
 import { renderNftables } from "./nftables.ts";
 import { gatewayNote, planSummary, shellQuote } from "./shell.ts";
 import type { Rendered } from "./targets.ts";
+import { MapectlError } from "../mape/errors.ts";
 
 /** /config is the one place that survives a VyOS image upgrade; everything mapectl keeps lives there. */
 export const VYOS_DIR = "/config/mapectl";
@@ -28,9 +29,9 @@ export const VYOS_TUNNEL_NAME = /^tun[0-9]+$/;
 const ETHERNET_NAME = /^((eth|lan)[0-9]+|(eno|ens|enp|enx).+)$/;
 export const VYOS_DEFAULT_TUNNEL = "tun0";
 
-export class VyosRenderError extends Error {
+export class VyosRenderError extends MapectlError {
   constructor(message: string) {
-    super(message);
+    super("usage", message);
     this.name = "VyosRenderError";
   }
 }

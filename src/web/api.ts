@@ -2,6 +2,7 @@
  * What the page reads from `/api/status` and how it reads the calc object (`parametersJson`).
  * Types only from the Node side, so the browser bundle carries none of its code.
  */
+import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { StatusReport } from "../daemon/status-report.ts";
 import type { Finding } from "../diagnose/findings.ts";
 
@@ -16,7 +17,7 @@ export interface DoctorView {
 
 /** `/api/status` (schemaVersion 1). */
 export interface ApiStatus {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly at: string;
   /** null when the host could not be read; error says why. */
   readonly status: StatusReport | null;

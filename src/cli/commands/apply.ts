@@ -1,3 +1,4 @@
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
 import { addPlanOptions } from "../plan-options.ts";
 import type { ApplyFlags } from "../apply-flow.ts";
@@ -20,7 +21,7 @@ export function registerApply(program: Command, output: Output): void {
       "--nodad",
       "skip duplicate address detection for the CE address (faster, but no check for a second CE)",
     )
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .option("--quiet", "print nothing when there is nothing to do")
     .action(async (flags: ApplyFlags) => {
       const { runUp } = await import("../apply-flow.ts");
@@ -31,7 +32,7 @@ export function registerApply(program: Command, output: Output): void {
     .command("down")
     .summary("remove exactly what mapectl up applied")
     .option("--dry-run", "print what would be removed, change nothing")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .option("--quiet", "print nothing")
     .action(async (flags: ApplyFlags) => {
       const { runDown } = await import("../apply-flow.ts");
@@ -57,7 +58,7 @@ export function registerApply(program: Command, output: Output): void {
   program
     .command("status")
     .summary("parameters, tunnel state and counters, NAT port usage, and whether the host still matches")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .action(async (flags: ApplyFlags) => {
       const { runStatus } = await import("../apply-flow.ts");
       await runStatus(flags, output);

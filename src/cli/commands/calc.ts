@@ -1,5 +1,6 @@
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
-import { INTERFACE_ID_LAYOUTS, type InterfaceIdLayout } from "../../mape/interface-id.ts";
+import type { InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { formatIpv4, formatIpv4Prefix } from "../../mape/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix, parseIpv6Prefix } from "../../mape/ipv6.ts";
 import type { MapRuleSpec } from "../../mape/rule.ts";
@@ -7,7 +8,7 @@ import { parametersJson, resolveParameters, type ResolvedParameters } from "../.
 import { parseManualRule, parseRuleFields } from "../../rules/rule-spec.ts";
 import { loadRuleTables } from "../rule-tables.ts";
 import { shippedNotMape } from "../../rules/shipped.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { collect, interfaceIdOption } from "../common-options.ts";
 import { formatFields, formatGrid, printJson, type Output } from "../output.ts";
 
 interface CalcOptions {
@@ -84,15 +85,12 @@ export function registerCalc(program: Command, output: Output): void {
         "(or the /64 of a line without prefix delegation), using the shipped rule tables or a manual rule.",
     )
     .argument("<prefix>", "the delegated prefix, e.g. 2404:7a82:4d02:4100::/56")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .option(
       "--rule <spec>",
       "a manual rule instead of the tables: ipv6-prefix=P/L,ipv4-prefix=A/L,ea-bits=N,psid-offset=N[,psid-length=N][,br=ADDR]",
     )
-    .option(
-      "--iid <layout>",
-      `CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")} (default: the service's, else draft-03)`,
-    )
+    .addOption(interfaceIdOption("CE interface-ID layout (default: the service's, else draft-03)"))
     .option("--br <address>", "use this BR address instead of the rule's")
     .option("--override <spec>", "replace fields of the matched rule, same keys as --rule")
     .option(
@@ -102,12 +100,6 @@ export function registerCalc(program: Command, output: Output): void {
       [],
     )
     .action((prefixText: string, options: CalcOptions) => {
-      if (options.iid !== undefined && !INTERFACE_ID_LAYOUTS.includes(options.iid)) {
-        throw new CliError(
-          ExitCode.usage,
-          `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
-        );
-      }
       const resolved = resolveParameters({
         prefix: parseIpv6Prefix(prefixText),
         table: loadRuleTables(options.rulesFile ?? []),
@@ -119,8 +111,4 @@ export function registerCalc(program: Command, output: Output): void {
       if (options.json === true) printJson(output, parametersJson(resolved));
       else output.out(describeHuman(resolved));
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

@@ -1,11 +1,9 @@
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
+import { collect } from "../common-options.ts";
 import { requestExit } from "../exit-codes.ts";
 import type { DoctorFlags } from "../doctor-flow.ts";
 import type { Output } from "../output.ts";
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 export function registerDoctor(program: Command, output: Output): void {
   program
@@ -23,7 +21,7 @@ export function registerDoctor(program: Command, output: Output): void {
     .option("--vyos", "give fixes as VyOS configuration lines even when not detected")
     .option("--probe", "also send ICMP, UDP and TCP probes through the tunnel and watch the WAN")
     .option("--probe-target <ipv4>", "where the probes go (default 8.8.8.8)")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .action(async (flags: DoctorFlags) => {
       const { runDoctor } = await import("../doctor-flow.ts");
       const code = await runDoctor(flags, output);

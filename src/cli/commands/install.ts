@@ -1,21 +1,12 @@
-import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { JSON_HELP } from "../common-options.ts";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { HostError } from "../../host/errors.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import type { Manifest, Step } from "../../host/installer.ts";
+import { requireRoot } from "../../host/privilege.ts";
+import { collect } from "../common-options.ts";
+import { CliError } from "../exit-codes.ts";
 import { printJson, type Output } from "../output.ts";
 
 const TARGETS = ["debian", "vyos"] as const;
@@ -30,28 +21,6 @@ interface InstallFlags {
   lan?: string[];
 }
 
-/** One thing install wrote, as uninstall needs to know it. */
-interface ManifestEntry {
-  readonly path: string;
-  readonly kind: "dir" | "file" | "block";
-  /** For a file: its content's sha256 when written; uninstall keeps a file changed since. */
-  readonly sha256?: string;
-  /** For a block: whether install created the file around it. */
-  readonly createdFile?: boolean;
-}
-
-interface Manifest {
-  readonly schemaVersion: 1;
-  readonly target: InstallTarget;
-  readonly entries: ManifestEntry[];
-}
-
-interface Step {
-  readonly path: string;
-  readonly action: "create" | "update" | "unchanged" | "keep" | "remove" | "skip";
-  readonly why?: string;
-}
-
 const DEBIAN = {
   config: "/etc/mapectl/config.toml",
   unit: "/etc/systemd/system/mapectl.service",
@@ -59,18 +28,11 @@ const DEBIAN = {
   manifest: "/var/lib/mapectl/install.json",
 } as const;
 
-function sha256(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-function requireRoot(command: string, flags: InstallFlags): void {
+function requireRootToWrite(command: string, flags: InstallFlags): void {
   if (flags.dryRun === true || flags.root !== undefined) return;
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new HostError(
-      "NOT_ROOT",
-      `mapectl ${command} writes to /etc, /config and systemd's directories and must run as root (sudo mapectl ${command} …), or add --dry-run`,
-    );
-  }
+  requireRoot(
+    `mapectl ${command} writes to /etc, /config and systemd's directories and must run as root (sudo mapectl ${command} …), or add --dry-run`,
+  );
 }
 
 function detectTarget(root: string): InstallTarget {
@@ -89,96 +51,13 @@ async function runningCommand(): Promise<{ command: string[]; sea: boolean }> {
   }
   if (sea) return { command: [process.execPath], sea };
   const script = process.argv[1];
-  if (script === undefined)
-    throw new CliError(ExitCode.failure, "cannot tell which file this mapectl runs from");
+  if (script === undefined) throw new CliError("failure", "cannot tell which file this mapectl runs from");
   return { command: [process.execPath, realpathSync(script)], sea };
 }
 
-/** Writes through a temporary file, so an interrupted install never leaves half a file. */
-function writeAtomic(path: string, content: string | Buffer, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.mapectl-tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
-
-function loadManifest(path: string): Manifest | null {
-  if (!existsSync(path)) return null;
-  try {
-    const doc = JSON.parse(readFileSync(path, "utf8")) as { schemaVersion?: unknown; entries?: unknown };
-    if (doc.schemaVersion !== 1 || !Array.isArray(doc.entries)) throw new Error("unknown format");
-    return doc as Manifest;
-  } catch (err) {
-    throw new CliError(ExitCode.config, `${path} is damaged (${(err as Error).message}); remove it by hand`);
-  }
-}
-
-function removeBlock(text: string, begin: string, end: string): string {
-  const lines = text.split("\n");
-  const from = lines.findIndex((l) => l.startsWith(begin));
-  const to = lines.findIndex((l, i) => i > from && l.startsWith(end));
-  if (from < 0 || to < 0) return text;
-  return [...lines.slice(0, from), ...lines.slice(to + 1)].join("\n");
-}
-
-class Installer {
-  readonly steps: Step[] = [];
-  readonly entries = new Map<string, ManifestEntry>();
-  readonly root: string;
-  readonly dryRun: boolean;
-
-  constructor(root: string, dryRun: boolean, previous: Manifest | null) {
-    this.root = root;
-    this.dryRun = dryRun;
-    for (const e of previous?.entries ?? []) this.entries.set(e.path, e);
-  }
-
-  private at(path: string): string {
-    return join(this.root, path);
-  }
-
-  /** Creates the directory and any missing parent, each recorded so uninstall removes it too. */
-  dir(path: string): void {
-    if (path === "/" || existsSync(this.at(path))) return;
-    this.dir(dirname(path));
-    if (!this.dryRun) mkdirSync(this.at(path), { mode: 0o755 });
-    this.entries.set(path, { path, kind: "dir" });
-  }
-
-  file(path: string, content: string | Buffer, mode: number, onlyIfMissing = false): void {
-    const target = this.at(path);
-    const exists = existsSync(target);
-    if (exists && onlyIfMissing) {
-      this.steps.push({ path, action: "keep", why: "it exists already" });
-      return;
-    }
-    const same = exists && sha256(readFileSync(target)) === sha256(content);
-    this.dir(dirname(path));
-    this.steps.push({ path, action: same ? "unchanged" : exists ? "update" : "create" });
-    if (!this.dryRun && !same) writeAtomic(target, content, mode);
-    this.entries.set(path, { path, kind: "file", sha256: sha256(content) });
-  }
-
-  /** Adds or replaces mapectl's block in a file of the user's, creating the file if needed. */
-  block(path: string, header: string, block: string, begin: string, end: string): void {
-    const target = this.at(path);
-    const exists = existsSync(target);
-    const current = exists ? readFileSync(target, "utf8") : header;
-    const without = removeBlock(current, begin, end);
-    const next = `${without}${without.endsWith("\n") || without === "" ? "" : "\n"}${block}`;
-    const action = !exists ? "create" : next === current ? "unchanged" : "update";
-    this.steps.push({ path, action });
-    const mode = exists ? statSync(target).mode & 0o7777 : 0o755;
-    this.dir(dirname(path));
-    if (!this.dryRun && next !== current) writeAtomic(target, next, mode);
-    const createdFile = this.entries.get(path)?.createdFile ?? !exists;
-    this.entries.set(path, { path, kind: "block", createdFile });
-  }
-}
-
 async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
-  requireRoot("install", flags);
+  const { Installer, loadManifest, writeAtomic } = await import("../../host/installer.ts");
+  requireRootToWrite("install", flags);
   const root = resolve(flags.root ?? "/");
   const target = flags.target ?? detectTarget(root);
   const { renderSystemdUnit, DEBIAN_EXECUTABLE } = await import("../../render/systemd.ts");
@@ -248,14 +127,15 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
     );
   }
   inst.dir(dirname(manifestPath));
-  const manifest: Manifest = { schemaVersion: 1, target, entries: [...inst.entries.values()] };
+  const manifest: Manifest = { schemaVersion: SCHEMA_VERSION, target, entries: [...inst.entries.values()] };
   if (flags.dryRun !== true)
     writeAtomic(join(root, manifestPath), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   report(output, flags, "install", target, root, inst.steps, notes);
 }
 
 async function runUninstall(flags: InstallFlags, output: Output): Promise<void> {
-  requireRoot("uninstall", flags);
+  const { loadManifest, removeInstalled } = await import("../../host/installer.ts");
+  requireRootToWrite("uninstall", flags);
   const root = resolve(flags.root ?? "/");
   const vyos = await import("../../render/vyos.ts");
   const candidates = (flags.target === undefined ? TARGETS : [flags.target]).map((t) => ({
@@ -276,47 +156,13 @@ async function runUninstall(flags: InstallFlags, output: Output): Promise<void> 
     return;
   }
   const manifest = loadManifest(join(root, found.path));
-  const steps: Step[] = [];
-  const dryRun = flags.dryRun === true;
-  const dirs: string[] = [];
-  for (const entry of [...(manifest?.entries ?? [])].reverse()) {
-    const at = join(root, entry.path);
-    if (entry.kind === "dir") {
-      dirs.push(entry.path);
-      continue;
-    }
-    if (!existsSync(at)) {
-      steps.push({ path: entry.path, action: "skip", why: "already gone" });
-      continue;
-    }
-    if (entry.kind === "file") {
-      if (sha256(readFileSync(at)) !== entry.sha256) {
-        steps.push({ path: entry.path, action: "keep", why: "changed since install" });
-        continue;
-      }
-      steps.push({ path: entry.path, action: "remove" });
-      if (!dryRun) rmSync(at);
-      continue;
-    }
-    const text = readFileSync(at, "utf8");
-    const rest = removeBlock(text, vyos.BOOT_BLOCK_BEGIN, vyos.BOOT_BLOCK_END);
-    if (entry.createdFile === true && rest === vyos.VYOS_BOOT_SCRIPT_DEFAULT) {
-      steps.push({ path: entry.path, action: "remove" });
-      if (!dryRun) rmSync(at);
-    } else {
-      steps.push({ path: entry.path, action: "update", why: "mapectl's block removed" });
-      if (!dryRun) writeAtomic(at, rest, statSync(at).mode & 0o7777);
-    }
-  }
-  steps.push({ path: found.path, action: "remove" });
-  if (!dryRun) rmSync(join(root, found.path));
-  for (const dir of new Set([dirname(found.path), ...dirs])) {
-    const at = join(root, dir);
-    if (existsSync(at) && readdirSync(at).length === 0) {
-      steps.push({ path: dir, action: "remove" });
-      if (!dryRun) rmdirSync(at);
-    }
-  }
+  const steps = removeInstalled(
+    root,
+    found.path,
+    manifest,
+    { begin: vyos.BOOT_BLOCK_BEGIN, end: vyos.BOOT_BLOCK_END, emptyFile: vyos.VYOS_BOOT_SCRIPT_DEFAULT },
+    flags.dryRun === true,
+  );
   report(output, flags, "uninstall", found.target, root, steps, [
     "if the daemon runs: sudo systemctl disable --now mapectl; sudo systemctl daemon-reload",
   ]);
@@ -333,7 +179,7 @@ function report(
 ): void {
   const dryRun = flags.dryRun === true;
   if (flags.json === true) {
-    printJson(output, { schemaVersion: 1, command, target, root, dryRun, steps, notes });
+    printJson(output, { schemaVersion: SCHEMA_VERSION, command, target, root, dryRun, steps, notes });
     return;
   }
   const verb: Record<Step["action"], string> = {
@@ -356,10 +202,6 @@ function report(
   );
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 export function registerInstall(program: Command, output: Output): void {
   const common = (command: Command) =>
     command
@@ -368,7 +210,7 @@ export function registerInstall(program: Command, output: Output): void {
       )
       .option("--dry-run", "say what would be written or removed, change nothing")
       .option("--root <dir>", "act below DIR instead of / (packaging, tests)")
-      .option("--json", "print one JSON object (schemaVersion 1)");
+      .option("--json", JSON_HELP);
   common(
     program
       .command("install")

@@ -1,6 +1,8 @@
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
 import { parseIpv6Prefix, formatIpv6Prefix } from "../../mape/ipv6.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 
 interface RunOptions {
@@ -34,12 +36,12 @@ export function registerLab(program: Command, output: Output): void {
   lab
     .command("list")
     .description("name the scenarios")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .action(async (options: { json?: boolean }) => {
       const { scenarios } = await labModules();
       if (options.json === true) {
         printJson(output, {
-          schemaVersion: 1,
+          schemaVersion: SCHEMA_VERSION,
           scenarios: scenarios.SCENARIOS.map((s) => ({ name: s.name, summary: s.summary })),
         });
       } else {
@@ -57,20 +59,20 @@ export function registerLab(program: Command, output: Output): void {
     .description("boot the lab and run one scenario; exit 0 when every check passed, 1 when one failed")
     .argument("<scenario>", "a name from `mapectl lab list`")
     .option("--prefix <prefix>", "the /56 the ISP delegates (default: 2404:7a82:4d02:4100::/56)")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .action(async (name: string, options: RunOptions) => {
       const { scenarios, lab: labModule, preflight } = await labModules();
       const scenario = scenarios.findScenario(name);
       if (scenario === undefined) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           `no scenario "${name}"; mapectl lab list names them: ${scenarios.SCENARIOS.map((s) => s.name).join(", ")}`,
         );
       }
       const prefix =
         options.prefix === undefined ? undefined : formatIpv6Prefix(parseIpv6Prefix(options.prefix));
       const problems = preflight.labPreflight();
-      if (problems.length > 0) throw new CliError(ExitCode.environment, `lab: ${problems.join("; ")}`);
+      if (problems.length > 0) throw new CliError("environment", `lab: ${problems.join("; ")}`);
       const progress = (line: string): void => {
         if (options.json !== true) output.err(line);
       };
@@ -94,7 +96,7 @@ export function registerLab(program: Command, output: Output): void {
       if (!report.passed) {
         const failed = report.checks.filter((c) => !c.passed).length;
         throw new CliError(
-          ExitCode.failure,
+          "failure",
           `lab scenario ${report.scenario}: ${failed} of ${report.checks.length} checks failed`,
         );
       }

@@ -1,3 +1,4 @@
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
 import type { PortsFlags } from "../ports-flow.ts";
 import type { Output } from "../output.ts";
@@ -15,7 +16,7 @@ export function registerPorts(program: Command, output: Output): void {
     )
     .option("--watch", "refresh every 2 s until Ctrl-C")
     .option("--count <n>", "with --watch: stop after n refreshes")
-    .option("--json", "print one JSON object (schemaVersion 1); with --watch one object per line")
+    .option("--json", `${JSON_HELP}; with --watch one object per line`)
     .action(async (flags: PortsFlags) => {
       const { runPorts } = await import("../ports-flow.ts");
       await runPorts(flags, output, { tty: process.stdout.isTTY });

@@ -1,11 +1,13 @@
+import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
 import { isIP } from "node:net";
-import { INTERFACE_ID_LAYOUTS, type InterfaceIdLayout } from "../../mape/interface-id.ts";
+import type { InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../mape/ipv6.ts";
 import type { ParameterSource } from "../../provision/parameters.ts";
 import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
 import type { CeIdentity } from "../../provision/hb46pp.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
+import { collect, interfaceIdOption } from "../common-options.ts";
+import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 import { describeHuman } from "./calc.ts";
 
@@ -39,12 +41,12 @@ function sourceList(text: string, flag: string): ParameterSource[] {
   for (const item of items) {
     if (!SOURCES.includes(item as ParameterSource)) {
       throw new CliError(
-        ExitCode.usage,
+        "usage",
         `${flag}: unknown source "${item}" (${SOURCES.join(", ")}${flag === "--source" ? ", all" : ""})`,
       );
     }
   }
-  if (items.length === 0) throw new CliError(ExitCode.usage, `${flag}: no source given`);
+  if (items.length === 0) throw new CliError("usage", `${flag}: no source given`);
   return items.filter((s, i) => items.indexOf(s) === i) as ParameterSource[];
 }
 
@@ -64,10 +66,6 @@ function isResolverAddress(text: string): boolean {
   const v4port = /^([0-9.]+):(\d{1,5})$/.exec(text);
   if (v4port !== null) return isIP(v4port[1] ?? "") === 4 && Number(v4port[2]) <= 65535;
   return isIP(text) !== 0 && !text.includes("%");
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function registerProvision(program: Command, output: Output): void {
@@ -97,26 +95,20 @@ export function registerProvision(program: Command, output: Output): void {
       "the manual rule: ipv6-prefix=P/L,ipv4-prefix=A/L,ea-bits=N,psid-offset=N[,br=ADDR]",
     )
     .option("--rules-file <file>", "add rules to the tables from a JSON file (repeatable)", collect, [])
-    .option("--iid <layout>", `force the CE interface-ID layout: ${INTERFACE_ID_LAYOUTS.join(" or ")}`)
+    .addOption(interfaceIdOption("force the CE interface-ID layout"))
     .option("--solicit", "DHCPv6 Solicit/Advertise instead of Information-request (no lease is taken)")
     .option("--timeout <seconds>", "bound on the DHCPv6 exchange and on each DNS/HTTP step", "10")
     .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-v6pc_swg_hgw)")
     .option("--product <name>", "HB46PP product (default V6MIG-ROUTER)")
     .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_00)")
     .option("--token <token>", "HB46PP token from an earlier answer")
-    .option("--json", "print one JSON object (schemaVersion 1)")
+    .option("--json", JSON_HELP)
     .action(async (options: ProvisionCliOptions) => {
       const timeout = Number(options.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 600) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           `--timeout must be a number of seconds from 0 to 600, not "${options.timeout}"`,
-        );
-      }
-      if (options.iid !== undefined && !INTERFACE_ID_LAYOUTS.includes(options.iid)) {
-        throw new CliError(
-          ExitCode.usage,
-          `--iid must be ${INTERFACE_ID_LAYOUTS.join(" or ")}, not "${options.iid}"`,
         );
       }
       // Without --rule the manual source has nothing to say; list it only when asked for by name.
@@ -125,12 +117,12 @@ export function registerProvision(program: Command, output: Output): void {
       );
       for (const resolver of options.resolver) {
         if (!isResolverAddress(resolver)) {
-          throw new CliError(ExitCode.usage, `--resolver ${resolver}: not an IP address (or [address]:port)`);
+          throw new CliError("usage", `--resolver ${resolver}: not an IP address (or [address]:port)`);
         }
       }
       if (options.prefix === undefined && options.wan === undefined) {
         throw new CliError(
-          ExitCode.usage,
+          "usage",
           "give the delegated prefix with --prefix, or the WAN interface with --wan",
         );
       }
@@ -209,7 +201,7 @@ async function runProvision(
     ]);
   const identity = identityFrom(options, hb46pp.DEFAULT_IDENTITY);
   const wrong = hb46pp.checkIdentity(identity);
-  if (wrong !== null) throw new CliError(ExitCode.usage, wrong);
+  if (wrong !== null) throw new CliError("usage", wrong);
   const manualRule = options.rule === undefined ? undefined : parseManualRule(options.rule);
   const table = loadRuleTables(options.rulesFile);
   let prefix: Ipv6Prefix;
@@ -252,6 +244,5 @@ async function runProvision(
   }
   if (options.json === true) printJson(output, { ...provisionJson(result), prefixFrom });
   else output.out(describeProvision(result, prefixFrom));
-  if (result.chosen === null)
-    throw new CliError(ExitCode.noParameters, result.reason ?? "no MAP-E parameters");
+  if (result.chosen === null) throw new CliError("no-parameters", result.reason ?? "no MAP-E parameters");
 }

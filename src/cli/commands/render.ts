@@ -1,3 +1,5 @@
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
+import { JSON_HELP } from "../common-options.ts";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
@@ -10,7 +12,6 @@ import {
   type Rendered,
   type RenderTarget,
 } from "../../render/targets.ts";
-import { CliError, ExitCode } from "../exit-codes.ts";
 import { printJson, type Output } from "../output.ts";
 import { addPlanOptions, type PlanFlags } from "../plan-options.ts";
 
@@ -26,22 +27,10 @@ async function planFor(flags: RenderFlags, warnings: string[]): Promise<MapePlan
   const { loadRuleTables } = await import("../rule-tables.ts");
   const { shippedNotMape } = await import("../../rules/shipped.ts");
   const desired = await import("../../plan/desired.ts");
-  const { PlanError } = await import("../../plan/plan.ts");
-  const { HostError } = await import("../../host/errors.ts");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
-  const step = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof desired.HostNotReady)
-        throw new HostError(err.what === "interface" ? "INTERFACE_MISSING" : "NO_IPV6_PREFIX", err.message);
-      if (err instanceof PlanError) throw new CliError(ExitCode.config, err.message);
-      throw err;
-    }
-  };
   if (settings.prefix !== null) {
-    const built = step(() => desired.planWithoutHost(settings, table, shippedNotMape()));
+    const built = desired.planWithoutHost(settings, table, shippedNotMape());
     if (built.gatewayMissing) {
       warnings.push(
         `no --gateway: the BR route has the placeholder ${desired.GATEWAY_PLACEHOLDER}; replace it with the WAN's IPv6 default router (on the router: ip -6 route show default dev ${built.plan.wan})`,
@@ -52,7 +41,7 @@ async function planFor(flags: RenderFlags, warnings: string[]): Promise<MapePlan
   const { observeHost } = await import("../../host/observe.ts");
   const { processRunner } = await import("../../host/command-runner.ts");
   const host = await observeHost(processRunner);
-  return step(() => desired.desiredPlan(settings, host, table, shippedNotMape())).plan;
+  return desired.desiredPlan(settings, host, table, shippedNotMape()).plan;
 }
 
 function writeFiles(dir: string, rendered: Rendered, output: Output): void {
@@ -67,21 +56,14 @@ function writeFiles(dir: string, rendered: Rendered, output: Output): void {
 
 async function runRender(flags: RenderFlags, output: Output): Promise<void> {
   const { renderTarget } = await import("../../render/render.ts");
-  const { VyosRenderError } = await import("../../render/vyos.ts");
   const warnings: string[] = [];
   const plan = needsPlan(flags.target) ? await planFor(flags, warnings) : null;
-  let rendered: Rendered;
-  try {
-    rendered = renderTarget(flags.target, plan);
-  } catch (err) {
-    if (err instanceof VyosRenderError) throw new CliError(ExitCode.usage, err.message);
-    throw err;
-  }
+  const rendered = renderTarget(flags.target, plan);
   const allWarnings = [...warnings, ...rendered.warnings];
   for (const w of allWarnings) output.err(`mapectl: warning: ${w}`);
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       target: flags.target,
       files: rendered.files.map((f) => ({ path: f.path, mode: octalMode(f.mode), content: f.content })),
       warnings: allWarnings,
@@ -109,7 +91,7 @@ export function registerRender(program: Command, output: Output): void {
     .addOption(
       new Option("--target <target>", "what to render for").choices(RENDER_TARGETS).makeOptionMandatory(),
     )
-    .option("--json", "print one JSON object (schemaVersion 1) with every file's path, mode and content")
+    .option("--json", `${JSON_HELP} with every file's path, mode and content`)
     .option(
       "--output-dir <dir>",
       "write the files below DIR (each at its path under DIR) instead of printing",
