@@ -16,6 +16,7 @@ import { resetCe } from "../lab/ce-reset.ts";
 import { Lab } from "../lab/lab.ts";
 import { labPreflight } from "../lab/preflight.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
+import { connectMany } from "../lab/clients.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const problems = labPreflight();
@@ -184,7 +185,7 @@ try {
   // concurrent flows to one destination
   console.error("bench: 240 concurrent connections");
   await lab.run(NS.ce, ["conntrack", "-F"]);
-  const many = await lab.connectMany(240, INET.hosts[1], INET.manyPort, 30);
+  const many = await connectMany(lab, 240, INET.hosts[1], INET.manyPort, 30);
   results.concurrency = { mapectl: Number((many.ok / 240).toFixed(3)), ok: many.ok, ports: 240 };
   show("concurrency");
 
@@ -290,7 +291,7 @@ try {
     input: `table ip seed {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "mape" meta l4proto { tcp, udp } snat ip to 133.209.13.2:5136-5151\n\t}\n}\n`,
   });
   await lab.run(NS.ce, ["conntrack", "-F"]);
-  const seed = await lab.connectMany(240, INET.hosts[3], INET.manyPort, 15);
+  const seed = await connectMany(lab, 240, INET.hosts[3], INET.manyPort, 15);
   (results.concurrency as Record<string, unknown>).seedConfiguration = Number((seed.ok / 240).toFixed(3));
   (results.concurrency as Record<string, unknown>).goal = "1.0 (the seed's configuration: 16/240)";
 } finally {

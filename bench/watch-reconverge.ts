@@ -19,9 +19,10 @@ import {
   startProbe,
   startRouteMonitor,
   startWatch,
-  waitFor,
   type WatchDaemon,
 } from "../lab/traffic.ts";
+import { connectMany } from "../lab/clients.ts";
+import { waitFor } from "../lab/wait.ts";
 
 const problems = labPreflight();
 if (problems.length > 0) {
@@ -53,7 +54,11 @@ const round = (v: number) => Number(v.toFixed(2));
 
 async function changePrefix(watch: WatchDaemon, prefix: string, ttl?: number): Promise<string> {
   const from = (await watch.log()).length;
-  await lab.setPrefix(prefix, undefined, ttl === undefined ? undefined : (p) => ({ ...v6migAnswer(p), ttl }));
+  await lab.isp.setPrefix(
+    prefix,
+    undefined,
+    ttl === undefined ? undefined : (p) => ({ ...v6migAnswer(p), ttl }),
+  );
   return watch.waitForLine(new RegExp(`prefix changed: now ${escape(prefix)}`), 120_000, from);
 }
 
@@ -110,8 +115,8 @@ try {
   // a compressed day, with parameters from HB46PP so that its TTL expires too
   console.error(`bench: soak for ${SOAK_SECONDS} s`);
   if (lab.prefix !== PREFIXES[0])
-    await lab.setPrefix(PREFIXES[0], undefined, (p) => ({ ...v6migAnswer(p), ttl: TTL }));
-  await lab.setProvisioning({ ...v6migAnswer(lab.prefix), ttl: TTL });
+    await lab.isp.setPrefix(PREFIXES[0], undefined, (p) => ({ ...v6migAnswer(p), ttl: TTL }));
+  await lab.isp.setProvisioning({ ...v6migAnswer(lab.prefix), ttl: TTL });
   // --trace-gc: the heap after each full collection, which RSS (allocator and JIT slack) hides
   watch = await startWatch(lab, ["--source", "hb46pp", "--resolver", NGN.dns, "--periodic", "20"], {
     nodeArgs: ["--trace-gc"],
@@ -159,14 +164,14 @@ try {
   );
   const clean = Object.values(leaked).every((d) => d.added.length === 0 && d.removed.length === 0);
   const exit = await watch.exit();
-  const probeAfter = await lab.connectMany(20, INET.hosts[0]);
+  const probeAfter = await connectMany(lab, 20, INET.hosts[0]);
   results.soak = {
     seconds: Math.round((Date.now() - started) / 1000),
     cycles,
     prefixChanges,
     linkFlaps: flaps,
     ttlRenewals: log.filter((l) => /provisioning TTL expired/.test(l)).length,
-    hb46ppRequests: (await lab.provisioningRequests()).length,
+    hb46ppRequests: (await lab.isp.provisioningRequests()).length,
     crashed: exit !== null,
     errorLines: log.filter((l) => / error: /.test(l)),
     warningLines: log.filter((l) => / warning: /.test(l)).length,

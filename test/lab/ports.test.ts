@@ -75,7 +75,7 @@ test(
     const destinations = hosts.flatMap((h) => [[h, INET.manyPort] as const, [h, INET.tcpEchoPort] as const]);
     await l.run(NS.ce, ["conntrack", "-F"]);
     await l.clearRecords();
-    await l.resetCounters();
+    await l.isp.resetCounters();
 
     const started = Date.now();
     const flows = await openFlows(l, { sources, destinations, count: FLOWS }, 180);
@@ -130,7 +130,7 @@ test(
       const seen = (await l.records()).filter((r) => r.proto === "tcp");
       assert.equal(seen.length, FLOWS);
       assert.ok(seen.every((r) => r.src === IPV4 && r.sport !== undefined && portInSet(r.sport, 4, 8, PSID)));
-      assert.deepEqual(await l.brDrops(), []);
+      assert.deepEqual(await l.isp.brDrops(), []);
     } finally {
       await flows.close();
     }

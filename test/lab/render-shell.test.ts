@@ -8,6 +8,7 @@ import { Lab } from "../../lab/lab.ts";
 import { repoRoot } from "../../lab/paths.ts";
 import { labPreflight } from "../../lab/preflight.ts";
 import { pingFromLan } from "../../lab/scenarios/probes.ts";
+import { connectMany } from "../../lab/clients.ts";
 
 // A CE built only from `mapectl render --target shell` (its iproute2 commands and nft table): no
 // mapectl runs on the CE for it. Then the single executable, which needs no Node, runs in the CE's
@@ -69,7 +70,7 @@ test(
     assert.equal(again.code, 0, `running it twice is harmless: ${again.stderr}`);
     const ping = await pingFromLan(l);
     assert.ok(ping.ok, ping.detail);
-    const tcp = await l.connectMany(4, INET.hosts[0], INET.manyPort, 15);
+    const tcp = await connectMany(l, 4, INET.hosts[0], INET.manyPort, 15);
     assert.equal(tcp.ok, 4);
   },
 );
