@@ -12,25 +12,14 @@
 // Under TCG the absolute numbers mean little; the ratios in one run are the point.
 import { fileURLToPath } from "node:url";
 import { BR_NS, CE, INET, NGN, NS, type NamespaceName } from "../lab/addresses.ts";
+import { bootBenchLab } from "../lab/bench-lab.ts";
 import { resetCe } from "../lab/ce-reset.ts";
-import { Lab } from "../lab/lab.ts";
-import { labPreflight } from "../lab/preflight.ts";
-import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { connectMany } from "../lab/clients.ts";
+import { pingFromLan } from "../lab/scenarios/probes.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
-const problems = labPreflight();
-if (problems.length > 0) {
-  console.error(`lab-dataplane: lab not runnable here: ${problems.join("; ")}`);
-  process.exit(2);
-}
-
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
-const lab = await Lab.boot({
-  log: (line) => {
-    console.error(line);
-  },
-});
+const lab = await bootBenchLab("lab-dataplane");
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
 async function mapectl(args: string[]) {

@@ -9,9 +9,9 @@
 // Times of the reconverge figure are the guest's clock on both ends. Under TCG on a shared 2-core
 // machine the absolute figure is pessimistic: every `ip` or `nft` is 0.1–1 s there.
 import { CE, INET, NGN, NS } from "../lab/addresses.ts";
-import { Lab } from "../lab/lab.ts";
+import { bootBenchLab } from "../lab/bench-lab.ts";
+import { connectMany } from "../lab/clients.ts";
 import { v6migAnswer } from "../lab/ngn-config.ts";
-import { labPreflight } from "../lab/preflight.ts";
 import {
   firstSuccessAfter,
   guestNow,
@@ -21,14 +21,7 @@ import {
   startWatch,
   type WatchDaemon,
 } from "../lab/traffic.ts";
-import { connectMany } from "../lab/clients.ts";
 import { waitFor } from "../lab/wait.ts";
-
-const problems = labPreflight();
-if (problems.length > 0) {
-  console.error(`watch-reconverge: lab not runnable here: ${problems.join("; ")}`);
-  process.exit(2);
-}
 
 // Three BIGLOBE /56s of one /38 rule: 133.209.13.2 PSID 65, .13.3 PSID 66, .13.4 PSID 67.
 const PREFIXES = [
@@ -41,11 +34,7 @@ const CHANGES = Number(process.env.MAPECTL_RECONVERGE_CHANGES ?? "6");
 const SOAK_SECONDS = Number(process.env.MAPECTL_SOAK_SECONDS ?? "240");
 const TTL = 5;
 
-const lab = await Lab.boot({
-  log: (line) => {
-    console.error(line);
-  },
-});
+const lab = await bootBenchLab("watch-reconverge");
 const results: Record<string, unknown> = { bench: "watch-reconverge" };
 const escape = (text: string) => text.replace(/[/.]/g, "\\$&");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,9 +1,9 @@
+import { portInSet } from "../../src/mape/port-set.ts";
 import { CE, INET, NS } from "../addresses.ts";
 import { countedDrops } from "../border-relays.ts";
-import { portInSet } from "../../src/mape/port-set.ts";
-import { Checks, nonZero, type Scenario } from "./scenario.ts";
-import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
 import { connectMany, udpProbe } from "../clients.ts";
+import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
+import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 interface UpReport {
   actions: { summary: string }[];

@@ -1,7 +1,7 @@
-import { demo } from "./demo.ts";
-import { reference } from "./reference.ts";
 import { resetCe } from "../ce-reset.ts";
 import type { Lab } from "../lab.ts";
+import { demo } from "./demo.ts";
+import { reference } from "./reference.ts";
 import type { Scenario, ScenarioReport } from "./scenario.ts";
 import { wrongBr } from "./wrong-br.ts";
 

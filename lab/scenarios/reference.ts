@@ -1,11 +1,11 @@
+import { portInSet } from "../../src/mape/port-set.ts";
 import { CE, INET, NS } from "../addresses.ts";
 import { countedDrops } from "../border-relays.ts";
+import { connectMany, udpProbe } from "../clients.ts";
 import type { InetRecord } from "../lab.ts";
 import { applyReferenceCe } from "../reference-ce.ts";
-import { portInSet } from "../../src/mape/port-set.ts";
-import { Checks, nonZero, type Scenario } from "./scenario.ts";
 import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
-import { connectMany, udpProbe } from "../clients.ts";
+import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 function portOf(record: InetRecord): number | undefined {
   return record.proto === "icmp" ? record.id : record.sport;

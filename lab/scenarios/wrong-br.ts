@@ -1,9 +1,9 @@
-import { BORDER_RELAYS, CE, INET, NS } from "../addresses.ts";
 import { formatIpv6 } from "../../src/mape/ipv6.ts";
-import { applyReferenceCe, REFERENCE_TUNNEL } from "../reference-ce.ts";
-import { Checks, nonZero, type Scenario } from "./scenario.ts";
-import { pingFromLan } from "./probes.ts";
+import { BORDER_RELAYS, CE, INET, NS } from "../addresses.ts";
 import { connectMany } from "../clients.ts";
+import { applyReferenceCe, REFERENCE_TUNNEL } from "../reference-ce.ts";
+import { pingFromLan } from "./probes.ts";
+import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 const JPNE = BORDER_RELAYS.find((b) => b.id === "jpne");
 

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { BORDER_RELAYS, CE, GUEST, INET, NGN, NS } from "../../lab/addresses.ts";
+import { capture } from "../../lab/capture.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
+import { connectMany } from "../../lab/clients.ts";
 import {
   noRouteToBr,
   removeCeAddress,
@@ -10,29 +12,12 @@ import {
   secondCeOnLine,
   strictBrWithEncapLimit,
 } from "../../lab/faults.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { applyReferenceCe } from "../../lab/reference-ce.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
-import { connectMany } from "../../lab/clients.ts";
-import { capture } from "../../lab/capture.ts";
+import { useLab } from "../helpers/lab.ts";
 
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot();
-});
-
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
+const { skip, lab: booted } = useLab();
 
 async function freshCe(): Promise<Lab> {
   const l = booted();

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { BORDER_RELAYS, CE, DEFAULT_PREFIX, INET, NGN, NS } from "../../lab/addresses.ts";
+import { capture } from "../../lab/capture.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
+import { connectMany } from "../../lab/clients.ts";
 import {
   applyReferenceCeWithNat,
   ceTunnel,
@@ -11,8 +13,7 @@ import {
   secondCeOnLine,
   wrongBr,
 } from "../../lab/faults.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { applyReferenceCe, type ReferenceCeOptions } from "../../lab/reference-ce.ts";
 import { httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
 import type { Finding } from "../../src/diagnose/findings.ts";
@@ -21,17 +22,25 @@ import { formatIpv6, parseIpv6Prefix } from "../../src/mape/ipv6.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
 import { resolveParameters } from "../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../src/rules/shipped.ts";
+import { useLab } from "../helpers/lab.ts";
 import { checkSet, loadSchema } from "../unit/render/vyos-schema.ts";
-import { connectMany } from "../../lab/clients.ts";
-import { capture } from "../../lab/capture.ts";
 
 // Issue 6's proof: `mapectl doctor` on a real kernel. A healthy CE (made by mapectl, and by hand)
 // gets no failure; every fault, injected into a working CE, is named first with a fix; the fix,
 // run exactly as printed (sh -c in the ce namespace), brings the path back and doctor to clean.
 // The seed's own configuration, typed in with the work log's commands, is named in full.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
+// Strict BRs (they drop a Destination Options header) from the start: encaplimit matters.
+const { skip, lab: booted } = useLab({
+  strictEncapLimit: true,
+  // Fixes may say `mapectl up` / `mapectl down`: on a router mapectl is on PATH, so it is here.
+  onBoot: async (lab) => {
+    await lab.guest.writeFile(
+      "/usr/local/sbin/mapectl",
+      `#!/bin/sh\nNODE_EXTRA_CA_CERTS=/etc/mapectl/lab-ca.pem exec ${process.execPath} ${lab.repo}/dist/mapectl.cjs "$@"\n`,
+      0o755,
+    );
+  },
+});
 
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
 const JPNE_BR = BORDER_RELAYS.find((b) => b.id === "jpne")?.address ?? "";
@@ -71,31 +80,15 @@ interface DoctorDoc {
   findings: Finding[];
 }
 
-before(async () => {
-  if (skip !== false) return;
-  // Strict BRs (they drop a Destination Options header) from the start: encaplimit matters.
-  lab = await Lab.boot({ strictEncapLimit: true });
-  // Fixes may say `mapectl up` / `mapectl down`: on a router mapectl is on PATH, so it is here.
-  await lab.guest.writeFile(
-    "/usr/local/sbin/mapectl",
-    `#!/bin/sh\nNODE_EXTRA_CA_CERTS=/etc/mapectl/lab-ca.pem exec ${process.execPath} ${lab.repo}/dist/mapectl.cjs "$@"\n`,
-    0o755,
-  );
-});
-
-after(async () => {
-  await lab?.shutdown();
-  if (timings.length > 0)
+after(() => {
+  if (timings.length > 0) {
+    const lab = booted();
     console.log(
-      `doctor lab timings (boot ${lab?.bootSeconds.toFixed(1) ?? "?"} s + topology ${lab?.topologySeconds.toFixed(1) ?? "?"} s; ` +
+      `doctor lab timings (boot ${lab.bootSeconds.toFixed(1)} s + topology ${lab.topologySeconds.toFixed(1)} s; ` +
         `${doctorRuns.count} doctor --json runs took ${(doctorRuns.ms / 1000).toFixed(1)} s):\n  ${timings.join("\n  ")}`,
     );
+  }
 });
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 /** One scenario as a test, timed, so the file's runtime can be read per scenario. */
 function scenario(name: string, body: () => Promise<void>): void {

@@ -1,37 +1,23 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CE, INET, LAN, NS } from "../../lab/addresses.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
-import { dnsFromLan, httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
+import { connectMany, udpProbe } from "../../lab/clients.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { findScenario, runScenario } from "../../lab/scenarios/index.ts";
+import { dnsFromLan, httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
 import { parseConntrack } from "../../src/plan/port-usage.ts";
 import { stableState } from "../helpers/lab-state.ts";
-import { connectMany, udpProbe } from "../../lab/clients.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // Issue 4's proof: mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
+const { skip, lab: booted } = useLab({ strictEncapLimit: true });
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
 const ECHO_SERVER =
   "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 7007)); s.listen()\nwhile True:\n  c,_=s.accept(); c.sendall(c.recv(100)); c.close()";
 const ECHO_CLIENT =
   "import socket; s=socket.create_connection(('133.209.13.2', PORT), timeout=5); s.sendall(b'hi\\n'); print(s.recv(10).decode().strip())";
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot({ strictEncapLimit: true });
-});
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 async function mapectl(args: string[], env?: Record<string, string>) {
   const r = await booted().mapectl(NS.ce, args, {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CE, INET, NGN, NS } from "../../lab/addresses.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
-import { Lab } from "../../lab/lab.ts";
+import { connectMany } from "../../lab/clients.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { v6migAnswer } from "../../lab/ngn-config.ts";
-import { labPreflight } from "../../lab/preflight.ts";
 import { referenceCeConfig } from "../../lab/reference-ce.ts";
 import { logFile } from "../../lab/topology.ts";
 import {
@@ -17,16 +17,19 @@ import {
   type RouteMonitor,
   type WatchDaemon,
 } from "../../lab/traffic.ts";
-import { portInSet } from "../../src/mape/port-set.ts";
-import { connectMany } from "../../lab/clients.ts";
 import { waitFor } from "../../lab/wait.ts";
+import { portInSet } from "../../src/mape/port-set.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // Issue 8's proof of the daemon and issue 5's HB46PP proof, on a real kernel: mapectl watch in the
 // CE follows prefix changes, link flaps, SIGHUP, the provisioning TTL and the network's NXDOMAIN.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
 let routes: RouteMonitor | undefined;
+const { skip, lab: booted } = useLab({
+  strictEncapLimit: true,
+  onBoot: async (lab) => {
+    routes = await startRouteMonitor(lab);
+  },
+});
 /** The daemon of the first test, which the second one keeps using. */
 let daemon: WatchDaemon | undefined;
 
@@ -36,20 +39,6 @@ const SECOND = { prefix: "2404:7a82:4d03:4200::/56", ipv4: "133.209.13.3", psid:
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warning|error): \S.*$/;
 /** The provisioning answer's TTL in the HB46PP tests: short enough to see it expire. */
 const TTL = 8;
-
-before(async () => {
-  if (skip !== false) return;
-  lab = await Lab.boot({ strictEncapLimit: true });
-  routes = await startRouteMonitor(lab);
-});
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 function monitor(): RouteMonitor {
   if (routes === undefined) throw new Error("no route monitor");
