@@ -50,12 +50,9 @@ function writeFiles(dir: string, rendered: Rendered, output: Output): void {
   const writes = rendered.files.map((file) => {
     const path = join(dir, file.path);
     // a file of the user's (VyOS's boot script): only mapectl's block changes, as install does it
-    const merge = file.block !== undefined && existsSync(path);
-    const content =
-      merge && file.block !== undefined
-        ? withMarkedBlock(readFileSync(path, "utf8"), file.block, path)
-        : file.content;
-    return { path, content, mode: merge ? null : file.mode };
+    const block = file.block !== undefined && existsSync(path) ? file.block : null;
+    const content = block === null ? file.content : withMarkedBlock(readFileSync(path, "utf8"), block, path);
+    return { path, content, mode: block === null ? file.mode : null };
   });
   for (const { path, content, mode } of writes) {
     mkdirSync(dirname(path), { recursive: true });
