@@ -12,24 +12,14 @@
 // Under TCG the absolute numbers mean little; the ratios in one run are the point.
 import { fileURLToPath } from "node:url";
 import { BR_NS, CE, INET, NGN, NS, type NamespaceName } from "../lab/addresses.ts";
+import { bootBenchLab } from "../lab/bench-lab.ts";
 import { resetCe } from "../lab/ce-reset.ts";
-import { Lab } from "../lab/lab.ts";
-import { labPreflight } from "../lab/preflight.ts";
+import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
-const problems = labPreflight();
-if (problems.length > 0) {
-  console.error(`lab-dataplane: lab not runnable here: ${problems.join("; ")}`);
-  process.exit(2);
-}
-
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
-const lab = await Lab.boot({
-  log: (line) => {
-    console.error(line);
-  },
-});
+const lab = await bootBenchLab("lab-dataplane");
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
 async function mapectl(args: string[]) {
@@ -184,7 +174,7 @@ try {
   // concurrent flows to one destination
   console.error("bench: 240 concurrent connections");
   await lab.run(NS.ce, ["conntrack", "-F"]);
-  const many = await lab.connectMany(240, INET.hosts[1], INET.manyPort, 30);
+  const many = await connectMany(lab, 240, INET.hosts[1], INET.manyPort, 30);
   results.concurrency = { mapectl: Number((many.ok / 240).toFixed(3)), ok: many.ok, ports: 240 };
   show("concurrency");
 
@@ -290,7 +280,7 @@ try {
     input: `table ip seed {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "mape" meta l4proto { tcp, udp } snat ip to 133.209.13.2:5136-5151\n\t}\n}\n`,
   });
   await lab.run(NS.ce, ["conntrack", "-F"]);
-  const seed = await lab.connectMany(240, INET.hosts[3], INET.manyPort, 15);
+  const seed = await connectMany(lab, 240, INET.hosts[3], INET.manyPort, 15);
   (results.concurrency as Record<string, unknown>).seedConfiguration = Number((seed.ok / 240).toFixed(3));
   (results.concurrency as Record<string, unknown>).goal = "1.0 (the seed's configuration: 16/240)";
 } finally {

@@ -9,9 +9,9 @@
 // Times of the reconverge figure are the guest's clock on both ends. Under TCG on a shared 2-core
 // machine the absolute figure is pessimistic: every `ip` or `nft` is 0.1–1 s there.
 import { CE, INET, NGN, NS } from "../lab/addresses.ts";
-import { Lab } from "../lab/lab.ts";
+import { bootBenchLab } from "../lab/bench-lab.ts";
+import { connectMany } from "../lab/clients.ts";
 import { v6migAnswer } from "../lab/ngn-config.ts";
-import { labPreflight } from "../lab/preflight.ts";
 import {
   firstSuccessAfter,
   guestNow,
@@ -19,15 +19,9 @@ import {
   startProbe,
   startRouteMonitor,
   startWatch,
-  waitFor,
   type WatchDaemon,
 } from "../lab/traffic.ts";
-
-const problems = labPreflight();
-if (problems.length > 0) {
-  console.error(`watch-reconverge: lab not runnable here: ${problems.join("; ")}`);
-  process.exit(2);
-}
+import { waitFor } from "../lab/wait.ts";
 
 // Three BIGLOBE /56s of one /38 rule: 133.209.13.2 PSID 65, .13.3 PSID 66, .13.4 PSID 67.
 const PREFIXES = [
@@ -40,11 +34,7 @@ const CHANGES = Number(process.env.MAPECTL_RECONVERGE_CHANGES ?? "6");
 const SOAK_SECONDS = Number(process.env.MAPECTL_SOAK_SECONDS ?? "240");
 const TTL = 5;
 
-const lab = await Lab.boot({
-  log: (line) => {
-    console.error(line);
-  },
-});
+const lab = await bootBenchLab("watch-reconverge");
 const results: Record<string, unknown> = { bench: "watch-reconverge" };
 const escape = (text: string) => text.replace(/[/.]/g, "\\$&");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +43,11 @@ const round = (v: number) => Number(v.toFixed(2));
 
 async function changePrefix(watch: WatchDaemon, prefix: string, ttl?: number): Promise<string> {
   const from = (await watch.log()).length;
-  await lab.setPrefix(prefix, undefined, ttl === undefined ? undefined : (p) => ({ ...v6migAnswer(p), ttl }));
+  await lab.isp.setPrefix(
+    prefix,
+    undefined,
+    ttl === undefined ? undefined : (p) => ({ ...v6migAnswer(p), ttl }),
+  );
   return watch.waitForLine(new RegExp(`prefix changed: now ${escape(prefix)}`), 120_000, from);
 }
 
@@ -110,8 +104,8 @@ try {
   // a compressed day, with parameters from HB46PP so that its TTL expires too
   console.error(`bench: soak for ${SOAK_SECONDS} s`);
   if (lab.prefix !== PREFIXES[0])
-    await lab.setPrefix(PREFIXES[0], undefined, (p) => ({ ...v6migAnswer(p), ttl: TTL }));
-  await lab.setProvisioning({ ...v6migAnswer(lab.prefix), ttl: TTL });
+    await lab.isp.setPrefix(PREFIXES[0], undefined, (p) => ({ ...v6migAnswer(p), ttl: TTL }));
+  await lab.isp.setProvisioning({ ...v6migAnswer(lab.prefix), ttl: TTL });
   // --trace-gc: the heap after each full collection, which RSS (allocator and JIT slack) hides
   watch = await startWatch(lab, ["--source", "hb46pp", "--resolver", NGN.dns, "--periodic", "20"], {
     nodeArgs: ["--trace-gc"],
@@ -159,14 +153,14 @@ try {
   );
   const clean = Object.values(leaked).every((d) => d.added.length === 0 && d.removed.length === 0);
   const exit = await watch.exit();
-  const probeAfter = await lab.connectMany(20, INET.hosts[0]);
+  const probeAfter = await connectMany(lab, 20, INET.hosts[0]);
   results.soak = {
     seconds: Math.round((Date.now() - started) / 1000),
     cycles,
     prefixChanges,
     linkFlaps: flaps,
     ttlRenewals: log.filter((l) => /provisioning TTL expired/.test(l)).length,
-    hb46ppRequests: (await lab.provisioningRequests()).length,
+    hb46ppRequests: (await lab.isp.provisioningRequests()).length,
     crashed: exit !== null,
     errorLines: log.filter((l) => / error: /.test(l)),
     warningLines: log.filter((l) => / warning: /.test(l)).length,

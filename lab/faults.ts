@@ -67,7 +67,7 @@ export async function noRouteToBr(lab: Lab): Promise<void> {
 
 /** Strict BRs (drop a Destination Options header) and a tunnel that adds one (encaplimit 4). */
 export async function strictBrWithEncapLimit(lab: Lab): Promise<void> {
-  await lab.setBrOptions({ strictEncapLimit: true });
+  await lab.isp.setBrOptions({ strictEncapLimit: true });
   const t = await ceTunnel(lab);
   await lab.run(NS.ce, ["ip", "-6", "tunnel", "change", t.name, "encaplimit", "4"]);
 }

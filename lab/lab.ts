@@ -1,21 +1,18 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { CE, GUEST, INET, NGN, NS, type NamespaceName } from "./addresses.ts";
-import { countedDrops, type BrOptions, type ServedCe } from "./border-relays.ts";
+import { DEFAULT_PREFIX, GUEST, NS } from "./addresses.ts";
 import { Guest, type ExecOptions, type ExecResult, type Namespace } from "./guest.ts";
-import { keaConfig, unboundConfig, v6migAnswer, v6migTxt } from "./ngn-config.ts";
+import { Isp } from "./isp.ts";
+import { parseJson, parseJsonLines } from "./parse-json.ts";
 import { preparePki, type LabPki } from "./pki.ts";
 import { repoRoot } from "./paths.ts";
-import {
-  buildLinks,
-  dhclientArgv,
-  FILES,
-  loadBorderRelays,
-  logFile,
-  startServices,
-  type Daemons,
-} from "./topology.ts";
+import { FILES, logFile } from "./topology.ts";
 import { bootVm, type BootedVm, type VmOptions } from "./vm.ts";
+import { waitFor } from "./wait.ts";
+
+// The lab's core: the VM's life, commands in its namespaces and what can be read there. The ISP's
+// controls are lab.isp (isp.ts); traffic and captures are functions that take a Lab (clients.ts,
+// capture.ts, traffic.ts).
 
 export interface LabOptions extends VmOptions {
   /** The /56 that Kea delegates to the CE; the seed user's BIGLOBE prefix by default. */
@@ -58,98 +55,49 @@ export interface LinkStats {
   readonly txDropped: number;
 }
 
-export interface Counter {
-  readonly packets: number;
-  readonly bytes: number;
-}
-
-export interface ManyConnectionsResult {
-  readonly count: number;
-  readonly ok: number;
-  /** The lan client's own ports, before NAT. */
-  readonly clientPorts: readonly number[];
-  /** Source address and port of each connection as inet saw it (after the CE's NAT). */
-  readonly seen: readonly { src: string; sport: number }[];
-}
-
-export interface Capture {
-  /** Host path of the pcap (in the results folder); readable while the capture runs, complete after stop(). */
-  readonly file: string;
-  stop(): Promise<string>;
-}
-
-function parseJson(text: string, what: string): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed === "") return [];
+async function bootWithRetry(options: VmOptions): Promise<BootedVm> {
   try {
-    const value: unknown = JSON.parse(trimmed);
-    return Array.isArray(value) ? value : [value];
-  } catch {
-    throw new Error(`${what}: not JSON: ${trimmed.slice(0, 200)}`);
-  }
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | null>,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline)
-      throw new Error(`lab: timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    return await bootVm(options);
+  } catch (err) {
+    // One more try: under TCG a boot can stall on timer calibration, and a second boot is cheap.
+    options.log?.(`lab: ${(err as Error).message.split("\n")[0] ?? ""}; booting once more`);
+    return bootVm(options);
   }
 }
 
 /**
  * A booted lab: one VM with the lan, ce, ngn, br and inet namespaces. Boot it once per test file
- * (before/after hooks); scenarios and tests then drive it with exec, mapectl and the helpers below.
+ * (test/helpers/lab.ts useLab); scenarios and tests then drive it with exec, mapectl, lab.isp and
+ * the traffic functions.
  */
 export class Lab {
   readonly guest: Guest;
   readonly repo: string;
   readonly pki: LabPki;
+  readonly isp: Isp;
   /** Host seconds from qemu start to the agent, and from there to a CE with its /56. */
   readonly bootSeconds: number;
   topologySeconds = 0;
-  private served: ServedCe[] = [];
-  private brOptions: BrOptions;
-  private daemons: Daemons = {};
-  private currentPrefix: string;
-  private captures = 0;
   private readonly vm: BootedVm;
 
-  private constructor(vm: BootedVm, repo: string, pki: LabPki, prefix: string, brOptions: BrOptions) {
+  private constructor(vm: BootedVm, repo: string, pki: LabPki, options: LabOptions) {
     this.vm = vm;
     this.guest = new Guest(vm.agent);
     this.repo = repo;
     this.pki = pki;
     this.bootSeconds = vm.bootSeconds;
-    this.currentPrefix = prefix;
-    this.brOptions = brOptions;
+    this.isp = new Isp(this, options.prefix ?? DEFAULT_PREFIX, {
+      strictEncapLimit: options.strictEncapLimit ?? false,
+    });
   }
 
   static async boot(options: LabOptions = {}): Promise<Lab> {
     const repo = repoRoot();
     const pki = preparePki();
-    let vm: BootedVm;
-    try {
-      vm = await bootVm(options);
-    } catch (err) {
-      // One more try: under TCG a boot can stall on timer calibration, and a second boot is cheap.
-      options.log?.(`lab: ${(err as Error).message.split("\n")[0] ?? ""}; booting once more`);
-      vm = await bootVm(options);
-    }
-    const lab = new Lab(vm, repo, pki, options.prefix ?? "2404:7a82:4d02:4100::/56", {
-      strictEncapLimit: options.strictEncapLimit ?? false,
-    });
+    const lab = new Lab(await bootWithRetry(options), repo, pki, options);
     try {
       const started = Date.now();
-      await lab.buildTopology(options.log ?? (() => undefined));
+      await lab.isp.start(options.log ?? (() => undefined));
       lab.topologySeconds = (Date.now() - started) / 1000;
       options.log?.(`lab: topology ready in ${lab.topologySeconds.toFixed(1)} s`);
     } catch (err) {
@@ -159,8 +107,9 @@ export class Lab {
     return lab;
   }
 
+  /** The /56 delegated to the CE now (lab.isp.setPrefix changes it). */
   get prefix(): string {
-    return this.currentPrefix;
+    return this.isp.prefix;
   }
 
   get accel(): string {
@@ -178,96 +127,6 @@ export class Lab {
   /** Host folder the guest also sees, writable: pcaps, reports. */
   get resultsDir(): string {
     return this.vm.resultsDir;
-  }
-
-  /** The CEs the BRs serve now (one per delegated prefix), with what each BR accepts. */
-  get servedCes(): readonly ServedCe[] {
-    return this.served;
-  }
-
-  private async buildTopology(log: (line: string) => void): Promise<void> {
-    const t0 = Date.now();
-    const mark = (what: string): void => {
-      log(`lab: ${what} at +${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    };
-    await buildLinks(this.guest);
-    mark("links");
-    const [served, daemons] = await Promise.all([
-      loadBorderRelays(this.guest, [this.currentPrefix], this.brOptions, []),
-      startServices(this.guest, this.repo, this.pki, this.currentPrefix),
-      this.routeDelegatedPrefix(),
-    ]);
-    this.served = served;
-    this.daemons = daemons;
-    mark("BRs loaded, services started");
-    await this.waitForLog("kea-dhcp6", /DHCP6_STARTED/, 30_000);
-    mark("kea up");
-    this.daemons.dhclient = await this.guest.start(
-      NS.ce,
-      "dhclient",
-      dhclientArgv(this.repo),
-      logFile("dhclient"),
-    );
-    await Promise.all([
-      this.waitForPrefix(this.currentPrefix, 60_000).then(() => {
-        mark("prefix delegated");
-      }),
-      this.waitForDefaultRoute(30_000).then(() => {
-        mark("RA default route");
-      }),
-      this.waitForLog("inet-servers", /inet servers ready/, 30_000).then(() => {
-        mark("inet servers");
-      }),
-      this.waitForLog("provisioning", /provisioning server ready/, 30_000),
-    ]);
-  }
-
-  /** What the ISP's DHCPv6 relay does on delegation: route the /56 to the CE's link-local address. */
-  private async routeDelegatedPrefix(previous?: string): Promise<void> {
-    if (previous !== undefined && previous !== this.currentPrefix) {
-      await this.guest.exec(NS.ngn, ["ip", "-6", "route", "del", previous]);
-    }
-    await this.guest.run(NS.ngn, [
-      "ip",
-      "-6",
-      "route",
-      "replace",
-      this.currentPrefix,
-      "via",
-      CE.wanLinkLocal,
-      "dev",
-      NGN.bridge,
-    ]);
-  }
-
-  private async waitForLog(name: string, pattern: RegExp, timeoutMs: number): Promise<void> {
-    await until(`${name} to start (${logFile(name)})`, timeoutMs, async () => {
-      const text = await this.guest.readText(logFile(name));
-      return pattern.test(text) ? true : null;
-    });
-  }
-
-  /** Waits until the CE holds `prefix` from DHCPv6-PD (the dhclient hook wrote it). */
-  async waitForPrefix(prefix: string, timeoutMs = 60_000): Promise<void> {
-    await until(`the CE to get ${prefix} by DHCPv6-PD`, timeoutMs, async () => {
-      const text = (await this.guest.readText(FILES.ceDelegated)).trim();
-      return text === prefix ? true : null;
-    });
-  }
-
-  private async waitForDefaultRoute(timeoutMs: number): Promise<void> {
-    await until(
-      "the CE's default route from RA",
-      timeoutMs,
-      async () => {
-        const routes = parseJson(
-          await this.guest.run(NS.ce, ["ip", "-6", "-j", "route", "show", "default"]),
-          "ip route",
-        );
-        return routes.length > 0 ? true : null;
-      },
-      500,
-    );
   }
 
   exec(ns: Namespace, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -289,6 +148,26 @@ export class Lab {
     return this.guest.exec(ns, [process.execPath, bundle, ...args], {
       ...options,
       env: { NODE_EXTRA_CA_CERTS: GUEST.caCert, ...(options.env ?? {}) },
+    });
+  }
+
+  /** The guest's logs of a daemon (inet-servers, kea-dhcp6, unbound, radvd, dhclient, provisioning, …). */
+  log(name: string): Promise<string> {
+    return this.guest.readText(logFile(name));
+  }
+
+  /** Waits until a daemon's log (logFile(name)) matches `pattern`. */
+  async waitForLog(name: string, pattern: RegExp, timeoutMs: number): Promise<void> {
+    await waitFor(`${name} to start (${logFile(name)})`, timeoutMs, async () =>
+      pattern.test(await this.log(name)) ? true : null,
+    );
+  }
+
+  /** Waits until the CE holds `prefix` from DHCPv6-PD (the dhclient hook wrote it). */
+  async waitForPrefix(prefix: string, timeoutMs = 60_000): Promise<void> {
+    await waitFor(`the CE to get ${prefix} by DHCPv6-PD`, timeoutMs, async () => {
+      const text = (await this.guest.readText(FILES.ceDelegated)).trim();
+      return text === prefix ? true : null;
     });
   }
 
@@ -331,205 +210,13 @@ export class Lab {
     };
   }
 
-  /** The BRs' named counters (`<br>_<reason>`, e.g. jpne_unknown_ce), since the BRs were last loaded. */
-  async counters(): Promise<Record<string, Counter>> {
-    const text = await this.guest.run(NS.br, ["nft", "-j", "list", "counters"]);
-    const doc = parseJson(text, "nft -j list counters")[0] as {
-      nftables?: { counter?: { name: string; packets: number; bytes: number } }[];
-    };
-    const out: Record<string, Counter> = {};
-    for (const item of doc.nftables ?? []) {
-      if (item.counter !== undefined)
-        out[item.counter.name] = { packets: item.counter.packets, bytes: item.counter.bytes };
-    }
-    return out;
-  }
-
-  /** The BRs' drop counters that counted something, as `name=packets` (every counter but decap/encap). */
-  async brDrops(): Promise<string[]> {
-    return countedDrops(await this.counters());
-  }
-
-  /** Zeroes the BRs' named counters (a scenario's counters then are its own). */
-  async resetCounters(): Promise<void> {
-    await this.guest.run(NS.br, ["nft", "reset", "counters", "table", "inet", "mapebr"]);
-  }
-
-  /** Reloads the BRs (resets their counters), optionally as strict BRs that drop a Destination Options header. */
-  async setBrOptions(options: Partial<BrOptions> = {}): Promise<void> {
-    this.brOptions = { ...this.brOptions, ...options };
-    this.served = await loadBorderRelays(this.guest, [this.currentPrefix], this.brOptions, this.served);
-  }
-
   /** Everything inet recorded since the last clearRecords(). */
   async records(): Promise<InetRecord[]> {
-    const text = await this.guest.readText(FILES.inetRecords);
-    return text
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as InetRecord);
+    return parseJsonLines(await this.guest.readText(FILES.inetRecords));
   }
 
   async clearRecords(): Promise<void> {
     await this.guest.run(NS.inet, ["truncate", "-s", "0", FILES.inetRecords]);
-  }
-
-  /** What the HB46PP server was asked (one entry per request, with the query string fields). */
-  async provisioningRequests(): Promise<Record<string, unknown>[]> {
-    const text = await this.guest.readText(FILES.provisioningLog);
-    return text
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-
-  /** Replaces the HB46PP answer (null: the shipped rules for the current prefix). */
-  async setProvisioning(answer: Record<string, unknown> | null): Promise<void> {
-    await this.guest.writeFile(
-      FILES.v6mig,
-      JSON.stringify(answer ?? v6migAnswer(this.currentPrefix), null, 2),
-    );
-  }
-
-  /** Replaces the TXT record of 4over6.info (null: no record) and restarts the resolver. */
-  async setV6migTxt(txt: string | null = v6migTxt()): Promise<void> {
-    await this.guest.writeFile(FILES.unbound, unboundConfig(GUEST.runDir, txt));
-    await this.restartDaemon("unbound", NS.ngn, ["unbound", "-d", "-c", FILES.unbound]);
-  }
-
-  private async restartDaemon(
-    name: string,
-    ns: NamespaceName,
-    argv: string[],
-    env?: Record<string, string>,
-  ): Promise<void> {
-    const pid = this.daemons[name];
-    if (pid !== undefined) await this.guest.stop(pid);
-    this.daemons[name] = await this.guest.start(ns, name, argv, logFile(name), env);
-  }
-
-  /**
-   * Delegates a new /56: Kea gets the new pool (a fresh lease database), the BRs serve the new CE,
-   * and the CE's DHCPv6 client starts over (a line reconnect), so the CE sees the new prefix. MAP-E
-   * state on the CE is left as it is: noticing the change is the job of what is under test.
-   * `provisioning` replaces the HB46PP answer for the new prefix (default: its shipped rules, TTL
-   * one day), in place before the CE can ask for it.
-   */
-  async setPrefix(
-    prefix: string,
-    timeoutMs = 90_000,
-    provisioning?: (prefix: string) => Record<string, unknown>,
-  ): Promise<void> {
-    const previous = this.currentPrefix;
-    this.currentPrefix = prefix;
-    await this.routeDelegatedPrefix(previous);
-    await this.guest.writeFile(FILES.kea, JSON.stringify(keaConfig(prefix, FILES.keaDir), null, 2));
-    await this.guest.writeFile(FILES.v6mig, JSON.stringify((provisioning ?? v6migAnswer)(prefix), null, 2));
-    await this.guest.writeFile(logFile("kea-dhcp6"), "");
-    // The client releases the old lease first (its hook removes the old /56 and LAN address), as a
-    // router does when its line goes down; killing it would leave them behind.
-    await this.guest.exec(NS.ce, dhclientArgv(this.repo, ["-r"]), { timeoutMs: 20_000 });
-    const dhclient = this.daemons.dhclient;
-    if (dhclient !== undefined) await this.guest.stop(dhclient);
-    await this.restartDaemon("kea-dhcp6", NS.ngn, ["kea-dhcp6", "-c", FILES.kea], {
-      KEA_LOCKFILE_DIR: "none",
-      KEA_PIDFILE_DIR: FILES.keaDir,
-    });
-    this.served = await loadBorderRelays(this.guest, [prefix], this.brOptions, this.served);
-    await this.waitForLog("kea-dhcp6", /DHCP6_STARTED/, 30_000);
-    await this.guest.writeFile(join(GUEST.runDir, "dhclient6.leases"), "");
-    this.daemons.dhclient = await this.guest.start(
-      NS.ce,
-      "dhclient",
-      dhclientArgv(this.repo),
-      logFile("dhclient"),
-    );
-    await this.waitForPrefix(prefix, timeoutMs);
-  }
-
-  /**
-   * Opens `count` TCP connections at once from lan to host:port, all held until each has echoed,
-   * and returns which source ports inet saw (after the CE's NAT).
-   */
-  async connectMany(
-    count: number,
-    host: string = INET.hosts[0],
-    port: number = INET.manyPort,
-    timeoutS = 20,
-  ): Promise<ManyConnectionsResult> {
-    const already = (await this.records()).length;
-    const out = await this.run(
-      NS.lan,
-      [
-        "/usr/bin/python3",
-        join(this.repo, "lab", "guest", "clients.py"),
-        "tcp",
-        host,
-        String(port),
-        String(count),
-        String(timeoutS),
-      ],
-      {
-        timeoutMs: (timeoutS + 30) * 1000,
-      },
-    );
-    const report = JSON.parse(out) as { count: number; ok: number; results: { localPort: number }[] };
-    const seen = (await this.records())
-      .slice(already)
-      .filter((r) => r.proto === "tcp" && r.dport === port && r.dst === host)
-      .map((r) => ({ src: r.src, sport: r.sport ?? -1 }));
-    return { count: report.count, ok: report.ok, clientPorts: report.results.map((r) => r.localPort), seen };
-  }
-
-  /** UDP datagrams from `count` sockets in lan to host:port, each waiting for its echo. */
-  async udpProbe(
-    count: number,
-    host: string = INET.hosts[0],
-    port: number = INET.udpEchoPort,
-    timeoutS = 10,
-  ): Promise<{ count: number; ok: number }> {
-    const out = await this.run(
-      NS.lan,
-      [
-        "/usr/bin/python3",
-        join(this.repo, "lab", "guest", "clients.py"),
-        "udp",
-        host,
-        String(port),
-        String(count),
-        String(timeoutS),
-      ],
-      {
-        timeoutMs: (timeoutS + 30) * 1000,
-      },
-    );
-    return JSON.parse(out) as { count: number; ok: number };
-  }
-
-  /** tcpdump -U -w on one link; the pcap lands in the results folder on the host. */
-  async capture(ns: NamespaceName, iface: string, filter: readonly string[] = []): Promise<Capture> {
-    const name = `capture-${++this.captures}-${ns}-${iface}`;
-    const file = join(this.resultsDir, `${name}.pcap`);
-    const pid = await this.guest.start(
-      ns,
-      name,
-      ["tcpdump", "-n", "-U", "-i", iface, "-w", file, ...filter],
-      logFile(name),
-    );
-    // tcpdump says "listening on" once its socket is open; packets before that are lost.
-    await this.waitForLog(name, /listening on/, 20_000);
-    return {
-      file,
-      stop: async () => {
-        await this.guest.stop(pid, 2000);
-        return file;
-      },
-    };
-  }
-
-  /** The guest's logs of a daemon (inet-servers, kea-dhcp6, unbound, radvd, dhclient, provisioning, …). */
-  log(name: string): Promise<string> {
-    return this.guest.readText(logFile(name));
   }
 
   async shutdown(): Promise<void> {

@@ -26,6 +26,17 @@ export function preparePki(): LabPki {
   const work = `${dir}.partial-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
+  issueCertificates(work);
+  if (!readFileSync(join(work, "server.pem"), "utf8").includes("BEGIN CERTIFICATE")) {
+    throw new Error("openssl made no server certificate");
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(work, dir);
+  return pki;
+}
+
+/** The CA and the server certificate for the HB46PP host and the inet HTTPS hosts, made in `work`. */
+function issueCertificates(work: string): void {
   const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   runHost(
     [
@@ -89,10 +100,4 @@ export function preparePki(): LabPki {
     ],
     { cwd: work },
   );
-  if (!readFileSync(join(work, "server.pem"), "utf8").includes("BEGIN CERTIFICATE")) {
-    throw new Error("openssl made no server certificate");
-  }
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(work, dir);
-  return pki;
 }

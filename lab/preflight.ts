@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "./paths.ts";
 import { QEMU } from "./vm.ts";
 
 /** What the host lacks to run the lab, as one sentence each with what to do; empty when ready. */
@@ -24,4 +27,12 @@ export function labPreflight(): string[] {
     );
   }
   return problems;
+}
+
+/** Why lab tests cannot run here (a missing bundle when they need one, then the preflight), or false. */
+export function labSkip(options: { readonly needsBundle: boolean }): string | false {
+  if (options.needsBundle && !existsSync(join(repoRoot(), "dist", "mapectl.cjs")))
+    return "dist/mapectl.cjs is missing: run npm run build";
+  const problems = labPreflight();
+  return problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
 }

@@ -37,47 +37,20 @@ function batch(lines: readonly string[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** Links, addresses and routes of every namespace; what a real network has before anyone configures MAP-E. */
-export async function buildLinks(guest: Guest): Promise<void> {
-  const root = join(GUEST.runDir, "root.batch");
-  await guest.writeFile(
-    root,
-    batch([
-      ...Object.values(NS).map((ns) => `netns add ${ns}`),
-      `link add ${LAN.clientIface} netns ${NS.lan} type veth peer name ${LAN.ceIface} netns ${NS.ce}`,
-      `link add ${CE.wan} netns ${NS.ce} address ${CE.wanMac} type veth peer name ${NGN.cePort} netns ${NS.ngn}`,
-      `link add ${NGN.brIface} netns ${NS.ngn} type veth peer name ${BR_NS.ngnIface} netns ${NS.br}`,
-      `link add ${BR_NS.inetIface} netns ${NS.br} type veth peer name ${INET.iface} netns ${NS.inet}`,
-    ]),
-  );
-  // `ip netns exec` mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf: each namespace gets
-  // the resolver it would have (the CE the NGN's, from DHCPv6), none reaches the host's.
-  const resolvers: Record<string, string> = {
-    [NS.lan]: INET.hosts[0],
-    [NS.ce]: NGN.dns,
-    [NS.ngn]: NGN.dns,
-    [NS.br]: "127.0.0.1",
-    [NS.inet]: INET.hosts[0],
-  };
-  await Promise.all([
-    guest.writeFile("/etc/resolv.conf", "nameserver 127.0.0.1\n"),
-    ...Object.entries(resolvers).map(([ns, server]) =>
-      guest.writeFile(`/etc/netns/${ns}/resolv.conf`, `nameserver ${server}\n`),
-    ),
-  ]);
-  await guest.run(null, ["ip", "-batch", root]);
+const SYSCTLS: Record<string, string[]> = {
+  [NS.ce]: [
+    "net.ipv4.ip_forward=1",
+    "net.ipv6.conf.all.forwarding=1",
+    // A router that forwards still takes its default route from the NGN's RA.
+    `net.ipv6.conf.${CE.wan}.accept_ra=2`,
+  ],
+  [NS.ngn]: ["net.ipv6.conf.all.forwarding=1"],
+  [NS.br]: ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"],
+};
 
-  const sysctls: Record<string, string[]> = {
-    [NS.ce]: [
-      "net.ipv4.ip_forward=1",
-      "net.ipv6.conf.all.forwarding=1",
-      // A router that forwards still takes its default route from the NGN's RA.
-      `net.ipv6.conf.${CE.wan}.accept_ra=2`,
-    ],
-    [NS.ngn]: ["net.ipv6.conf.all.forwarding=1"],
-    [NS.br]: ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"],
-  };
-  const perNs: Record<string, string[]> = {
+/** Each namespace's `ip -batch` lines: its links, addresses and routes. */
+function namespaceLines(): Record<string, string[]> {
+  return {
     [NS.lan]: [
       "link set lo up",
       `link set ${LAN.clientIface} up`,
@@ -125,9 +98,40 @@ export async function buildLinks(guest: Guest): Promise<void> {
       `route add 0.0.0.0/0 via ${BR_NS.inetSide}`,
     ],
   };
+}
+
+/** Links, addresses and routes of every namespace; what a real network has before anyone configures MAP-E. */
+export async function buildLinks(guest: Guest): Promise<void> {
+  const root = join(GUEST.runDir, "root.batch");
+  await guest.writeFile(
+    root,
+    batch([
+      ...Object.values(NS).map((ns) => `netns add ${ns}`),
+      `link add ${LAN.clientIface} netns ${NS.lan} type veth peer name ${LAN.ceIface} netns ${NS.ce}`,
+      `link add ${CE.wan} netns ${NS.ce} address ${CE.wanMac} type veth peer name ${NGN.cePort} netns ${NS.ngn}`,
+      `link add ${NGN.brIface} netns ${NS.ngn} type veth peer name ${BR_NS.ngnIface} netns ${NS.br}`,
+      `link add ${BR_NS.inetIface} netns ${NS.br} type veth peer name ${INET.iface} netns ${NS.inet}`,
+    ]),
+  );
+  // `ip netns exec` mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf: each namespace gets
+  // the resolver it would have (the CE the NGN's, from DHCPv6), none reaches the host's.
+  const resolvers: Record<string, string> = {
+    [NS.lan]: INET.hosts[0],
+    [NS.ce]: NGN.dns,
+    [NS.ngn]: NGN.dns,
+    [NS.br]: "127.0.0.1",
+    [NS.inet]: INET.hosts[0],
+  };
+  await Promise.all([
+    guest.writeFile("/etc/resolv.conf", "nameserver 127.0.0.1\n"),
+    ...Object.entries(resolvers).map(([ns, server]) =>
+      guest.writeFile(`/etc/netns/${ns}/resolv.conf`, `nameserver ${server}\n`),
+    ),
+  ]);
+  await guest.run(null, ["ip", "-batch", root]);
   await Promise.all(
-    Object.entries(perNs).map(async ([ns, lines]) => {
-      const sysctl = sysctls[ns];
+    Object.entries(namespaceLines()).map(async ([ns, lines]) => {
+      const sysctl = SYSCTLS[ns];
       if (sysctl !== undefined)
         await guest.run(null, ["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...sysctl]);
       const file = join(GUEST.runDir, `${ns}.batch`);

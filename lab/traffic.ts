@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { CE, GUEST, INET, LAN, NGN, NS } from "./addresses.ts";
+import { CE, GUEST, INET, LAN, NS } from "./addresses.ts";
 import type { Lab } from "./lab.ts";
-import { unboundConfig, v6migTxt } from "./ngn-config.ts";
-import { FILES, logFile } from "./topology.ts";
+import { logFile } from "./topology.ts";
+import { waitFor } from "./wait.ts";
 
 // Long-running processes in the guest for the daemon's proofs (test/lab/watch.test.ts,
 // test/lab/ports.test.ts, bench/watch-reconverge.ts): the daemon itself, a stream of new
@@ -17,22 +17,6 @@ export function proberPath(lab: Lab): string {
 
 async function lines(lab: Lab, file: string): Promise<string[]> {
   return (await lab.guest.readText(file)).split("\n").filter((l) => l.trim() !== "");
-}
-
-/** Waits for `probe` to return non-null, polling; throws with `what` on timeout. */
-export async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | null>,
-  everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 export interface DaemonEvent {
@@ -350,23 +334,4 @@ export async function hostView(lab: Lab, ns: typeof NS.ce = NS.ce): Promise<Reco
   for (const [table, count] of rules) nft.push(`rules ${table}: ${count}`);
   const sorted = (list: string[]) => [...new Set(list)].sort();
   return { links: sorted(links), addresses: sorted(addresses), routes: sorted(routes), nft: sorted(nft) };
-}
-
-/**
- * Replaces the TXT record of 4over6.info (null: none, so NXDOMAIN) by reloading unbound with
- * SIGHUP rather than restarting it (Lab.setV6migTxt), so a daemon asking meanwhile meets a
- * resolver that answers, not a DNS error; returns once the line's resolver gives the new answer.
- */
-export async function reloadV6migTxt(lab: Lab, txt: string | null = v6migTxt()): Promise<void> {
-  await lab.guest.writeFile(FILES.unbound, unboundConfig(GUEST.runDir, txt));
-  const unbound = (await lab.guest.daemons()).find((d) => d.name === "unbound" && d.exit === null);
-  if (unbound === undefined) throw new Error("unbound is not running in the ngn namespace");
-  await lab.run(null, ["kill", "-HUP", String(unbound.pid)]);
-  await waitFor(`4over6.info to answer ${txt === null ? "NXDOMAIN" : "its TXT"}`, 30_000, async () => {
-    const r = await lab.exec(NS.ce, ["kdig", `@${NGN.dns}`, "+timeout=2", "+retry=0", "TXT", "4over6.info"]);
-    const status = /status: (\w+)/.exec(r.stdout)?.[1];
-    return (txt === null ? status === "NXDOMAIN" : status === "NOERROR" && r.stdout.includes("v6mig"))
-      ? true
-      : null;
-  });
 }

@@ -67,24 +67,30 @@ function removeStaleRuns(runsDir: string): void {
   }
 }
 
-/** Boots Debian's kernel under qemu with the host's root over 9p and waits for the guest agent. */
-export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
-  const log = options.log ?? (() => undefined);
-  const repo = repoRoot();
-  const kernel = await prepareKernel(log);
-  const initramfs = buildInitramfs(kernel, join(repo, "lab", "guest", "init.sh"));
-  const accel = chooseAccel(options.accel ?? "auto");
+interface RunFiles {
+  readonly resultsDir: string;
+  readonly socketPath: string;
+  readonly consoleLog: string;
+  readonly qemuLog: string;
+}
+
+function newRunFiles(): RunFiles {
   const runsDir = join(cacheRoot(), "runs");
   mkdirSync(runsDir, { recursive: true });
   removeStaleRuns(runsDir);
   const runDir = mkdtempSync(join(runsDir, "vm-"));
   const resultsDir = join(runDir, "results");
   mkdirSync(resultsDir);
-  const socketPath = join(runDir, "agent.sock");
-  const consoleLog = join(runDir, "console.log");
-  const qemuLog = join(runDir, "qemu.log");
+  return {
+    resultsDir,
+    socketPath: join(runDir, "agent.sock"),
+    consoleLog: join(runDir, "console.log"),
+    qemuLog: join(runDir, "qemu.log"),
+  };
+}
 
-  const append = [
+function kernelCommandLine(repo: string, kernel: LabKernel, resultsDir: string): string {
+  return [
     "console=ttyS0",
     "quiet",
     "panic=-1",
@@ -102,6 +108,16 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
     `mapectl.modules=${kernel.modulesDir}`,
     `mapectl.results=${resultsDir}`,
   ].join(" ");
+}
+
+function qemuArgv(
+  options: VmOptions,
+  accel: AccelChoice,
+  kernel: LabKernel,
+  initramfs: string,
+  append: string,
+  files: RunFiles,
+): string[] {
   const args = [
     "-M",
     "microvm",
@@ -123,29 +139,35 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
     "-append",
     append,
     "-serial",
-    `file:${consoleLog}`,
+    `file:${files.consoleLog}`,
     "-fsdev",
     "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
     "-device",
     "virtio-9p-device,fsdev=hostroot,mount_tag=hostroot",
     "-fsdev",
-    `local,id=results,path=${resultsDir},security_model=none,multidevs=remap`,
+    `local,id=results,path=${files.resultsDir},security_model=none,multidevs=remap`,
     "-device",
     "virtio-9p-device,fsdev=results,mount_tag=results",
     "-device",
     "virtio-serial-device",
     "-chardev",
-    `socket,id=agent,path=${socketPath},server=on,wait=off`,
+    `socket,id=agent,path=${files.socketPath},server=on,wait=off`,
     "-device",
     "virtserialport,chardev=agent,name=org.mapectl.agent",
   ];
   // If this process dies, the kernel kills qemu (setpriv --pdeathsig); the guest agent also exits
   // when the socket closes, which reboots and so ends the VM.
-  const argv = hasSetprivPdeathsig()
-    ? ["setpriv", "--pdeathsig", "KILL", "--", QEMU, ...args]
-    : [QEMU, ...args];
+  return hasSetprivPdeathsig() ? ["setpriv", "--pdeathsig", "KILL", "--", QEMU, ...args] : [QEMU, ...args];
+}
+
+interface QemuProcess {
+  readonly exited: Promise<void>;
+  hasExited(): boolean;
+  kill(): Promise<void>;
+}
+
+function spawnQemu(argv: readonly string[], qemuLog: string): QemuProcess {
   const errFd = openSync(qemuLog, "w");
-  const started = Date.now();
   const child: ChildProcess = spawn(argv[0] ?? QEMU, argv.slice(1), { stdio: ["ignore", errFd, errFd] });
   closeSync(errFd);
   let exited = false;
@@ -159,52 +181,75 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
       resolveExit();
     });
   });
-  const kill = async (): Promise<void> => {
-    if (!exited) child.kill("SIGKILL");
-    await exitPromise;
+  return {
+    exited: exitPromise,
+    hasExited: () => exited,
+    kill: async () => {
+      if (!exited) child.kill("SIGKILL");
+      await exitPromise;
+    },
   };
+}
 
-  const bootTimeoutMs = options.bootTimeoutMs ?? 90_000;
-  let agent: AgentClient;
-  let ready: Awaited<ReturnType<AgentClient["waitReady"]>>;
+async function waitForAgent(
+  qemu: QemuProcess,
+  files: RunFiles,
+  bootTimeoutMs: number,
+): Promise<{ agent: AgentClient; ready: Awaited<ReturnType<AgentClient["waitReady"]>> }> {
   try {
-    agent = await AgentClient.connect(socketPath, 10_000);
-    ready = await Promise.race([
+    const agent = await AgentClient.connect(files.socketPath, 10_000);
+    const ready = await Promise.race([
       agent.waitReady(bootTimeoutMs),
-      exitPromise.then(() => {
+      qemu.exited.then(() => {
         throw new Error("qemu exited during boot");
       }),
     ]);
+    return { agent, ready };
   } catch (err) {
-    await kill();
-    const qemuText = existsSync(qemuLog) ? readFileSync(qemuLog, "utf8").trim() : "";
+    await qemu.kill();
+    const qemuText = existsSync(files.qemuLog) ? readFileSync(files.qemuLog, "utf8").trim() : "";
     throw new Error(
       `lab VM did not boot: ${(err as Error).message}\n` +
         (qemuText === "" ? "" : `qemu: ${qemuText}\n`) +
-        `last console lines (${consoleLog}):\n${tail(consoleLog, 15)}`,
+        `last console lines (${files.consoleLog}):\n${tail(files.consoleLog, 15)}`,
       { cause: err },
     );
   }
+}
+
+/** Boots Debian's kernel under qemu with the host's root over 9p and waits for the guest agent. */
+export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
+  const log = options.log ?? (() => undefined);
+  const repo = repoRoot();
+  const kernel = await prepareKernel(log);
+  const initramfs = buildInitramfs(kernel, join(repo, "lab", "guest", "init.sh"));
+  const accel = chooseAccel(options.accel ?? "auto");
+  const files = newRunFiles();
+  const append = kernelCommandLine(repo, kernel, files.resultsDir);
+  const argv = qemuArgv(options, accel, kernel, initramfs, append, files);
+  const started = Date.now();
+  const qemu = spawnQemu(argv, files.qemuLog);
+  const { agent, ready } = await waitForAgent(qemu, files, options.bootTimeoutMs ?? 90_000);
   const bootSeconds = (Date.now() - started) / 1000;
   log(`lab: booted ${kernel.release} (${accel.accel}) in ${bootSeconds.toFixed(1)} s`);
   return {
     agent,
     kernel,
     accel,
-    resultsDir,
-    consoleLog,
+    resultsDir: files.resultsDir,
+    consoleLog: files.consoleLog,
     bootSeconds,
     guestUptimeAtReady: typeof ready.uptime === "number" ? ready.uptime : Number.NaN,
     async stop() {
-      if (!exited) {
+      if (!qemu.hasExited()) {
         try {
           await agent.request({ op: "shutdown" }, 5000);
         } catch {
           // the VM may already be gone
         }
         agent.close();
-        const timer = setTimeout(() => void kill(), 10_000);
-        await exitPromise;
+        const timer = setTimeout(() => void qemu.kill(), 10_000);
+        await qemu.exited;
         clearTimeout(timer);
       }
       agent.close();

@@ -3,6 +3,7 @@
 
 tcp HOST PORT COUNT TIMEOUT   COUNT concurrent connections, each sends a line and waits for its echo;
                               all stay open until every one has finished, so each holds a NAT tuple.
+                              "results" has one entry per connection (echo.py's result).
 udp HOST PORT COUNT TIMEOUT   COUNT datagrams from COUNT sockets, each waits for its echo.
 """
 import json
@@ -11,41 +12,14 @@ import socket
 import sys
 import time
 
+from echo import open_echo_flows
+
 
 def tcp(host, port, count, timeout):
-    sel = selectors.DefaultSelector()
-    socks = []
-    results = []
-    deadline = time.monotonic() + timeout
-    for i in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        s.connect_ex((host, port))
-        sel.register(s, selectors.EVENT_WRITE, i)
-        socks.append(s)
-        results.append({"localPort": s.getsockname()[1], "ok": False, "error": "timeout"})
-    payload = b"mapectl-lab\n"
-    pending = count
-    while pending > 0 and time.monotonic() < deadline:
-        for key, events in sel.select(max(0.0, deadline - time.monotonic())):
-            s, i = key.fileobj, key.data
-            if events & selectors.EVENT_WRITE:
-                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if err != 0:
-                    results[i]["error"] = f"connect: errno {err}"
-                    sel.unregister(s)
-                    pending -= 1
-                    continue
-                s.send(payload)
-                sel.modify(s, selectors.EVENT_READ, i)
-            elif events & selectors.EVENT_READ:
-                data = s.recv(4096)
-                results[i]["ok"] = data == payload
-                results[i]["error"] = None if data == payload else f"echo {data!r}"
-                sel.unregister(s)
-                pending -= 1
-    for s in socks:
-        s.close()
+    flows = open_echo_flows([(None, host, port)] * count, timeout)
+    results = [f.result for f in flows]
+    for f in flows:
+        f.close()
     ok = sum(1 for r in results if r["ok"])
     print(json.dumps({"proto": "tcp", "count": count, "ok": ok, "results": results}))
 

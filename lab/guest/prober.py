@@ -15,13 +15,11 @@ flows SPEC_FILE
 """
 import json
 import resource
-import selectors
 import signal
-import socket
 import sys
 import time
 
-PAYLOAD = b"mapectl-lab\n"
+from echo import EchoFlows, open_echo_flows
 
 
 def emit(obj):
@@ -30,7 +28,7 @@ def emit(obj):
 
 
 def probe(host, port, interval, timeout, duration):
-    sel = selectors.DefaultSelector()
+    flows = EchoFlows(hold=False)
     end = time.monotonic() + duration
     next_start = time.monotonic()
     running = True
@@ -40,41 +38,33 @@ def probe(host, port, interval, timeout, duration):
         running = False
 
     signal.signal(signal.SIGTERM, stop)
-    while running and (time.monotonic() < end or sel.get_map()):
+    while running and (time.monotonic() < end or flows.pending() > 0):
         now = time.monotonic()
-        if now >= next_start and now < end:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            s.connect_ex((host, port))
-            sel.register(s, selectors.EVENT_WRITE, {"t": time.time(), "deadline": now + timeout})
+        if next_start <= now < end:
+            flows.start(host, port, timeout)
             next_start = now + interval
-        wait = max(0.0, min(next_start - time.monotonic(), 0.05))
-        for key, events in sel.select(wait):
-            s, info = key.fileobj, key.data
-            if events & selectors.EVENT_WRITE:
-                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if err != 0:
-                    emit({"t": info["t"], "done": time.time(), "ok": False, "error": f"connect: errno {err}"})
-                    sel.unregister(s)
-                    s.close()
-                    continue
-                s.send(PAYLOAD)
-                sel.modify(s, selectors.EVENT_READ, info)
-            else:
-                try:
-                    data = s.recv(4096)
-                except OSError as e:
-                    data = f"recv: {e}".encode()
-                ok = data == PAYLOAD
-                emit({"t": info["t"], "done": time.time(), "ok": ok, "error": None if ok else repr(data)[:80]})
-                sel.unregister(s)
-                s.close()
-        now = time.monotonic()
-        for key in list(sel.get_map().values()):
-            if now > key.data["deadline"]:
-                emit({"t": key.data["t"], "done": time.time(), "ok": False, "error": "timeout"})
-                sel.unregister(key.fileobj)
-                key.fileobj.close()
+        wait = 0.05 if now >= end else max(0.0, min(next_start - time.monotonic(), 0.05))
+        for flow in flows.step(wait):
+            r = flow.result
+            emit({"t": r["t"], "done": r["done"], "ok": r["ok"], "error": r["error"]})
+
+
+def summary(results, seconds, destinations):
+    errors = {}
+    per_source = {}
+    for r in results:
+        if r["ok"]:
+            per_source[r["src"]] = per_source.get(r["src"], 0) + 1
+        else:
+            errors[r["error"]] = errors.get(r["error"], 0) + 1
+    return {
+        "count": len(results),
+        "ok": sum(1 for r in results if r["ok"]),
+        "seconds": round(seconds, 2),
+        "errors": errors,
+        "perSource": per_source,
+        "destinations": destinations,
+    }
 
 
 def flows(spec_file):
@@ -85,62 +75,17 @@ def flows(spec_file):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < count + 64:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 64), hard))
-    sel = selectors.DefaultSelector()
-    socks = []
-    results = []
-    started = time.time()
-    deadline = time.monotonic() + timeout
+    specs = []
     for i in range(count):
-        src = sources[i % len(sources)]
         host, port = destinations[(i // len(sources)) % len(destinations)]
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        s.bind((src, 0))
-        s.connect_ex((host, port))
-        sel.register(s, selectors.EVENT_WRITE, i)
-        socks.append(s)
-        results.append({"src": src, "dst": f"{host}:{port}", "ok": False, "error": "timeout"})
-    pending = count
-    while pending > 0 and time.monotonic() < deadline:
-        for key, events in sel.select(max(0.0, deadline - time.monotonic())):
-            s, i = key.fileobj, key.data
-            if events & selectors.EVENT_WRITE:
-                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if err != 0:
-                    results[i]["error"] = f"connect: errno {err}"
-                    sel.unregister(s)
-                    pending -= 1
-                    continue
-                s.send(PAYLOAD)
-                sel.modify(s, selectors.EVENT_READ, i)
-            else:
-                data = s.recv(4096)
-                results[i]["ok"] = data == PAYLOAD
-                results[i]["error"] = None if data == PAYLOAD else f"echo {data!r}"[:80]
-                sel.unregister(s)
-                pending -= 1
-    errors = {}
-    for r in results:
-        if not r["ok"]:
-            errors[r["error"]] = errors.get(r["error"], 0) + 1
-    per_source = {}
-    for r in results:
-        if r["ok"]:
-            per_source[r["src"]] = per_source.get(r["src"], 0) + 1
-    emit(
-        {
-            "count": count,
-            "ok": sum(1 for r in results if r["ok"]),
-            "seconds": round(time.time() - started, 2),
-            "errors": errors,
-            "perSource": per_source,
-            "destinations": len(destinations),
-        }
-    )
+        specs.append((sources[i % len(sources)], host, port))
+    started = time.time()
+    held = open_echo_flows(specs, timeout)
+    emit(summary([f.result for f in held], time.time() - started, len(destinations)))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     time.sleep(hold)
-    for s in socks:
-        s.close()
+    for f in held:
+        f.close()
 
 
 if __name__ == "__main__":

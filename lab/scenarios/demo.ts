@@ -1,8 +1,9 @@
+import { portInSet } from "../../src/mape/port-set.ts";
 import { CE, INET, NS } from "../addresses.ts";
 import { countedDrops } from "../border-relays.ts";
-import { portInSet } from "../../src/mape/port-set.ts";
-import { Checks, nonZero, type Scenario } from "./scenario.ts";
+import { connectMany, udpProbe } from "../clients.ts";
 import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
+import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 interface UpReport {
   actions: { summary: string }[];
@@ -38,7 +39,7 @@ export const demo: Scenario = {
     });
     if (up.code !== 0) {
       checks.add("mapectl up", false, up.stderr.trim());
-      return checks.report("demo", lab, nonZero(await lab.counters()));
+      return checks.report("demo", lab, nonZero(await lab.isp.counters()));
     }
     const doc = JSON.parse(up.stdout) as UpReport;
     const plan = doc.plan;
@@ -54,9 +55,9 @@ export const demo: Scenario = {
     checks.add("DNS from the LAN", dns.ok, dns.detail);
     const http = await httpFromLan(lab);
     checks.add("HTTP from the LAN", http.ok, http.detail);
-    const udp = await lab.udpProbe(4, INET.hosts[2], INET.udpEchoPort, 8);
+    const udp = await udpProbe(lab, 4, INET.hosts[2], INET.udpEchoPort, 8);
     checks.add("UDP from the LAN", udp.ok === 4, `${udp.ok}/4 echoed`);
-    const many = await lab.connectMany(plan.portCount, INET.hosts[1], INET.manyPort, 30);
+    const many = await connectMany(lab, plan.portCount, INET.hosts[1], INET.manyPort, 30);
     const { psidOffset, psidLength } = plan.parameters.rule;
     const ports = new Set(many.seen.map((s) => s.sport));
     const inSet = [...ports].every((p) => portInSet(p, psidOffset, psidLength, plan.parameters.psid));
@@ -89,7 +90,7 @@ export const demo: Scenario = {
             .map((f) => f.id)
             .join(", ")} ${doctor.stderr.trim()}`,
     );
-    const counters = await lab.counters();
+    const counters = await lab.isp.counters();
     const drops = countedDrops(counters);
     checks.add(
       "the BR dropped nothing",

@@ -1,7 +1,7 @@
-import { demo } from "./demo.ts";
-import { reference } from "./reference.ts";
 import { resetCe } from "../ce-reset.ts";
 import type { Lab } from "../lab.ts";
+import { demo } from "./demo.ts";
+import { reference } from "./reference.ts";
 import type { Scenario, ScenarioReport } from "./scenario.ts";
 import { wrongBr } from "./wrong-br.ts";
 
@@ -15,6 +15,6 @@ export function findScenario(name: string): Scenario | undefined {
 /** Runs a scenario on a CE put back to its freshly booted state, with the BRs' counters at zero. */
 export async function runScenario(lab: Lab, scenario: Scenario): Promise<ScenarioReport> {
   await resetCe(lab.guest);
-  await lab.resetCounters();
+  await lab.isp.resetCounters();
   return scenario.run(lab);
 }

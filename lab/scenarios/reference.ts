@@ -1,10 +1,11 @@
+import { portInSet } from "../../src/mape/port-set.ts";
 import { CE, INET, NS } from "../addresses.ts";
 import { countedDrops } from "../border-relays.ts";
+import { connectMany, udpProbe } from "../clients.ts";
 import type { InetRecord } from "../lab.ts";
 import { applyReferenceCe } from "../reference-ce.ts";
-import { portInSet } from "../../src/mape/port-set.ts";
-import { Checks, nonZero, type Scenario } from "./scenario.ts";
 import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
+import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 function portOf(record: InetRecord): number | undefined {
   return record.proto === "icmp" ? record.id : record.sport;
@@ -31,11 +32,11 @@ export const reference: Scenario = {
     await lab.clearRecords();
     const ping = await pingFromLan(lab);
     checks.add("ping 8.8.8.8 from lan", ping.ok, ping.detail);
-    const tcp = await lab.connectMany(8, INET.hosts[0], INET.manyPort, 15);
+    const tcp = await connectMany(lab, 8, INET.hosts[0], INET.manyPort, 15);
     checks.add("8 TCP connections to 8.8.8.8:9000 from lan", tcp.ok === 8, `${tcp.ok}/8 echoed`);
     const http = await httpFromLan(lab);
     checks.add("HTTP to 1.1.1.1 from lan", http.ok, http.detail);
-    const udp = await lab.udpProbe(4, INET.hosts[2], INET.udpEchoPort, 8);
+    const udp = await udpProbe(lab, 4, INET.hosts[2], INET.udpEchoPort, 8);
     checks.add("4 UDP datagrams to 1.1.1.1:7 from lan", udp.ok === 4, `${udp.ok}/4 echoed`);
     const dns = await dnsFromLan(lab);
     checks.add("DNS query to 8.8.8.8 from lan", dns.ok, dns.detail);
@@ -65,7 +66,7 @@ export const reference: Scenario = {
         ? `tcp ${byProto("tcp").join(" ")}; udp ${byProto("udp").join(" ")}; icmp ids ${byProto("icmp").join(" ")}`
         : `outside the set: ${outside.map((r) => `${r.proto} ${String(portOf(r))}`).join(", ")}`,
     );
-    const counters = await lab.counters();
+    const counters = await lab.isp.counters();
     const drops = countedDrops(counters);
     checks.add(
       "the BRs dropped nothing",

@@ -1,4 +1,5 @@
-import type { Counter, Lab } from "../lab.ts";
+import type { Counter } from "../isp.ts";
+import type { Lab } from "../lab.ts";
 
 export interface Check {
   readonly name: string;

@@ -1,8 +1,9 @@
-import { BORDER_RELAYS, CE, INET, NS } from "../addresses.ts";
 import { formatIpv6 } from "../../src/mape/ipv6.ts";
+import { BORDER_RELAYS, CE, INET, NS } from "../addresses.ts";
+import { connectMany } from "../clients.ts";
 import { applyReferenceCe, REFERENCE_TUNNEL } from "../reference-ce.ts";
-import { Checks, nonZero, type Scenario } from "./scenario.ts";
 import { pingFromLan } from "./probes.ts";
+import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 const JPNE = BORDER_RELAYS.find((b) => b.id === "jpne");
 
@@ -26,10 +27,10 @@ export const wrongBr: Scenario = {
     await lab.clearRecords();
     const before = await lab.linkStats(NS.ce, CE.wan);
     const tunnelBefore = await lab.linkStats(NS.ce, REFERENCE_TUNNEL);
-    const countersBefore = await lab.counters();
+    const countersBefore = await lab.isp.counters();
     const ping = await pingFromLan(lab, INET.hosts[0], 3);
     checks.add("ping 8.8.8.8 from lan gets no reply", !ping.ok, ping.detail);
-    const tcp = await lab.connectMany(2, INET.hosts[0], INET.manyPort, 4);
+    const tcp = await connectMany(lab, 2, INET.hosts[0], INET.manyPort, 4);
     checks.add("TCP to 8.8.8.8:9000 from lan gets no answer", tcp.ok === 0, `${tcp.ok}/2 connected`);
     const after = await lab.linkStats(NS.ce, CE.wan);
     const tunnelAfter = await lab.linkStats(NS.ce, REFERENCE_TUNNEL);
@@ -38,7 +39,7 @@ export const wrongBr: Scenario = {
     const encapsulated = tunnelAfter.txPackets - tunnelBefore.txPackets;
     const received = after.rxPackets - before.rxPackets;
     checks.add("packets leave the WAN", sent >= 3, `wan0 tx +${sent} packets`);
-    const counters = await lab.counters();
+    const counters = await lab.isp.counters();
     const unknown = (counters.jpne_unknown_ce?.packets ?? 0) - (countersBefore.jpne_unknown_ce?.packets ?? 0);
     checks.add(
       "JPNE's BR drops them as from an unknown CE",

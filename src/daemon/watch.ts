@@ -1,3 +1,4 @@
+import { bootTableNote } from "../host/boot-table.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
 import { LinkMonitor } from "../host/link-monitor.ts";
@@ -132,6 +133,7 @@ export class Watcher {
   private drift = "";
   /** The provisioning notice last reported (e.g. a DS-Lite-only answer), said once while it holds. */
   private notice = "";
+  private bootFailure: string | null = null;
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;
   private readonly options: WatchOptions;
@@ -308,6 +310,7 @@ export class Watcher {
       const notice = result.notice ?? "";
       if (notice !== this.notice && notice !== "") this.log("warning", `${reason}: provisioning: ${notice}`);
       this.notice = notice;
+      this.reportBootTable(result);
       if (result.stale !== null) {
         this.logOnce(
           "warning",
@@ -381,6 +384,14 @@ export class Watcher {
    * and IPv4 address are VyOS's configuration to change, so it says what differs and where the
    * commands for it come from.
    */
+  /** A rewritten boot table once per change; a failure to write it once until it is written. */
+  private reportBootTable(result: ConvergeResult): void {
+    const note = bootTableNote(result.bootTable ?? null);
+    const failed = result.bootTable?.action === "failed";
+    if (note !== null && !(failed && note === this.bootFailure)) this.log(failed ? "warning" : "info", note);
+    this.bootFailure = failed ? note : null;
+  }
+
   private reportDrift(result: ConvergeResult): void {
     const text = result.vyosDrift.join("; ");
     if (text === this.drift) return;

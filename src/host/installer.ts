@@ -1,16 +1,9 @@
 import { writeFileAtomic } from "./atomic-file.ts";
 import { createHash } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { withMarkedBlock, withoutMarkedBlock, type MarkedBlock } from "../render/marked-block.ts";
 import { HostError } from "./errors.ts";
 
 // What mapectl install writes and uninstall removes, under a root directory (/ or a test's):
@@ -19,7 +12,8 @@ import { HostError } from "./errors.ts";
 /** One thing install wrote, as uninstall needs to know it. */
 export interface ManifestEntry {
   readonly path: string;
-  readonly kind: "dir" | "file" | "block";
+  /** generated: a file mapectl rewrites as it runs (the boot table): uninstall removes it whatever it holds. */
+  readonly kind: "dir" | "file" | "block" | "generated";
   /** For a file: its content's sha256 when written; uninstall keeps a file changed since. */
   readonly sha256?: string;
   /** For a block: whether install created the file around it. */
@@ -63,14 +57,6 @@ export function loadManifest(path: string): Manifest | null {
   }
 }
 
-function removeBlock(text: string, begin: string, end: string): string {
-  const lines = text.split("\n");
-  const from = lines.findIndex((l) => l.startsWith(begin));
-  const to = lines.findIndex((l, i) => i > from && l.startsWith(end));
-  if (from < 0 || to < 0) return text;
-  return [...lines.slice(0, from), ...lines.slice(to + 1)].join("\n");
-}
-
 export class Installer {
   readonly steps: Step[] = [];
   readonly entries = new Map<string, ManifestEntry>();
@@ -109,13 +95,21 @@ export class Installer {
     this.entries.set(path, { path, kind: "file", sha256: sha256(content) });
   }
 
-  /** Adds or replaces mapectl's block in a file of the user's, creating the file if needed. */
-  block(path: string, header: string, block: string, begin: string, end: string): void {
+  /**
+   * A file that up and the daemon rewrite later: written now when its content is known (else left
+   * as it is), and recorded either way, so that uninstall removes what they wrote too.
+   */
+  generated(path: string, content: string | null, mode: number): void {
+    if (content !== null) this.file(path, content, mode);
+    this.entries.set(path, { path, kind: "generated" });
+  }
+
+  /** Adds or replaces mapectl's block in a file of the user's, creating the file (from header) if needed. */
+  block(path: string, header: string, block: MarkedBlock): void {
     const target = this.at(path);
     const exists = existsSync(target);
     const current = exists ? readFileSync(target, "utf8") : header;
-    const without = removeBlock(current, begin, end);
-    const next = `${without}${without.endsWith("\n") || without === "" ? "" : "\n"}${block}`;
+    const next = withMarkedBlock(current, block, path);
     const action = !exists ? "create" : next === current ? "unchanged" : "update";
     this.steps.push({ path, action });
     const mode = exists ? statSync(target).mode & 0o7777 : 0o755;
@@ -147,7 +141,12 @@ export function removeInstalled(
       continue;
     }
     if (!existsSync(at)) {
-      steps.push({ path: entry.path, action: "skip", why: "already gone" });
+      if (entry.kind !== "generated") steps.push({ path: entry.path, action: "skip", why: "already gone" });
+      continue;
+    }
+    if (entry.kind === "generated") {
+      steps.push({ path: entry.path, action: "remove" });
+      if (!dryRun) rmSync(at);
       continue;
     }
     if (entry.kind === "file") {
@@ -160,7 +159,7 @@ export function removeInstalled(
       continue;
     }
     const text = readFileSync(at, "utf8");
-    const rest = removeBlock(text, block.begin, block.end);
+    const rest = withoutMarkedBlock(text, block, entry.path);
     if (entry.createdFile === true && rest === block.emptyFile) {
       steps.push({ path: entry.path, action: "remove" });
       if (!dryRun) rmSync(at);

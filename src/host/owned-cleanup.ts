@@ -2,6 +2,7 @@ import { HostRefusal } from "./host-refusal.ts";
 import { ownedCleanup } from "../plan/owned-cleanup.ts";
 import { reconcileDown, type Action, type AppliedState } from "../plan/reconcile.ts";
 import { applyActions } from "./apply.ts";
+import { removeBootTable, type BootTableChange } from "./boot-table.ts";
 import type { CommandRunner } from "./command-runner.ts";
 import { observeHost } from "./observe.ts";
 import { clearState, loadState } from "./state-store.ts";
@@ -20,6 +21,8 @@ export interface Teardown {
   readonly actions: readonly Action[];
   /** No state and no --force-owned: what is provably mapectl's on the host, left in place. */
   readonly unrecorded: readonly Action[];
+  /** On VyOS (owner vyos): the boot hook's table file, removed so a reboot does not load it again. */
+  readonly bootTable?: BootTableChange | null;
 }
 
 function isDamagedState(err: unknown): boolean {
@@ -44,9 +47,10 @@ export async function teardown(runner: CommandRunner, options: TeardownOptions):
     if (options.dryRun) return { applied: label(previous), actions, unrecorded: [] };
     await applyActions(runner, actions);
     clearState();
+    const bootTable = previous.plan.tunnelOwner === "vyos" ? removeBootTable() : null;
     const rest = options.forceOwned ? ownedCleanup(await observeHost(runner), options.tunnelName) : [];
     await applyActions(runner, rest);
-    return { applied: label(previous), actions: [...actions, ...rest], unrecorded: [] };
+    return { applied: label(previous), actions: [...actions, ...rest], unrecorded: [], bootTable };
   }
   if (!options.forceOwned) {
     let unrecorded: Action[] = [];

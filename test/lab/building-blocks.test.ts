@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { BORDER_RELAYS, CE, GUEST, INET, NGN, NS } from "../../lab/addresses.ts";
+import { capture } from "../../lab/capture.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
+import { connectMany } from "../../lab/clients.ts";
 import {
   noRouteToBr,
   removeCeAddress,
@@ -10,32 +12,17 @@ import {
   secondCeOnLine,
   strictBrWithEncapLimit,
 } from "../../lab/faults.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { applyReferenceCe } from "../../lab/reference-ce.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
+import { useLab } from "../helpers/lab.ts";
 
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot();
-});
-
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
+const { skip, lab: booted } = useLab();
 
 async function freshCe(): Promise<Lab> {
   const l = booted();
   await resetCe(l.guest);
-  await l.setBrOptions({ strictEncapLimit: false });
+  await l.isp.setBrOptions({ strictEncapLimit: false });
   return l;
 }
 
@@ -95,7 +82,7 @@ test(
     assert.equal(answer.map_e.br, "2001:260:700:1::1:275");
     assert.equal(answer.map_e.version, 0);
     assert.ok(answer.map_e.rules.some((r) => (r as { ipv6: string }).ipv6 === "2404:7a82:4c00::/38"));
-    const asked = await l.provisioningRequests();
+    const asked = await l.isp.provisioningRequests();
     assert.equal((asked.at(-1)?.query as Record<string, string> | undefined)?.product, "V6MIG-ROUTER");
   },
 );
@@ -104,7 +91,7 @@ test("240 concurrent TCP connections use all 240 ports of PSID 65, 16 per block"
   const l = await freshCe();
   const config = await applyReferenceCe(l, l.prefix);
   const { psidOffset, psidLength } = config.resolved.params.rule;
-  const result = await l.connectMany(240, INET.hosts[1], INET.manyPort, 60);
+  const result = await connectMany(l, 240, INET.hosts[1], INET.manyPort, 60);
   assert.equal(result.ok, 240);
   const ports = result.seen.map((s) => s.sport);
   assert.equal(new Set(ports).size, 240);
@@ -121,9 +108,9 @@ test(
   async () => {
     const l = await freshCe();
     const config = await applyReferenceCe(l, l.prefix);
-    const capture = await l.capture(NS.ngn, NGN.bridge, ["ip6"]);
+    const pcap = await capture(l, NS.ngn, NGN.bridge, ["ip6"]);
     await l.run(NS.lan, ["ping", "-c", "2", "-W", "3", INET.hosts[0]]);
-    const file = await capture.stop();
+    const file = await pcap.stop();
     const text = spawnSync("tcpdump", ["-nn", "-r", file], { encoding: "utf8" }).stdout;
     assert.match(
       text,
@@ -144,10 +131,10 @@ test("fault: a strict BR drops a tunnel with the default encaplimit, and counts 
   const l = await freshCe();
   await applyReferenceCe(l, l.prefix);
   await strictBrWithEncapLimit(l);
-  await l.resetCounters();
+  await l.isp.resetCounters();
   const ping = await l.exec(NS.lan, ["ping", "-c", "2", "-W", "2", INET.hosts[0]]);
   assert.notEqual(ping.code, 0, "ping fails");
-  const counters = await l.counters();
+  const counters = await l.isp.counters();
   assert.ok((counters.biglobe_east_dstopt?.packets ?? 0) >= 2, JSON.stringify(counters.biglobe_east_dstopt));
   assert.equal(counters.biglobe_east_decap?.packets, 0);
 });
@@ -156,7 +143,7 @@ test("fault: without the CE address on the WAN nothing leaves the tunnel", { ski
   const l = await freshCe();
   await applyReferenceCe(l, l.prefix);
   await removeCeAddress(l);
-  await l.resetCounters();
+  await l.isp.resetCounters();
   const before = await l.linkStats(NS.ce, "mape");
   const ping = await l.exec(NS.lan, ["ping", "-c", "2", "-W", "2", INET.hosts[0]]);
   assert.notEqual(ping.code, 0);
@@ -166,7 +153,7 @@ test("fault: without the CE address on the WAN nothing leaves the tunnel", { ski
     after.txErrors + after.txDropped > before.txErrors + before.txDropped,
     "it counted errors instead",
   );
-  const counters = await l.counters();
+  const counters = await l.isp.counters();
   assert.ok(BORDER_RELAYS.every((b) => (counters[`${b.id}_decap`]?.packets ?? 0) === 0));
 });
 
@@ -204,7 +191,7 @@ test(
 test("setPrefix: Kea delegates a new /56, the CE sees it, the BR serves the new CE", { skip }, async () => {
   const l = await freshCe();
   const next = "2404:7a82:4d02:4200::/56";
-  await l.setPrefix(next);
+  await l.isp.setPrefix(next);
   const routes = JSON.parse(
     await l.run(NS.ce, ["ip", "-6", "-j", "route", "show", "type", "unreachable"]),
   ) as Route[];
@@ -212,8 +199,8 @@ test("setPrefix: Kea delegates a new /56, the CE sees it, the BR serves the new 
     routes.map((r) => r.dst),
     [next],
   );
-  assert.equal(l.servedCes[0]?.ceAddress, "2404:7a82:4d02:4200:85:d10d:200:4200");
-  assert.equal(l.servedCes[0].psid, 66);
+  assert.equal(l.isp.servedCes[0]?.ceAddress, "2404:7a82:4d02:4200:85:d10d:200:4200");
+  assert.equal(l.isp.servedCes[0].psid, 66);
   const config = await applyReferenceCe(l, next);
   await l.clearRecords();
   await l.run(NS.lan, ["ping", "-c", "2", "-W", "3", INET.hosts[0]]);

@@ -3,17 +3,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { labPreflight } from "../../lab/preflight.ts";
 import { repoRoot } from "../../lab/paths.ts";
+import { labSkip } from "../../lab/preflight.ts";
 
 // The bundle, as users run it: `npm run build` (npm test does) makes dist/mapectl.cjs.
 const bundle = join(repoRoot(), "dist", "mapectl.cjs");
-const problems = labPreflight();
-const skip = !existsSync(bundle)
-  ? "dist/mapectl.cjs is missing: run npm run build"
-  : problems.length > 0
-    ? `lab not runnable here: ${problems.join("; ")}`
-    : false;
+const skip = labSkip({ needsBundle: true });
 
 function labQemuPids(): string[] {
   const out = spawnSync("pgrep", ["-f", "mapectl-lab/runs/vm-"], { encoding: "utf8" }).stdout;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { BORDER_RELAYS, CE, DEFAULT_PREFIX, INET, NGN, NS } from "../../lab/addresses.ts";
+import { capture } from "../../lab/capture.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
+import { connectMany } from "../../lab/clients.ts";
 import {
   applyReferenceCeWithNat,
   ceTunnel,
@@ -11,8 +13,7 @@ import {
   secondCeOnLine,
   wrongBr,
 } from "../../lab/faults.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { applyReferenceCe, type ReferenceCeOptions } from "../../lab/reference-ce.ts";
 import { httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
 import type { Finding } from "../../src/diagnose/findings.ts";
@@ -21,15 +22,25 @@ import { formatIpv6, parseIpv6Prefix } from "../../src/mape/ipv6.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
 import { resolveParameters } from "../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../src/rules/shipped.ts";
+import { useLab } from "../helpers/lab.ts";
 import { checkSet, loadSchema } from "../unit/render/vyos-schema.ts";
 
 // Issue 6's proof: `mapectl doctor` on a real kernel. A healthy CE (made by mapectl, and by hand)
 // gets no failure; every fault, injected into a working CE, is named first with a fix; the fix,
 // run exactly as printed (sh -c in the ce namespace), brings the path back and doctor to clean.
 // The seed's own configuration, typed in with the work log's commands, is named in full.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
+// Strict BRs (they drop a Destination Options header) from the start: encaplimit matters.
+const { skip, lab: booted } = useLab({
+  strictEncapLimit: true,
+  // Fixes may say `mapectl up` / `mapectl down`: on a router mapectl is on PATH, so it is here.
+  onBoot: async (lab) => {
+    await lab.guest.writeFile(
+      "/usr/local/sbin/mapectl",
+      `#!/bin/sh\nNODE_EXTRA_CA_CERTS=/etc/mapectl/lab-ca.pem exec ${process.execPath} ${lab.repo}/dist/mapectl.cjs "$@"\n`,
+      0o755,
+    );
+  },
+});
 
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
 const JPNE_BR = BORDER_RELAYS.find((b) => b.id === "jpne")?.address ?? "";
@@ -69,31 +80,15 @@ interface DoctorDoc {
   findings: Finding[];
 }
 
-before(async () => {
-  if (skip !== false) return;
-  // Strict BRs (they drop a Destination Options header) from the start: encaplimit matters.
-  lab = await Lab.boot({ strictEncapLimit: true });
-  // Fixes may say `mapectl up` / `mapectl down`: on a router mapectl is on PATH, so it is here.
-  await lab.guest.writeFile(
-    "/usr/local/sbin/mapectl",
-    `#!/bin/sh\nNODE_EXTRA_CA_CERTS=/etc/mapectl/lab-ca.pem exec ${process.execPath} ${lab.repo}/dist/mapectl.cjs "$@"\n`,
-    0o755,
-  );
-});
-
-after(async () => {
-  await lab?.shutdown();
-  if (timings.length > 0)
+after(() => {
+  if (timings.length > 0) {
+    const lab = booted();
     console.log(
-      `doctor lab timings (boot ${lab?.bootSeconds.toFixed(1) ?? "?"} s + topology ${lab?.topologySeconds.toFixed(1) ?? "?"} s; ` +
+      `doctor lab timings (boot ${lab.bootSeconds.toFixed(1)} s + topology ${lab.topologySeconds.toFixed(1)} s; ` +
         `${doctorRuns.count} doctor --json runs took ${(doctorRuns.ms / 1000).toFixed(1)} s):\n  ${timings.join("\n  ")}`,
     );
+  }
 });
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 /** One scenario as a test, timed, so the file's runtime can be read per scenario. */
 function scenario(name: string, body: () => Promise<void>): void {
@@ -205,7 +200,7 @@ async function fresh(): Promise<Lab> {
     if ((await l.run(NS.ce, ["ip", "-6", "route", "show", "default", "dev", CE.wan])).trim() !== "") break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  await l.resetCounters();
+  await l.isp.resetCounters();
   return l;
 }
 
@@ -224,13 +219,13 @@ async function workingCe(kind: CeKind): Promise<Lab> {
     return l;
   }
   await fresh();
-  if (l.prefix !== DEFAULT_PREFIX) await l.setPrefix(DEFAULT_PREFIX);
+  if (l.prefix !== DEFAULT_PREFIX) await l.isp.setPrefix(DEFAULT_PREFIX);
   if (kind === "mapectl") {
     await mapectlUp(l);
   } else {
     await applyReferenceCe(l, l.prefix);
   }
-  await l.resetCounters();
+  await l.isp.resetCounters();
   return l;
 }
 
@@ -259,7 +254,7 @@ scenario("healthy CE made by mapectl up: doctor exits 0, no failure, and --probe
   const probe = doc.findings.find((f) => f.id === "probe-path");
   assert.equal(probe?.verdict, "ok", probe?.summary);
   assert.match(probe.summary, new RegExp(`([1-9][0-9]*) sent to BR ${BIGLOBE_BR}, [1-9][0-9]* received`));
-  assert.ok(((await l.counters()).biglobe_east_decap?.packets ?? 0) > 0);
+  assert.ok(((await l.isp.counters()).biglobe_east_decap?.packets ?? 0) > 0);
   healthy("mapectl");
 });
 
@@ -269,7 +264,7 @@ scenario("br-mismatch: the tunnel to JPNE's BR on a BIGLOBE line; --probe shows 
   const l = await workingCe("mapectl");
   await wrongBr(l, JPNE_BR);
   await assertPathBroken("tunnel to JPNE's BR");
-  assert.ok(((await l.counters()).jpne_unknown_ce?.packets ?? 0) > 0, "JPNE's BR drops an unknown CE");
+  assert.ok(((await l.isp.counters()).jpne_unknown_ce?.packets ?? 0) > 0, "JPNE's BR drops an unknown CE");
   const { finding, doc } = await assertFirst("br-mismatch", ["--probe"]);
   assert.match(finding.summary, new RegExp(`sends to ${JPNE_BR} \\(the BR of v6プラス\\).*BR ${BIGLOBE_BR}`));
   assert.ok(finding.fix.some((c) => c.includes(`remote ${BIGLOBE_BR}`)));
@@ -327,7 +322,7 @@ scenario("encap-limit: the tunnel's encaplimit 4 against a strict BR", async () 
   const t = await ceTunnel(l);
   await l.run(NS.ce, ["ip", "-6", "tunnel", "change", t.name, "encaplimit", "4"]);
   await assertPathBroken("encaplimit 4");
-  assert.ok(((await l.counters()).biglobe_east_dstopt?.packets ?? 0) > 0, "the strict BR dropped them");
+  assert.ok(((await l.isp.counters()).biglobe_east_dstopt?.packets ?? 0) > 0, "the strict BR dropped them");
   await faultFixed("encap-limit", "encaplimit none", "mapectl");
 });
 
@@ -375,7 +370,7 @@ scenario(
     await l.run(NS.ce, ["ip", "-6", "addr", "del", `${right}/128`, "dev", CE.wan]);
     await assertPathBroken("RFC 7597 CE address");
     assert.ok(
-      ((await l.counters()).biglobe_east_unknown_ce?.packets ?? 0) > 0,
+      ((await l.isp.counters()).biglobe_east_unknown_ce?.packets ?? 0) > 0,
       "the BR does not know that CE",
     );
     const finding = await faultFixed("ce-address-mismatch", "draft-03 CE address", "reference");
@@ -420,23 +415,23 @@ scenario(
 /** The reference CE with a configuration fault (or a NAT variant); the scenario's own CE. */
 async function referenceWith(options: ReferenceCeOptions, nat?: "no-icmp" | "masquerade"): Promise<Lab> {
   const l = await fresh();
-  if (l.prefix !== DEFAULT_PREFIX) await l.setPrefix(DEFAULT_PREFIX);
+  if (l.prefix !== DEFAULT_PREFIX) await l.isp.setPrefix(DEFAULT_PREFIX);
   current = null;
   if (nat === undefined) await applyReferenceCe(l, l.prefix, options);
   else await applyReferenceCeWithNat(l, nat, options);
-  await l.resetCounters();
+  await l.isp.resetCounters();
   return l;
 }
 
 scenario("nat-port-coverage: NAT to one 16-port block; 24 connections to one server", async () => {
   const l = await referenceWith({ portBlocks: "first" });
-  const before = await l.connectMany(24, INET.hosts[1], INET.manyPort, 3);
+  const before = await connectMany(l, 24, INET.hosts[1], INET.manyPort, 3);
   assert.equal(before.ok, 16, "one block: only 16 connections to one server succeed");
   const { finding } = await assertFirst("nat-port-coverage");
   assert.match(finding.summary, /covers 16 of the 240 ports/);
   await runFix(finding);
   await assertPathWorks("after the NAT fix");
-  const afterFix = await l.connectMany(24, INET.hosts[1]);
+  const afterFix = await connectMany(l, 24, INET.hosts[1]);
   assert.equal(afterFix.ok, 24, "all 24 connections succeed after the fix");
   assert.ok(new Set(afterFix.seen.map((s) => s.sport >> 12)).size > 1, "ports from several blocks");
   await assertClean("after the nat-port-coverage fix");
@@ -447,7 +442,10 @@ scenario("nat-icmp: NAT into the port set for tcp and udp only", async () => {
   const http = await httpFromLan(l);
   assert.ok(http.ok, `TCP still works: ${http.detail}`);
   await assertPathBroken("ICMP keeps its echo id");
-  assert.ok(((await l.counters()).biglobe_east_bad_icmp_id?.packets ?? 0) > 0, "the BR drops the echo ids");
+  assert.ok(
+    ((await l.isp.counters()).biglobe_east_bad_icmp_id?.packets ?? 0) > 0,
+    "the BR drops the echo ids",
+  );
   await faultFixed("nat-icmp", "mapectl's NAPT loaded", null);
 });
 
@@ -486,13 +484,13 @@ scenario("nat-outside-port-set: masquerade keeps the source ports", async () => 
 
 /** The MSS of the TCP SYN inet receives for one HTTP request from lan. */
 async function synMss(l: Lab): Promise<number> {
-  const capture = await l.capture(NS.inet, "br0", [
+  const pcap = await capture(l, NS.inet, "br0", [
     "tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0",
   ]);
   const http = await httpFromLan(l);
   assert.ok(http.ok, http.detail);
   await new Promise((r) => setTimeout(r, 1100)); // libpcap hands packets to tcpdump up to 1 s late
-  const file = await capture.stop();
+  const file = await pcap.stop();
   const text = (await l.exec(NS.inet, ["tcpdump", "-n", "-r", file])).stdout;
   const mss = /mss ([0-9]+)/.exec(text);
   assert.ok(mss !== null, `a SYN reached inet: ${text}`);
@@ -555,7 +553,7 @@ scenario("the seed's configuration, typed in with the work log's commands: every
   });
   await new Promise((r) => setTimeout(r, 1500)); // DAD of the CE address
   await assertPathBroken("the seed's configuration");
-  const counters = await l.counters();
+  const counters = await l.isp.counters();
   assert.ok(
     (counters.jpne_unknown_ce?.packets ?? 0) + (counters.jpne_dstopt?.packets ?? 0) > 0,
     "JPNE's BR drops the seed's packets",
@@ -627,7 +625,7 @@ scenario("the seed's configuration, typed in with the work log's commands: every
 scenario("prefix-changed (hand-made CE): a new /56 while the tunnel keeps the old CE address", async () => {
   const l = await workingCe("reference");
   current = null;
-  await l.setPrefix(OTHER_BIGLOBE);
+  await l.isp.setPrefix(OTHER_BIGLOBE);
   await assertPathBroken("old CE address on the new prefix");
   const { finding } = await assertFirst("prefix-changed");
   assert.match(
@@ -647,7 +645,7 @@ scenario("prefix-changed (mapectl's CE): the fix is `mapectl up`, run as printed
   current = null;
   assert.equal(l.prefix, OTHER_BIGLOBE);
   await mapectlUp(l);
-  await l.setPrefix(DEFAULT_PREFIX);
+  await l.isp.setPrefix(DEFAULT_PREFIX);
   await assertPathBroken("mapectl's CE on the old prefix");
   const { finding } = await assertFirst("prefix-changed");
   assert.deepEqual(
@@ -666,7 +664,7 @@ scenario(
   async () => {
     const l = await workingCe("mapectl");
     current = null;
-    await l.setPrefix(TRANSIX);
+    await l.isp.setPrefix(TRANSIX);
     // the B4 address is the LAN's address from the new prefix: wait until DAD made it usable
     for (let i = 0; i < 20; i++) {
       const tentative = await l.run(NS.ce, ["ip", "-6", "addr", "show", "dev", CE.lan, "tentative"]);

@@ -1,33 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CE, INET, LAN, NS } from "../../lab/addresses.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
 import { addInetHosts, addLanHosts, openFlows, startWatch } from "../../lab/traffic.ts";
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // Issue 8's port-usage proof: 2,000 concurrent flows from several inside hosts through BIGLOBE's
 // 240 ports all succeed (NAT tuples are per destination, so many destinations share the ports),
 // and `mapectl ports --json` counts per block what conntrack holds.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
+const { skip, lab: booted } = useLab();
 
 const IPV4 = "133.209.13.2";
 const PSID = 65;
 const FLOWS = 2000;
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot();
-});
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 interface PortsReport {
   ipv4Address: string;
@@ -75,7 +60,7 @@ test(
     const destinations = hosts.flatMap((h) => [[h, INET.manyPort] as const, [h, INET.tcpEchoPort] as const]);
     await l.run(NS.ce, ["conntrack", "-F"]);
     await l.clearRecords();
-    await l.resetCounters();
+    await l.isp.resetCounters();
 
     const started = Date.now();
     const flows = await openFlows(l, { sources, destinations, count: FLOWS }, 180);
@@ -130,7 +115,7 @@ test(
       const seen = (await l.records()).filter((r) => r.proto === "tcp");
       assert.equal(seen.length, FLOWS);
       assert.ok(seen.every((r) => r.src === IPV4 && r.sport !== undefined && portInSet(r.sport, 4, 8, PSID)));
-      assert.deepEqual(await l.brDrops(), []);
+      assert.deepEqual(await l.isp.brDrops(), []);
     } finally {
       await flows.close();
     }

@@ -2,37 +2,19 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CE, INET, NS } from "../../lab/addresses.ts";
-import { Lab } from "../../lab/lab.ts";
+import { connectMany } from "../../lab/clients.ts";
 import { repoRoot } from "../../lab/paths.ts";
-import { labPreflight } from "../../lab/preflight.ts";
 import { pingFromLan } from "../../lab/scenarios/probes.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // A CE built only from `mapectl render --target shell` (its iproute2 commands and nft table): no
 // mapectl runs on the CE for it. Then the single executable, which needs no Node, runs in the CE's
 // namespace.
 const bundle = join(repoRoot(), "dist", "mapectl.cjs");
 const sea = join(repoRoot(), "dist", `mapectl-linux-${process.arch}`);
-const problems = labPreflight();
-const skip = !existsSync(bundle)
-  ? "dist/mapectl.cjs is missing: run npm run build"
-  : problems.length > 0
-    ? `lab not runnable here: ${problems.join("; ")}`
-    : false;
-let lab: Lab | undefined;
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot();
-});
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
+const { skip, lab: booted } = useLab({ needsBundle: true });
 
 test(
   "a CE configured only from the rendered shell script and nft table carries IPv4",
@@ -69,7 +51,7 @@ test(
     assert.equal(again.code, 0, `running it twice is harmless: ${again.stderr}`);
     const ping = await pingFromLan(l);
     assert.ok(ping.ok, ping.detail);
-    const tcp = await l.connectMany(4, INET.hosts[0], INET.manyPort, 15);
+    const tcp = await connectMany(l, 4, INET.hosts[0], INET.manyPort, 15);
     assert.equal(tcp.ok, 4);
   },
 );

@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
+import { test } from "node:test";
 import { findScenario, runScenario } from "../../lab/scenarios/index.ts";
 import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // One VM for the whole file: booting costs ~10 s under TCG, a scenario a few seconds.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot();
-});
-
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
+const { skip, lab: booted } = useLab();
 
 async function run(name: string): Promise<ScenarioReport> {
   const scenario = findScenario(name);

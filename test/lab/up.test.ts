@@ -1,36 +1,23 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CE, INET, LAN, NS } from "../../lab/addresses.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
-import { Lab } from "../../lab/lab.ts";
-import { labPreflight } from "../../lab/preflight.ts";
-import { dnsFromLan, httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
+import { connectMany, udpProbe } from "../../lab/clients.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { findScenario, runScenario } from "../../lab/scenarios/index.ts";
+import { dnsFromLan, httpFromLan, pingFromLan } from "../../lab/scenarios/probes.ts";
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
 import { parseConntrack } from "../../src/plan/port-usage.ts";
 import { stableState } from "../helpers/lab-state.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // Issue 4's proof: mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
+const { skip, lab: booted } = useLab({ strictEncapLimit: true });
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
 const ECHO_SERVER =
   "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 7007)); s.listen()\nwhile True:\n  c,_=s.accept(); c.sendall(c.recv(100)); c.close()";
 const ECHO_CLIENT =
   "import socket; s=socket.create_connection(('133.209.13.2', PORT), timeout=5); s.sendall(b'hi\\n'); print(s.recv(10).decode().strip())";
-
-before(async () => {
-  if (skip === false) lab = await Lab.boot({ strictEncapLimit: true });
-});
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 async function mapectl(args: string[], env?: Record<string, string>) {
   const r = await booted().mapectl(NS.ce, args, {
@@ -44,8 +31,8 @@ async function fresh(prefix?: string): Promise<Lab> {
   const l = booted();
   await mapectl(["down", "--quiet"]);
   await resetCe(l.guest);
-  if (prefix !== undefined && l.prefix !== prefix) await l.setPrefix(prefix);
-  await l.resetCounters();
+  if (prefix !== undefined && l.prefix !== prefix) await l.isp.setPrefix(prefix);
+  await l.isp.resetCounters();
   await l.clearRecords();
   return l;
 }
@@ -64,7 +51,7 @@ test(
     assert.ok(dns.ok, dns.detail);
     const http = await httpFromLan(l);
     assert.ok(http.ok, http.detail);
-    const udp = await l.udpProbe(5);
+    const udp = await udpProbe(l, 5);
     assert.equal(udp.ok, 5);
     // the router's own traffic is translated too
     const own = await l.exec(NS.ce, ["ping", "-n", "-c", "2", "-W", "3", INET.hosts[2]], {
@@ -90,7 +77,7 @@ test(
       records.some((rec) => rec.proto === "icmp"),
       "ICMP reached inet",
     );
-    assert.deepEqual(await l.brDrops(), [], "no BR drops");
+    assert.deepEqual(await l.isp.brDrops(), [], "no BR drops");
   },
 );
 
@@ -99,7 +86,7 @@ test("240 concurrent connections succeed, with 240 distinct ports over all 15 bl
   const status = await mapectl(["status", "--json"]);
   assert.equal((JSON.parse(status.stdout) as { inSync: boolean }).inSync, true);
   await l.clearRecords();
-  const many = await l.connectMany(240, INET.hosts[1]);
+  const many = await connectMany(l, 240, INET.hosts[1]);
   assert.equal(many.ok, 240);
   const ports = new Set(many.seen.map((s) => s.sport));
   assert.equal(ports.size, 240);
@@ -220,10 +207,10 @@ test(
     const saved = (await l.run(NS.ce, ["sysctl", "-n", timeWait])).trim();
     await l.run(NS.ce, ["sysctl", "-q", "-w", `${timeWait}=900`]);
     try {
-      const before = await l.connectMany(20, INET.hosts[1]);
+      const before = await connectMany(l, 20, INET.hosts[1]);
       assert.equal(before.ok, 20);
       // 4d02:4200 differs from 4d02:4100 only in the PSID bits: 133.209.13.2 again, PSID 66
-      await l.setPrefix("2404:7a82:4d02:4200::/56");
+      await l.isp.setPrefix("2404:7a82:4d02:4200::/56");
       const natPorts = async () =>
         parseConntrack(await l.run(NS.ce, ["conntrack", "-L", "-n"]), "133.209.13.2")
           .filter((f) => f.protocol === "tcp")
@@ -247,14 +234,14 @@ test(
       const left = (await natPorts()).filter((p) => !portInSet(p, 4, 8, 66));
       assert.deepEqual(left, [], "NAT entries outside PSID 66's set");
       await l.clearRecords();
-      await l.resetCounters();
-      const after = await l.connectMany(20, INET.hosts[1]);
+      await l.isp.resetCounters();
+      const after = await connectMany(l, 20, INET.hosts[1]);
       assert.equal(after.ok, 20);
       for (const seen of after.seen) {
         assert.equal(seen.src, "133.209.13.2");
         assert.ok(portInSet(seen.sport, 4, 8, 66), `port ${seen.sport} outside PSID 66's set`);
       }
-      assert.deepEqual(await l.brDrops(), [], "no BR drops");
+      assert.deepEqual(await l.isp.brDrops(), [], "no BR drops");
     } finally {
       await l.run(NS.ce, ["sysctl", "-q", "-w", `${timeWait}=${saved}`]);
     }
@@ -268,7 +255,7 @@ test(
     const l = await fresh();
     const r = await mapectl([...UP, "--tcp-time-wait", "6"]);
     assert.equal(r.code, 0, r.stderr);
-    const closed = await l.connectMany(10, INET.hosts[2]);
+    const closed = await connectMany(l, 10, INET.hosts[2]);
     assert.equal(closed.ok, 10);
     const timeWait = async () =>
       (await l.run(NS.ce, ["conntrack", "-L", "-p", "tcp", "-q", "133.209.13.2"]))
@@ -286,7 +273,7 @@ test(
     assert.deepEqual(await timeWait(), [], "the ports are free again");
     // without the option the kernel's 120 s is back
     assert.equal((await mapectl(UP)).code, 0);
-    await l.connectMany(3, INET.hosts[2]);
+    await connectMany(l, 3, INET.hosts[2]);
     assert.ok((await timeWait()).some((t) => t > 60));
   },
 );
@@ -316,7 +303,7 @@ for (const [service, prefix, blocks, portsPerCe] of [
       assert.equal(plan.portCount, portsPerCe);
       const ping = await pingFromLan(l);
       assert.ok(ping.ok, ping.detail);
-      const many = await l.connectMany(Math.min(portsPerCe, 120), INET.hosts[3]);
+      const many = await connectMany(l, Math.min(portsPerCe, 120), INET.hosts[3]);
       assert.equal(many.ok, Math.min(portsPerCe, 120));
       const { psidOffset, psidLength } = plan.parameters.rule;
       for (const s of many.seen) {

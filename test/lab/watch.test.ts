@@ -1,32 +1,35 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CE, INET, NGN, NS } from "../../lab/addresses.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
-import { Lab } from "../../lab/lab.ts";
+import { connectMany } from "../../lab/clients.ts";
+import type { Lab } from "../../lab/lab.ts";
 import { v6migAnswer } from "../../lab/ngn-config.ts";
-import { labPreflight } from "../../lab/preflight.ts";
 import { referenceCeConfig } from "../../lab/reference-ce.ts";
 import { logFile } from "../../lab/topology.ts";
 import {
   firstSuccessAfter,
   guestNow,
   hostView,
-  reloadV6migTxt,
   startProbe,
   startRouteMonitor,
   startWatch,
-  waitFor,
   type RouteMonitor,
   type WatchDaemon,
 } from "../../lab/traffic.ts";
+import { waitFor } from "../../lab/wait.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
+import { useLab } from "../helpers/lab.ts";
 
 // Issue 8's proof of the daemon and issue 5's HB46PP proof, on a real kernel: mapectl watch in the
 // CE follows prefix changes, link flaps, SIGHUP, the provisioning TTL and the network's NXDOMAIN.
-const problems = labPreflight();
-const skip = problems.length > 0 ? `lab not runnable here: ${problems.join("; ")}` : false;
-let lab: Lab | undefined;
 let routes: RouteMonitor | undefined;
+const { skip, lab: booted } = useLab({
+  strictEncapLimit: true,
+  onBoot: async (lab) => {
+    routes = await startRouteMonitor(lab);
+  },
+});
 /** The daemon of the first test, which the second one keeps using. */
 let daemon: WatchDaemon | undefined;
 
@@ -36,20 +39,6 @@ const SECOND = { prefix: "2404:7a82:4d03:4200::/56", ipv4: "133.209.13.3", psid:
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warning|error): \S.*$/;
 /** The provisioning answer's TTL in the HB46PP tests: short enough to see it expire. */
 const TTL = 8;
-
-before(async () => {
-  if (skip !== false) return;
-  lab = await Lab.boot({ strictEncapLimit: true });
-  routes = await startRouteMonitor(lab);
-});
-after(async () => {
-  await lab?.shutdown();
-});
-
-function booted(): Lab {
-  if (lab === undefined) throw new Error("the lab did not boot");
-  return lab;
-}
 
 function monitor(): RouteMonitor {
   if (routes === undefined) throw new Error("no route monitor");
@@ -140,7 +129,7 @@ test(
       const from = (await daemon.log()).length;
       const changedAt = await guestNow(l);
 
-      await l.setPrefix(SECOND.prefix);
+      await l.isp.setPrefix(SECOND.prefix);
       const moved = await daemon.waitForLine(/prefix changed: now 2404:7a82:4d03:4200::\/56/, 90_000, from);
       assert.match(moved, /IPv4 133\.209\.13\.3 PSID 66 via BR 2001:260:700:1::1:275/);
       assert.match(moved, /dropped \d+ NAT entr(y|ies) of the old address 133\.209\.13\.2/);
@@ -168,7 +157,7 @@ test(
         assert.ok(r.sport !== undefined && portInSet(r.sport, 4, 8, SECOND.psid), `port ${String(r.sport)}`);
       }
       await assertOnly(l, SECOND, FIRST);
-      const counters = await l.counters();
+      const counters = await l.isp.counters();
       assert.equal(
         counters.biglobe_east_bad_src_port?.packets ?? 0,
         0,
@@ -202,7 +191,7 @@ test(
     await l.run(NS.ce, ["ip", "link", "set", CE.wan, "up"]);
     const repaired = await watch.waitForLine(/ applied .*ce-address.*br-route/, 60_000, from);
     assert.match(repaired, /IPv4 133\.209\.13\.3 PSID 66/);
-    const afterFlap = await l.connectMany(20, INET.hosts[2]);
+    const afterFlap = await connectMany(l, 20, INET.hosts[2]);
     assert.equal(afterFlap.ok, 20);
     const waiting = (await watch.log()).slice(from).filter((line) => /waiting/.test(line));
     assert.equal(waiting.length, 1, `the wait is one decision: ${waiting.join("\n")}`);
@@ -223,7 +212,7 @@ test(
     const last = (await watch.log()).slice(from);
     assert.match(last.join("\n"), /SIGTERM received[\s\S]*mapectl watch stopped; the MAP-E path is left up/);
     // the path outlives the daemon
-    const afterExit = await l.connectMany(20, INET.hosts[3]);
+    const afterExit = await connectMany(l, 20, INET.hosts[3]);
     assert.equal(afterExit.ok, 20);
     assert.ok(afterExit.seen.every((s) => s.src === SECOND.ipv4));
     assert.equal((await status(l)).inSync, true);
@@ -244,8 +233,8 @@ test(
   async (t) => {
     const l = booted();
     const short = (prefix: string) => ({ ...v6migAnswer(prefix), ttl: TTL });
-    await l.setProvisioning(short(l.prefix));
-    const asked = (await l.provisioningRequests()).length;
+    await l.isp.setProvisioning(short(l.prefix));
+    const asked = (await l.isp.provisioningRequests()).length;
     const watch = await startWatch(l, ["--source", "hb46pp", "--resolver", NGN.dns]);
     try {
       await watch.waitForLine(/start: .*parameters from hb46pp/, 90_000);
@@ -253,7 +242,7 @@ test(
 
       // the TTL: asked again with nothing else happening, about every TTL seconds
       const requests = await waitFor("three HB46PP requests", 60_000, async () => {
-        const list = (await l.provisioningRequests()).slice(asked);
+        const list = (await l.isp.provisioningRequests()).slice(asked);
         return list.length >= 3 ? list : null;
       });
       const times = requests.map((r) => Number(r.t));
@@ -275,12 +264,12 @@ test(
       await watch.waitForLine(/provisioning TTL expired: asked hb46pp again: parameters unchanged/, 30_000);
 
       // a long TTL now, so that only the new prefix can explain the next request
-      await l.setProvisioning({ ...v6migAnswer(l.prefix), ttl: 3600 });
+      await l.isp.setProvisioning({ ...v6migAnswer(l.prefix), ttl: 3600 });
       const lines = (await watch.log()).length;
       await watch.waitForLine(/next query in 3\d{3} s/, 30_000, lines);
       const from = (await watch.log()).length;
       const changedAt = await guestNow(l);
-      await l.setPrefix(FIRST.prefix, undefined, short);
+      await l.isp.setPrefix(FIRST.prefix, undefined, short);
       await watch.waitForLine(
         /prefix changed: now 2404:7a82:4d02:4100::\/56.*parameters from hb46pp; IPv4 133\.209\.13\.2 PSID 65/,
         90_000,
@@ -289,15 +278,17 @@ test(
       const appeared = await waitFor("the new /56", 10_000, () =>
         monitor().appeared(FIRST.prefix, changedAt),
       );
-      const fromNew = (await l.provisioningRequests()).filter(
+      const fromNew = (await l.isp.provisioningRequests()).filter(
         (r) => Number(r.t) >= appeared && String(r.src).startsWith("2404:7a82:4d02:41"),
       );
-      const recent = (await l.provisioningRequests()).slice(-4).map((r) => `${String(r.t)} ${String(r.src)}`);
+      const recent = (await l.isp.provisioningRequests())
+        .slice(-4)
+        .map((r) => `${String(r.t)} ${String(r.src)}`);
       assert.ok(
         fromNew.length >= 1,
         `asked again from the CE's new address (the /56 appeared at ${appeared}; last requests: ${recent.join(", ")}); daemon:\n${(await watch.log()).slice(from).join("\n")}`,
       );
-      const linkLocal = (await l.provisioningRequests())
+      const linkLocal = (await l.isp.provisioningRequests())
         .slice(asked)
         .filter((r) => String(r.src).startsWith("fe80"));
       assert.deepEqual(linkLocal, [], "never asked from a link-local address");
@@ -307,7 +298,7 @@ test(
 
       // the network withdraws HB46PP: NXDOMAIN at the next TTL takes MAP-E down
       const beforeNx = (await watch.log()).length;
-      await reloadV6migTxt(l, null);
+      await l.isp.reloadV6migTxt(null);
       const down = await watch.waitForLine(/MAP-E disabled by the network/, (TTL + 30) * 1000, beforeNx);
       assert.match(
         down,
@@ -342,7 +333,7 @@ test(
       assert.equal(up.stderr.trim().split("\n").length, 1, "one clear line");
 
       // the record comes back; SIGHUP asks at once instead of after the retry
-      await reloadV6migTxt(l);
+      await l.isp.reloadV6migTxt();
       const beforeHup = (await watch.log()).length;
       await watch.signal("HUP");
       await watch.waitForLine(
@@ -350,7 +341,7 @@ test(
         60_000,
         beforeHup,
       );
-      assert.equal((await l.connectMany(10, INET.hosts[4])).ok, 10);
+      assert.equal((await connectMany(l, 10, INET.hosts[4])).ok, 10);
     } finally {
       await watch.stop();
     }
@@ -363,7 +354,7 @@ test(
   async (t) => {
     const l = booted();
     const short = (prefix: string) => ({ ...v6migAnswer(prefix), ttl: TTL });
-    await l.setProvisioning(short(l.prefix));
+    await l.isp.setProvisioning(short(l.prefix));
     const watch = await startWatch(l, ["--source", "hb46pp", "--resolver", NGN.dns]);
     try {
       await watch.waitForLine(/start: /, 90_000);
@@ -374,7 +365,7 @@ test(
       for (let cycle = 0; cycle < cycles; cycle++) {
         for (const next of [SECOND, FIRST]) {
           const from = (await watch.log()).length;
-          await l.setPrefix(next.prefix, undefined, short);
+          await l.isp.setPrefix(next.prefix, undefined, short);
           await watch.waitForLine(
             new RegExp(`prefix changed: now ${next.prefix.replace(/[/.]/g, "\\$&")}`),
             90_000,
@@ -401,7 +392,7 @@ test(
         log.filter((x) => / error: /.test(x)),
         [],
       );
-      assert.equal((await l.connectMany(10, INET.hosts[0])).ok, 10);
+      assert.equal((await connectMany(l, 10, INET.hosts[0])).ok, 10);
     } finally {
       await watch.stop();
     }
@@ -415,7 +406,7 @@ test(
     const l = booted();
     await l.mapectl(NS.ce, ["down", "--quiet"], { timeoutMs: 120_000 });
     await resetCe(l.guest);
-    if (l.prefix !== FIRST.prefix) await l.setPrefix(FIRST.prefix);
+    if (l.prefix !== FIRST.prefix) await l.isp.setPrefix(FIRST.prefix);
     // What VyOS makes from `render --target vyos`'s set commands: tun0, the CE /128, static routes
     // the addresses of the reference CE are those VyOS is given
     const first = referenceCeConfig(FIRST.prefix);
@@ -449,13 +440,13 @@ test(
       const start = await watch.waitForLine(/start: applied /, 90_000);
       assert.match(start, /start: applied nat in /);
       assert.deepEqual(await vyosPart(), before, "VyOS's tunnel and routes are as VyOS made them");
-      const ok = await l.connectMany(20, INET.hosts[1]);
+      const ok = await connectMany(l, 20, INET.hosts[1]);
       assert.equal(ok.ok, 20);
       assert.ok(ok.seen.every((s) => s.src === FIRST.ipv4 && portInSet(s.sport, 4, 8, FIRST.psid)));
 
       // a new prefix: the NAPT follows at once; VyOS's part is named, not changed
       let from = (await watch.log()).length;
-      await l.setPrefix(SECOND.prefix);
+      await l.isp.setPrefix(SECOND.prefix);
       const second = referenceCeConfig(SECOND.prefix);
       const drift = await watch.waitForLine(/VyOS's configuration does not match the prefix/, 90_000, from);
       assert.ok(
@@ -511,7 +502,7 @@ test(
         from,
       );
       assert.deepEqual((await status(l)).drift, []);
-      const after = await l.connectMany(20, INET.hosts[2]);
+      const after = await connectMany(l, 20, INET.hosts[2]);
       assert.equal(after.ok, 20);
       assert.ok(after.seen.every((s) => s.src === SECOND.ipv4 && portInSet(s.sport, 4, 8, SECOND.psid)));
       assert.deepEqual(

@@ -1,5 +1,6 @@
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { bootTableNote } from "../../host/boot-table.ts";
 import { withHostLock } from "../../host/lock.ts";
 import { teardown } from "../../host/owned-cleanup.ts";
 import { DEFAULT_SETTINGS } from "../../plan/settings.ts";
@@ -22,7 +23,7 @@ export async function runDown(
     dryRun,
   };
   const down = () => teardown(runner, options);
-  const { applied, actions, unrecorded } = await (dryRun
+  const { applied, actions, unrecorded, bootTable } = await (dryRun
     ? down()
     : withHostLock("down", CLI_LOCK_WAIT_MS, down));
   if (flags.json === true) {
@@ -37,6 +38,7 @@ export async function runDown(
     return;
   }
   if (flags.quiet === true) return;
+  const boot = bootTableNote(bootTable ?? null);
   if (unrecorded.length > 0) {
     output.out(
       `mapectl down: no record of what mapectl applied, but this host has what is mapectl's:\n${describeActions(unrecorded, true)}\nrun mapectl down --force-owned to remove it.`,
@@ -52,6 +54,7 @@ export async function runDown(
       `mapectl down: ${applied ?? "what is provably mapectl's (no usable state file)"}`,
       describeActions(actions, dryRun),
       dryRun ? "dry run: nothing was changed." : "MAP-E is down; everything mapectl applied is removed.",
+      ...(boot === null ? [] : [`${boot}.`]),
     ].join("\n"),
   );
 }

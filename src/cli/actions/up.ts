@@ -1,5 +1,6 @@
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
+import { bootTableNote } from "../../host/boot-table.ts";
 import { withHostLock } from "../../host/lock.ts";
 import { converge, flushedNote, vyosDriftNote } from "../../daemon/converge.ts";
 import { printJson, type Output } from "../output.ts";
@@ -43,12 +44,17 @@ export async function runUp(
       // NAT entries whose translation no longer fits (old address, or old PSID's ports), removed
       flushed,
       vyosDrift,
+      ...(result.bootTable === undefined ? {} : { bootTable: result.bootTable }),
       plan,
       durationMs,
     });
     return;
   }
-  const drift = vyosDrift.length === 0 ? [] : [`${vyosDriftNote(vyosDrift)}.`];
+  const boot = bootTableNote(result.bootTable ?? null);
+  const drift = [
+    ...(vyosDrift.length === 0 ? [] : [`${vyosDriftNote(vyosDrift)}.`]),
+    ...(boot === null ? [] : [`${boot}.`]),
+  ];
   const flushedLine = flushedNote(result);
   if (flags.quiet === true && actions.length === 0 && drift.length === 0) return;
   const head = [`mapectl up: ${prefixFrom}`, `  ${planSummary(plan)} (parameters from ${source})`];
