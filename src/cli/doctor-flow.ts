@@ -3,7 +3,14 @@ import { existsSync } from "node:fs";
 import { runChecks, type DoctorInput, type OtherLine } from "../diagnose/checks.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
-import { isVyos, observeForDoctor, readNeighbours, readRuleset, routeGet } from "../host/doctor-observe.ts";
+import {
+  isVyos,
+  observeForDoctor,
+  readBootTable,
+  readNeighbours,
+  readRuleset,
+  routeGet,
+} from "../host/doctor-observe.ts";
 import { probeIcmp, probeTcp, probeUdp, withCapture, type ProbeOutcome } from "../host/probes.ts";
 import { readPcap } from "../diagnose/pcap.ts";
 import { countCapture, probeFinding } from "../diagnose/probe-report.ts";
@@ -194,6 +201,7 @@ export async function runDoctor(
     preferredTunnel: preferred,
     reapply,
     knownGateway: state?.plan.gateway ?? null,
+    bootTable: readBootTable(),
   };
   const result = runChecks(input);
   if (flags.probe === true && tunnel !== null && remote !== null && wan !== null) {
