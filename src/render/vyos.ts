@@ -81,10 +81,6 @@ function set(...words: string[]): string {
   return vyosLine("set", ...words);
 }
 
-export function vyosBrRoute(br: string, gateway: string, wan: string): string {
-  return set("protocols", "static", "route6", `${br}/128`, "next-hop", gateway, "interface", wan);
-}
-
 export function vyosIpv4Default(tunnel: string): string {
   return set("protocols", "static", "route", "0.0.0.0/0", "interface", tunnel);
 }
@@ -126,7 +122,8 @@ export function vyosBootBlock(): string {
   return [
     `${BOOT_BLOCK_BEGIN}: \`mapectl uninstall\` removes the lines down to END mapectl`,
     "# VyOS rebuilds its own NAT table on every commit but never touches mapectl's, so loading it",
-    "# once at boot is enough; the daemon reloads it when the prefix changes.",
+    "# once at boot is enough. install, up and the daemon keep the file the table they load; down",
+    "# removes it, so a table down took away does not come back at boot.",
     `if [ -r ${VYOS_NFT_PATH} ]; then`,
     `\tnft -f ${VYOS_NFT_PATH} || logger -t mapectl "loading ${VYOS_NFT_PATH} failed"`,
     "fi",
@@ -140,6 +137,103 @@ export function vyosBootBlock(): string {
     BOOT_BLOCK_END,
     "",
   ].join("\n");
+}
+
+/**
+ * What keeps VyOS's connection tracking on, without which mapectl's NAPT never runs. VyOS's table
+ * ip vyos_conntrack ends its PREROUTING and OUTPUT chains in notrack unless a `nat` node exists or
+ * the firewall has a global state-policy or a rule matching state, connection-status or offload
+ * (vyos-1x src/conf_mode/system_conntrack.py, sagitta L94 and L180-189, circinus L100 and L188-193;
+ * data/templates/conntrack/nftables-ct.j2), re-rendered at boot and after every firewall or NAT
+ * commit. A global state-policy is the one of these that no later edit of NAT or of a rule undoes;
+ * `firewall global-options state-policy` exists on 1.4 and 1.5 alike (global-options.xml.i). Every
+ * VyOS filter chain then jumps to it first (data/templates/firewall/nftables.j2, sagitta L47-50), so
+ * it also accepts the replies coming back from the tunnel through a forward filter that drops.
+ */
+export function vyosStatePolicyLines(): string[] {
+  return [
+    set("firewall", "global-options", "state-policy", "established", "action", "accept"),
+    set("firewall", "global-options", "state-policy", "related", "action", "accept"),
+  ];
+}
+
+function vyosConntrackSection(): string[] {
+  return [
+    "# Connection tracking must stay on, or mapectl's NAPT and inbound filter never match: VyOS's table",
+    "# vyos_conntrack ends in notrack unless a `nat` rule, a stateful firewall rule or a global",
+    "# state-policy exists, and VyOS renders it again at boot and on every firewall or NAT commit. With",
+    "# these two lines deleting your last NAT rule no longer turns mapectl's NAPT off. They also accept",
+    "# established and related traffic first in every VyOS filter chain, replies from the tunnel included.",
+    ...vyosStatePolicyLines(),
+  ];
+}
+
+/** The BR's route pinned to the WAN's router: only printed as a comment (vyosBrRouteSection says why). */
+export function vyosBrRoute(br: string, gateway: string, wan: string): string {
+  return set("protocols", "static", "route6", `${br}/128`, "next-hop", gateway, "interface", wan);
+}
+
+/**
+ * The BR is reached through the WAN's IPv6 default route, not a /128 via a fixed link-local next
+ * hop: that route outranks the default and would black-hole the tunnel once the NGN's router
+ * answers from another link-local address, while the default route learned from router
+ * advertisements follows the router. VyOS accepts RAs on a forwarding interface only with
+ * `ipv6 address autoconf` or `address dhcpv6` (accept_ra 2, vyos-1x python/vyos/ifconfig/interface.py,
+ * sagitta L1617-1622, circinus L1758-1763; otherwise 1, which a forwarding interface ignores).
+ */
+function vyosBrRouteSection(plan: MapePlan): string[] {
+  return [
+    `# The BR is reached through ${plan.wan}'s IPv6 default route, with no route of its own: a route6 to the`,
+    "# BR via the router's link-local address would black-hole the tunnel once the NGN's router answers",
+    "# from another one, while the default route learned from its router advertisements follows it.",
+    `# VyOS accepts those only with \`ipv6 address autoconf\` or \`address dhcpv6\` on ${plan.wan}; check with`,
+    "#   show ipv6 route ::/0",
+    `# Only where IPv6 must not leave by ${plan.wan}'s default route, pin the BR instead (mapectl watch says`,
+    "# when the router's address has changed under it):",
+    ...gatewayNote(plan),
+    ...(gatewayNote(plan).length > 0 ? ["#   (in VyOS: show ipv6 route ::/0)"] : []),
+    `# ${vyosBrRoute(plan.br, plan.gateway, plan.wan)}`,
+  ];
+}
+
+/** Example rule numbers for the commented firewall rules; the user picks free ones. */
+const FORWARD_RULE = 5;
+const INPUT_RULE = 5;
+
+/** The firewall rules a default-action drop needs, uncommented by the user (vyosFirewallSection). */
+export function vyosFirewallRules(plan: MapePlan, tunnel: string): string[] {
+  const forward = ["firewall", "ipv4", "forward", "filter", "rule"];
+  const input = ["firewall", "ipv6", "input", "filter", "rule", String(INPUT_RULE)];
+  const out = [...forward, String(FORWARD_RULE)];
+  const back = [...forward, String(FORWARD_RULE + 1)];
+  return [
+    set(...out, "action", "accept"),
+    set(...out, "outbound-interface", "name", tunnel),
+    ...(plan.forwards.length === 0
+      ? []
+      : [
+          set(...back, "action", "accept"),
+          set(...back, "inbound-interface", "name", tunnel),
+          set(...back, "connection-status", "nat", "destination"),
+        ]),
+    set(...input, "action", "accept"),
+    set(...input, "source", "address", plan.br),
+    set(...input, "protocol", "4"),
+  ];
+}
+
+function vyosFirewallSection(plan: MapePlan, tunnel: string): string[] {
+  return [
+    "# VyOS's firewall runs beside mapectl's table and a VyOS drop is final. The state-policy above lets",
+    "# the replies back from the tunnel through. A forward filter with default-action drop must also",
+    `# accept the LAN's new traffic out of ${tunnel}${plan.forwards.length === 0 ? "" : ", and the port forwards coming in from it"}.`,
+    "# An IPv6 input filter with default-action drop must accept the BR's ip4ip6 packets (protocol 4),",
+    "# which it sees before they are decapsulated. These rules are commented out: `set` on a rule number",
+    "# you already use would change your rule instead of adding one, and with default-action accept they",
+    "# are not needed. Pick numbers that are free and lower than your own drop rules (show firewall),",
+    "# then paste them without the leading #:",
+    ...vyosFirewallRules(plan, tunnel).map((l) => `# ${l}`),
+  ];
 }
 
 /**
@@ -180,10 +274,9 @@ export function renderVyos(plan: MapePlan): Rendered {
     "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
     vyosCeAddress(wan, plan.ceAddress),
     "",
-    ...gatewayNote(plan),
-    ...(gatewayNote(plan).length > 0 ? ["#   (in VyOS: show ipv6 route ::/0)"] : []),
-    "# The BR is reached through the WAN's default router; NGN does not put it on the link.",
-    vyosBrRoute(plan.br, plan.gateway, plan.wan),
+    ...vyosConntrackSection(),
+    "",
+    ...vyosBrRouteSection(plan),
     "",
     "# ip4ip6 to the BR. encaplimit none: VyOS adds the encapsulation-limit option by default (4) and BRs",
     `# drop packets carrying it. mtu ${plan.tunnel.mtu}: the NGN's 1500 less the 40-byte IPv6 header (VyOS's default is 1476).`,
@@ -192,12 +285,14 @@ export function renderVyos(plan: MapePlan): Rendered {
     "# IPv4 leaves through the tunnel.",
     vyosIpv4Default(tun),
     "",
-    "# No `nat source` rule for the tunnel: VyOS NAT takes one port range per rule and none for ICMP,",
-    `# while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH},`,
-    `# loaded at boot by ${VYOS_BOOT_SCRIPT}; load it now from op mode:`,
+    `# The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH}, not a VyOS \`nat source\` rule: VyOS NAT`,
+    `# takes one port range per rule and none for ICMP, while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. A \`nat source\``,
+    "# rule of VyOS's for the tunnel never matches (mapectl's chain runs first, at priority 99 before 100).",
+    "# `mapectl install`, `up` and the daemon write the file, again whenever the prefix changes, and",
+    `# ${VYOS_BOOT_SCRIPT} loads it at boot; load it now from op mode:`,
     `#   sudo nft -f ${VYOS_NFT_PATH}`,
-    "# The VyOS firewall still applies: a forward filter with default-action drop must accept the LAN's",
-    `# traffic to ${tun}.`,
+    "",
+    ...vyosFirewallSection(plan, tun),
     "",
   );
   const nft = renderNftables(vyosPlan);

@@ -44,12 +44,23 @@ function parseXml(text: string): XmlElement {
   return root;
 }
 
+/** A vyos-1x branch whose own copies (src/render/data/vyos/<branch>/) take the place of the shared ones. */
+export type VyosBranch = "sagitta" | "circinus";
+
+/** The branch's copy of a file when there is one, else the shared copy; null when neither was kept. */
+function dataFile(relative: string, branch: VyosBranch | null): string | null {
+  const own = branch === null ? null : `${VYOS_DATA}${branch}/${relative}`;
+  if (own !== null && existsSync(own)) return own;
+  const shared = `${VYOS_DATA}${relative}`;
+  return existsSync(shared) ? shared : null;
+}
+
 /** Replaces `#include <include/…>` with the file when it was kept, else with nothing (a branch never rendered). */
-function expandIncludes(text: string, depth = 0): string {
+function expandIncludes(text: string, branch: VyosBranch | null, depth = 0): string {
   if (depth > 10) throw new Error("#include nesting too deep");
   return text.replace(/^\s*#include <(include\/[^>]+)>\s*$/gm, (_line, path: string) => {
-    const file = `${VYOS_DATA}interface-definitions/${path}`;
-    return existsSync(file) ? expandIncludes(readFileSync(file, "utf8"), depth + 1) : "";
+    const file = dataFile(`interface-definitions/${path}`, branch);
+    return file === null ? "" : expandIncludes(readFileSync(file, "utf8"), branch, depth + 1);
   });
 }
 
@@ -114,10 +125,16 @@ function addChildren(into: Map<string, SchemaNode>, parent: XmlElement): void {
   }
 }
 
-export function loadSchema(files: readonly string[]): Map<string, SchemaNode> {
+/** The definitions in `files`; with a branch, that branch's copies first (the firewall differs per branch). */
+export function loadSchema(
+  files: readonly string[],
+  branch: VyosBranch | null = null,
+): Map<string, SchemaNode> {
   const root = new Map<string, SchemaNode>();
   for (const file of files) {
-    const xml = parseXml(expandIncludes(readFileSync(`${VYOS_DATA}interface-definitions/${file}`, "utf8")));
+    const path = dataFile(`interface-definitions/${file}`, branch);
+    if (path === null) throw new Error(`${file} is not kept${branch === null ? "" : ` for ${branch}`}`);
+    const xml = parseXml(expandIncludes(readFileSync(path, "utf8"), branch));
     const def = child(xml, "interfaceDefinition");
     if (def === undefined) throw new Error(`${file}: no interfaceDefinition`);
     const merged = new Map<string, SchemaNode>();
@@ -166,6 +183,8 @@ const IPADDRCHECK: Record<string, (v: string) => boolean> = {
   "--is-any-single": (v) => isIPv4(v) || isIPv6(v),
   "--is-ipv4-single": (v) => isIPv4(v),
   "--is-ipv6-single": (v) => isIPv6(v),
+  // an address with or without a prefix length
+  "--is-ipv6": (v) => isIPv6(v) || cidr(v)?.family === 6,
   "--is-any-host": (v) => {
     const c = cidr(v);
     if (c === null) return false;
@@ -184,7 +203,28 @@ const IPADDRCHECK: Record<string, (v: string) => boolean> = {
   },
 };
 
-function runValidator(name: string, argument: string, value: string): boolean {
+/** ip-protocol's name pattern, read from the kept script: its string pieces joined, as Python does. */
+function ipProtocolNames(script: string): RegExp {
+  const from = script.indexOf("pattern =");
+  const to = script.indexOf("re.match", from);
+  if (from < 0 || to < 0) throw new Error("ip-protocol: no pattern found");
+  const pieces = [...script.slice(from, to).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] ?? "");
+  // re.match anchors at the start only
+  return new RegExp(`^(?:${pieces.join("").replace(/\\\\/g, "\\")})`);
+}
+
+/** The Python validators the kept definitions name, modelled from their text (src/validators/<name>). */
+const PYTHON_VALIDATORS: Record<string, (v: string, script: string) => boolean> = {
+  // a whole number 0-255, else a name its pattern accepts
+  "ip-protocol": (v, script) => (/^[0-9]+$/.test(v) && Number(v) <= 255) || ipProtocolNames(script).test(v),
+  // two IPv6 addresses joined by "-" (the script also wants the left one lower; not modelled)
+  "ipv6-range": (v) => {
+    const [left = "", right, ...rest] = v.split("-");
+    return right !== undefined && rest.length === 0 && isIPv6(left) && isIPv6(right);
+  },
+};
+
+function runValidator(name: string, argument: string, value: string, branch: VyosBranch | null): boolean {
   if (name === "numeric") {
     const m = /^--range (\d+)-(\d+)$/.exec(argument);
     if (m === null) throw new Error(`numeric ${argument}: not modelled`);
@@ -192,19 +232,26 @@ function runValidator(name: string, argument: string, value: string): boolean {
   }
   // Checks for the interface on the router itself; offline it proves nothing, so it never passes here.
   if (name.startsWith("file-path ")) return false;
-  const script = `${VYOS_DATA}src/validators/${name}`;
-  if (!existsSync(script)) throw new Error(`validator ${name} is not kept in src/render/data/vyos`);
-  const flag = /ipaddrcheck (--[a-z0-9-]+) "\$1"/.exec(readFileSync(script, "utf8"))?.[1];
+  const script = dataFile(`src/validators/${name}`, branch);
+  if (script === null) throw new Error(`validator ${name} is not kept in src/render/data/vyos`);
+  const text = readFileSync(script, "utf8");
+  const python = PYTHON_VALIDATORS[name];
+  if (python !== undefined) return python(value, text);
+  // the *-exclude wrappers: "!" and then the value the named validator accepts
+  const negated = /\$\{path\}\/([a-z0-9-]+) "\$\{arg:1\}"/.exec(text)?.[1];
+  if (negated !== undefined)
+    return value.startsWith("!") && runValidator(negated, "", value.slice(1), branch);
+  const flag = /ipaddrcheck (--[a-z0-9-]+) "?\$1"?/.exec(text)?.[1];
   const check = flag === undefined ? undefined : IPADDRCHECK[flag];
   if (check === undefined) throw new Error(`validator ${name}: ipaddrcheck ${flag ?? "?"} not modelled`);
   return check(value);
 }
 
-function accepts(constraint: Constraint | null, value: string): boolean {
+function accepts(constraint: Constraint | null, value: string, branch: VyosBranch | null): boolean {
   if (constraint === null) return true;
   return (
     constraint.regexes.some((r) => new RegExp(`^(?:${r})$`).test(value)) ||
-    constraint.validators.some((v) => runValidator(v.name, v.argument, value))
+    constraint.validators.some((v) => runValidator(v.name, v.argument, value, branch))
   );
 }
 
@@ -216,7 +263,11 @@ export function setWords(line: string): string[] {
 }
 
 /** null when VyOS would accept the line, else why not. */
-export function checkSet(schema: Map<string, SchemaNode>, line: string): string | null {
+export function checkSet(
+  schema: Map<string, SchemaNode>,
+  line: string,
+  branch: VyosBranch | null = null,
+): string | null {
   const words = setWords(line);
   if (words[0] !== "set") return `not a set command: ${line}`;
   let level = schema;
@@ -234,7 +285,8 @@ export function checkSet(schema: Map<string, SchemaNode>, line: string): string 
       return i === words.length ? null : `${word} takes no value`;
     const value = words[i++];
     if (value === undefined) return `${path.join(" ")} needs a value`;
-    if (!accepts(node.constraint, value)) return `"${value}" is not a valid value for ${path.join(" ")}`;
+    if (!accepts(node.constraint, value, branch))
+      return `"${value}" is not a valid value for ${path.join(" ")}`;
     path.push(value);
     if (node.kind === "leafNode") return i === words.length ? null : `words after the value of ${word}`;
     // A tag node's value alone creates the entry (`… route 0.0.0.0/0 interface tun0`).

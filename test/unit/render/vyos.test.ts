@@ -17,11 +17,28 @@ import {
 import { CASES, casePlan } from "./cases.ts";
 import { checkSet, loadSchema, VYOS_DATA } from "./vyos-schema.ts";
 
-const schema = loadSchema([
-  "interfaces_tunnel.xml.in",
-  "interfaces_ethernet.xml.in",
-  "protocols_static.xml.in",
-]);
+const DEFINITIONS = ["interfaces_tunnel.xml.in", "interfaces_ethernet.xml.in", "protocols_static.xml.in"];
+const schema = loadSchema(DEFINITIONS);
+/** 1.4 and 1.5: the firewall's definitions differ between them, so each line is checked against both. */
+const BRANCHES = (["sagitta", "circinus"] as const).map(
+  (branch) => [branch, loadSchema([...DEFINITIONS, "firewall.xml.in"], branch)] as const,
+);
+
+function checkBoth(line: string): string | null {
+  for (const [branch, s] of BRANCHES) {
+    const why = checkSet(s, line, branch);
+    if (why !== null) return `${branch}: ${why}`;
+  }
+  return null;
+}
+
+/** The lines printed as comments for the user to paste: `# set …`. */
+function commentedSets(script: string): string[] {
+  return script
+    .split("\n")
+    .filter((l) => l.startsWith("# set "))
+    .map((l) => l.slice(2));
+}
 
 function configure(text: string): string {
   return renderVyos(casePlan(text)).files.find((f) => f.path === VYOS_CONFIGURE_FILE)?.content ?? "";
@@ -62,10 +79,14 @@ test("the definitions say what the renderer relies on: tunN, encaplimit none|0-2
 });
 
 for (const [name, prefix] of Object.entries(CASES)) {
-  test(`${name}: every set line is a path VyOS 1.4/1.5 accepts, with a value it accepts`, () => {
-    const lines = setLines(configure(prefix));
-    assert.ok(lines.length >= 11);
-    for (const line of lines) assert.equal(checkSet(schema, line), null, line);
+  test(`${name}: every set line, live or commented, is a path VyOS 1.4 and 1.5 accept, with a value they accept`, () => {
+    const script = configure(prefix);
+    const lines = setLines(script);
+    assert.ok(lines.length >= 12);
+    for (const line of lines) assert.equal(checkBoth(line), null, line);
+    const commented = commentedSets(script);
+    assert.ok(commented.length >= 6);
+    for (const line of commented) assert.equal(checkBoth(line), null, line);
   });
 
   test(`${name}: three files: the configure script, the nft table and the boot script`, () => {
@@ -80,7 +101,7 @@ for (const [name, prefix] of Object.entries(CASES)) {
   });
 }
 
-test("the user's configure script builds the tunnel, the CE address and both routes as the research says", () => {
+test("the user's configure script builds the tunnel, the CE address and the IPv4 route as the research says", () => {
   const lines = setLines(configure(CASES.user));
   for (const expected of [
     "set interfaces tunnel tun0 encapsulation ipip6",
@@ -93,11 +114,77 @@ test("the user's configure script builds the tunnel, the CE address and both rou
     "set interfaces tunnel tun0 ip adjust-mss clamp-mss-to-pmtu",
     "set interfaces ethernet eth1 address 2404:7a82:4d02:4100:85:d10d:200:4100/128",
     "set protocols static route 0.0.0.0/0 interface tun0",
-    "set protocols static route6 2001:260:700:1::1:275/128 next-hop fe80::a611:bbff:fe7d:ee11 interface eth1",
+    "set firewall global-options state-policy established action accept",
+    "set firewall global-options state-policy related action accept",
   ]) {
     assert.ok(lines.includes(expected), expected);
   }
   assert.ok(!lines.some((l) => /\bnat\b/.test(l)), "no VyOS NAT rules: the NAPT is in mapectl's table");
+});
+
+test("conntrack stays on without a nat node: the state-policy lines come with the reason, before the tunnel", () => {
+  const script = configure(CASES.user);
+  const lines = setLines(script);
+  const policy = lines.indexOf("set firewall global-options state-policy established action accept");
+  assert.ok(policy >= 0 && policy < lines.indexOf("set interfaces tunnel tun0 encapsulation ipip6"));
+  assert.match(script, /vyos_conntrack ends in notrack unless a `nat` rule/);
+  assert.match(script, /deleting your last NAT rule no longer turns mapectl's NAPT off/);
+  assert.doesNotMatch(script, /No `nat source` rule/);
+  // the checker can say no: a state-policy action VyOS does not have
+  for (const [branch, s] of BRANCHES) {
+    assert.notEqual(
+      checkSet(s, "set firewall global-options state-policy established action jump", branch),
+      null,
+    );
+  }
+});
+
+test("firewall guidance: forward out of the tunnel and ip4ip6 from the BR, commented, valid on 1.4 and 1.5", () => {
+  const script = configure(CASES.user);
+  assert.deepEqual(
+    commentedSets(script).filter((l) => l.startsWith("set firewall")),
+    [
+      "set firewall ipv4 forward filter rule 5 action accept",
+      "set firewall ipv4 forward filter rule 5 outbound-interface name tun0",
+      "set firewall ipv6 input filter rule 5 action accept",
+      "set firewall ipv6 input filter rule 5 source address 2001:260:700:1::1:275",
+      "set firewall ipv6 input filter rule 5 protocol 4",
+    ],
+  );
+  assert.ok(!setLines(script).some((l) => l.includes(" filter rule ")), "no live rule with a fixed number");
+  assert.match(script, /`set` on a rule number\n# you already use would change your rule/);
+  assert.match(script, /The state-policy above lets\n# the replies back from the tunnel through/);
+  for (const [branch, s] of BRANCHES) {
+    assert.notEqual(checkSet(s, "set firewall ipv6 input filter rule 5 protocol 256", branch), null);
+    assert.notEqual(checkSet(s, "set firewall ipv6 input filter rule 0 action accept", branch), null);
+  }
+});
+
+test("with port forwards the forward filter guidance also lets them in from the tunnel", () => {
+  const plan = casePlan(CASES.user, {
+    forwards: [{ protocol: "tcp", port: 5140, toAddress: "192.168.1.10", toPort: 22 }],
+  });
+  const script = renderVyos(plan).files[0]?.content ?? "";
+  const rules = commentedSets(script);
+  for (const expected of [
+    "set firewall ipv4 forward filter rule 6 inbound-interface name tun0",
+    "set firewall ipv4 forward filter rule 6 connection-status nat destination",
+  ]) {
+    assert.ok(rules.includes(expected), expected);
+  }
+  for (const line of rules) assert.equal(checkBoth(line), null, line);
+});
+
+test("the BR's route is left to the RA default route; the pinned /128 is only a comment saying why", () => {
+  const script = configure(CASES.user);
+  assert.ok(!setLines(script).some((l) => l.includes("route6")), "no live route6");
+  assert.ok(
+    commentedSets(script).includes(
+      "set protocols static route6 2001:260:700:1::1:275/128 next-hop fe80::a611:bbff:fe7d:ee11 interface eth1",
+    ),
+  );
+  assert.match(script, /would black-hole the tunnel once the NGN's router answers/);
+  assert.match(script, /`ipv6 address autoconf` or `address dhcpv6` on eth1/);
 });
 
 test("the nft file is the nftables renderer's table for the VyOS tunnel name", () => {
@@ -135,16 +222,16 @@ test("a VLAN WAN becomes a vif, and the lines stay valid", () => {
     /^set interfaces ethernet eth1 vif 10 address 2404:7a82:4d02:4100:85:d10d:200:4100\/128$/m,
   );
   assert.match(script, /source-interface eth1\.10$/m);
-  for (const line of setLines(script)) assert.equal(checkSet(schema, line), null, line);
+  for (const line of setLines(script)) assert.equal(checkBoth(line), null, line);
 });
 
 test("a WAN that is not Ethernet cannot be rendered for VyOS", () => {
   assert.throws(() => renderVyos(casePlan(CASES.user, { wan: "ppp0" })), VyosRenderError);
 });
 
-test("without a gateway the route carries a marked placeholder that VyOS itself refuses", () => {
+test("without a gateway the commented route carries a marked placeholder that VyOS itself refuses", () => {
   const script = renderVyos(casePlan(CASES.user, { gateway: null })).files[0]?.content ?? "";
-  const route6 = setLines(script).find((l) => l.includes("route6")) ?? "";
+  const route6 = commentedSets(script).find((l) => l.includes("route6")) ?? "";
   assert.ok(route6.includes(`next-hop ${GATEWAY_PLACEHOLDER} `));
   assert.match(checkSet(schema, route6) ?? "", /not a valid value/);
   assert.match(script, /# REPLACE fe80::GATEWAY/);
