@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { withMarkedBlock, withoutMarkedBlock, type MarkedBlock } from "../render/marked-block.ts";
 import { HostError } from "./errors.ts";
 
 // What mapectl install writes and uninstall removes, under a root directory (/ or a test's):
@@ -68,14 +69,6 @@ export function loadManifest(path: string): Manifest | null {
   }
 }
 
-function removeBlock(text: string, begin: string, end: string): string {
-  const lines = text.split("\n");
-  const from = lines.findIndex((l) => l.startsWith(begin));
-  const to = lines.findIndex((l, i) => i > from && l.startsWith(end));
-  if (from < 0 || to < 0) return text;
-  return [...lines.slice(0, from), ...lines.slice(to + 1)].join("\n");
-}
-
 export class Installer {
   readonly steps: Step[] = [];
   readonly entries = new Map<string, ManifestEntry>();
@@ -114,13 +107,12 @@ export class Installer {
     this.entries.set(path, { path, kind: "file", sha256: sha256(content) });
   }
 
-  /** Adds or replaces mapectl's block in a file of the user's, creating the file if needed. */
-  block(path: string, header: string, block: string, begin: string, end: string): void {
+  /** Adds or replaces mapectl's block in a file of the user's, creating the file (from header) if needed. */
+  block(path: string, header: string, block: MarkedBlock): void {
     const target = this.at(path);
     const exists = existsSync(target);
     const current = exists ? readFileSync(target, "utf8") : header;
-    const without = removeBlock(current, begin, end);
-    const next = `${without}${without.endsWith("\n") || without === "" ? "" : "\n"}${block}`;
+    const next = withMarkedBlock(current, block, path);
     const action = !exists ? "create" : next === current ? "unchanged" : "update";
     this.steps.push({ path, action });
     const mode = exists ? statSync(target).mode & 0o7777 : 0o755;
@@ -165,7 +157,7 @@ export function removeInstalled(
       continue;
     }
     const text = readFileSync(at, "utf8");
-    const rest = removeBlock(text, block.begin, block.end);
+    const rest = withoutMarkedBlock(text, block, entry.path);
     if (entry.createdFile === true && rest === block.emptyFile) {
       steps.push({ path: entry.path, action: "remove" });
       if (!dryRun) rmSync(at);

@@ -1,8 +1,12 @@
+import type { MarkedBlock } from "./marked-block.ts";
+
 export interface RenderedFile {
   /** Where the file belongs on the router; a relative path is text to paste, not a file to install. */
   readonly path: string;
   readonly mode: number;
   readonly content: string;
+  /** A file that may hold the user's own lines: only this block is mapectl's, merged into what is there. */
+  readonly block?: MarkedBlock;
 }
 
 export interface Rendered {

@@ -1,6 +1,7 @@
 import type { MapePlan } from "../plan/plan.ts";
 import { renderNftables } from "./nftables.ts";
 import { gatewayNote, planSummary, shellQuote } from "./shell.ts";
+import type { MarkedBlock } from "./marked-block.ts";
 import type { Rendered } from "./targets.ts";
 import { MapectlError } from "../mape/errors.ts";
 
@@ -137,6 +138,11 @@ export function vyosBootBlock(): string {
     BOOT_BLOCK_END,
     "",
   ].join("\n");
+}
+
+/** The boot block as install and render --output-dir merge it into a boot script that exists. */
+export function vyosBootMarkedBlock(): MarkedBlock {
+  return { begin: BOOT_BLOCK_BEGIN, end: BOOT_BLOCK_END, text: vyosBootBlock() };
 }
 
 /**
@@ -304,6 +310,7 @@ export function renderVyos(plan: MapePlan): Rendered {
         path: VYOS_BOOT_SCRIPT,
         mode: 0o755,
         content: `${VYOS_BOOT_SCRIPT_DEFAULT}# If this file already has lines of your own, add only the block below.\n${vyosBootBlock()}`,
+        block: vyosBootMarkedBlock(),
       },
     ],
     warnings,

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -128,6 +136,39 @@ test("--output-dir writes each file below the directory with its mode", () => {
   ]);
   assert.equal(statSync(join(dir, "config/scripts/vyos-postconfig-bootup.script")).mode & 0o777, 0o755);
   assert.equal(statSync(join(dir, "config/mapectl/mapectl.nft")).mode & 0o777, 0o644);
+});
+
+test("--output-dir merges mapectl's block into a boot script that exists and keeps every line of the user's", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mapectl-render-"));
+  const hook = join(dir, "config/scripts/vyos-postconfig-bootup.script");
+  mkdirSync(join(dir, "config/scripts"), { recursive: true });
+  const mine =
+    "#!/bin/sh\nip link set eth3 up\n# BEGIN mapectl\nnft -f /old\n# END mapectl\nlogger mine-after\n";
+  writeFileSync(hook, mine);
+  chmodSync(hook, 0o750);
+  const r = runCli(["render", "--target", "vyos", ...USER, "--output-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const text = readFileSync(hook, "utf8");
+  assert.ok(text.startsWith("#!/bin/sh\nip link set eth3 up\n# BEGIN mapectl: "), text);
+  assert.ok(text.endsWith("# END mapectl\nlogger mine-after\n"), text);
+  assert.doesNotMatch(text, /nft -f \/old/);
+  assert.equal(text.split("\n").filter((l) => l.startsWith("# BEGIN mapectl")).length, 1);
+  assert.match(text, /nft -f \/config\/mapectl\/mapectl\.nft/);
+  assert.equal(statSync(hook).mode & 0o777, 0o750, "the user's script keeps its mode");
+  assert.equal(runCli(["render", "--target", "vyos", ...USER, "--output-dir", dir]).code, 0);
+  assert.equal(readFileSync(hook, "utf8"), text, "a second render changes nothing");
+  writeFileSync(hook, "#!/bin/sh\n# BEGIN mapectl\nmine\n");
+  const fresh = mkdtempSync(join(tmpdir(), "mapectl-render-"));
+  mkdirSync(join(fresh, "config/scripts"), { recursive: true });
+  writeFileSync(join(fresh, "config/scripts/vyos-postconfig-bootup.script"), "#!/bin/sh\n# BEGIN mapectl\n");
+  const none = runCli(["render", "--target", "vyos", ...USER, "--output-dir", fresh]);
+  assert.equal(none.code, 4, none.stderr);
+  assert.equal(existsSync(join(fresh, "vyos-configure.txt")), false, "nothing written when the merge fails");
+  const broken = runCli(["render", "--target", "vyos", ...USER, "--output-dir", dir]);
+  assert.equal(broken.code, 4);
+  assert.match(broken.stderr, /has a "# BEGIN mapectl" line without a "# END mapectl" line after it/);
+  assert.ok(isOneLineError(broken.stderr), broken.stderr);
+  assert.equal(readFileSync(hook, "utf8"), "#!/bin/sh\n# BEGIN mapectl\nmine\n");
 });
 
 const failures: [string, string[], number, RegExp][] = [

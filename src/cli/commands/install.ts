@@ -93,13 +93,7 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
     });
     inst.file(vyos.VYOS_UNIT_PATH, unit.content, 0o644);
     inst.dir(dirname(vyos.VYOS_BOOT_SCRIPT));
-    inst.block(
-      vyos.VYOS_BOOT_SCRIPT,
-      vyos.VYOS_BOOT_SCRIPT_DEFAULT,
-      vyos.vyosBootBlock(),
-      vyos.BOOT_BLOCK_BEGIN,
-      vyos.BOOT_BLOCK_END,
-    );
+    inst.block(vyos.VYOS_BOOT_SCRIPT, vyos.VYOS_BOOT_SCRIPT_DEFAULT, vyos.vyosBootMarkedBlock());
     notes.push(
       `edit ${vyos.VYOS_CONFIG_PATH} (wan, lan), configure the tunnel and routes (mapectl render --target vyos), then start the daemon now:`,
       `  sudo cp ${vyos.VYOS_UNIT_PATH} /run/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl start mapectl`,

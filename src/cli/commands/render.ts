@@ -1,6 +1,6 @@
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { JSON_HELP } from "../common-options.ts";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
 import type { MapePlan } from "../../plan/plan.ts";
@@ -12,6 +12,7 @@ import {
   type Rendered,
   type RenderTarget,
 } from "../../render/targets.ts";
+import { withMarkedBlock } from "../../render/marked-block.ts";
 import { printJson, type Output } from "../output.ts";
 import { addPlanOptions, type PlanFlags } from "../plan-options.ts";
 
@@ -45,11 +46,22 @@ async function planFor(flags: RenderFlags, warnings: string[]): Promise<MapePlan
 }
 
 function writeFiles(dir: string, rendered: Rendered, output: Output): void {
-  for (const file of rendered.files) {
+  // every merge first: a boot script that cannot be merged leaves all files as they were
+  const writes = rendered.files.map((file) => {
     const path = join(dir, file.path);
+    // a file of the user's (VyOS's boot script): only mapectl's block changes, as install does it
+    const block = file.block !== undefined && existsSync(path) ? file.block : null;
+    const content = block === null ? file.content : withMarkedBlock(readFileSync(path, "utf8"), block, path);
+    return { path, content, mode: block === null ? file.mode : null };
+  });
+  for (const { path, content, mode } of writes) {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, file.content, { mode: file.mode });
-    chmodSync(path, file.mode);
+    if (mode === null) {
+      writeFileSync(path, content);
+    } else {
+      writeFileSync(path, content, { mode });
+      chmodSync(path, mode);
+    }
     output.out(path);
   }
 }
