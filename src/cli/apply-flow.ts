@@ -4,7 +4,8 @@ import { applyActions } from "../host/apply.ts";
 import { processRunner, type CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState } from "../host/state-store.ts";
-import { converge, flushedNote, vyosDriftNote } from "../daemon/converge.ts";
+import { bootTableNote } from "../host/boot-table.ts";
+import { converge, flushedNote, forgetBootTable, vyosDriftNote } from "../daemon/converge.ts";
 import { readStatus } from "../daemon/status-report.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import { reconcileDown, type Action } from "../plan/reconcile.ts";
@@ -91,12 +92,17 @@ export async function runUp(
       // NAT entries whose translation no longer fits (old address, or old PSID's ports), removed
       flushed,
       vyosDrift,
+      ...(result.bootTable === undefined ? {} : { bootTable: result.bootTable }),
       plan,
       durationMs,
     });
     return;
   }
-  const drift = vyosDrift.length === 0 ? [] : [`${vyosDriftNote(vyosDrift)}.`];
+  const boot = bootTableNote(result.bootTable ?? null);
+  const drift = [
+    ...(vyosDrift.length === 0 ? [] : [`${vyosDriftNote(vyosDrift)}.`]),
+    ...(boot === null ? [] : [`${boot}.`]),
+  ];
   const flushedLine = flushedNote(result);
   if (flags.quiet === true && actions.length === 0 && drift.length === 0) return;
   const head = [`mapectl up: ${prefixFrom}`, `  ${summary(plan)} (parameters from ${source})`];
@@ -147,9 +153,11 @@ export async function runDown(
   }
   const host = await observeHost(runner);
   const actions = reconcileDown(previous, host);
+  let boot: string | null = null;
   if (!dryRun) {
     await applyActions(runner, actions);
     clearState();
+    boot = bootTableNote(forgetBootTable(previous));
   }
   if (flags.json === true) {
     printJson(output, {
@@ -167,6 +175,7 @@ export async function runDown(
       `mapectl down: ${previous.plan.tunnel.name} (${previous.plan.ipv4Address})`,
       describeActions(actions, dryRun),
       dryRun ? "dry run: nothing was changed." : "MAP-E is down; everything mapectl applied is removed.",
+      ...(boot === null ? [] : [`${boot}.`]),
     ].join("\n"),
   );
 }

@@ -1,5 +1,6 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { HostError } from "../host/errors.ts";
+import { removeBootTable, syncBootTable, type BootTableChange } from "../host/boot-table.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
@@ -30,6 +31,11 @@ export interface ConvergeResult {
   readonly stale: string | null;
   /** With a VyOS-owned tunnel: what of VyOS's configuration does not match the plan (vyosDrift). */
   readonly vyosDrift: readonly string[];
+  /**
+   * With a VyOS-owned tunnel: the table file VyOS's boot hook loads, made the table just loaded.
+   * Absent when not tried (dry run, another owner, no boot hook's directory).
+   */
+  readonly bootTable?: BootTableChange;
 }
 
 function isDeadCeAddress(a: ObservedAddress, previous: AppliedState | null): boolean {
@@ -271,6 +277,9 @@ export async function converge(
       flushed = { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
     }
   }
+  // Every round, not only when the table changed: a file an older mapectl left behind, or one a
+  // failed write missed, is put right as soon as the daemon looks again.
+  const bootTable = plan.tunnelOwner === "vyos" ? syncBootTable(nftScript) : null;
   return {
     plan,
     source: resolved.source,
@@ -280,6 +289,7 @@ export async function converge(
     flushed,
     stale: resolution.stale ?? null,
     vyosDrift: drift,
+    ...(bootTable === null ? {} : { bootTable }),
   };
 }
 
@@ -290,5 +300,14 @@ export async function withdraw(runner: CommandRunner): Promise<readonly Action[]
   const actions = reconcileDown(previous, await observeHost(runner));
   await applyActions(runner, actions);
   clearState();
+  forgetBootTable(previous);
   return actions;
+}
+
+/**
+ * After down or a withdrawal on VyOS: the boot hook would otherwise load at boot the table just
+ * removed (and, without the daemon, keep it). What went wrong is returned for the caller to say.
+ */
+export function forgetBootTable(previous: AppliedState): BootTableChange | null {
+  return previous.plan.tunnelOwner === "vyos" ? removeBootTable() : null;
 }

@@ -1,3 +1,4 @@
+import { bootTableNote } from "../host/boot-table.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
 import { LinkMonitor } from "../host/link-monitor.ts";
@@ -125,6 +126,7 @@ export class Watcher {
   private portsWarned = false;
   /** The VyOS drift last reported, so the same one is not logged on every trigger. */
   private drift = "";
+  private bootFailure: string | null = null;
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;
   private readonly options: WatchOptions;
@@ -298,6 +300,7 @@ export class Watcher {
         );
       }
       this.reportDrift(result);
+      this.reportBootTable(result);
       if (result.stale !== null) {
         this.logOnce(
           "warning",
@@ -371,6 +374,14 @@ export class Watcher {
    * and IPv4 address are VyOS's configuration to change, so it says what differs and where the
    * commands for it come from.
    */
+  /** A rewritten boot table once per change; a failure to write it once until it is written. */
+  private reportBootTable(result: ConvergeResult): void {
+    const note = bootTableNote(result.bootTable ?? null);
+    const failed = result.bootTable?.action === "failed";
+    if (note !== null && !(failed && note === this.bootFailure)) this.log(failed ? "warning" : "info", note);
+    this.bootFailure = failed ? note : null;
+  }
+
   private reportDrift(result: ConvergeResult): void {
     const text = result.vyosDrift.join("; ");
     if (text === this.drift) return;

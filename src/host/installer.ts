@@ -22,7 +22,8 @@ import { HostError } from "./errors.ts";
 /** One thing install wrote, as uninstall needs to know it. */
 export interface ManifestEntry {
   readonly path: string;
-  readonly kind: "dir" | "file" | "block";
+  /** generated: a file mapectl rewrites as it runs (the boot table): uninstall removes it whatever it holds. */
+  readonly kind: "dir" | "file" | "block" | "generated";
   /** For a file: its content's sha256 when written; uninstall keeps a file changed since. */
   readonly sha256?: string;
   /** For a block: whether install created the file around it. */
@@ -107,6 +108,15 @@ export class Installer {
     this.entries.set(path, { path, kind: "file", sha256: sha256(content) });
   }
 
+  /**
+   * A file that up and the daemon rewrite later: written now when its content is known (else left
+   * as it is), and recorded either way, so that uninstall removes what they wrote too.
+   */
+  generated(path: string, content: string | null, mode: number): void {
+    if (content !== null) this.file(path, content, mode);
+    this.entries.set(path, { path, kind: "generated" });
+  }
+
   /** Adds or replaces mapectl's block in a file of the user's, creating the file (from header) if needed. */
   block(path: string, header: string, block: MarkedBlock): void {
     const target = this.at(path);
@@ -144,7 +154,12 @@ export function removeInstalled(
       continue;
     }
     if (!existsSync(at)) {
-      steps.push({ path: entry.path, action: "skip", why: "already gone" });
+      if (entry.kind !== "generated") steps.push({ path: entry.path, action: "skip", why: "already gone" });
+      continue;
+    }
+    if (entry.kind === "generated") {
+      steps.push({ path: entry.path, action: "remove" });
+      if (!dryRun) rmSync(at);
       continue;
     }
     if (entry.kind === "file") {

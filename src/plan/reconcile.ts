@@ -16,6 +16,7 @@ import {
   type Argv,
 } from "./iproute2.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
+import { pinnedBrRouteDrift, vyosTunnelParameterDrift } from "./vyos-drift.ts";
 import { NFT_TABLE, PlanError, type MapePlan } from "./plan.ts";
 
 export interface Command {
@@ -398,7 +399,10 @@ export function vyosDrift(plan: MapePlan, host: HostState): string[] {
       drift.push(
         `tunnel ${name} remote is ${link.tunnel.remote ?? "unset"}, not the BR ${plan.tunnel.remote}`,
       );
+    drift.push(...vyosTunnelParameterDrift(plan, link));
   }
+  const pinned = pinnedBrRouteDrift(plan, host);
+  if (pinned !== null) drift.push(pinned);
   if (!hasAddress(host, plan.wan, plan.ceAddress, 6))
     drift.push(`${plan.wan} lacks the CE address ${plan.ceAddress}/128`);
   if (!hasAddress(host, name, plan.ipv4Address, 4))

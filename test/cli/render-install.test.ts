@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -152,6 +153,46 @@ test("VyOS without a boot script: install creates VyOS's default with the block,
   assert.equal(statSync(hook).mode & 0o777, 0o755);
   assert.equal(spawnSync("sh", ["-n", hook]).status, 0);
   assert.equal(runCli(["uninstall", "--target", "vyos", "--root", root]).code, 0);
+  assert.deepEqual(tree(root), []);
+});
+
+test("VyOS: install writes the boot table when the configuration plans, and uninstall removes it whatever it holds", () => {
+  const root = fresh();
+  mkdirSync(join(root, "config/mapectl"), { recursive: true });
+  const config = join(root, "config/mapectl/config.toml");
+  writeFileSync(
+    config,
+    'wan = "eth1"\nlan = ["eth2"]\n[parameters]\nprefix = "2404:7a82:4d02:4100::/56"\n[tunnel]\nname = "tun0"\nowner = "vyos"\ngateway = "fe80::1"\n',
+  );
+  const r = runCli(["install", "--target", "vyos", "--root", root]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /created\s+\/config\/mapectl\/mapectl\.nft/);
+  const table = readFileSync(join(root, "config/mapectl/mapectl.nft"), "utf8");
+  const rendered = runCli(["render", "--target", "nftables", "--config", config]);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  assert.equal(table.trimEnd(), rendered.stdout.trimEnd(), "the table up would load for this configuration");
+  assert.match(table, /oifname "tun0" meta l4proto \{ tcp, udp, icmp \} snat ip to numgen inc mod 15/);
+  assert.equal(statSync(join(root, "config/mapectl/mapectl.nft")).mode & 0o777, 0o644);
+  // the daemon rewrote it for a new prefix since: uninstall still removes it
+  writeFileSync(join(root, "config/mapectl/mapectl.nft"), "table ip mapectl { }\n");
+  const un = runCli(["uninstall", "--root", root]);
+  assert.equal(un.code, 0, un.stderr);
+  assert.match(un.stdout, /removed\s+\/config\/mapectl\/mapectl\.nft/);
+  assert.equal(existsSync(join(root, "config/mapectl/mapectl.nft")), false);
+});
+
+test("VyOS: with a configuration that cannot plan yet, install says when the boot table will be written", () => {
+  const root = fresh();
+  const r = runCli(["install", "--target", "vyos", "--root", root, "--wan", "eth1"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /\/config\/mapectl\/mapectl\.nft, the NAPT table the boot hook loads, is not written yet \(no prefix in \/config\/mapectl\/config\.toml.*\): the daemon or mapectl up writes it when it first loads the NAPT/,
+  );
+  assert.equal(existsSync(join(root, "config/mapectl/mapectl.nft")), false);
+  // a daemon wrote it later: uninstall removes it with the rest
+  writeFileSync(join(root, "config/mapectl/mapectl.nft"), "table ip mapectl { }\n");
+  assert.equal(runCli(["uninstall", "--root", root]).code, 0);
   assert.deepEqual(tree(root), []);
 });
 

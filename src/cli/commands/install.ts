@@ -3,7 +3,7 @@ import { JSON_HELP } from "../common-options.ts";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
-import type { Manifest, Step } from "../../host/installer.ts";
+import type { Installer, Manifest, Step } from "../../host/installer.ts";
 import { requireRoot } from "../../host/privilege.ts";
 import { collect } from "../common-options.ts";
 import { CliError } from "../exit-codes.ts";
@@ -55,6 +55,48 @@ async function runningCommand(): Promise<{ command: string[]; sea: boolean }> {
   return { command: [process.execPath, realpathSync(script)], sea };
 }
 
+/**
+ * The NAPT table the boot hook loads, when the configuration install leaves is complete enough to
+ * plan: with a prefix in it, or on the router itself (the host read as `up` reads it). Else why not.
+ */
+async function bootTableContent(root: string, configPath: string): Promise<string | { why: string }> {
+  const { MapectlError } = await import("../../mape/errors.ts");
+  try {
+    const { settingsFrom } = await import("../settings.ts");
+    const { loadRuleTables } = await import("../rule-tables.ts");
+    const { shippedNotMape } = await import("../../rules/shipped.ts");
+    const desired = await import("../../plan/desired.ts");
+    const { renderNftables } = await import("../../render/nftables.ts");
+    const { settings } = settingsFrom({ config: join(root, configPath) });
+    const table = loadRuleTables(settings.rulesFiles);
+    if (settings.prefix !== null)
+      return renderNftables(desired.planWithoutHost(settings, table, shippedNotMape()).plan);
+    if (root !== "/") return { why: `no prefix in ${configPath}, and the host below ${root} is not read` };
+    const { observeHost } = await import("../../host/observe.ts");
+    const { processRunner } = await import("../../host/command-runner.ts");
+    const host = await observeHost(processRunner);
+    return renderNftables(desired.desiredPlan(settings, host, table, shippedNotMape()).plan);
+  } catch (err) {
+    if (err instanceof MapectlError) return { why: err.message };
+    throw err;
+  }
+}
+
+async function installBootTable(
+  inst: Installer,
+  root: string,
+  vyos: typeof import("../../render/vyos.ts"),
+  notes: string[],
+): Promise<void> {
+  const content = await bootTableContent(root, vyos.VYOS_CONFIG_PATH);
+  inst.generated(vyos.VYOS_NFT_PATH, typeof content === "string" ? content : null, 0o644);
+  if (typeof content !== "string") {
+    notes.push(
+      `${vyos.VYOS_NFT_PATH}, the NAPT table the boot hook loads, is not written yet (${content.why}): the daemon or mapectl up writes it when it first loads the NAPT`,
+    );
+  }
+}
+
 async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
   const { Installer, loadManifest, writeAtomic } = await import("../../host/installer.ts");
   requireRootToWrite("install", flags);
@@ -94,6 +136,7 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
     inst.file(vyos.VYOS_UNIT_PATH, unit.content, 0o644);
     inst.dir(dirname(vyos.VYOS_BOOT_SCRIPT));
     inst.block(vyos.VYOS_BOOT_SCRIPT, vyos.VYOS_BOOT_SCRIPT_DEFAULT, vyos.vyosBootMarkedBlock());
+    await installBootTable(inst, root, vyos, notes);
     notes.push(
       `edit ${vyos.VYOS_CONFIG_PATH} (wan, lan), configure the tunnel and routes (mapectl render --target vyos), then start the daemon now:`,
       `  sudo cp ${vyos.VYOS_UNIT_PATH} /run/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl start mapectl`,

@@ -22,11 +22,15 @@ const FILES: readonly (readonly [string, string])[] = [
   ],
   [
     "/config/mapectl/",
-    "On VyOS: the executable, config.toml, mapectl.service, mapectl.nft (the NAPT table) and install.json; /config survives image upgrades.",
+    "On VyOS: the executable, config.toml, mapectl.service, mapectl.nft and install.json; /config survives image upgrades.",
+  ],
+  [
+    "/config/mapectl/mapectl.nft",
+    "On VyOS: the NAPT table the boot hook loads. install writes it when the configuration plans; up and the daemon rewrite it whenever it differs from the table they load; down removes it (MAPECTL_BOOT_TABLE overrides the path).",
   ],
   [
     "/config/scripts/vyos-postconfig-bootup.script",
-    "On VyOS: loads the NAPT table and starts the daemon at boot (the block between BEGIN and END mapectl).",
+    "On VyOS: loads the NAPT table and starts the daemon at boot (the block between BEGIN and END mapectl; install and render --output-dir change only that block).",
   ],
 ];
 

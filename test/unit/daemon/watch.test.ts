@@ -9,6 +9,7 @@ import {
 } from "../../../src/daemon/parameter-sources.ts";
 import { DEFAULT_WATCH, portWarning, Watcher, type WatchDeps } from "../../../src/daemon/watch.ts";
 import { periodicFrom } from "../../../src/cli/watch-flow.ts";
+import type { BootTableChange } from "../../../src/host/boot-table.ts";
 import type { DaemonEvent } from "../../../src/host/event-log.ts";
 import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../../src/mape/ipv6.ts";
 import { HostNotReady } from "../../../src/plan/desired.ts";
@@ -45,6 +46,8 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
     withdrawals: 0,
     monitorStarts: 0,
     flows: [] as NatFlow[],
+    /** What the fake converge says it did to the boot table, if anything. */
+    bootTable: undefined as BootTableChange | undefined,
     onChange: ((line: string) => {
       throw new Error(`monitor not started: ${line}`);
     }) as (line: string) => void,
@@ -71,6 +74,7 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
         flushed: null,
         stale: resolution.stale ?? null,
         vyosDrift: [],
+        ...(h.bootTable === undefined ? {} : { bootTable: h.bootTable }),
       };
     },
     withdraw: () => {
@@ -216,6 +220,36 @@ test("a provisioning server that stops answering does not take a working path do
     .filter((m) => /asking for parameters failed: .*ECONNREFUSED; keeping the parameters/.test(m));
   assert.equal(stale.length, 1, h.messages().join("\n"));
   assert.equal(inner.calls, 2, "asked again only after the 10 min retry");
+  await watcher.stop();
+});
+
+test("the boot table: each rewrite logged; a failure to write it warned once until it is written", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 3600));
+  const { h, watcher } = harness(inner);
+  h.bootTable = { path: "/config/mapectl/mapectl.nft", action: "written" };
+  watcher.start();
+  await settle();
+  assert.ok(
+    h.messages().includes("wrote /config/mapectl/mapectl.nft: the boot hook loads this table at boot"),
+  );
+  h.bootTable = {
+    path: "/config/mapectl/mapectl.nft",
+    action: "failed",
+    error: "EROFS: read-only file system",
+  };
+  for (let i = 0; i < 3; i++) {
+    h.onChange(`Deleted 2404:... ${String(i)}`);
+    await advance(3000);
+  }
+  const failures = h.events.filter((e) =>
+    /could not update \/config\/mapectl\/mapectl\.nft, .*EROFS/.test(e.message),
+  );
+  assert.equal(failures.length, 1, h.messages().join("\n"));
+  assert.equal(failures[0]?.level, "warning");
+  h.bootTable = { path: "/config/mapectl/mapectl.nft", action: "written" };
+  h.onChange("Deleted 2404:... again");
+  await advance(3000);
+  assert.equal(h.messages().filter((m) => m.startsWith("wrote /config/mapectl/mapectl.nft")).length, 2);
   await watcher.stop();
 });
 
