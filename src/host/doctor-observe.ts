@@ -4,7 +4,8 @@ import type { BootTable, Neighbour, RouteLookup } from "../diagnose/observation.
 import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
 import { runChecked, type CommandRunner } from "./command-runner.ts";
 import { HostError } from "./errors.ts";
-import { BOOT_BLOCK_BEGIN, VYOS_BOOT_SCRIPT, VYOS_NFT_PATH } from "../render/vyos.ts";
+import { BOOT_BLOCK_BEGIN, VYOS_BOOT_SCRIPT } from "../render/vyos.ts";
+import { bootTablePath } from "./boot-table.ts";
 
 /** The full ruleset as libnftables JSON, or null when nft is missing or we may not read it. */
 export async function readRuleset(runner: CommandRunner): Promise<unknown> {
@@ -88,7 +89,9 @@ export async function routeGet(runner: CommandRunner, address: string): Promise<
  */
 export function readBootTable(root = "/"): BootTable | null {
   const script = join(root, VYOS_BOOT_SCRIPT);
-  const file = join(root, VYOS_NFT_PATH);
+  // the file the daemon keeps: MAPECTL_BOOT_TABLE moves it (rehearsals), under a test's root too
+  const path = bootTablePath();
+  const file = join(root, path);
   let hooked: boolean;
   try {
     hooked = readFileSync(script, "utf8").includes(BOOT_BLOCK_BEGIN);
@@ -101,7 +104,7 @@ export function readBootTable(root = "/"): BootTable | null {
   } catch {
     text = null;
   }
-  return hooked || text !== null ? { path: VYOS_NFT_PATH, text } : null;
+  return hooked || text !== null ? { path, text } : null;
 }
 
 /** VyOS keeps its configuration tree here; then fixes are given as `set` lines too. */
