@@ -3,10 +3,11 @@ import type { Lab } from "../lab.ts";
 import { demo } from "./demo.ts";
 import { reference } from "./reference.ts";
 import type { Scenario, ScenarioReport } from "./scenario.ts";
+import { vyos } from "./vyos.ts";
 import { wrongBr } from "./wrong-br.ts";
 
 /** The scenarios `mapectl lab list` names and `mapectl lab run` runs. */
-export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr];
+export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr, vyos];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -8,13 +8,16 @@ import {
   prefixChanged,
 } from "./checks/address.ts";
 import { dsLiteCarrier, notMapeLine, tunnelMissing } from "./checks/line.ts";
+import { bootTableStale } from "./checks/boot-table.ts";
+import { conntrackOff } from "./checks/conntrack.ts";
+import { firewallDrops } from "./checks/firewall.ts";
 import { natChecks } from "./checks/nat.ts";
 import { brRoute, ipv4DefaultRoute, ipv4Forwarding } from "./checks/route.ts";
 import { brMismatch, encapLimit, mtuMss, tunnelDown } from "./checks/tunnel.ts";
 import type { DoctorInput } from "./observation.ts";
 
 export { findTunnel };
-export type { DoctorInput, Neighbour, OtherLine, RouteLookup } from "./observation.ts";
+export type { BootTable, DoctorInput, Neighbour, OtherLine, RouteLookup } from "./observation.ts";
 
 export interface DoctorResult {
   readonly tunnel: string | null;
@@ -37,8 +40,11 @@ const TUNNEL_CHECKS: readonly ((ctx: CheckContext) => Finding | null | readonly 
   mtuMss,
   ipv4Address,
   ipv4DefaultRoute,
+  conntrackOff,
+  firewallDrops,
   natChecks,
   ipv4Forwarding,
+  bootTableStale,
 ];
 
 const present = (list: readonly (Finding | null)[]): Finding[] => list.filter((f) => f !== null);

@@ -14,12 +14,15 @@ export const CHECK_IDS = [
   "tunnel-down",
   "ipv4-address",
   "ipv4-default-route",
+  "conntrack-off",
+  "firewall-drops",
   "nat-outside-port-set",
   "nat-port-coverage",
   "nat-icmp",
   "nat-source-restricted",
   "mtu-mss",
   "ipv4-forwarding",
+  "boot-table-stale",
   "probe-path",
 ] as const;
 

@@ -82,7 +82,9 @@ export function vyosTunnelDefinition(
   return [
     `# ${name} was made outside VyOS's configuration (VyOS names tunnels tunN): define ${tunnel}, then remove ${name} with: sudo ip link del ${name}`,
     vyosCeAddress(vyosEthernetPath(w), ce),
-    vyosBrRoute(br, gateway ?? NEXT_HOP_PLACEHOLDER, w),
+    // as render --target vyos: the BR is reached by the WAN's RA default route, which follows the
+    // NGN's router; a route6 pinned to its link-local address would black-hole the tunnel when it changes
+    `# only where IPv6 must not leave by ${w}'s default route: ${vyosBrRoute(br, gateway ?? NEXT_HOP_PLACEHOLDER, w)}`,
     ...vyosTunnelLines({
       wan: w,
       tunnel,

@@ -19,6 +19,12 @@ export interface OtherLine {
   readonly prefix: string;
 }
 
+/** The NAPT table file a boot hook loads (VyOS's postconfig script), and its content (null: missing). */
+export interface BootTable {
+  readonly path: string;
+  readonly text: string | null;
+}
+
 export interface RouteLookup {
   readonly gateway: string | null;
   readonly dev: string | null;
@@ -48,4 +54,6 @@ export interface DoctorInput {
   readonly reapply?: string | null;
   /** The WAN's router as mapectl recorded it when it applied the plan (state file), if any. */
   readonly knownGateway?: string | null;
+  /** The table file mapectl's boot hook loads, when a hook is installed (VyOS); else null. */
+  readonly bootTable?: BootTable | null;
 }

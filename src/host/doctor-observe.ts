@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
-import type { Neighbour, RouteLookup } from "../diagnose/observation.ts";
+import { join } from "node:path";
+import type { BootTable, Neighbour, RouteLookup } from "../diagnose/observation.ts";
 import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
 import { runChecked, type CommandRunner } from "./command-runner.ts";
 import { HostError } from "./errors.ts";
+import { BOOT_BLOCK_BEGIN, VYOS_BOOT_SCRIPT } from "../render/vyos.ts";
+import { bootTablePath } from "./boot-table.ts";
 
 /** The full ruleset as libnftables JSON, or null when nft is missing or we may not read it. */
 export async function readRuleset(runner: CommandRunner): Promise<unknown> {
@@ -78,6 +81,30 @@ export async function routeGet(runner: CommandRunner, address: string): Promise<
   }[];
   if (entry === undefined || entry.type === "unreachable" || entry.type === "blackhole") return null;
   return { gateway: entry.gateway ?? null, dev: entry.dev ?? null };
+}
+
+/**
+ * The table file mapectl's boot hook loads, when the hook is in VyOS's postconfig script (or the
+ * file exists without it); null when neither is there.
+ */
+export function readBootTable(root = "/"): BootTable | null {
+  const script = join(root, VYOS_BOOT_SCRIPT);
+  // the file the daemon keeps: MAPECTL_BOOT_TABLE moves it (rehearsals), under a test's root too
+  const path = bootTablePath();
+  const file = join(root, path);
+  let hooked: boolean;
+  try {
+    hooked = readFileSync(script, "utf8").includes(BOOT_BLOCK_BEGIN);
+  } catch {
+    hooked = false;
+  }
+  let text: string | null;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    text = null;
+  }
+  return hooked || text !== null ? { path, text } : null;
 }
 
 /** VyOS keeps its configuration tree here; then fixes are given as `set` lines too. */

@@ -6,6 +6,7 @@ import { processRunner, type CommandRunner } from "../../host/command-runner.ts"
 import {
   isVyos,
   observeForDoctor,
+  readBootTable,
   readNeighbours,
   readRuleset,
   routeGet,
@@ -217,6 +218,7 @@ export async function runDoctor(
     preferredTunnel: preferred,
     reapply,
     knownGateway: state?.plan.gateway ?? null,
+    bootTable: readBootTable(),
   };
   const result = runChecks(input);
   if (flags.probe === true && tunnel !== null && remote !== null && wan !== null) {
