@@ -1,5 +1,6 @@
 import { JSON_HELP } from "../common-options.ts";
 import type { Command } from "commander";
+import { CHECK_IDS } from "../../diagnose/findings.ts";
 import { collect } from "../common-options.ts";
 import { requestExit } from "../exit-codes.ts";
 import type { DoctorFlags } from "../actions/doctor.ts";
@@ -12,7 +13,10 @@ export function registerDoctor(program: Command, output: Output): void {
     .description(
       "Read the live host (tunnel, addresses, routes, neighbours, nft ruleset), compute what this line's\n" +
         "prefix needs, and compare: every check has a stable id, a verdict, the evidence and the fix.\n" +
-        "Works on routers configured by hand (VyOS, scripts) as well as by mapectl. Exit status 6 when a check fails.",
+        "Works on routers configured by hand (VyOS, scripts) as well as by mapectl. Exit status 6 when a check fails.\n" +
+        "On VyOS it also reads VyOS's own tables: conntrack switched off before mapectl's NAT, a VyOS filter\n" +
+        "dropping the tunnel's replies or the BR's packets, a stale boot table file.\n" +
+        `Check ids: ${CHECK_IDS.join(", ")}.`,
     )
     .option("--wan <if>", "the WAN interface (default: the tunnel's underlying device)")
     .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN)")
