@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, chmodSync, constants, cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,6 +23,7 @@ function visible(file: string, withSiblings: boolean): string {
     return file; // not root: install's own tests need root's /run; the rest run the build in place
   }
   const dir = mkdtempSync("/run/mapectl-test-cli-");
+  chmodSync(dir, 0o755); // some tests run the CLI as an unprivileged user
   copies.push(dir);
   if (withSiblings) cpSync(dirname(file), dir, { recursive: true });
   else cpSync(file, join(dir, basename(file)));
