@@ -1,3 +1,5 @@
+import { ipv6Class } from "../mape/address-class.ts";
+import { parseIpv6 } from "../mape/ipv6.ts";
 import { isDecodeError } from "./errors.ts";
 import {
   HB46PP_NAME,
@@ -35,8 +37,16 @@ export type HttpAnswer =
  */
 export interface Hb46ppIo {
   resolveTxt(name: string, servers: readonly string[]): Promise<TxtLookup>;
-  /** One GET over IPv6, no redirect following: the flow decides about 307. */
-  get(url: string, verifyCertificate: boolean, servers: readonly string[]): Promise<HttpAnswer>;
+  /**
+   * One GET over IPv6, no redirect following: the flow decides about 307. `publicOnly` (set for a
+   * redirect's target) refuses a name that resolves to anything but a global unicast address.
+   */
+  get(
+    url: string,
+    verifyCertificate: boolean,
+    servers: readonly string[],
+    options?: { readonly publicOnly?: boolean },
+  ): Promise<HttpAnswer>;
   /** The resolvers given when the I/O was made (tests, --resolver); else they are learned per query. */
   readonly resolvers?: readonly string[];
 }
@@ -202,7 +212,34 @@ function redirectTarget(
     return `GET ${shown}: ${status} to a ${next.protocol} URL`;
   if (record.verifyCertificate && next.protocol === "http:")
     return `GET ${shown}: ${status} to ${redactUrl(next.href)}, plain http, but t=b asks for a verified certificate`;
+  // Plain http only where the provider's own record chose it (spec §3.1: http means t=a); a
+  // redirect must not downgrade an https exchange.
+  if (next.protocol === "http:" && new URL(record.url).protocol !== "http:")
+    return `GET ${shown}: ${status} to ${redactUrl(next.href)}, plain http after https: not followed`;
+  if (next.username !== "" || next.password !== "")
+    return `GET ${shown}: ${status} to a URL carrying user:password@: not followed`;
+  const local = nonPublicHost(next.hostname);
+  if (local !== null)
+    return `GET ${shown}: ${status} to ${redactUrl(next.href)}, ${local}: a provisioning server is never redirected there`;
   return next;
+}
+
+/**
+ * Why a redirect's host is not a public one, or null. Names are checked again by the I/O once
+ * resolved; IPv4 literals are refused there anyway (HB46PP is IPv6 only).
+ */
+function nonPublicHost(hostname: string): string | null {
+  const bare = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+  if (/^localhost\.?$/i.test(bare) || /\.localhost\.?$/i.test(bare)) return "a loopback name";
+  if (!bare.includes(":")) return null;
+  let value: bigint;
+  try {
+    value = parseIpv6(bare);
+  } catch {
+    return "not an IPv6 address";
+  }
+  const kind = ipv6Class(value);
+  return kind === "a global unicast address" ? null : kind;
 }
 
 /** Spec §3.6 d–h: the GET, following 307 to the next server with the CE's parameters. */
@@ -218,7 +255,7 @@ async function fetchAnswer(
   for (let hop = 0; ; hop++) {
     const shown = redactUrl(url);
     urls.push(shown);
-    const answer = await io.get(url, record.verifyCertificate, servers);
+    const answer = await io.get(url, record.verifyCertificate, servers, { publicOnly: hop > 0 });
     if (answer.kind === "error")
       return {
         kind: "failed",
