@@ -1,5 +1,4 @@
 import { Resolver } from "node:dns/promises";
-import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
@@ -9,6 +8,7 @@ import { MAX_BODY } from "../provision/hb46pp.ts";
 import { ipv6Class } from "../mape/address-class.ts";
 import { parseIpv6 } from "../mape/ipv6.ts";
 import { HostError } from "./errors.ts";
+import { readTextFile } from "./files.ts";
 
 export interface Hb46ppHostOptions {
   /** The line's own resolvers when known up front (--resolver); else each query names its own. */
@@ -62,14 +62,7 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
   const timeoutMs = options.timeoutMs ?? 5000;
   let extraCa: string | null = null;
   if (options.caFile !== undefined) {
-    try {
-      extraCa = readFileSync(options.caFile, "utf8");
-    } catch (err) {
-      throw new HostError(
-        "FILE_UNREADABLE",
-        `cannot read CA file ${options.caFile}: ${(err as Error).message}`,
-      );
-    }
+    extraCa = readTextFile(options.caFile, "CA file");
   }
 
   async function resolveTxt(name: string, servers: readonly string[]): Promise<TxtLookup> {
