@@ -98,7 +98,11 @@ export function registerProvision(program: Command, output: Output): void {
     .option("--rules-file <file>", "add rules to the tables from a JSON file (repeatable)", collect, [])
     .addOption(interfaceIdOption("force the CE interface-ID layout"))
     .option("--solicit", "DHCPv6 Solicit/Advertise instead of Information-request (no lease is taken)")
-    .option("--timeout <seconds>", "bound on the DHCPv6 exchange and on each DNS/HTTP step", "10")
+    .option(
+      "--timeout <seconds>",
+      "deadline for the DHCPv6 exchange, the TXT lookup and each whole HTTP exchange (name, TLS, body)",
+      "10",
+    )
     .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-mapectl)")
     .option("--product <name>", "HB46PP product (default mapectl)")
     .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_1)")
