@@ -115,7 +115,7 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
     const controller = new AbortController();
     const late: HttpAnswer = {
       kind: "error",
-      message: `no complete answer in ${timeoutMs / 1000} s (the whole exchange has one deadline)`,
+      message: `no answer in ${timeoutMs / 1000} s (one deadline for the whole exchange: name, TLS, body)`,
     };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<HttpAnswer>((resolve) => {
