@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MapectlError } from "../mape/errors.ts";
+import { logText } from "../text/log-line.ts";
 import { registerDown } from "./commands/down.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerUp } from "./commands/up.ts";
@@ -73,11 +74,14 @@ export function reportError(error: unknown, output: Output): ExitCodeValue {
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
   if (error instanceof MapectlError) {
-    output.err(`mapectl: ${error.message}`);
+    // A message may quote a network answer (a service name, a server's error): one line, always.
+    output.err(`mapectl: ${logText(error.message)}`);
     return EXIT_CODE_OF[error.category];
   }
   const message = error instanceof Error ? error.message : String(error);
-  output.err(`mapectl: internal error: ${message} (please report this; MAPECTL_DEBUG=1 shows the stack)`);
+  output.err(
+    `mapectl: internal error: ${logText(message)} (please report this; MAPECTL_DEBUG=1 shows the stack)`,
+  );
   if (process.env.MAPECTL_DEBUG === "1" && error instanceof Error) output.err(error.stack ?? "");
   return ExitCode.failure;
 }

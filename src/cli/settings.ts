@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { interfaceNameProblem } from "../plan/interface-name.ts";
 import { readTextFile } from "../host/files.ts";
 import { gatewayAddress, parseConfig, parseForwardTarget } from "../plan/config.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
@@ -38,6 +39,15 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (path !== null) {
     Object.assign(settings, parseConfig(readTextFile(path, "configuration"), path));
     configFile = path;
+  }
+  // Checked here, before any command reads the host: `render` and `up` refuse a bad name alike.
+  for (const [flag, name] of [
+    ["--wan", flags.wan],
+    ["--tunnel-name", flags.tunnelName],
+    ...(flags.lan ?? []).map((l) => ["--lan", l] as const),
+  ] as const) {
+    const problem = name === undefined ? null : interfaceNameProblem(flag, name);
+    if (problem !== null) throw new CliError("usage", problem);
   }
   if (flags.wan !== undefined) settings.wan = flags.wan;
   if (flags.lan !== undefined) settings.lan = flags.lan;

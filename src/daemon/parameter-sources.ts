@@ -196,9 +196,22 @@ export function resolutionOf(result: ProvisionResult): Resolution {
 /** When a failure names no retry window: soon enough to recover, rare enough not to hammer a server. */
 const DEFAULT_RETRY: RetryWindow = { minSeconds: 600, maxSeconds: 600 };
 
+/**
+ * A query given up because the host changed while it waited (a new prefix): its answer, for the
+ * old question, would only delay the converge that asks the new one.
+ */
+export class QueryInterrupted extends Error {
+  override readonly name = "QueryInterrupted";
+}
+
 export interface CachingResolver extends ParameterResolver {
   /** Forget everything: the next call asks the network (SIGHUP, an operator's retry). */
   invalidate(): void;
+  /**
+   * Ends a query in flight at once with QueryInterrupted, caching nothing; the network exchange
+   * itself finishes beside under its own deadline, its answer dropped. False: none was in flight.
+   */
+  interrupt(why: string): boolean;
   /**
    * When the cached answer (ttl) or refusal or stale answer (retry) runs out, so the next call asks
    * the network again; null: nothing cached.
@@ -229,6 +242,7 @@ export function cachingResolver(
   let queries = 0;
   let answer: { key: string; resolution: Resolution; expires: number; why: "ttl" | "retry" } | null = null;
   let refusal: { key: string; error: Error; expires: number } | null = null;
+  let inFlight: ((err: Error) => void) | null = null;
   const keepLast = (key: string, why: string, waitMs: number): Resolution | null => {
     if (answer?.key !== key) return null;
     const stale = `${why}; keeping the parameters from the last answer (${answer.resolution.resolved.source}) until the next try in ${Math.round(waitMs / 1000)} s`;
@@ -240,8 +254,12 @@ export function cachingResolver(
     if (refusal?.key === key && now() < refusal.expires) throw refusal.error;
     if (answer?.key === key && now() < answer.expires) return answer.resolution;
     queries++;
+    const asked = inner(prefix, wan);
+    const interrupted = new Promise<never>((_resolve, reject) => {
+      inFlight = reject;
+    });
     try {
-      const resolution = await inner(prefix, wan);
+      const resolution = await Promise.race([asked, interrupted]);
       const fallback = resolution.fallback;
       if (fallback !== undefined && answer?.key === key) {
         const previous = answer.resolution.resolved.source;
@@ -259,6 +277,10 @@ export function cachingResolver(
       refusal = null;
       return resolution;
     } catch (err) {
+      if (err instanceof QueryInterrupted) {
+        asked.catch(() => undefined);
+        throw err;
+      }
       const window = (isMapeDisabled(err) ? err.retry : null) ?? DEFAULT_RETRY;
       const waitMs = Math.min(retryDelayMs(window, random), maxRetryMs);
       if (isMapeDisabled(err) && err.byNetwork) {
@@ -270,12 +292,20 @@ export function cachingResolver(
       if (kept !== null) return kept;
       refusal = { key, error: err as Error, expires: now() + waitMs };
       throw err;
+    } finally {
+      inFlight = null;
     }
   };
   return Object.assign(resolver, {
     invalidate: () => {
       answer = null;
       refusal = null;
+    },
+    interrupt: (why: string) => {
+      if (inFlight === null) return false;
+      inFlight(new QueryInterrupted(why));
+      inFlight = null;
+      return true;
     },
     nextQueryAt: () =>
       refusal !== null

@@ -14,6 +14,7 @@ import {
   cachingResolver,
   isMapeDisabled,
   parameterResolver,
+  QueryInterrupted,
   type CachingResolver,
 } from "./parameter-sources.ts";
 
@@ -257,6 +258,8 @@ export class Watcher {
   private async run(reason: string): Promise<void> {
     if (this.running) {
       this.pending = reason;
+      // A new prefix must not wait for a provisioning server still answering the old one.
+      if (reason === "netlink change") this.resolver.interrupt("the host changed during the query");
       return;
     }
     this.running = true;
@@ -319,6 +322,10 @@ export class Watcher {
         );
       }
     } catch (err) {
+      if (err instanceof QueryInterrupted) {
+        this.log("info", `${reason}: provisioning query given up: ${err.message}; asking again`);
+        return;
+      }
       this.failures++;
       const message = (err as Error).message;
       const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));

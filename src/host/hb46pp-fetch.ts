@@ -1,12 +1,14 @@
 import { Resolver } from "node:dns/promises";
-import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
 import type { HttpAnswer, Hb46ppIo, TxtLookup } from "../provision/hb46pp-flow.ts";
 import { MAX_BODY } from "../provision/hb46pp.ts";
+import { ipv6Class } from "../mape/address-class.ts";
+import { parseIpv6 } from "../mape/ipv6.ts";
 import { HostError } from "./errors.ts";
+import { readTextFile } from "./files.ts";
 
 export interface Hb46ppHostOptions {
   /** The line's own resolvers when known up front (--resolver); else each query names its own. */
@@ -60,14 +62,7 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
   const timeoutMs = options.timeoutMs ?? 5000;
   let extraCa: string | null = null;
   if (options.caFile !== undefined) {
-    try {
-      extraCa = readFileSync(options.caFile, "utf8");
-    } catch (err) {
-      throw new HostError(
-        "FILE_UNREADABLE",
-        `cannot read CA file ${options.caFile}: ${(err as Error).message}`,
-      );
-    }
+    extraCa = readTextFile(options.caFile, "CA file");
   }
 
   async function resolveTxt(name: string, servers: readonly string[]): Promise<TxtLookup> {
@@ -81,14 +76,19 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
     }
   }
 
-  async function addressOf(host: string, servers: readonly string[]): Promise<string> {
+  async function addressOf(host: string, servers: readonly string[], signal: AbortSignal): Promise<string> {
     const bare = host.startsWith("[") ? host.slice(1, -1) : host;
     const family = isIP(bare);
     if (family === 6) return bare;
     if (family === 4)
       throw new Error(`${host} is an IPv4 address; HB46PP is spoken over IPv6 only (spec §3.3)`);
+    const resolver = makeResolver(servers, timeoutMs);
+    const cancel = (): void => {
+      resolver.cancel();
+    };
+    signal.addEventListener("abort", cancel, { once: true });
     try {
-      const addresses = await makeResolver(servers, timeoutMs).resolve6(bare);
+      const addresses = await resolver.resolve6(bare);
       const first = addresses[0];
       if (first === undefined) throw new Error("no AAAA record");
       return first;
@@ -96,20 +96,63 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
       throw new Error(`no IPv6 address for ${bare}: ${codeOf(err) || (err as Error).message}`, {
         cause: err,
       });
+    } finally {
+      signal.removeEventListener("abort", cancel);
     }
   }
 
+  /**
+   * One deadline for the whole exchange (name lookup, connection, TLS, headers and body): a server
+   * that trickles its answer a byte at a time cannot hold the caller past it, as a per-socket idle
+   * timeout alone would let it.
+   */
   async function get(
     urlText: string,
     verifyCertificate: boolean,
     servers: readonly string[],
+    options: { readonly publicOnly?: boolean } = {},
+  ): Promise<HttpAnswer> {
+    const controller = new AbortController();
+    const late: HttpAnswer = {
+      kind: "error",
+      message: `no answer in ${timeoutMs / 1000} s (one deadline for the whole exchange: name, TLS, body)`,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<HttpAnswer>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve(late);
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([
+        exchange(urlText, verifyCertificate, servers, controller.signal, options.publicOnly === true),
+        deadline,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  }
+
+  async function exchange(
+    urlText: string,
+    verifyCertificate: boolean,
+    servers: readonly string[],
+    signal: AbortSignal,
+    publicOnly: boolean,
   ): Promise<HttpAnswer> {
     const url = new URL(urlText);
     let address: string;
     try {
-      address = await addressOf(url.hostname, servers);
+      address = await addressOf(url.hostname, servers, signal);
     } catch (err) {
       return { kind: "error", message: (err as Error).message };
+    }
+    if (publicOnly) {
+      const kind = ipv6Class(parseIpv6(address));
+      if (kind !== "a global unicast address")
+        return { kind: "error", message: `${url.hostname} resolves to ${address}, ${kind}: not followed` };
     }
     const https = url.protocol === "https:";
     const bareHost = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
@@ -124,6 +167,7 @@ export function hostHb46ppIo(options: Hb46ppHostOptions): Hb46ppIo {
           headers: { Host: url.host, Accept: "application/json", "User-Agent": "mapectl" },
           agent: false,
           timeout: timeoutMs,
+          signal,
           ...(https
             ? {
                 // SNI only for names (RFC 6066 forbids IP literals there); identity is checked either way.

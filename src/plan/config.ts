@@ -1,4 +1,5 @@
 import { parse as parseToml } from "smol-toml";
+import { interfaceNameProblem } from "./interface-name.ts";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { ipv6Class } from "../mape/address-class.ts";
@@ -89,7 +90,8 @@ export function parseForwardTarget(
   outsidePort: number,
   where: string,
 ): { toAddress: string; toPort: number } {
-  const [address = "", portText] = text.split(":");
+  const [address = "", portText, ...rest] = text.split(":");
+  if (rest.length > 0) throw new ConfigError(`${where}: "${text}" is not an inside IPv4 address[:port]`);
   try {
     parseIpv4(address);
   } catch {
@@ -160,6 +162,15 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
     throw new ConfigError(`${file}: ${problems.join("; ")}`);
   }
   const c = result.data;
+  const names: [string, string | undefined][] = [
+    ["wan", c.wan],
+    ["tunnel.name", c.tunnel?.name],
+    ...(c.lan ?? []).map((l, i): [string, string] => [`lan[${i}]`, l]),
+  ];
+  for (const [key, name] of names) {
+    const problem = name === undefined ? null : interfaceNameProblem(key, name);
+    if (problem !== null) throw new ConfigError(`${file}: ${problem}`);
+  }
   const out: Partial<Settings> = {};
   if (c.wan !== undefined) out.wan = c.wan;
   if (c.lan !== undefined) out.lan = c.lan;

@@ -1,4 +1,5 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { interfaceNameProblem } from "./interface-name.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
@@ -76,8 +77,6 @@ export class PlanError extends MapectlError {
   }
 }
 
-const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
-
 /** The one nftables table mapectl owns; nothing else is ever touched. */
 export const NFT_TABLE = "mapectl";
 
@@ -107,8 +106,8 @@ export function buildPlan(input: PlanInput): MapePlan {
     ["tunnel name", input.tunnelName],
     ...input.lan.map((l) => ["LAN interface", l] as const),
   ] as const) {
-    if (!IFNAME.test(name))
-      throw new PlanError(`${what} "${name}" is not a valid interface name (1–15 letters, digits, _ . - @)`);
+    const problem = interfaceNameProblem(what, name);
+    if (problem !== null) throw new PlanError(problem);
   }
   if (input.tunnelName === input.wan || input.lan.includes(input.tunnelName)) {
     throw new PlanError(

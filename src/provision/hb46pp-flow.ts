@@ -1,4 +1,5 @@
 import { isDecodeError } from "./errors.ts";
+import { redirectTarget } from "./hb46pp-redirect.ts";
 import {
   HB46PP_NAME,
   hb46ppVerdict,
@@ -35,8 +36,16 @@ export type HttpAnswer =
  */
 export interface Hb46ppIo {
   resolveTxt(name: string, servers: readonly string[]): Promise<TxtLookup>;
-  /** One GET over IPv6, no redirect following: the flow decides about 307. */
-  get(url: string, verifyCertificate: boolean, servers: readonly string[]): Promise<HttpAnswer>;
+  /**
+   * One GET over IPv6, no redirect following: the flow decides about 307. `publicOnly` (set for a
+   * redirect's target) refuses a name that resolves to anything but a global unicast address.
+   */
+  get(
+    url: string,
+    verifyCertificate: boolean,
+    servers: readonly string[],
+    options?: { readonly publicOnly?: boolean },
+  ): Promise<HttpAnswer>;
   /** The resolvers given when the I/O was made (tests, --resolver); else they are learned per query. */
   readonly resolvers?: readonly string[];
 }
@@ -183,28 +192,6 @@ type Fetched =
       readonly http: number | null;
     };
 
-/** Where a 307/308 goes, or why it cannot be followed. */
-function redirectTarget(
-  shown: string,
-  url: string,
-  status: number,
-  location: string | null,
-  record: Hb46ppRecord,
-): URL | string {
-  if (location === null) return `GET ${shown}: ${status} without a Location header`;
-  let next: URL;
-  try {
-    next = new URL(location, url);
-  } catch {
-    return `GET ${shown}: ${status} to "${redactUrl(location).slice(0, 100)}", which is not a URL`;
-  }
-  if (next.protocol !== "https:" && next.protocol !== "http:")
-    return `GET ${shown}: ${status} to a ${next.protocol} URL`;
-  if (record.verifyCertificate && next.protocol === "http:")
-    return `GET ${shown}: ${status} to ${redactUrl(next.href)}, plain http, but t=b asks for a verified certificate`;
-  return next;
-}
-
 /** Spec §3.6 d–h: the GET, following 307 to the next server with the CE's parameters. */
 async function fetchAnswer(
   io: Hb46ppIo,
@@ -218,7 +205,7 @@ async function fetchAnswer(
   for (let hop = 0; ; hop++) {
     const shown = redactUrl(url);
     urls.push(shown);
-    const answer = await io.get(url, record.verifyCertificate, servers);
+    const answer = await io.get(url, record.verifyCertificate, servers, { publicOnly: hop > 0 });
     if (answer.kind === "error")
       return {
         kind: "failed",

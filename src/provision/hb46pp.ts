@@ -3,6 +3,7 @@ import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { parseIpv4Prefix } from "../mape/ipv4.ts";
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../mape/ipv6.ts";
 import { makeRule, type MapRule } from "../mape/rule.ts";
+import { validateRuleFromSource } from "../rules/source-checks.ts";
 import { DecodeError } from "./errors.ts";
 import { IMPLEMENTED_METHODS, isToken } from "./hb46pp-request.ts";
 
@@ -131,7 +132,10 @@ function parseMapE(value: unknown): Hb46ppMapE {
       }
     }
     try {
-      return makeRule({ ipv6Prefix: ipv6, ipv4Prefix: ipv4, eaBits, psidOffset, br });
+      const rule = makeRule({ ipv6Prefix: ipv6, ipv4Prefix: ipv4, eaBits, psidOffset, br });
+      // Every rule of the answer, not only the one this CE picks: a hostile one is named where it is.
+      validateRuleFromSource(rule, { label: "HB46PP answer", code: "INVALID_RULE" });
+      return rule;
     } catch (err) {
       if (!isMapeError(err)) throw err;
       throw bad(field, err.message);

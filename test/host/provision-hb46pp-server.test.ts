@@ -15,11 +15,11 @@ import { Background, cleanup, link, makePki, namespace, runTool, scratchDir } fr
 // resolver would.
 
 const PREFIX = "2404:7a82:4d02:4100::/56";
-const LINE_DNS = "fd00:6::53";
-const STUB_DNS = "fd00:6::54";
-const CE_ADDRESS = "fd00:6::2";
-const SERVER = "fd00:6::80";
-const OTHER = "fd00:6::81";
+const LINE_DNS = "2001:db8:6::53";
+const STUB_DNS = "2001:db8:6::54";
+const CE_ADDRESS = "2001:db8:6::2";
+const SERVER = "2001:db8:6::80";
+const OTHER = "2001:db8:6::81";
 const TXT = "v=v6mig-1 url=https://prov.mapectl.test/config t=b";
 let ce: Netns;
 let ngn: Netns;
@@ -160,7 +160,7 @@ before(async () => {
       subnet6: [
         {
           id: 1,
-          subnet: "fd00:6::/64",
+          subnet: "2001:db8:6::/64",
           interface: "ngn0",
           "option-data": [{ name: "dns-servers", data: LINE_DNS }],
         },
@@ -210,7 +210,7 @@ test(
     // The stub, as it would have been used before: NXDOMAIN, and MAP-E from HB46PP switched off.
     const stub = provision(["--source", "hb46pp", "--resolver", STUB_DNS]);
     assert.equal(stub.sources[0]?.status, "no-record");
-    assert.match(stub.sources[0].error ?? "", /NXDOMAIN .*\(resolver fd00:6::54, --resolver\)$/);
+    assert.match(stub.sources[0].error ?? "", /NXDOMAIN .*\(resolver 2001:db8:6::54, --resolver\)$/);
     assert.deepEqual(requests(), []);
   },
 );
@@ -220,7 +220,7 @@ test(
   { skip },
   () => {
     forget();
-    scenario("main.json", { answer: LAB_MAP_E, known: ["fd00:6::/64"] });
+    scenario("main.json", { answer: LAB_MAP_E, known: ["2001:db8:6::/64"] });
     const first = provision(["--source", "hb46pp"]);
     assert.equal(first.sources[0]?.status, "ok", first.sources[0]?.error ?? "");
     const token = first.sources[0].details.token;

@@ -12,8 +12,8 @@ import { Background, cleanup, link, makePki, namespace, runTool, scratchDir } fr
 // with a CA made by openssl for this run) answer the GET. mapectl runs in a "ce" namespace.
 
 const PREFIX = "2404:7a82:4d02:4100::/56";
-const RESOLVER = "fd00:5::53";
-const CE_ADDRESS = "fd00:5::2";
+const RESOLVER = "2001:db8:5::53";
+const CE_ADDRESS = "2001:db8:5::2";
 let ce: Netns;
 let ngn: Netns;
 let dir: string;
@@ -172,7 +172,7 @@ before(async () => {
   ngn = namespace("mapectl-hb46pp-ngn");
   await link(ce, "wan0", ngn, "ngn0");
   ce.ok(["ip", "-6", "addr", "add", `${CE_ADDRESS}/64`, "dev", "wan0", "nodad"]);
-  for (const a of [RESOLVER, "fd00:5::80", "fd00:5::81", "fd00:5::82"])
+  for (const a of [RESOLVER, "2001:db8:5::80", "2001:db8:5::81", "2001:db8:5::82"])
     ngn.ok(["ip", "-6", "addr", "add", `${a}/64`, "dev", "ngn0", "nodad"]);
   pki = makePki(dir);
   unboundConf = join(dir, "unbound.conf");
@@ -195,8 +195,8 @@ before(async () => {
       '  module-config: "iterator"',
       '  local-zone: "4over6.info." static',
       '  local-zone: "mapectl.test." static',
-      '  local-data: "prov.mapectl.test. 60 IN AAAA fd00:5::80"',
-      '  local-data: "other.mapectl.test. 60 IN AAAA fd00:5::81"',
+      '  local-data: "prov.mapectl.test. 60 IN AAAA 2001:db8:5::80"',
+      '  local-data: "other.mapectl.test. 60 IN AAAA 2001:db8:5::81"',
       "remote-control:",
       "  control-enable: yes",
       `  control-interface: "${join(dir, "unbound.ctl")}"`,
@@ -209,9 +209,9 @@ before(async () => {
   const routes = join(dir, "routes.json");
   writeFileSync(routes, JSON.stringify(ROUTES));
   for (const [addr, mode] of [
-    ["fd00:5::80", "tls"],
-    ["fd00:5::81", "tls"],
-    ["fd00:5::82", "plain"],
+    ["2001:db8:5::80", "tls"],
+    ["2001:db8:5::81", "tls"],
+    ["2001:db8:5::82", "plain"],
   ] as const) {
     const server = new Background(ngn, [
       "python3",
@@ -307,8 +307,8 @@ test(
     assert.deepEqual(
       seen.map((q) => [q.server, q.path, q.sni]),
       [
-        ["fd00:5::80", "/redirect", "prov.mapectl.test"],
-        ["fd00:5::81", "/config", "other.mapectl.test"],
+        ["2001:db8:5::80", "/redirect", "prov.mapectl.test"],
+        ["2001:db8:5::81", "/config", "other.mapectl.test"],
       ],
     );
     assert.deepEqual(seen[1]?.query, {
@@ -335,7 +335,7 @@ test(
     assert.deepEqual(hb.retry, { minSeconds: 3600, maxSeconds: 10800 });
     assert.match(
       hb.error ?? "",
-      /^NXDOMAIN for 4over6\.info: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled \(resolver fd00:5::53, --resolver\)$/,
+      /^NXDOMAIN for 4over6\.info: this network does not offer HB46PP provisioning; MAP-E from HB46PP is disabled \(resolver 2001:db8:5::53, --resolver\)$/,
     );
     assert.match(r.stderr, /^mapectl: no source gives MAP-E parameters .*hb46pp: no-record/);
     assert.deepEqual(requests(), []);
@@ -381,14 +381,14 @@ test(
   "plain http to an IPv6 literal (t=a) works; t=b with http is refused before any request",
   { skip },
   () => {
-    setTxt("v=v6mig-1 url=http://[fd00:5::82]/config t=a");
+    setTxt("v=v6mig-1 url=http://[2001:db8:5::82]/config t=a");
     const plain = provision(["--source", "hb46pp"]);
     assert.equal(plain.sources[0]?.status, "ok", plain.sources[0]?.error ?? "");
     const [req] = requests();
-    assert.equal(req?.server, "fd00:5::82");
-    assert.equal(req.host, "[fd00:5::82]");
+    assert.equal(req?.server, "2001:db8:5::82");
+    assert.equal(req.host, "[2001:db8:5::82]");
     assert.equal(req.client, CE_ADDRESS);
-    setTxt("v=v6mig-1 url=http://[fd00:5::82]/config t=b");
+    setTxt("v=v6mig-1 url=http://[2001:db8:5::82]/config t=b");
     const refused = provision(["--source", "hb46pp"]);
     assert.equal(refused.sources[0]?.status, "bad-record");
     assert.deepEqual(requests(), []);
@@ -428,6 +428,9 @@ test("a malformed TXT record and a refusing resolver retry in 1–10 min", { ski
   const refused = provision(["--source", "hb46pp"]);
   unboundControl("local_zone", "4over6.info.", "static");
   assert.equal(refused.sources[0]?.status, "dns-error");
-  assert.match(refused.sources[0].error ?? "", /DNS query TXT 4over6\.info failed: EREFUSED via fd00:5::53/);
+  assert.match(
+    refused.sources[0].error ?? "",
+    /DNS query TXT 4over6\.info failed: EREFUSED via 2001:db8:5::53/,
+  );
   assert.deepEqual(refused.sources[0].retry, { minSeconds: 60, maxSeconds: 600 });
 });

@@ -7,6 +7,7 @@ import type { ParameterSource } from "../../provision/parameters.ts";
 import type { ProvisionResult, SourceReport } from "../../provision/provision.ts";
 import type { CeIdentity } from "../../provision/hb46pp.ts";
 import { collect, interfaceIdOption, isEverySource, SOURCE_HELP } from "../common-options.ts";
+import { logText } from "../../text/log-line.ts";
 import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
 import { describeHuman } from "./calc.ts";
@@ -97,7 +98,11 @@ export function registerProvision(program: Command, output: Output): void {
     .option("--rules-file <file>", "add rules to the tables from a JSON file (repeatable)", collect, [])
     .addOption(interfaceIdOption("force the CE interface-ID layout"))
     .option("--solicit", "DHCPv6 Solicit/Advertise instead of Information-request (no lease is taken)")
-    .option("--timeout <seconds>", "bound on the DHCPv6 exchange and on each DNS/HTTP step", "10")
+    .option(
+      "--timeout <seconds>",
+      "deadline for the DHCPv6 exchange, the TXT lookup and each whole HTTP exchange (name, TLS, body)",
+      "10",
+    )
     .option("--vendor-id <id>", "HB46PP vendorid: OUI[-name] (default acde48-mapectl)")
     .option("--product <name>", "HB46PP product (default mapectl)")
     .option("--ce-version <version>", "HB46PP version, digits and _ (default 0_1)")
@@ -167,17 +172,21 @@ function resolverLine(s: SourceReport): string | null {
 
 export function describeProvision(result: ProvisionResult, prefixFrom: string): string {
   const lines = [`${formatIpv6Prefix(result.prefix)} (${prefixFrom})`, "sources:"];
-  lines.push(formatFields(result.sources.map((s) => [SOURCE_LABEL[s.source], sourceLine(s)])));
+  // Service names, decoder warnings and errors come from the network: one terminal line each.
+  lines.push(formatFields(result.sources.map((s) => [SOURCE_LABEL[s.source], logText(sourceLine(s))])));
   for (const s of result.sources) {
     const resolver = s.source === "hb46pp" ? resolverLine(s) : null;
-    if (resolver !== null) lines.push(resolver);
-    for (const w of s.warnings) lines.push(`warning: ${SOURCE_LABEL[s.source]}: ${w}`);
+    if (resolver !== null) lines.push(logText(resolver));
+    for (const w of s.warnings) lines.push(`warning: ${SOURCE_LABEL[s.source]}: ${logText(w)}`);
   }
   for (const d of result.disagreements) {
     lines.push(`disagreement on ${d.field}:`);
     lines.push(
       formatFields(
-        Object.entries(d.values).map(([source, value]) => [SOURCE_LABEL[source as ParameterSource], value]),
+        Object.entries(d.values).map(([source, value]) => [
+          SOURCE_LABEL[source as ParameterSource],
+          logText(value),
+        ]),
         "    ",
       ),
     );

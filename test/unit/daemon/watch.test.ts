@@ -203,6 +203,30 @@ test("while disabled, a new prefix is a new question: asked at once, not after t
   await watcher.stop();
 });
 
+test("a stalled HB46PP query for the old prefix does not hold back the converge on a new one", async () => {
+  // the first query (the old prefix) never answers, as a server holding the exchange open would
+  let calls = 0;
+  const inner: ParameterResolver = (prefix) => {
+    calls++;
+    return formatIpv6Prefix(prefix) === FIRST
+      ? new Promise<Resolution>(() => undefined)
+      : Promise.resolve(answer(prefix, 3600));
+  };
+  const { h, watcher } = harness(inner);
+  watcher.start();
+  await settle();
+  assert.equal(calls, 1);
+  assert.equal(h.applied, null);
+  h.prefix = SECOND;
+  h.onChange("unreachable 2404:7a82:4d03:4200::/56 dev lo");
+  await advance(500);
+  assert.equal(calls, 2);
+  assert.equal(h.applied, SECOND, h.messages().join("\n"));
+  assert.ok(h.messages().some((m) => /provisioning query given up/.test(m)));
+  assert.ok(h.messages().some((m) => /^netlink change: applied tunnel, nat/.test(m)));
+  await watcher.stop();
+});
+
 test("a provisioning server that stops answering does not take a working path down", async () => {
   const inner = counting((call, prefix) => {
     if (call === 0) return answer(prefix, 10);

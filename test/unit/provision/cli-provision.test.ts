@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { chooseSources } from "../../../src/cli/commands/provision.ts";
-import { run } from "../../../src/cli/main.ts";
+import { chooseSources, describeProvision } from "../../../src/cli/commands/provision.ts";
+import { CliError } from "../../../src/cli/exit-codes.ts";
+import { reportError, run } from "../../../src/cli/main.ts";
 import type { Output } from "../../../src/cli/output.ts";
+import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
+import { DEFAULT_IDENTITY } from "../../../src/provision/hb46pp.ts";
+import { provision } from "../../../src/provision/provision.ts";
+import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
+import { BIGLOBE_REPLY, fakeHb46pp, ok, TXT, txt } from "./fixtures.ts";
 
 function capture(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -133,4 +139,32 @@ test("without --rule, --source all does not list the manual source", async () =>
     doc.sources.map((s) => s.source),
     ["tables"],
   );
+});
+
+test("provision: a service name or warning from the network prints as one escaped line, never a forged one", async () => {
+  const hostile = {
+    ...BIGLOBE_REPLY,
+    service_name: "ISP\nchosen: manual\r\x1b[2Jok",
+    surprise_field: "x",
+  };
+  const result = await provision(
+    {
+      prefix: parseIpv6Prefix("2404:7a82:4d02:4100::/56"),
+      order: ["hb46pp"],
+      table: shippedRuleTable(),
+      notMape: shippedNotMape(),
+      identity: DEFAULT_IDENTITY,
+    },
+    { hb46pp: fakeHb46pp(txt(TXT), { "/config": ok(hostile) }) },
+  );
+  const text = describeProvision(result, "given with --prefix");
+  assert.ok(!text.includes("\r") && !text.includes("\x1b"), text);
+  assert.ok(!text.split("\n").some((l) => l.startsWith("chosen: manual")), text);
+  assert.match(text, /ISP\\nchosen: manual\\r\\x1b\[2Jok/);
+});
+
+test("an error quoting a network answer reaches stderr as one line", () => {
+  const out = capture();
+  reportError(new CliError("no-parameters", "hb46pp: ISP\nmapectl: all good"), out);
+  assert.deepEqual(out.stderr, ["mapectl: hb46pp: ISP\\nmapectl: all good"]);
 });

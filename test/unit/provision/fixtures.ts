@@ -69,14 +69,14 @@ export function status(code: number, location: string | null = null): HttpAnswer
 export function fakeHb46pp(
   txt: TxtLookup,
   routes: Readonly<Record<string, HttpAnswer>>,
-): Hb46ppIo & { requests: { url: string; verify: boolean }[] } {
-  const requests: { url: string; verify: boolean }[] = [];
+): Hb46ppIo & { requests: { url: string; verify: boolean; publicOnly: boolean }[] } {
+  const requests: { url: string; verify: boolean; publicOnly: boolean }[] = [];
   return {
     requests,
     resolvers: ["2001:db8:53::53"],
     resolveTxt: () => Promise.resolve(txt),
-    get: (url, verify) => {
-      requests.push({ url, verify });
+    get: (url, verify, _servers, options) => {
+      requests.push({ url, verify, publicOnly: options?.publicOnly === true });
       const path = new URL(url).pathname;
       return Promise.resolve(routes[path] ?? status(404));
     },

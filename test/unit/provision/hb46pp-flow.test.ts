@@ -103,6 +103,43 @@ test("redirect loops, 307 without Location, and a downgrade to http under t=b ar
   assert.deepEqual(downgrade.retry, { minSeconds: 600, maxSeconds: 1800 });
 });
 
+test("a redirect never goes to a loopback, link-local, private or unspecified target, nor from https to http", async () => {
+  const targets = [
+    ["https://[::1]/config", /loopback/],
+    ["https://[fe80::1]/config", /link-local/],
+    ["https://[fd00::53]/config", /unique local/],
+    ["https://[::]/config", /unspecified/],
+    ["https://[::ffff:127.0.0.1]/config", /IPv4-mapped/],
+    ["https://localhost/config", /loopback name/],
+    ["https://user:pw@other.example.jp/config", /user:password/],
+  ] as const;
+  for (const [location, why] of targets) {
+    const io = fakeHb46pp(txt(TXT), { "/config": status(307, location), "/final": ok(BIGLOBE_REPLY) });
+    const out = await queryHb46pp(io, { identity });
+    assert.equal(out.status, "http-error", location);
+    assert.match(out.message, why);
+    assert.equal(io.requests.length, 1, `${location} was requested`);
+  }
+  const tA = "v=v6mig-1 url=https://prov.example.jp/config t=a";
+  const downgrade = await queryHb46pp(
+    fakeHb46pp(txt(tA), { "/config": status(307, "http://prov.example.jp/final") }),
+    { identity },
+  );
+  assert.equal(downgrade.status, "http-error");
+  assert.match(downgrade.message, /plain http after https/);
+  // spec §3.1: a record that is http itself (t=a) may redirect within http
+  const plain = fakeHb46pp(txt("v=v6mig-1 url=http://prov.example.jp/config t=a"), {
+    "/config": status(307, "http://other.example.jp/final"),
+    "/final": ok(BIGLOBE_REPLY),
+  });
+  assert.equal((await queryHb46pp(plain, { identity })).status, "ok");
+  // the I/O is asked to check what a redirect's name resolves to; the record's own server is not
+  assert.deepEqual(
+    plain.requests.map((r) => r.publicOnly),
+    [false, true],
+  );
+});
+
 test("403 and 404: this network does not know this CE", async () => {
   for (const code of [403, 404]) {
     const out = await queryHb46pp(fakeHb46pp(txt(TXT), { "/config": status(code) }), { identity });

@@ -228,3 +228,19 @@ test("verdicts: empty order is no service; DS-Lite and IPIP are reported as such
   ]);
   assert.deepEqual(notOrdered, { kind: "not-map-e", methods: ["map_t"], description: "MAP-T" });
 });
+
+test("every rule of an answer is checked as it is parsed, not only the one this CE would pick", () => {
+  const reply = (rules: unknown[]) =>
+    new TextEncoder().encode(JSON.stringify({ ...BIGLOBE_REPLY, map_e: { ...BIGLOBE_REPLY.map_e, rules } }));
+  const good = BIGLOBE_REPLY.map_e.rules[0];
+  // the second rule is for someone else's prefix, and maps into loopback space
+  const hostile = { ipv6: "2404:7a80::/38", ipv4: "127.0.0.0/22", ea_length: 18, psid_offset: 4 };
+  assert.throws(
+    () => parseHb46ppReply(reply([good, hostile])),
+    (err: Error) =>
+      /map_e\.rules\[1\]/.test(err.message) && /HB46PP answer: rule .*127\.0\.0\.0\/22/.test(err.message),
+  );
+  const singlePort = { ipv6: "2404:7a80::/38", ipv4: "133.209.16.0/22", ea_length: 22, psid_offset: 4 };
+  assert.throws(() => parseHb46ppReply(reply([good, singlePort])), /map_e\.rules\[1\].*single port/);
+  assert.equal(parseHb46ppReply(reply([good])).mapE?.rules.length, 1);
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { formatLogLine } from "../../../src/host/event-log.ts";
+import { parse as parseToml } from "smol-toml";
 import { parseConfig } from "../../../src/plan/config.ts";
 import { renderStarterConfig } from "../../../src/plan/starter-config.ts";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
@@ -99,10 +100,29 @@ test("the starter config keeps a service name in its comment and an odd interfac
     prefixNote: '2404:7a82:4d02:4100::/56, seen\n[tunnel]\nname = "evil"',
     parametersNote: 'BIGLOBE\nsource = "manual"\r\n[parameters.rule]',
   });
-  const settings = parseConfig(text, "config.toml");
-  assert.equal(settings.wan, 'eth"1\u007f');
-  assert.deepEqual(settings.lan, ["lan\\0"]);
-  assert.equal(settings.source, "tables");
-  assert.equal(settings.tunnelName, "mape");
-  assert.equal(settings.rule, undefined);
+  // The TOML keeps the odd names as strings, and adds no key of the notes' text...
+  const doc = parseToml(text) as { wan?: unknown; lan?: unknown; tunnel?: unknown; parameters?: unknown };
+  assert.equal(doc.wan, 'eth"1\u007f');
+  assert.deepEqual(doc.lan, ["lan\\0"]);
+  assert.equal((doc.tunnel as { name?: unknown } | undefined)?.name, "mape");
+  const parameters = doc.parameters as { rule?: unknown; source?: unknown } | undefined;
+  assert.equal(parameters?.rule, undefined);
+  assert.notEqual(parameters?.source, "manual");
+  // ...and loading it then refuses the name as no interface's, naming the file and key.
+  assert.throws(
+    () => parseConfig(text, "config.toml"),
+    /config\.toml: wan "eth"1\\x7f" is not a valid interface name/,
+  );
+  const sane = parseConfig(
+    renderStarterConfig({
+      wan: "eth1",
+      lan: ["lan0"],
+      prefixNote: '2404:7a82:4d02:4100::/56, seen\n[tunnel]\nname = "evil"',
+      parametersNote: 'BIGLOBE\nsource = "manual"\r\n[parameters.rule]',
+    }),
+    "config.toml",
+  );
+  assert.equal(sane.source, "tables");
+  assert.equal(sane.tunnelName, "mape");
+  assert.equal(sane.rule, undefined);
 });
