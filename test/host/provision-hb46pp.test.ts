@@ -5,7 +5,16 @@ import { after, before, test } from "node:test";
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import { Background, cleanup, link, makePki, namespace, runTool, scratchDir } from "./provision-servers.ts";
+import {
+  Background,
+  cleanup,
+  link,
+  makePki,
+  namespace,
+  provisionJson,
+  runTool,
+  scratchDir,
+} from "./provision-servers.ts";
 
 // HB46PP against real servers in an "ngn" namespace: unbound answers TXT 4over6.info (changed per
 // test with unbound-control) and AAAA for the provisioning servers; two HTTPS servers (python3 ssl,
@@ -139,29 +148,13 @@ function provision(args: readonly string[]): {
   // A fresh state directory per run: these tests look at single queries, not the token memory.
   const state = join(dir, "state");
   rmSync(state, { recursive: true, force: true });
-  const r = ce.run(
-    [
-      process.execPath,
-      CLI,
-      "provision",
-      "--prefix",
-      PREFIX,
-      "--resolver",
-      RESOLVER,
-      "--timeout",
-      "4",
-      "--json",
-      ...args,
-    ],
-    undefined,
-    { MAPECTL_STATE_DIR: state },
+  const r = provisionJson(
+    ce,
+    CLI,
+    ["--prefix", PREFIX, "--resolver", RESOLVER, "--timeout", "4", ...args],
+    state,
   );
-  let doc: { sources: Source[]; chosen: Record<string, unknown> | null } = { sources: [], chosen: null };
-  try {
-    doc = JSON.parse(r.stdout) as typeof doc;
-  } catch {
-    assert.fail(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
+  const doc = r.doc as { sources: Source[]; chosen: Record<string, unknown> | null };
   return { code: r.code, ...doc, stderr: r.stderr };
 }
 
