@@ -13,6 +13,8 @@ import {
   makePki,
   namespace,
   provisionJson,
+  skip,
+  type ProvisionRun,
   runTool,
   scratchDir,
   startKea,
@@ -69,20 +71,14 @@ interface Source {
   details: Record<string, unknown>;
 }
 
-function provision(args: readonly string[]): {
-  code: number;
-  sources: Source[];
-  chosen: Record<string, unknown> | null;
-  stderr: string;
-} {
+function provision(args: readonly string[]): ProvisionRun & { sources: Source[] } {
   const r = provisionJson(
     ce,
     CLI,
     ["--wan", "wan0", "--prefix", PREFIX, "--ca-file", pki.ca, "--timeout", "4", ...args],
     join(dir, "state"),
   );
-  const doc = r.doc as { sources: Source[]; chosen: Record<string, unknown> | null };
-  return { code: r.code, ...doc, stderr: r.stderr };
+  return r as ProvisionRun & { sources: Source[] };
 }
 
 function forget(): void {
@@ -165,8 +161,6 @@ after(async () => {
   if (resolvConf !== null) rmSync(resolvConf, { recursive: true, force: true });
   await cleanup();
 });
-
-const skip = !isRoot() && "needs root (network namespaces)";
 
 test(
   "the resolver is the line's, learned by DHCPv6 (option 23), not the NXDOMAIN stub of resolv.conf",

@@ -12,6 +12,8 @@ import {
   makePki,
   namespace,
   provisionJson,
+  skip,
+  type ProvisionRun,
   runTool,
   scratchDir,
 } from "./provision-servers.ts";
@@ -139,12 +141,7 @@ interface Source {
   details: Record<string, unknown>;
 }
 
-function provision(args: readonly string[]): {
-  code: number;
-  sources: Source[];
-  chosen: Record<string, unknown> | null;
-  stderr: string;
-} {
+function provision(args: readonly string[]): ProvisionRun & { sources: Source[] } {
   // A fresh state directory per run: these tests look at single queries, not the token memory.
   const state = join(dir, "state");
   rmSync(state, { recursive: true, force: true });
@@ -154,8 +151,7 @@ function provision(args: readonly string[]): {
     ["--prefix", PREFIX, "--resolver", RESOLVER, "--timeout", "4", ...args],
     state,
   );
-  const doc = r.doc as { sources: Source[]; chosen: Record<string, unknown> | null };
-  return { code: r.code, ...doc, stderr: r.stderr };
+  return r as ProvisionRun & { sources: Source[] };
 }
 
 before(async () => {
@@ -222,11 +218,7 @@ before(async () => {
   }
 });
 
-after(async () => {
-  await cleanup();
-});
-
-const skip = !isRoot() && "needs root (network namespaces)";
+after(cleanup);
 
 test(
   "TXT through the line's resolver, verified HTTPS GET over IPv6: BIGLOBE's rule, BR and TTL",

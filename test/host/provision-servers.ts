@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Netns } from "../helpers/netns.ts";
+import { isRoot, Netns } from "../helpers/netns.ts";
 
 /**
  * Servers for the provisioning host tests: real daemons (kea-dhcp6, unbound, an HTTPS server) run
@@ -206,18 +206,30 @@ export async function startKea(
   return kea;
 }
 
+export interface ProvisionRun {
+  readonly code: number;
+  readonly stderr: string;
+  /** One report per source asked, in order; each test file types the fields it reads. */
+  readonly sources: unknown[];
+  readonly chosen: Record<string, unknown> | null;
+}
+
+/** Why a provisioning host test is skipped; these tests build namespaces and run servers in them. */
+export const skip = !isRoot() && "needs root (network namespaces)";
+
 /** `mapectl provision … --json` in the CE's namespace; fails the test when stdout is not JSON. */
 export function provisionJson(
   ce: Netns,
   cli: string,
   args: readonly string[],
   stateDir: string,
-): { code: number; stderr: string; doc: unknown } {
+): ProvisionRun {
   const r = ce.run([process.execPath, cli, "provision", ...args, "--json"], undefined, {
     MAPECTL_STATE_DIR: stateDir,
   });
   try {
-    return { code: r.code, stderr: r.stderr, doc: JSON.parse(r.stdout) as unknown };
+    const doc = JSON.parse(r.stdout) as { sources: unknown[]; chosen: Record<string, unknown> | null };
+    return { code: r.code, stderr: r.stderr, sources: doc.sources, chosen: doc.chosen };
   } catch {
     throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
   }
