@@ -7,15 +7,7 @@ import { parametersJson, type ParametersJson } from "../../src/provision/paramet
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import {
-  cleanup,
-  link,
-  namespace,
-  scratchDir,
-  skip,
-  startKea,
-  type Background,
-} from "./provision-servers.ts";
+import { cleanup, link, namespace, scratchDir, skip, startKea, Background } from "./provision-servers.ts";
 
 // A real Kea (Debian kea-dhcp6-server) in an "ngn" namespace answers mapectl's DHCPv6 client in a
 // "ce" namespace over a veth: what mapectl decodes must be what Kea was told to send.
