@@ -7,7 +7,16 @@ import { parametersJson, type ParametersJson } from "../../src/provision/paramet
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import { cleanup, link, namespace, scratchDir, skip, startKea, Background } from "./provision-servers.ts";
+import {
+  Background,
+  cleanup,
+  link,
+  namespace,
+  scratchDir,
+  skip,
+  startKea,
+  type RuleReport,
+} from "./provision-servers.ts";
 
 // A real Kea (Debian kea-dhcp6-server) in an "ngn" namespace answers mapectl's DHCPv6 client in a
 // "ce" namespace over a veth: what mapectl decodes must be what Kea was told to send.
@@ -72,16 +81,7 @@ async function restartKea(rule: KeaRule): Promise<void> {
 }
 
 interface ProvisionJson {
-  sources: {
-    source: string;
-    ok: boolean;
-    status: string;
-    error: string | null;
-    rules: Record<string, unknown>[];
-    br: string | null;
-    ceInterfaceId: string | null;
-    details: Record<string, unknown>;
-  }[];
+  sources: RuleReport[];
   chosen: Record<string, unknown> | null;
   disagreements: { field: string; values: Record<string, string> }[];
 }

@@ -15,6 +15,7 @@ import {
   provisionJson,
   skip,
   type ProvisionRun,
+  type SourceReport,
   runTool,
   scratchDir,
   startKea,
@@ -61,14 +62,9 @@ function requests(): Logged[] {
     .map((l) => JSON.parse(l) as Logged);
 }
 
-interface Source {
-  source: string;
-  ok: boolean;
-  status: string;
-  error: string | null;
+interface Source extends SourceReport {
   disableMapE: boolean;
   authoritative: boolean;
-  details: Record<string, unknown>;
 }
 
 function provision(args: readonly string[]): ProvisionRun & { sources: Source[] } {

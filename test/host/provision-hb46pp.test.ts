@@ -14,6 +14,7 @@ import {
   provisionJson,
   skip,
   type ProvisionRun,
+  type RuleReport,
   runTool,
   scratchDir,
 } from "./provision-servers.ts";
@@ -127,18 +128,10 @@ function requests(): {
     .map((l) => JSON.parse(l) as ReturnType<typeof requests>[number]);
 }
 
-interface Source {
-  source: string;
-  ok: boolean;
-  status: string;
-  error: string | null;
-  rules: Record<string, unknown>[];
-  br: string | null;
-  ceInterfaceId: string | null;
+interface Source extends RuleReport {
   ttl: number | null;
   retry: { minSeconds: number; maxSeconds: number } | null;
   disableMapE: boolean;
-  details: Record<string, unknown>;
 }
 
 function provision(args: readonly string[]): ProvisionRun & { sources: Source[] } {

@@ -206,6 +206,22 @@ export async function startKea(
   return kea;
 }
 
+/** The fields of a source's report in `provision --json` that every provisioning test reads. */
+export interface SourceReport {
+  source: string;
+  ok: boolean;
+  status: string;
+  error: string | null;
+  details: Record<string, unknown>;
+}
+
+/** A source's report with the rule it found. */
+export interface RuleReport extends SourceReport {
+  rules: Record<string, unknown>[];
+  br: string | null;
+  ceInterfaceId: string | null;
+}
+
 export interface ProvisionRun {
   readonly code: number;
   readonly stderr: string;
