@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HostState, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { vyosDrift } from "../../../src/plan/reconcile.ts";
-import { addr } from "../../helpers/observed-hosts.ts";
+import { addr, plannedTunnel } from "../../helpers/observed-hosts.ts";
 import { planFor, USER_PREFIX } from "../../helpers/plans.ts";
 
 const plan = planFor(USER_PREFIX, { tunnelName: "tun0", tunnelOwner: "vyos" });
@@ -11,22 +11,7 @@ function tun0(
   overrides: Partial<ObservedLink> = {},
   encapLimit: number | "none" | null = "none",
 ): ObservedLink {
-  return {
-    name: "tun0",
-    index: 7,
-    mtu: plan.tunnel.mtu,
-    up: true,
-    kind: "ip6tnl",
-    tunnel: {
-      mode: "ipip6",
-      local: plan.tunnel.local,
-      remote: plan.tunnel.remote,
-      link: plan.wan,
-      encapLimit,
-    },
-    stats: null,
-    ...overrides,
-  };
+  return plannedTunnel(plan, encapLimit, { index: 7, ...overrides });
 }
 
 function v6route(dst: string, gateway: string): ObservedRoute {
