@@ -1,5 +1,5 @@
 // Cold start of `mapectl calc --json` against a bare `node -e 0`, interleaved in one run so both
-// see the same machine load. Goal (issue 2): ratio of medians ≤ 1.5.
+// see the same machine load. Goal: ratio of medians ≤ 1.5.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 

@@ -1,4 +1,4 @@
-// Issue 4's dataplane figures, measured in one lab boot (real kernel under QEMU):
+// The dataplane's figures, measured in one lab boot (real kernel under QEMU):
 //  - throughput lan→inet through MAP-E ÷ the same chain with plain IPv4 routing and masquerade,
 //    in two layouts (every hop on the sending vCPU; the user's side and the ISP's side on a vCPU
 //    each), with each vCPU's busy share: under TCG both paths are CPU-bound, so the ratio is the

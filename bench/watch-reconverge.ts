@@ -1,4 +1,4 @@
-// Issue 8's daemon figures, measured in one lab boot (real kernel under QEMU):
+// The daemon's figures, measured in one lab boot (real kernel under QEMU):
 //  - reconverge: from the new delegated /56 appearing on the CE (the unreachable route, as
 //    `ip -ts monitor route` timestamps it) to the first new TCP connection from lan that completes
 //    through MAP-E, for several prefix changes; goal under 2 s;

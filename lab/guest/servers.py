@@ -37,6 +37,13 @@ def serve_forever(target, *args):
     return thread
 
 
+def accept_forever(srv, handle):
+    """Every connection to srv handled in a thread of its own, as handle(conn, peer, local)."""
+    while True:
+        conn, peer = srv.accept()
+        serve_forever(handle, conn, peer, conn.getsockname())
+
+
 def tcp_echo(port, rec):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -56,9 +63,7 @@ def tcp_echo(port, rec):
         finally:
             conn.close()
 
-    while True:
-        conn, peer = srv.accept()
-        serve_forever(handle, conn, peer, conn.getsockname())
+    accept_forever(srv, handle)
 
 
 def udp_echo(port, rec):
@@ -173,9 +178,7 @@ def http_serve(srv, rec, answer, context=None):
         finally:
             conn.close()
 
-    while True:
-        conn, peer = srv.accept()
-        serve_forever(handle, conn, peer, conn.getsockname())
+    accept_forever(srv, handle)
 
 
 def listen(family, address, port):

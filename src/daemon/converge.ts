@@ -9,7 +9,14 @@ import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/
 import { HostNotReady, planContext, planFromResolved, type PlanContext } from "../plan/desired.ts";
 import type { HostState, ObservedAddress } from "../plan/observed.ts";
 import type { MapePlan } from "../plan/plan.ts";
-import { reconcileDown, reconcileUp, vyosDrift, type Action, type AppliedState } from "../plan/reconcile.ts";
+import {
+  reconcileDown,
+  reconcileUp,
+  vyosDrift,
+  type Action,
+  type AppliedState,
+  type ReconcileOptions,
+} from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
 import { deleteNatFlows, readNatFlows } from "../host/conntrack.ts";
 import type { PortRange } from "../mape/port-set.ts";
@@ -173,6 +180,36 @@ export function vyosDriftNote(drift: readonly string[]): string {
 }
 
 /**
+ * Only HB46PP cares where its query leaves from: a dead CE address of the previous plan is removed
+ * before asking (applied unless dry run), and a host with no usable source address is not ready.
+ * Otherwise the old address goes last, after the new path is up (reconcileUp orders it so).
+ */
+async function clearHb46ppSource(
+  settings: Settings,
+  runner: CommandRunner,
+  observed: HostState,
+  context: PlanContext,
+  previous: AppliedState | null,
+  dryRun: boolean,
+): Promise<{ early: Action | null; host: HostState }> {
+  if (!sourceOrder(settings).includes("hb46pp")) return { early: null, host: observed };
+  // VyOS's own addresses are VyOS's to change
+  const early = settings.tunnelOwner !== "vyos" ? deadCeAddress(previous, observed, context) : null;
+  if (early !== null && !dryRun) await applyActions(runner, [early]);
+  const host =
+    early === null || dryRun
+      ? observed
+      : { ...observed, addresses: observed.addresses.filter((a) => !isDeadCeAddress(a, previous)) };
+  if (hb46ppSource(host, context.prefix) === null) {
+    throw new HostNotReady(
+      "prefix",
+      `no usable address from ${formatIpv6Prefix(context.prefix)} on this host yet to ask HB46PP from (the server knows the CE by it): waiting for duplicate address detection, or put one on a LAN (${formatIpv6Prefix(context.prefix).split("/")[0] ?? ""}1/64)`,
+    );
+  }
+  return { early, host };
+}
+
+/**
  * get config → verify → generate → check → apply, the one path both `up` and the daemon take:
  * observe the host, build the plan, apply only the difference (all or nothing), record it.
  */
@@ -186,38 +223,16 @@ export async function converge(
   const observed = await observeHost(runner);
   const context = planContext(settings, observed);
   const previous = loadState();
-  // Only HB46PP cares where its query leaves from; otherwise the old address goes last, after the
-  // new path is up (reconcileUp orders it so).
-  const asksHb46pp = sourceOrder(settings).includes("hb46pp");
-  // VyOS's own addresses are VyOS's to change
-  const early =
-    asksHb46pp && settings.tunnelOwner !== "vyos" ? deadCeAddress(previous, observed, context) : null;
-  if (early !== null && !options.dryRun) await applyActions(runner, [early]);
-  const host =
-    early === null || options.dryRun
-      ? observed
-      : { ...observed, addresses: observed.addresses.filter((a) => !isDeadCeAddress(a, previous)) };
-  if (asksHb46pp && hb46ppSource(host, context.prefix) === null) {
-    throw new HostNotReady(
-      "prefix",
-      `no usable address from ${formatIpv6Prefix(context.prefix)} on this host yet to ask HB46PP from (the server knows the CE by it): waiting for duplicate address detection, or put one on a LAN (${formatIpv6Prefix(context.prefix).split("/")[0] ?? ""}1/64)`,
-    );
-  }
+  const dryRun = options.dryRun;
+  const { early, host } = await clearHb46ppSource(settings, runner, observed, context, previous, dryRun);
   const resolution = await resolver(context.prefix, context.wan);
   const { resolved } = resolution;
   const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
   const nftScript = renderNftables(plan);
   const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
-  const { actions, replacedDefaults, enabledForwarding, adopted } = reconcileUp(
-    plan,
-    nftScript,
-    previous,
-    host,
-    {
-      replaceDefault: settings.replaceDefault,
-      nodad: options.nodad,
-    },
-  );
+  const reconcile: ReconcileOptions = { replaceDefault: settings.replaceDefault, nodad: options.nodad };
+  const firstRound = reconcileUp(plan, nftScript, previous, host, reconcile);
+  const { actions } = firstRound;
   // nft -c takes as long as loading the table (0.2–1 s on a small router): check while the ip
   // changes go in, and hold the load until the check has passed; a refusal fails the load, and
   // applyActions then rolls back what went before it.
@@ -240,23 +255,67 @@ export async function converge(
       vyosDrift: drift,
     };
   }
-  const checked: CommandRunner =
-    check === null
-      ? runner
-      : {
-          run: async (argv, runOptions) => {
-            if (argv[0] === "nft" && argv[1] === "-f" && runOptions?.input === nftScript) {
-              const refused = await check;
-              if (refused !== null) throw refused;
-            }
-            return runner.run(argv, runOptions);
-          },
-        };
-  const applied: Action[] = early === null ? [] : [early];
-  let state: AppliedState | null = previous;
-  let round = { actions, replacedDefaults, enabledForwarding, adopted };
+  const first = check === null ? runner : holdLoadForCheck(runner, check, nftScript);
+  const rounds = await applyUntilSettled({ plan, nftScript, previous, reconcile }, first, runner, firstRound);
+  const applied: Action[] = [...(early === null ? [] : [early]), ...rounds];
+  const flushed = applied.length > 0 ? await flushStaleFlows(runner, previous, plan) : null;
+  // Every round, not only when the table changed: a file an older mapectl left behind, or one a
+  // failed write missed, is put right as soon as the daemon looks again.
+  const bootTable = plan.tunnelOwner === "vyos" ? syncBootTable(nftScript) : null;
+  return {
+    plan,
+    source: resolved.source,
+    prefixFrom,
+    actions: applied,
+    changed: applied.length > 0,
+    flushed,
+    stale: resolution.stale ?? null,
+    notice: resolution.notice ?? null,
+    vyosDrift: drift,
+    ...(bootTable === null ? {} : { bootTable }),
+  };
+}
+
+/** A runner that holds `nft -f` of this script until the concurrent `nft -c` check has passed. */
+function holdLoadForCheck(
+  runner: CommandRunner,
+  check: Promise<Error | null>,
+  nftScript: string,
+): CommandRunner {
+  return {
+    run: async (argv, runOptions) => {
+      if (argv[0] === "nft" && argv[1] === "-f" && runOptions?.input === nftScript) {
+        const refused = await check;
+        if (refused !== null) throw refused;
+      }
+      return runner.run(argv, runOptions);
+    },
+  };
+}
+
+type Round = ReturnType<typeof reconcileUp>;
+
+/**
+ * Applies the first round through `first` (the checked runner), records the state, and looks again
+ * until nothing is left to do or SETTLE_ROUNDS more rounds have run. Returns every action applied.
+ */
+async function applyUntilSettled(
+  target: {
+    readonly plan: MapePlan;
+    readonly nftScript: string;
+    readonly previous: AppliedState | null;
+    readonly reconcile: ReconcileOptions;
+  },
+  first: CommandRunner,
+  runner: CommandRunner,
+  firstRound: Round,
+): Promise<Action[]> {
+  const { plan, nftScript } = target;
+  const applied: Action[] = [];
+  let state = target.previous;
+  let round = firstRound;
   for (let i = 0; ; i++) {
-    if (round.actions.length > 0) await applyActions(i === 0 ? checked : runner, round.actions);
+    if (round.actions.length > 0) await applyActions(i === 0 ? first : runner, round.actions);
     applied.push(...round.actions);
     // Also when only the plan's record changed (the same parameters now from HB46PP instead of the
     // tables): status and the web page show where the running parameters came from.
@@ -273,35 +332,26 @@ export async function converge(
       saveState(state);
     }
     if (round.actions.length === 0 || i >= SETTLE_ROUNDS) break;
-    round = reconcileUp(plan, nftScript, state, await observeHost(runner), {
-      replaceDefault: settings.replaceDefault,
-      nodad: options.nodad,
-    });
+    round = reconcileUp(plan, nftScript, state, await observeHost(runner), target.reconcile);
   }
+  return applied;
+}
+
+/** After a change: the flows still on the old address, or on ports no longer ours, are flushed. */
+async function flushStaleFlows(
+  runner: CommandRunner,
+  previous: AppliedState | null,
+  plan: MapePlan,
+): Promise<ConvergeResult["flushed"]> {
   const oldAddress = previous?.plan.ipv4Address;
-  let flushed: ConvergeResult["flushed"] = null;
-  if (applied.length > 0 && oldAddress !== undefined) {
-    if (oldAddress !== plan.ipv4Address) {
-      flushed = { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
-    } else if (JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)) {
-      flushed = { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
-    }
+  if (oldAddress === undefined) return null;
+  if (oldAddress !== plan.ipv4Address) {
+    return { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
   }
-  // Every round, not only when the table changed: a file an older mapectl left behind, or one a
-  // failed write missed, is put right as soon as the daemon looks again.
-  const bootTable = plan.tunnelOwner === "vyos" ? syncBootTable(nftScript) : null;
-  return {
-    plan,
-    source: resolved.source,
-    prefixFrom,
-    actions: applied,
-    changed: applied.length > 0,
-    flushed,
-    stale: resolution.stale ?? null,
-    notice: resolution.notice ?? null,
-    vyosDrift: drift,
-    ...(bootTable === null ? {} : { bootTable }),
-  };
+  if (JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)) {
+    return { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
+  }
+  return null;
 }
 
 /** Removes everything `up` applied (the network said no MAP-E, or the daemon was told to stop). */

@@ -1,21 +1,19 @@
 import { bootTableNote } from "../host/boot-table.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
-import { logLine, writeEvents, type DaemonEvent } from "../host/event-log.ts";
-import { LinkMonitor } from "../host/link-monitor.ts";
-import { withHostLock } from "../host/lock.ts";
-import { readNatFlows } from "../host/conntrack.ts";
+import type { DaemonEvent } from "../host/event-log.ts";
 import { HostNotReady } from "../plan/desired.ts";
 import type { MapePlan } from "../plan/plan.ts";
-import type { NatFlow } from "../plan/port-usage.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { converge, flushedNote, vyosDriftNote, withdraw, type ConvergeResult } from "./converge.ts";
+import { vyosDriftNote, type ConvergeResult } from "./converge.ts";
+import { portWarning } from "./port-warning.ts";
+import { HOST_DEPS, type WatchDeps } from "./watch-host-deps.ts";
+import { convergedLine } from "./watch-report.ts";
 import {
-  cachingResolver,
   isMapeDisabled,
-  parameterResolver,
   QueryInterrupted,
   type CachingResolver,
+  type MapeDisabled,
 } from "./parameter-sources.ts";
 
 export interface WatchOptions {
@@ -41,66 +39,10 @@ export const DEFAULT_WATCH: WatchOptions = {
   disabledRetryMaxSeconds: 3 * 3600,
 };
 
+export { portWarning };
+export type { WatchDeps };
+
 export type LoadConfig = () => { settings: Settings; table: RuleTable };
-
-/** What the daemon needs from the host; tests replace it. */
-export interface WatchDeps {
-  readonly converge: typeof converge;
-  readonly withdraw: typeof withdraw;
-  readonly readFlows: typeof readNatFlows;
-  readonly monitor: (
-    onChange: (line: string) => void,
-    onExit: (why: string) => void,
-  ) => { start(): void; stop(): void };
-  /** Journal line and events file. */
-  readonly emit: (event: DaemonEvent, recent: readonly DaemonEvent[]) => void;
-  readonly makeResolver: (settings: Settings, table: RuleTable, maxRetrySeconds: number) => CachingResolver;
-}
-
-/** `up` or `down` by hand takes seconds; the daemon waits for it rather than failing a round. */
-const DAEMON_LOCK_WAIT_MS = 60_000;
-
-const HOST_DEPS: WatchDeps = {
-  converge: (...args) => withHostLock("watch", DAEMON_LOCK_WAIT_MS, () => converge(...args)),
-  withdraw: (runner) => withHostLock("watch", DAEMON_LOCK_WAIT_MS, () => withdraw(runner)),
-  readFlows: readNatFlows,
-  monitor: (onChange, onExit) => new LinkMonitor(onChange, onExit),
-  emit: (event, recent) => {
-    logLine(event);
-    try {
-      writeEvents(recent);
-    } catch {
-      // the journal still has it; /run may be read-only in a rehearsal
-    }
-  },
-  makeResolver: (settings, table, maxRetrySeconds) =>
-    cachingResolver(parameterResolver(settings, table), Date.now, { maxRetrySeconds }),
-};
-
-function tally(keys: Iterable<string>): [string, number][] {
-  const counts = new Map<string, number>();
-  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-}
-
-/**
- * The NAT needs a port of the set that is free towards the destination of a new flow, so the set
- * runs out per destination (protocol, address and port), not in total: 2,000 flows to many servers
- * fit in 240 ports, 200 to one do not. Warns about the busiest destination, naming the inside
- * hosts with the most flows to it; null while every destination is under the threshold.
- */
-export function portWarning(flows: readonly NatFlow[], portCount: number, ratio: number): string | null {
-  const [busiest] = tally(flows.map((f) => `${f.protocol} ${f.destination}`));
-  if (busiest === undefined || busiest[1] < portCount * ratio) return null;
-  const [key, used] = busiest;
-  const hosts = tally(
-    flows.filter((f) => `${f.protocol} ${f.destination}` === key).map((f) => f.insideSource),
-  )
-    .slice(0, 3)
-    .map(([h, n]) => `${h} (${n})`)
-    .join(", ");
-  return `NAT ports towards ${key}: ${used} of ${portCount} in use (${Math.round((100 * used) / portCount)}%, ${flows.length} flows in all); busiest inside hosts: ${hosts}`;
-}
 
 /**
  * The daemon: converge at start, then on every change of addresses, routes or links (debounced),
@@ -263,115 +205,14 @@ export class Watcher {
       return;
     }
     this.running = true;
-    const queriesBefore = this.resolver.queries();
-    const started = Date.now();
     try {
-      const result = await this.deps.converge(
-        this.config.settings,
-        this.config.table,
-        this.runner,
-        { nodad: this.options.nodad, dryRun: false },
-        this.resolver,
-      );
-      this.failures = 0;
-      this.quietUntil = 0;
-      const before = this.lastPlan;
-      this.lastPlan = result.plan;
-      const recovered = this.standing !== null && result.stale === null;
-      if (result.stale === null) this.standing = null;
-      // tables and manual rules never change by themselves: their renewals are not news
-      const asked =
-        this.resolver.queries() > queriesBefore && result.source !== "tables" && result.source !== "manual";
-      const next = this.resolver.nextQueryAt();
-      const nextIn =
-        next === null ? "" : `; next query in ${Math.max(0, Math.round((next.at - Date.now()) / 1000))} s`;
-      if (result.changed) {
-        const what = result.actions.map((a) => a.id).join(", ");
-        const moved =
-          before !== null && before.ceAddress !== result.plan.ceAddress
-            ? ` (prefix changed: now ${result.prefixFrom})`
-            : "";
-        const note = flushedNote(result);
-        const flushed = note === null ? "" : `; ${note}`;
-        const took = ((Date.now() - started) / 1000).toFixed(1);
-        this.log(
-          "info",
-          `${reason}: applied ${what} in ${took} s${moved}; parameters from ${result.source}; IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)} via BR ${result.plan.br}${flushed}${asked ? nextIn : ""}`,
-        );
-      } else if (reason === "start" || reason === "configuration reloaded" || recovered) {
-        this.log(
-          "info",
-          `${reason}: MAP-E up as planned (IPv4 ${result.plan.ipv4Address}, parameters from ${result.source}${asked ? nextIn : ""})`,
-        );
-      } else if (asked && result.stale === null) {
-        this.log(
-          "info",
-          `${reason}: asked ${result.source} again: parameters unchanged (IPv4 ${result.plan.ipv4Address} PSID ${String(result.plan.parameters.psid)})${nextIn}`,
-        );
-      }
-      this.reportDrift(result);
-      const notice = result.notice ?? "";
-      if (notice !== this.notice && notice !== "") this.log("warning", `${reason}: provisioning: ${notice}`);
-      this.notice = notice;
-      this.reportBootTable(result);
-      if (result.stale !== null) {
-        this.logOnce(
-          "warning",
-          `stale ${result.stale}`,
-          `${reason}: asking for parameters failed: ${result.stale}`,
-        );
-      }
+      await this.round(reason);
     } catch (err) {
       if (err instanceof QueryInterrupted) {
         this.log("info", `${reason}: provisioning query given up: ${err.message}; asking again`);
         return;
       }
-      this.failures++;
-      const message = (err as Error).message;
-      const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-      if (err instanceof HostNotReady) {
-        this.logOnce("warning", `waiting ${message}`, `${reason}: waiting: ${message}`);
-        this.scheduleRetry(waitMs);
-      } else if (isMapeDisabled(err)) {
-        // The resolver keeps this verdict until its retry time, which the requery timer wakes up for;
-        // netlink events still count, since a new prefix is a new question (HB46PP §3.6 k).
-        const next = this.resolver.nextQueryAt();
-        const retryS = Math.round(
-          next === null
-            ? Math.min(err.retryAfterSeconds ?? 3600, this.options.disabledRetryMaxSeconds)
-            : (next.at - Date.now()) / 1000,
-        );
-        if (err.byNetwork) {
-          // The network says this line has no MAP-E: take ours down (HB46PP §3.6 c.2).
-          const removed = await this.deps.withdraw(this.runner).catch((e: unknown) => {
-            this.log("error", `could not remove MAP-E: ${(e as Error).message}`);
-            return [];
-          });
-          this.lastPlan = null;
-          if (removed.length > 0) this.standing = null;
-          this.logOnce(
-            "warning",
-            `disabled ${message}`,
-            `${reason}: MAP-E disabled by the network: ${message}${removed.length > 0 ? "; removed the tunnel, CE address and NAT" : ""}; asking again in ${retryS} s`,
-          );
-        } else {
-          // nothing was changed and nothing failed to apply: the path keeps running as it is
-          this.logOnce(
-            "warning",
-            `unresolved ${message}`,
-            `${reason}: ${message}; MAP-E left as it is; asking again in ${retryS} s`,
-          );
-        }
-      } else {
-        // the rollback's own netlink events must not trigger the next attempt
-        this.quietUntil = Date.now() + waitMs;
-        this.standing = null;
-        this.log(
-          "error",
-          `${reason}: not applied (host unchanged): ${message}; retrying in ${Math.round(waitMs / 1000)} s`,
-        );
-        this.scheduleRetry(waitMs);
-      }
+      await this.failed(reason, err);
     } finally {
       this.running = false;
       this.scheduleRequery();
@@ -386,11 +227,105 @@ export class Watcher {
     }
   }
 
+  /** One converge, and what of its result is news. */
+  private async round(reason: string): Promise<void> {
+    const queriesBefore = this.resolver.queries();
+    const started = Date.now();
+    const result = await this.deps.converge(
+      this.config.settings,
+      this.config.table,
+      this.runner,
+      { nodad: this.options.nodad, dryRun: false },
+      this.resolver,
+    );
+    this.failures = 0;
+    this.quietUntil = 0;
+    const before = this.lastPlan;
+    this.lastPlan = result.plan;
+    const recovered = this.standing !== null && result.stale === null;
+    if (result.stale === null) this.standing = null;
+    // tables and manual rules never change by themselves: their renewals are not news
+    const asked =
+      this.resolver.queries() > queriesBefore && result.source !== "tables" && result.source !== "manual";
+    const line = convergedLine(reason, result, {
+      before,
+      tookMs: Date.now() - started,
+      asked,
+      recovered,
+      next: this.resolver.nextQueryAt(),
+    });
+    if (line !== null) this.log("info", line);
+    this.reportDrift(result);
+    const notice = result.notice ?? "";
+    if (notice !== this.notice && notice !== "") this.log("warning", `${reason}: provisioning: ${notice}`);
+    this.notice = notice;
+    this.reportBootTable(result);
+    if (result.stale !== null) {
+      this.logOnce(
+        "warning",
+        `stale ${result.stale}`,
+        `${reason}: asking for parameters failed: ${result.stale}`,
+      );
+    }
+  }
+
+  /** A round that failed: wait for the host, the network's verdict, or retry with back-off. */
+  private async failed(reason: string, err: unknown): Promise<void> {
+    this.failures++;
+    const message = (err as Error).message;
+    const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
+    if (err instanceof HostNotReady) {
+      this.logOnce("warning", `waiting ${message}`, `${reason}: waiting: ${message}`);
+      this.scheduleRetry(waitMs);
+    } else if (isMapeDisabled(err)) {
+      await this.disabled(reason, err);
+    } else {
+      // the rollback's own netlink events must not trigger the next attempt
+      this.quietUntil = Date.now() + waitMs;
+      this.standing = null;
+      this.log(
+        "error",
+        `${reason}: not applied (host unchanged): ${message}; retrying in ${Math.round(waitMs / 1000)} s`,
+      );
+      this.scheduleRetry(waitMs);
+    }
+  }
+
   /**
-   * A VyOS-owned tunnel: the daemon has loaded the NAPT for the new prefix; the tunnel, CE address
-   * and IPv4 address are VyOS's configuration to change, so it says what differs and where the
-   * commands for it come from.
+   * The resolver keeps this verdict until its retry time, which the requery timer wakes up for;
+   * netlink events still count, since a new prefix is a new question (HB46PP §3.6 k).
    */
+  private async disabled(reason: string, err: MapeDisabled): Promise<void> {
+    const message = err.message;
+    const next = this.resolver.nextQueryAt();
+    const retryS = Math.round(
+      next === null
+        ? Math.min(err.retryAfterSeconds ?? 3600, this.options.disabledRetryMaxSeconds)
+        : (next.at - Date.now()) / 1000,
+    );
+    if (err.byNetwork) {
+      // The network says this line has no MAP-E: take ours down (HB46PP §3.6 c.2).
+      const removed = await this.deps.withdraw(this.runner).catch((e: unknown) => {
+        this.log("error", `could not remove MAP-E: ${(e as Error).message}`);
+        return [];
+      });
+      this.lastPlan = null;
+      if (removed.length > 0) this.standing = null;
+      this.logOnce(
+        "warning",
+        `disabled ${message}`,
+        `${reason}: MAP-E disabled by the network: ${message}${removed.length > 0 ? "; removed the tunnel, CE address and NAT" : ""}; asking again in ${retryS} s`,
+      );
+    } else {
+      // nothing was changed and nothing failed to apply: the path keeps running as it is
+      this.logOnce(
+        "warning",
+        `unresolved ${message}`,
+        `${reason}: ${message}; MAP-E left as it is; asking again in ${retryS} s`,
+      );
+    }
+  }
+
   /** A rewritten boot table once per change; a failure to write it once until it is written. */
   private reportBootTable(result: ConvergeResult): void {
     const note = bootTableNote(result.bootTable ?? null);
@@ -399,6 +334,11 @@ export class Watcher {
     this.bootFailure = failed ? note : null;
   }
 
+  /**
+   * A VyOS-owned tunnel: the daemon has loaded the NAPT for the new prefix; the tunnel, CE address
+   * and IPv4 address are VyOS's configuration to change, so it says what differs and where the
+   * commands for it come from.
+   */
   private reportDrift(result: ConvergeResult): void {
     const text = result.vyosDrift.join("; ");
     if (text === this.drift) return;

@@ -34,16 +34,29 @@ export function ipv4Mask(length: number): number {
   return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
 }
 
-export function parseIpv4Prefix(text: string): Ipv4Prefix {
+/**
+ * Splits "address/length" and parses both halves with `parse` and a length up to `max`; every error
+ * names the whole text and says it is not a prefix of this family (`want` is the expected form).
+ */
+export function splitPrefix<T>(
+  text: string,
+  family: "IPv4" | "IPv6",
+  want: string,
+  max: number,
+  parse: (address: string) => T,
+): { value: T; length: number } {
   const slash = text.indexOf("/");
-  if (slash < 0) throw new MapeError("INVALID_PREFIX", `"${text}" is not an IPv4 prefix (want a.b.c.d/len)`);
-  const length = parsePrefixLength(text, text.slice(slash + 1), 32);
-  let value: number;
+  if (slash < 0) throw new MapeError("INVALID_PREFIX", `"${text}" is not an ${family} prefix (want ${want})`);
+  const length = parsePrefixLength(text, text.slice(slash + 1), max);
   try {
-    value = parseIpv4(text.slice(0, slash));
+    return { value: parse(text.slice(0, slash)), length };
   } catch (err) {
-    throw new MapeError("INVALID_PREFIX", `"${text}" is not an IPv4 prefix: ${(err as Error).message}`);
+    throw new MapeError("INVALID_PREFIX", `"${text}" is not an ${family} prefix: ${(err as Error).message}`);
   }
+}
+
+export function parseIpv4Prefix(text: string): Ipv4Prefix {
+  const { value, length } = splitPrefix(text, "IPv4", "a.b.c.d/len", 32, parseIpv4);
   if ((value & ~ipv4Mask(length)) >>> 0 !== 0) {
     throw new MapeError(
       "INVALID_PREFIX",

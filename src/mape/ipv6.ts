@@ -1,5 +1,5 @@
 import { MapeError } from "./errors.ts";
-import { formatIpv4, parseIpv4, parsePrefixLength } from "./ipv4.ts";
+import { formatIpv4, parseIpv4, splitPrefix } from "./ipv4.ts";
 
 /** An IPv6 prefix as a 128-bit value (host bits zero) and its length. */
 export interface Ipv6Prefix {
@@ -80,16 +80,7 @@ export function ipv6Mask(length: number): bigint {
 }
 
 export function parseIpv6Prefix(text: string): Ipv6Prefix {
-  const slash = text.indexOf("/");
-  if (slash < 0)
-    throw new MapeError("INVALID_PREFIX", `"${text}" is not an IPv6 prefix (want address/length)`);
-  const length = parsePrefixLength(text, text.slice(slash + 1), 128);
-  let value: bigint;
-  try {
-    value = parseIpv6(text.slice(0, slash));
-  } catch (err) {
-    throw new MapeError("INVALID_PREFIX", `"${text}" is not an IPv6 prefix: ${(err as Error).message}`);
-  }
+  const { value, length } = splitPrefix(text, "IPv6", "address/length", 128, parseIpv6);
   const masked = value & ipv6Mask(length);
   if (masked !== value) {
     throw new MapeError(

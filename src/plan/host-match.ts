@@ -3,7 +3,7 @@ import { BR_ROUTE_METRIC, ROUTE_PROTOCOL, type Argv } from "./iproute2.ts";
 import { NFT_TABLE } from "./plan.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
 import type { MapePlan } from "./plan.ts";
-import type { Command } from "./reconcile.ts";
+import type { Action, Command } from "./reconcile.ts";
 
 /** How reconcile recognises on the observed host what the plan describes, and what is mapectl's. */
 
@@ -47,13 +47,14 @@ export function ourDefault(route: ObservedRoute, plan: MapePlan): boolean {
 }
 
 /** Re-creates a default route exactly as it was observed. */
-export function defaultRouteArgv(route: ObservedRoute, verb: "add" | "del"): Argv {
+/** The argv that adds or deletes an observed route as it is (its gateway, device, protocol, metric). */
+export function routeArgv(route: ObservedRoute, verb: "add" | "del"): Argv {
   return [
     "ip",
-    "-4",
+    route.family === 6 ? "-6" : "-4",
     "route",
     verb,
-    "default",
+    route.dst,
     ...(route.gateway === null ? [] : ["via", route.gateway]),
     ...(route.dev === null ? [] : ["dev", route.dev]),
     "proto",
@@ -61,6 +62,20 @@ export function defaultRouteArgv(route: ObservedRoute, verb: "add" | "del"): Arg
     "metric",
     String(route.metric),
   ];
+}
+
+export function defaultRouteArgv(route: ObservedRoute, verb: "add" | "del"): Argv {
+  return routeArgv({ ...route, family: 4, dst: "default" }, verb);
+}
+
+/** Deleting mapectl's nft table, with the command that puts the running one back. */
+export function nftTableDeletion(undo: Command): Action {
+  return {
+    id: "nat",
+    summary: `delete the nft table ip ${NFT_TABLE}`,
+    apply: { argv: ["nft", "delete", "table", "ip", NFT_TABLE] },
+    undo,
+  };
 }
 
 export function nftRestore(previousTable: string | null): Command {

@@ -1,25 +1,9 @@
-import { ROUTE_PROTOCOL, linkDel, type Argv } from "./iproute2.ts";
-import { NFT_TABLE } from "./plan.ts";
-import type { HostState, ObservedRoute } from "./observed.ts";
+import { ROUTE_PROTOCOL, linkDel } from "./iproute2.ts";
+import { nftTableDeletion, routeArgv } from "./host-match.ts";
+import type { HostState } from "./observed.ts";
 import type { Action } from "./reconcile.ts";
 
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
-
-function routeArgv(route: ObservedRoute, verb: "add" | "del"): Argv {
-  return [
-    "ip",
-    route.family === 6 ? "-6" : "-4",
-    "route",
-    verb,
-    route.dst,
-    ...(route.gateway === null ? [] : ["via", route.gateway]),
-    ...(route.dev === null ? [] : ["dev", route.dev]),
-    "proto",
-    route.protocol,
-    "metric",
-    String(route.metric),
-  ];
-}
 
 /**
  * What is provably mapectl's without its state file, as removal actions: the nft table named
@@ -29,12 +13,7 @@ function routeArgv(route: ObservedRoute, verb: "add" | "del"): Argv {
 export function ownedCleanup(host: HostState, tunnelName: string): Action[] {
   const actions: Action[] = [];
   if (host.nftTable !== null) {
-    actions.push({
-      id: "nat",
-      summary: `delete the nft table ip ${NFT_TABLE}`,
-      apply: { argv: ["nft", "delete", "table", "ip", NFT_TABLE] },
-      undo: { argv: ["nft", "-f", "-"], input: `${host.nftTable}\n` },
-    });
+    actions.push(nftTableDeletion({ argv: ["nft", "-f", "-"], input: `${host.nftTable}\n` }));
   }
   for (const route of host.routes) {
     if (route.protocol !== ROUTE_PROTOCOL || route.type !== "unicast") continue;

@@ -1,6 +1,12 @@
-import { NFT_TABLE } from "./plan.ts";
 import { brRoute, ceAddressDel, forwarding, linkDel } from "./iproute2.ts";
-import { defaultRouteArgv, hasAddress, isDefault4, nftRestore, ourBrRoute } from "./host-match.ts";
+import {
+  defaultRouteArgv,
+  hasAddress,
+  isDefault4,
+  nftRestore,
+  nftTableDeletion,
+  ourBrRoute,
+} from "./host-match.ts";
 import type { HostState } from "./observed.ts";
 import { offAdoptedTunnel } from "./ownership.ts";
 import type { Action, AppliedState } from "./reconcile.ts";
@@ -10,12 +16,7 @@ export function reconcileDown(previous: AppliedState, host: HostState): Action[]
   const plan = previous.plan;
   const actions: Action[] = [];
   if (host.nftTable !== null) {
-    actions.push({
-      id: "nat",
-      summary: `delete the nft table ip ${NFT_TABLE}`,
-      apply: { argv: ["nft", "delete", "table", "ip", NFT_TABLE] },
-      undo: nftRestore(host.nftTable),
-    });
+    actions.push(nftTableDeletion(nftRestore(host.nftTable)));
   }
   if (plan.tunnelOwner === "vyos") return actions;
   const adopted = previous.adopted;

@@ -1,27 +1,12 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
+import { ceAddressAdd, ceAddressDel, forwarding, type Argv } from "./iproute2.ts";
+import { hasAddress, nftRestore, sameIpv6, tunnelMatches } from "./host-match.ts";
 import {
-  brRoute,
-  ceAddressAdd,
-  ceAddressDel,
-  forwarding,
-  ipv4Address,
-  ipv4Default,
-  linkDel,
-  linkSet,
-  tunnelAdd,
-  tunnelChange,
-  type Argv,
-} from "./iproute2.ts";
-import {
-  defaultRouteArgv,
-  hasAddress,
-  isDefault4,
-  nftRestore,
-  ourBrRoute,
-  ourDefault,
-  sameIpv6,
-  tunnelMatches,
-} from "./host-match.ts";
+  foreignDefaultRoutes,
+  ipv4RouteActions,
+  previousPlanActions,
+  tunnelActions,
+} from "./reconcile-up-steps.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
 import { sameNftTable } from "./nft-table.ts";
 import { adoption, brRouteAction } from "./ownership.ts";
@@ -94,31 +79,15 @@ export function reconcileUp(
       adopted: { tunnel: true, ceAddress: true, ipv4Address: true },
     };
   }
-  const actions: Action[] = [];
-  const prev = previous?.plan ?? null;
   const tunnelState = tunnelMatches(host, plan);
   if (tunnelState === "foreign") {
     throw new PlanError(
       `an interface named "${plan.tunnel.name}" already exists and is not an ip6tnl tunnel; choose another tunnel name (--tunnel-name)`,
     );
   }
+  const foreignDefaults = foreignDefaultRoutes(plan, previous, host, options.replaceDefault);
 
-  // IPv4 defaults that are not ours would shadow ours, or be shadowed by it.
-  // The previous plan's default goes with its tunnel when that is renamed (removing the tunnel takes
-  // its routes): it is ours, not the user's.
-  const foreignDefaults = host.routes.filter(
-    (r) => isDefault4(r) && !ourDefault(r, plan) && (prev === null || !ourDefault(r, prev)),
-  );
-  const alreadyReplaced = previous?.replacedDefaults ?? [];
-  if (foreignDefaults.length > 0 && !options.replaceDefault) {
-    const list = foreignDefaults
-      .map((r) => `${r.gateway === null ? "" : `via ${r.gateway} `}dev ${r.dev ?? "?"} metric ${r.metric}`)
-      .join("; ");
-    throw new PlanError(
-      `an IPv4 default route already exists (${list}); mapectl will not shadow it: remove it, or run with --replace-default to replace it (down restores it)`,
-    );
-  }
-
+  const actions: Action[] = [];
   let enabledForwarding = previous?.enabledForwarding ?? false;
   if (host.ipv4Forwarding === false) {
     enabledForwarding = true;
@@ -129,65 +98,8 @@ export function reconcileUp(
       undo: { argv: forwarding(false) },
     });
   }
-
-  // What the previous plan made and this one no longer wants. The old tunnel and BR route go
-  // first (the new ones could collide with them); the old addresses go last, after the new path is
-  // up: the kernel flushes every IPv4 route of a device when its last IPv4 address goes, so
-  // removing the old one before adding the new one (a prefix change) would take the default route
-  // with it, and the old CE address is in nobody's way.
-  const afterwards: Action[] = [];
-  const was = previous?.adopted;
-  if (prev !== null) {
-    if (
-      was?.tunnel !== true &&
-      prev.tunnel.name !== plan.tunnel.name &&
-      host.links.some((l) => l.name === prev.tunnel.name && l.kind === "ip6tnl")
-    ) {
-      actions.push({
-        id: "old-tunnel",
-        summary: `remove the old tunnel ${prev.tunnel.name}`,
-        apply: { argv: linkDel(prev.tunnel.name) },
-        undo: null,
-      });
-    }
-    if (
-      was?.ceAddress !== true &&
-      (!sameIpv6(prev.ceAddress, plan.ceAddress) || prev.wan !== plan.wan) &&
-      hasAddress(host, prev.wan, prev.ceAddress, 6)
-    ) {
-      afterwards.push({
-        id: "old-ce-address",
-        summary: `remove the old CE address ${prev.ceAddress} from ${prev.wan}`,
-        apply: { argv: ceAddressDel(prev.ceAddress, prev.wan) },
-        undo: { argv: ["ip", "-6", "addr", "add", `${prev.ceAddress}/128`, "dev", prev.wan, "nodad"] },
-      });
-    }
-    const oldRoute = host.routes.find((r) => ourBrRoute(r, prev.br, prev.gateway, prev.wan));
-    const changed =
-      !sameIpv6(prev.br, plan.br) || !sameIpv6(prev.gateway, plan.gateway) || prev.wan !== plan.wan;
-    if (changed && oldRoute !== undefined) {
-      actions.push({
-        id: "old-br-route",
-        summary: `remove the old route to BR ${prev.br}`,
-        apply: { argv: brRoute("del", prev.br, prev.gateway, prev.wan) },
-        undo: { argv: brRoute("replace", prev.br, prev.gateway, prev.wan) },
-      });
-    }
-    if (
-      was?.ipv4Address !== true &&
-      prev.tunnel.name === plan.tunnel.name &&
-      prev.ipv4Address !== plan.ipv4Address &&
-      hasAddress(host, plan.tunnel.name, prev.ipv4Address, 4)
-    ) {
-      afterwards.push({
-        id: "old-ipv4-address",
-        summary: `remove the old IPv4 address ${prev.ipv4Address}`,
-        apply: { argv: ipv4Address("del", prev.ipv4Address, prev.ipv4PrefixLength, plan.tunnel.name) },
-        undo: { argv: ipv4Address("add", prev.ipv4Address, prev.ipv4PrefixLength, plan.tunnel.name) },
-      });
-    }
-  }
-
+  const leftovers = previousPlanActions(plan, previous, host);
+  actions.push(...leftovers.first);
   if (!hasAddress(host, plan.wan, plan.ceAddress, 6)) {
     actions.push({
       id: "ce-address",
@@ -197,108 +109,15 @@ export function reconcileUp(
       ...(options.nodad ? {} : { waitForDad: { dev: plan.wan, address: plan.ceAddress } }),
     });
   }
-
   const toBr = brRouteAction(plan, host);
   if (toBr !== null) actions.push(toBr);
-
-  const link = host.links.find((l) => l.name === plan.tunnel.name);
-  if (tunnelState === "absent") {
-    actions.push({
-      id: "tunnel",
-      summary: `create the ip4ip6 tunnel ${plan.tunnel.name} from ${plan.tunnel.local} to ${plan.tunnel.remote}`,
-      apply: { argv: tunnelAdd(plan) },
-      undo: { argv: linkDel(plan.tunnel.name) },
-    });
-  } else if (tunnelState === "differs" && link?.tunnel != null) {
-    const old = link.tunnel;
-    actions.push({
-      id: "tunnel",
-      summary: `change the tunnel ${plan.tunnel.name} to ${plan.tunnel.local} → ${plan.tunnel.remote}`,
-      apply: { argv: tunnelChange(plan) },
-      undo:
-        old.local === null || old.remote === null
-          ? null
-          : {
-              argv: [
-                "ip",
-                "-6",
-                "tunnel",
-                "change",
-                plan.tunnel.name,
-                "mode",
-                "ip4ip6",
-                "local",
-                old.local,
-                "remote",
-                old.remote,
-                ...(old.link === null ? [] : ["dev", old.link]),
-                "encaplimit",
-                old.encapLimit === null ? "4" : String(old.encapLimit),
-              ],
-            },
-    });
-    if (link.mtu !== plan.tunnel.mtu) {
-      actions.push({
-        id: "tunnel-mtu",
-        summary: `set the tunnel MTU to ${plan.tunnel.mtu}`,
-        apply: { argv: linkSet(plan.tunnel.name, ["mtu", String(plan.tunnel.mtu)]) },
-        undo: { argv: linkSet(plan.tunnel.name, ["mtu", String(link.mtu)]) },
-      });
-    }
-  }
-  if (link?.up !== true) {
-    actions.push({
-      id: "tunnel-up",
-      summary: `bring ${plan.tunnel.name} up`,
-      apply: { argv: linkSet(plan.tunnel.name, ["up"]) },
-      undo: tunnelState === "absent" ? null : { argv: linkSet(plan.tunnel.name, ["down"]) },
-    });
-  }
-  if (tunnelState === "absent" || !hasAddress(host, plan.tunnel.name, plan.ipv4Address, 4)) {
-    actions.push({
-      id: "ipv4-address",
-      summary: `put ${plan.ipv4Address}/${plan.ipv4PrefixLength} on ${plan.tunnel.name}`,
-      apply: { argv: ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, plan.tunnel.name) },
-      undo:
-        tunnelState === "absent"
-          ? null
-          : { argv: ipv4Address("del", plan.ipv4Address, plan.ipv4PrefixLength, plan.tunnel.name) },
-    });
-  }
-  for (const route of foreignDefaults) {
-    actions.push({
-      id: "replace-default",
-      summary: `remove the existing IPv4 default route (dev ${route.dev ?? "?"}, metric ${route.metric}); down restores it`,
-      apply: { argv: defaultRouteArgv(route, "del") },
-      undo: { argv: defaultRouteArgv(route, "add") },
-    });
-  }
-  const ours = host.routes.find((r) => ourDefault(r, plan));
-  if (tunnelState === "absent" || ours?.metric !== plan.defaultRouteMetric) {
-    if (ours !== undefined && tunnelState !== "absent") {
-      actions.push({
-        id: "old-ipv4-default",
-        summary: `remove the old default route metric ${ours.metric}`,
-        apply: { argv: ipv4Default("del", plan.tunnel.name, ours.metric) },
-        undo: { argv: ipv4Default("add", plan.tunnel.name, ours.metric) },
-      });
-    }
-    actions.push({
-      id: "ipv4-default",
-      summary: `send IPv4 through ${plan.tunnel.name} (default route, metric ${plan.defaultRouteMetric})`,
-      apply: { argv: ipv4Default("add", plan.tunnel.name, plan.defaultRouteMetric) },
-      undo:
-        tunnelState === "absent"
-          ? null
-          : { argv: ipv4Default("del", plan.tunnel.name, plan.defaultRouteMetric) },
-    });
-  }
-
+  actions.push(...tunnelActions(plan, host, tunnelState));
+  actions.push(...ipv4RouteActions(plan, host, tunnelState, foreignDefaults));
   actions.push(...natActions(plan, nftScript, previous, host));
 
   return {
-    actions: [...actions, ...afterwards],
-    replacedDefaults: [...alreadyReplaced, ...foreignDefaults],
+    actions: [...actions, ...leftovers.afterwards],
+    replacedDefaults: [...(previous?.replacedDefaults ?? []), ...foreignDefaults],
     enabledForwarding,
     adopted: adoption(plan, previous, host, tunnelState !== "absent"),
   };

@@ -87,21 +87,22 @@ function random24(random: () => number): number {
   return Math.floor(random() * 0x1000000) & 0xffffff;
 }
 
+const NOTHING_YET = {
+  rules: [],
+  brs: [],
+  fmr: [],
+  exchange: null,
+  reply: null,
+  dnsServers: [],
+  offeredPrefixes: [],
+  bound: null,
+  warnings: [],
+} as const;
+
 /** One short DHCPv6 exchange asking for OPTION_S46_CONT_MAPE; the socket is closed before returning. */
 export async function queryDhcpv6(io: Dhcpv6Io, options: Dhcpv6QueryOptions = {}): Promise<Dhcpv6Outcome> {
-  const empty = {
-    rules: [],
-    brs: [],
-    fmr: [],
-    exchange: null,
-    reply: null,
-    dnsServers: [],
-    offeredPrefixes: [],
-    bound: null,
-    warnings: [],
-  };
   const opened = await io.open();
-  if (!opened.ok) return { ...empty, status: opened.status, message: opened.message };
+  if (!opened.ok) return { ...NOTHING_YET, status: opened.status, message: opened.message };
   const kind = options.kind ?? "information-request";
   let exchange: ExchangeResult;
   try {
@@ -123,7 +124,7 @@ export async function queryDhcpv6(io: Dhcpv6Io, options: Dhcpv6QueryOptions = {}
   } finally {
     opened.transport.close();
   }
-  const base = { ...empty, exchange, bound: opened.bound };
+  const base = { ...NOTHING_YET, exchange, bound: opened.bound };
   if (!exchange.ok) {
     const status =
       exchange.reason === "no-answer"
@@ -133,15 +134,23 @@ export async function queryDhcpv6(io: Dhcpv6Io, options: Dhcpv6QueryOptions = {}
           : "server-status";
     return { ...base, status, message: exchange.detail };
   }
-  const reply = exchange.message;
+  const timing = `${exchange.elapsedMs} ms, ${exchange.transmissions} message${exchange.transmissions === 1 ? "" : "s"} sent`;
+  return outcomeOfReply(base, exchange.message, kind === "solicit" ? "Advertise" : "Reply", timing);
+}
+
+/** What an Advertise or Reply (`what`) says about MAP-E, with the rules when it provisions it. */
+function outcomeOfReply(
+  base: Omit<Dhcpv6Outcome, "status" | "message">,
+  reply: Dhcpv6Message,
+  what: string,
+  timing: string,
+): Dhcpv6Outcome {
   const found = {
     ...base,
     reply,
     dnsServers: reply.dnsServers,
     offeredPrefixes: reply.iaPd.flatMap((ia) => ia.prefixes),
   };
-  const what = kind === "solicit" ? "Advertise" : "Reply";
-  const timing = `${exchange.elapsedMs} ms, ${exchange.transmissions} message${exchange.transmissions === 1 ? "" : "s"} sent`;
   if (reply.mapE === null) {
     const other = otherS46(reply);
     if (other !== null)

@@ -29,7 +29,7 @@ import {
   type ResolvedParameters,
 } from "./parameters.ts";
 
-/** Issue 5: ask the network first, then fall back on what we ship, then on what the user typed. */
+/** Ask the network first, then fall back on what we ship, then on what the user typed. */
 export const DEFAULT_ORDER: readonly ParameterSource[] = ["hb46pp", "dhcpv6", "tables", "manual"];
 
 /** What one source said, whether or not it was usable. */

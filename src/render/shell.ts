@@ -68,8 +68,11 @@ export function renderShell(plan: MapePlan): string {
   if (nft.split("\n").includes(NFT_DELIMITER)) {
     throw new Error(`the nft script contains the here-document delimiter ${NFT_DELIMITER}`);
   }
-  const tun = plan.tunnel.name;
-  const v4 = `${plan.ipv4Address}/${plan.ipv4PrefixLength}`;
+  return [...shellPreamble(plan), ...shellSetup(plan, nft), ...shellUndoNote(plan)].join("\n");
+}
+
+/** The header and every check, before the first change: a missing tool or interface changes nothing. */
+function shellPreamble(plan: MapePlan): string[] {
   const lines = [
     "#!/bin/sh",
     shellComment(`MAP-E: ${planSummary(plan)}.`),
@@ -98,7 +101,14 @@ export function renderShell(plan: MapePlan): string {
       "esac",
     );
   }
-  lines.push(
+  return lines;
+}
+
+/** The changes, in `mapectl up`'s order, each guarded so a second run changes nothing. */
+function shellSetup(plan: MapePlan, nft: string): string[] {
+  const tun = plan.tunnel.name;
+  const v4 = `${plan.ipv4Address}/${plan.ipv4PrefixLength}`;
+  return [
     "",
     "nft_script() {",
     `\tcat <<'${NFT_DELIMITER}'`,
@@ -144,6 +154,13 @@ export function renderShell(plan: MapePlan): string {
     "# The NAPT into this line's ports, last: replacing the table is one atomic transaction.",
     "nft_script | nft -f -",
     `echo ${shellLineWord(`MAP-E is up: IPv4 ${plan.ipv4Address} through ${tun}`)}`,
+  ];
+}
+
+/** `mapectl down` does not know what the script built: the commands that undo it, as comments. */
+function shellUndoNote(plan: MapePlan): string[] {
+  const tun = plan.tunnel.name;
+  return [
     "",
     "# To undo it:",
     shellComment(`  ${shellCommand(["nft", "delete", "table", "ip", NFT_TABLE])}`),
@@ -152,6 +169,5 @@ export function renderShell(plan: MapePlan): string {
     shellComment(`  ${shellCommand(ceAddressDel(plan.ceAddress, plan.wan))}`),
     "# (net.ipv4.ip_forward stays on: other things on the router may need it.)",
     "",
-  );
-  return lines.join("\n");
+  ];
 }

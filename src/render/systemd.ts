@@ -17,18 +17,10 @@ function ini(
   return `${preamble.map((l) => `${l}\n`).join("")}${body}\n`;
 }
 
-/**
- * systemd-networkd files that build what `mapectl up` builds, for a router whose network is
- * networkd's: the tunnel (.netdev), its IPv4 side (.network), the WAN's CE address and BR route
- * (.network), IPv4 forwarding (sysctl.d) and the NAPT table with a oneshot unit that loads it.
- */
-export function renderNetworkd(plan: MapePlan): RenderedFile[] {
+/** The ip6tnl tunnel itself. */
+function tunnelNetdev(plan: MapePlan, head: readonly string[]): string {
   const tun = plan.tunnel.name;
-  const head = [
-    iniComment(`MAP-E: ${planSummary(plan)}.`),
-    "# Rendered by `mapectl render --target systemd-networkd`.",
-  ];
-  const netdev = ini(head, [
+  return ini(head, [
     [
       "NetDev",
       [
@@ -49,7 +41,12 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
       ],
     ],
   ]);
-  const tunnelNetwork = ini(head, [
+}
+
+/** The tunnel's IPv4 side: its address and mapectl's default route. */
+function tunnelNetworkFile(plan: MapePlan, head: readonly string[]): string {
+  const tun = plan.tunnel.name;
+  return ini(head, [
     ["Match", [iniAssign("Name", tun)]],
     [
       "Network",
@@ -71,7 +68,12 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
       ],
     ],
   ]);
-  const wanNetwork = ini(
+}
+
+/** The WAN's side: the tunnel on it, the CE address and the route to the BR. */
+function wanNetworkFile(plan: MapePlan, head: readonly string[]): string {
+  const tun = plan.tunnel.name;
+  return ini(
     [
       ...head,
       iniComment(
@@ -111,8 +113,11 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
       ],
     ],
   );
-  const sysctl = [...head, "net.ipv4.ip_forward = 1", ""].join("\n");
-  const nftUnit = ini(head, [
+}
+
+/** The oneshot unit that loads the NAPT table after nftables.service. */
+function nftUnitFile(head: readonly string[]): string {
+  return ini(head, [
     [
       "Unit",
       [
@@ -134,6 +139,24 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
     ],
     ["Install", ["WantedBy=multi-user.target"]],
   ]);
+}
+
+/**
+ * systemd-networkd files that build what `mapectl up` builds, for a router whose network is
+ * networkd's: the tunnel (.netdev), its IPv4 side (.network), the WAN's CE address and BR route
+ * (.network), IPv4 forwarding (sysctl.d) and the NAPT table with a oneshot unit that loads it.
+ */
+export function renderNetworkd(plan: MapePlan): RenderedFile[] {
+  const tun = plan.tunnel.name;
+  const head = [
+    iniComment(`MAP-E: ${planSummary(plan)}.`),
+    "# Rendered by `mapectl render --target systemd-networkd`.",
+  ];
+  const netdev = tunnelNetdev(plan, head);
+  const tunnelNetwork = tunnelNetworkFile(plan, head);
+  const wanNetwork = wanNetworkFile(plan, head);
+  const sysctl = [...head, "net.ipv4.ip_forward = 1", ""].join("\n");
+  const nftUnit = nftUnitFile(head);
   const base = `${NETWORKD_DIR}/50-mapectl-${tun}`;
   return [
     { path: `${NETWORKD_DIR}/10-mapectl-${plan.wan}.network`, mode: 0o644, content: wanNetwork },

@@ -17,26 +17,13 @@ import { isOneLineError, runCli } from "../helpers/run-cli.ts";
 
 // Runs against the Node bundle, and against the single executable when MAPECTL_TEST_BIN names it
 // (test/cli/sea.test.ts), so both builds pass the same tests.
-const USER = [
-  "--prefix",
-  "2404:7a82:4d02:4100::/56",
-  "--wan",
-  "eth1",
-  "--lan",
-  "eth2",
-  "--gateway",
-  "fe80::a611:bbff:fe7d:ee11",
+/** A router with WAN eth1, LAN eth2 and its WAN's default router, on the line of `prefix`. */
+const router = (prefix: string): string[] => [
+  ...["--prefix", prefix, "--wan", "eth1", "--lan", "eth2"],
+  ...["--gateway", "fe80::a611:bbff:fe7d:ee11"],
 ];
-const OCN = [
-  "--prefix",
-  "2400:4050:1234:5600::/56",
-  "--wan",
-  "eth1",
-  "--lan",
-  "eth2",
-  "--gateway",
-  "fe80::a611:bbff:fe7d:ee11",
-];
+const USER = router("2404:7a82:4d02:4100::/56");
+const OCN = router("2400:4050:1234:5600::/56");
 const GOLDEN = (name: string) => fileURLToPath(new URL(`../golden/render/${name}`, import.meta.url));
 const EXTENSION = {
   vyos: "vyos.txt",

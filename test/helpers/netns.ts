@@ -72,3 +72,26 @@ export class Netns {
 export function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
 }
+
+/**
+ * The commands that make a namespace a router of the user line: a WAN (wan0) facing the NGN's
+ * link-local default router, the delegated /56 as a DHCPv6-PD client leaves it, and a LAN (lan0).
+ */
+export const ROUTER_SETUP: readonly string[] = [
+  "ip link add wan0 type veth peer name ngn0",
+  "ip link add lan0 type veth peer name lanpeer",
+  "ip link set wan0 up",
+  "ip link set ngn0 up",
+  "ip link set lan0 up",
+  "ip -6 addr add fe80::1/64 dev ngn0 nodad",
+  "ip -6 route add default via fe80::1 dev wan0",
+  "ip -6 route add unreachable 2404:7a82:4d02:4100::/56",
+  "ip addr add 192.168.1.1/24 dev lan0",
+];
+
+/** A namespace with ROUTER_SETUP and then `extra` run in it (space-separated words, no quoting). */
+export function routerNetns(prefix: string, extra: readonly string[] = []): Netns {
+  const ns = new Netns(prefix);
+  for (const cmd of [...ROUTER_SETUP, ...extra]) ns.ok(cmd.split(" "));
+  return ns;
+}

@@ -41,24 +41,31 @@ export function freshHost(extra: Partial<HostState> = {}): HostState {
   };
 }
 
+/** The plan's tunnel as `ip -j` shows it once made (`encapLimit` as the kernel reports it). */
+export function plannedTunnel(
+  plan: MapePlan,
+  encapLimit: number | "none" | null = "none",
+  extra: Partial<ObservedLink> = {},
+): ObservedLink {
+  return link(plan.tunnel.name, {
+    mtu: plan.tunnel.mtu,
+    kind: "ip6tnl",
+    tunnel: {
+      mode: "ipip6",
+      local: plan.tunnel.local,
+      remote: plan.tunnel.remote,
+      link: plan.wan,
+      encapLimit,
+    },
+    ...extra,
+  });
+}
+
 /** The same host after a successful up of `plan`, as `ip -j` would show it. */
 export function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): HostState {
   return {
     ...base,
-    links: [
-      ...base.links,
-      link(plan.tunnel.name, {
-        mtu: plan.tunnel.mtu,
-        kind: "ip6tnl",
-        tunnel: {
-          mode: "ipip6",
-          local: plan.tunnel.local,
-          remote: plan.tunnel.remote,
-          link: plan.wan,
-          encapLimit: "none",
-        },
-      }),
-    ],
+    links: [...base.links, plannedTunnel(plan)],
     addresses: [
       ...base.addresses,
       addr(plan.wan, plan.ceAddress, 128),

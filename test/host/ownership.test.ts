@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CLI, isOneLineError } from "../helpers/run-cli.ts";
-import { isRoot, Netns } from "../helpers/netns.ts";
+import { isRoot, routerNetns, type Netns } from "../helpers/netns.ts";
 
 // A router in a namespace with things of the user's that mapectl must leave as they are. This
 // kernel has no ip6tnl, so every up here fails at the tunnel and must roll back exactly.
@@ -15,21 +15,8 @@ let dir: string;
 
 before(() => {
   if (!isRoot()) return;
-  ns = new Netns("mapectl-own");
+  ns = routerNetns("mapectl-own");
   dir = mkdtempSync(join(tmpdir(), "mapectl-own-"));
-  for (const cmd of [
-    "ip link add wan0 type veth peer name ngn0",
-    "ip link add lan0 type veth peer name lanpeer",
-    "ip link set wan0 up",
-    "ip link set ngn0 up",
-    "ip link set lan0 up",
-    "ip -6 addr add fe80::1/64 dev ngn0 nodad",
-    "ip -6 route add default via fe80::1 dev wan0",
-    "ip -6 route add unreachable 2404:7a82:4d02:4100::/56",
-    "ip addr add 192.168.1.1/24 dev lan0",
-  ]) {
-    ns.ok(cmd.split(" "));
-  }
   ns.waitForDad();
 });
 

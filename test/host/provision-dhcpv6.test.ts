@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { computeParameters } from "../../src/mape/compute.ts";
 import { parseIpv6Prefix } from "../../src/mape/ipv6.ts";
@@ -9,7 +7,16 @@ import { parametersJson, type ParametersJson } from "../../src/provision/paramet
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import { Background, cleanup, link, namespace, scratchDir } from "./provision-servers.ts";
+import {
+  Background,
+  cleanup,
+  link,
+  namespace,
+  scratchDir,
+  skip,
+  startKea,
+  type RuleReport,
+} from "./provision-servers.ts";
 
 // A real Kea (Debian kea-dhcp6-server) in an "ngn" namespace answers mapectl's DHCPv6 client in a
 // "ce" namespace over a veth: what mapectl decodes must be what Kea was told to send.
@@ -57,48 +64,24 @@ const EXPLICIT_PSID_RULE: KeaRule = {
   },
 };
 
-async function startKea(rule: KeaRule): Promise<void> {
+async function restartKea(rule: KeaRule): Promise<void> {
   await kea?.stop();
-  const config = {
-    Dhcp6: {
-      "interfaces-config": { interfaces: ["ngn0"] },
-      "lease-database": { type: "memfile", persist: false },
-      "server-id": { type: "LL", htype: 1, identifier: "02aabbccdd01", persist: false },
-      subnet6: [
-        {
-          id: 1,
-          subnet: "2404:7a82:4d02::/48",
-          interface: "ngn0",
-          "pd-pools": [{ prefix: "2404:7a82:4d02::", "prefix-len": 48, "delegated-len": 56 }],
-          "option-data": [
-            { name: "dns-servers", data: "2001:db8:53::1" },
-            { name: "s46-cont-mape" },
-            { space: "s46-cont-mape-options", name: "s46-rule", data: rule.s46Rule },
-            { space: "s46-rule-options", name: "s46-portparams", data: rule.portParams },
-            { space: "s46-cont-mape-options", name: "s46-br", data: rule.br },
-          ],
-        },
-      ],
-      loggers: [{ name: "kea-dhcp6", output_options: [{ output: "stdout" }], severity: "INFO" }],
-    },
-  };
-  const file = join(dir, "kea-dhcp6.json");
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  kea = new Background(ngn, ["kea-dhcp6", "-c", file], { KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: dir });
-  await kea.ready(/DHCP6_STARTED/);
+  kea = null;
+  kea = await startKea(ngn, dir, "02aabbccdd01", {
+    subnet: "2404:7a82:4d02::/48",
+    "pd-pools": [{ prefix: "2404:7a82:4d02::", "prefix-len": 48, "delegated-len": 56 }],
+    "option-data": [
+      { name: "dns-servers", data: "2001:db8:53::1" },
+      { name: "s46-cont-mape" },
+      { space: "s46-cont-mape-options", name: "s46-rule", data: rule.s46Rule },
+      { space: "s46-rule-options", name: "s46-portparams", data: rule.portParams },
+      { space: "s46-cont-mape-options", name: "s46-br", data: rule.br },
+    ],
+  });
 }
 
 interface ProvisionJson {
-  sources: {
-    source: string;
-    ok: boolean;
-    status: string;
-    error: string | null;
-    rules: Record<string, unknown>[];
-    br: string | null;
-    ceInterfaceId: string | null;
-    details: Record<string, unknown>;
-  }[];
+  sources: RuleReport[];
   chosen: Record<string, unknown> | null;
   disagreements: { field: string; values: Record<string, string> }[];
 }
@@ -133,14 +116,10 @@ before(async () => {
   ce = namespace("mapectl-prov-ce");
   ngn = namespace("mapectl-prov-ngn");
   await link(ce, "wan0", ngn, "ngn0");
-  await startKea(FMR_RULE);
+  await restartKea(FMR_RULE);
 });
 
-after(async () => {
-  await cleanup();
-});
-
-const skip = !isRoot() && "needs root (network namespaces)";
+after(cleanup);
 
 test(
   "Information-request to Kea: rule, BR and PSID equal Kea's configuration and the core's parameters",
@@ -208,7 +187,7 @@ test(
   "explicit PSID in S46_PORTPARAMS: Kea's 65/8 is PSID 65, and the parameters are the core's",
   { skip },
   async () => {
-    await startKea(EXPLICIT_PSID_RULE);
+    await restartKea(EXPLICIT_PSID_RULE);
     const r = provision(["--prefix", PREFIX, "--source", "dhcpv6", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const dhcp = r.json?.sources[0];
@@ -232,7 +211,7 @@ test(
     assert.equal(chosen.psid, 65);
     assert.equal(chosen.ipv4Address, "133.209.2.65");
     assert.deepEqual((chosen.portSets as number[][])[0], [5136, 5151]);
-    await startKea(FMR_RULE);
+    await restartKea(FMR_RULE);
   },
 );
 
@@ -268,7 +247,7 @@ test("no DHCPv6 server: retransmissions, then a bounded give-up with a clear sta
   assert.match(dhcp.error ?? "", /no answer from a DHCPv6 server in 3\.\d s \(\d Information-requests\)/);
   assert.match(r.stderr, /^mapectl: no source gives MAP-E parameters/);
   assert.ok(r.ms < 8000, `${r.ms} ms`);
-  await startKea(FMR_RULE);
+  await restartKea(FMR_RULE);
 });
 
 test(

@@ -6,7 +6,20 @@ import { LAB_MAP_E, TRANSIX_DSLITE, V6CONNECT_DSLITE } from "../../lab/v6mig-ans
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import { Background, cleanup, link, makePki, namespace, runTool, scratchDir } from "./provision-servers.ts";
+import {
+  Background,
+  cleanup,
+  link,
+  makePki,
+  namespace,
+  provisionJson,
+  skip,
+  type ProvisionRun,
+  type SourceReport,
+  runTool,
+  scratchDir,
+  startKea,
+} from "./provision-servers.ts";
 
 // mapectl against the lab's own HB46PP server (lab/guest/servers.py), which answers as real servers
 // do: by the CE's source address or token, only with methods the CE claimed (unless told to ignore
@@ -49,50 +62,19 @@ function requests(): Logged[] {
     .map((l) => JSON.parse(l) as Logged);
 }
 
-interface Source {
-  source: string;
-  ok: boolean;
-  status: string;
-  error: string | null;
+interface Source extends SourceReport {
   disableMapE: boolean;
   authoritative: boolean;
-  details: Record<string, unknown>;
 }
 
-function provision(args: readonly string[]): {
-  code: number;
-  sources: Source[];
-  chosen: Record<string, unknown> | null;
-  stderr: string;
-} {
-  const r = ce.run(
-    [
-      process.execPath,
-      CLI,
-      "provision",
-      "--wan",
-      "wan0",
-      "--prefix",
-      PREFIX,
-      "--ca-file",
-      pki.ca,
-      "--timeout",
-      "4",
-      "--json",
-      ...args,
-    ],
-    undefined,
-    { MAPECTL_STATE_DIR: join(dir, "state") },
+function provision(args: readonly string[]): ProvisionRun & { sources: Source[] } {
+  const r = provisionJson(
+    ce,
+    CLI,
+    ["--wan", "wan0", "--prefix", PREFIX, "--ca-file", pki.ca, "--timeout", "4", ...args],
+    join(dir, "state"),
   );
-  try {
-    return {
-      code: r.code,
-      ...(JSON.parse(r.stdout) as { sources: Source[]; chosen: null }),
-      stderr: r.stderr,
-    };
-  } catch {
-    return assert.fail(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
+  return r as ProvisionRun & { sources: Source[] };
 }
 
 function forget(): void {
@@ -152,27 +134,10 @@ before(async () => {
     ].join("\n"),
   );
   await unbound("stub", STUB_DNS, 'local-zone: "4over6.info." always_nxdomain');
-  const kea = {
-    Dhcp6: {
-      "interfaces-config": { interfaces: ["ngn0"] },
-      "lease-database": { type: "memfile", persist: false },
-      "server-id": { type: "LL", htype: 1, identifier: "02aabbccdd02", persist: false },
-      subnet6: [
-        {
-          id: 1,
-          subnet: "2001:db8:6::/64",
-          interface: "ngn0",
-          "option-data": [{ name: "dns-servers", data: LINE_DNS }],
-        },
-      ],
-      loggers: [{ name: "kea-dhcp6", output_options: [{ output: "stdout" }], severity: "INFO" }],
-    },
-  };
-  writeFileSync(join(dir, "kea.json"), JSON.stringify(kea));
-  await new Background(ngn, ["kea-dhcp6", "-c", join(dir, "kea.json")], {
-    KEA_PIDFILE_DIR: dir,
-    KEA_LOCKFILE_DIR: dir,
-  }).ready(/DHCP6_STARTED/);
+  await startKea(ngn, dir, "02aabbccdd02", {
+    subnet: "2001:db8:6::/64",
+    "option-data": [{ name: "dns-servers", data: LINE_DNS }],
+  });
   const servers = join(import.meta.dirname, "..", "..", "lab", "guest", "servers.py");
   writeFileSync(join(dir, "v6mig.jsonl"), "");
   for (const [address, file] of [
@@ -192,8 +157,6 @@ after(async () => {
   if (resolvConf !== null) rmSync(resolvConf, { recursive: true, force: true });
   await cleanup();
 });
-
-const skip = !isRoot() && "needs root (network namespaces)";
 
 test(
   "the resolver is the line's, learned by DHCPv6 (option 23), not the NXDOMAIN stub of resolv.conf",

@@ -5,7 +5,19 @@ import { after, before, test } from "node:test";
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import { Background, cleanup, link, makePki, namespace, runTool, scratchDir } from "./provision-servers.ts";
+import {
+  Background,
+  cleanup,
+  link,
+  makePki,
+  namespace,
+  provisionJson,
+  skip,
+  type ProvisionRun,
+  type RuleReport,
+  runTool,
+  scratchDir,
+} from "./provision-servers.ts";
 
 // HB46PP against real servers in an "ngn" namespace: unbound answers TXT 4over6.info (changed per
 // test with unbound-control) and AAAA for the provisioning servers; two HTTPS servers (python3 ssl,
@@ -116,53 +128,23 @@ function requests(): {
     .map((l) => JSON.parse(l) as ReturnType<typeof requests>[number]);
 }
 
-interface Source {
-  source: string;
-  ok: boolean;
-  status: string;
-  error: string | null;
-  rules: Record<string, unknown>[];
-  br: string | null;
-  ceInterfaceId: string | null;
+interface Source extends RuleReport {
   ttl: number | null;
   retry: { minSeconds: number; maxSeconds: number } | null;
   disableMapE: boolean;
-  details: Record<string, unknown>;
 }
 
-function provision(args: readonly string[]): {
-  code: number;
-  sources: Source[];
-  chosen: Record<string, unknown> | null;
-  stderr: string;
-} {
+function provision(args: readonly string[]): ProvisionRun & { sources: Source[] } {
   // A fresh state directory per run: these tests look at single queries, not the token memory.
   const state = join(dir, "state");
   rmSync(state, { recursive: true, force: true });
-  const r = ce.run(
-    [
-      process.execPath,
-      CLI,
-      "provision",
-      "--prefix",
-      PREFIX,
-      "--resolver",
-      RESOLVER,
-      "--timeout",
-      "4",
-      "--json",
-      ...args,
-    ],
-    undefined,
-    { MAPECTL_STATE_DIR: state },
+  const r = provisionJson(
+    ce,
+    CLI,
+    ["--prefix", PREFIX, "--resolver", RESOLVER, "--timeout", "4", ...args],
+    state,
   );
-  let doc: { sources: Source[]; chosen: Record<string, unknown> | null } = { sources: [], chosen: null };
-  try {
-    doc = JSON.parse(r.stdout) as typeof doc;
-  } catch {
-    assert.fail(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-  return { code: r.code, ...doc, stderr: r.stderr };
+  return r as ProvisionRun & { sources: Source[] };
 }
 
 before(async () => {
@@ -229,11 +211,7 @@ before(async () => {
   }
 });
 
-after(async () => {
-  await cleanup();
-});
-
-const skip = !isRoot() && "needs root (network namespaces)";
+after(cleanup);
 
 test(
   "TXT through the line's resolver, verified HTTPS GET over IPv6: BIGLOBE's rule, BR and TTL",

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Netns } from "../helpers/netns.ts";
+import { isRoot, Netns } from "../helpers/netns.ts";
 
 /**
  * Servers for the provisioning host tests: real daemons (kea-dhcp6, unbound, an HTTPS server) run
@@ -126,34 +126,24 @@ export function runTool(argv: readonly string[], input?: string): string {
 export function makePki(dir: string): { ca: string; cert: string; key: string; otherCa: string } {
   const p = (name: string): string => join(dir, name);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  runTool([
-    "openssl",
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    p("ca.key"),
-    "-out",
-    p("ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=mapectl test CA",
-  ]);
-  runTool([
-    "openssl",
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    p("other-ca.key"),
-    "-out",
-    p("other-ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=not the provider",
-  ]);
+  const selfSigned = (name: string, subject: string): void => {
+    runTool([
+      "openssl",
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      p(`${name}.key`),
+      "-out",
+      p(`${name}.pem`),
+      "-days",
+      "2",
+      "-subj",
+      subject,
+    ]);
+  };
+  selfSigned("ca", "/CN=mapectl test CA");
+  selfSigned("other-ca", "/CN=not the provider");
   runTool([
     "openssl",
     "req",
@@ -188,4 +178,75 @@ export function makePki(dir: string): { ca: string; cert: string; key: string; o
     p("ext.cnf"),
   ]);
   return { ca: p("ca.pem"), cert: p("server.pem"), key: p("server.key"), otherCa: p("other-ca.pem") };
+}
+
+/**
+ * kea-dhcp6 on the NGN side's ngn0 with one subnet (`subnet` adds its prefix, pools and options),
+ * logging to stdout, started in `dir` and returned once it says it has started.
+ */
+export async function startKea(
+  ngn: Netns,
+  dir: string,
+  serverId: string,
+  subnet: Record<string, unknown>,
+): Promise<Background> {
+  const config = {
+    Dhcp6: {
+      "interfaces-config": { interfaces: ["ngn0"] },
+      "lease-database": { type: "memfile", persist: false },
+      "server-id": { type: "LL", htype: 1, identifier: serverId, persist: false },
+      subnet6: [{ id: 1, interface: "ngn0", ...subnet }],
+      loggers: [{ name: "kea-dhcp6", output_options: [{ output: "stdout" }], severity: "INFO" }],
+    },
+  };
+  const file = join(dir, "kea-dhcp6.json");
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const kea = new Background(ngn, ["kea-dhcp6", "-c", file], { KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: dir });
+  await kea.ready(/DHCP6_STARTED/);
+  return kea;
+}
+
+/** The fields of a source's report in `provision --json` that every provisioning test reads. */
+export interface SourceReport {
+  source: string;
+  ok: boolean;
+  status: string;
+  error: string | null;
+  details: Record<string, unknown>;
+}
+
+/** A source's report with the rule it found. */
+export interface RuleReport extends SourceReport {
+  rules: Record<string, unknown>[];
+  br: string | null;
+  ceInterfaceId: string | null;
+}
+
+export interface ProvisionRun {
+  readonly code: number;
+  readonly stderr: string;
+  /** One report per source asked, in order; each test file types the fields it reads. */
+  readonly sources: unknown[];
+  readonly chosen: Record<string, unknown> | null;
+}
+
+/** Why a provisioning host test is skipped; these tests build namespaces and run servers in them. */
+export const skip = !isRoot() && "needs root (network namespaces)";
+
+/** `mapectl provision … --json` in the CE's namespace; fails the test when stdout is not JSON. */
+export function provisionJson(
+  ce: Netns,
+  cli: string,
+  args: readonly string[],
+  stateDir: string,
+): ProvisionRun {
+  const r = ce.run([process.execPath, cli, "provision", ...args, "--json"], undefined, {
+    MAPECTL_STATE_DIR: stateDir,
+  });
+  try {
+    const doc = JSON.parse(r.stdout) as { sources: unknown[]; chosen: Record<string, unknown> | null };
+    return { code: r.code, stderr: r.stderr, sources: doc.sources, chosen: doc.chosen };
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CLI } from "../helpers/run-cli.ts";
-import { isRoot, Netns } from "../helpers/netns.ts";
+import { isRoot, routerNetns, type Netns } from "../helpers/netns.ts";
 
 // A router in a namespace of this machine: WAN with a link-local default router and the PD's
 // unreachable route, a LAN, and things of the user's own that mapectl must not touch.
@@ -13,23 +13,11 @@ let dir: string;
 
 before(() => {
   if (!isRoot()) return;
-  ns = new Netns("mapectl-up");
-  dir = mkdtempSync(join(tmpdir(), "mapectl-host-"));
-  for (const cmd of [
-    "ip link add wan0 type veth peer name ngn0",
-    "ip link add lan0 type veth peer name lanpeer",
-    "ip link set wan0 up",
-    "ip link set ngn0 up",
-    "ip link set lan0 up",
-    "ip -6 addr add fe80::1/64 dev ngn0 nodad",
-    "ip -6 route add default via fe80::1 dev wan0",
-    "ip -6 route add unreachable 2404:7a82:4d02:4100::/56",
-    "ip addr add 192.168.1.1/24 dev lan0",
+  ns = routerNetns("mapectl-up", [
     // the user's own: an on-link route to the BR (the seed's mistake) and an nft table
     "ip -6 route add 2001:260:700:1::1:275/128 dev wan0",
-  ]) {
-    ns.ok(cmd.split(" "));
-  }
+  ]);
+  dir = mkdtempSync(join(tmpdir(), "mapectl-host-"));
   ns.ok(
     ["nft", "-f", "-"],
     "table inet userfw {\n chain input {\n type filter hook input priority 0; policy accept;\n tcp dport 22 accept\n }\n}\n",

@@ -25,7 +25,7 @@ import { shippedNotMape, shippedRuleTable } from "../../src/rules/shipped.ts";
 import { useLab } from "../helpers/lab.ts";
 import { checkSet, loadSchema } from "../unit/render/vyos-schema.ts";
 
-// Issue 6's proof: `mapectl doctor` on a real kernel. A healthy CE (made by mapectl, and by hand)
+// Proves `mapectl doctor` on a real kernel. A healthy CE (made by mapectl, and by hand)
 // gets no failure; every fault, injected into a working CE, is named first with a fix; the fix,
 // run exactly as printed (sh -c in the ce namespace), brings the path back and doctor to clean.
 // The seed's own configuration, typed in with the work log's commands, is named in full.

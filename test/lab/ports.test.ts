@@ -5,7 +5,7 @@ import { addInetHosts, addLanHosts, openFlows, startWatch } from "../../lab/traf
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
 import { useLab } from "../helpers/lab.ts";
 
-// Issue 8's port-usage proof: 2,000 concurrent flows from several inside hosts through BIGLOBE's
+// Port usage, proven: 2,000 concurrent flows from several inside hosts through BIGLOBE's
 // 240 ports all succeed (NAT tuples are per destination, so many destinations share the ports),
 // and `mapectl ports --json` counts per block what conntrack holds.
 const { skip, lab: booted } = useLab();

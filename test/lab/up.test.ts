@@ -11,7 +11,7 @@ import { parseConntrack } from "../../src/plan/port-usage.ts";
 import { stableState } from "../helpers/lab-state.ts";
 import { useLab } from "../helpers/lab.ts";
 
-// Issue 4's proof: mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
+// Proves mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
 const { skip, lab: booted } = useLab({ strictEncapLimit: true });
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
 const ECHO_SERVER =

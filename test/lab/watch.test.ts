@@ -21,7 +21,7 @@ import { waitFor } from "../../lab/wait.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
 import { useLab } from "../helpers/lab.ts";
 
-// Issue 8's proof of the daemon and issue 5's HB46PP proof, on a real kernel: mapectl watch in the
+// Proves the daemon and HB46PP provisioning on a real kernel: mapectl watch in the
 // CE follows prefix changes, link flaps, SIGHUP, the provisioning TTL and the network's NXDOMAIN.
 let routes: RouteMonitor | undefined;
 const { skip, lab: booted } = useLab({

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HostState, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
 import { vyosDrift } from "../../../src/plan/reconcile.ts";
+import { addr, plannedTunnel } from "../../helpers/observed-hosts.ts";
 import { planFor, USER_PREFIX } from "../../helpers/plans.ts";
 
 const plan = planFor(USER_PREFIX, { tunnelName: "tun0", tunnelOwner: "vyos" });
@@ -10,22 +11,7 @@ function tun0(
   overrides: Partial<ObservedLink> = {},
   encapLimit: number | "none" | null = "none",
 ): ObservedLink {
-  return {
-    name: "tun0",
-    index: 7,
-    mtu: plan.tunnel.mtu,
-    up: true,
-    kind: "ip6tnl",
-    tunnel: {
-      mode: "ipip6",
-      local: plan.tunnel.local,
-      remote: plan.tunnel.remote,
-      link: plan.wan,
-      encapLimit,
-    },
-    stats: null,
-    ...overrides,
-  };
+  return plannedTunnel(plan, encapLimit, { index: 7, ...overrides });
 }
 
 function v6route(dst: string, gateway: string): ObservedRoute {
@@ -34,20 +20,9 @@ function v6route(dst: string, gateway: string): ObservedRoute {
 
 /** VyOS as the rendered lines make it: tunnel, CE and IPv4 address, the RA default route. */
 function vyosHost(link: ObservedLink, routes: ObservedRoute[] = []): HostState {
-  const address = (dev: string, a: string, prefixLength: number, family: 4 | 6) => ({
-    dev,
-    family,
-    address: a,
-    prefixLength,
-    scope: "global",
-    tentative: false,
-    dadFailed: false,
-    temporary: false,
-    deprecated: false,
-  });
   return {
     links: [link],
-    addresses: [address(plan.wan, plan.ceAddress, 128, 6), address("tun0", plan.ipv4Address, 32, 4)],
+    addresses: [addr(plan.wan, plan.ceAddress, 128, 6), addr("tun0", plan.ipv4Address, 32, 4)],
     routes: [{ ...v6route("default", "fe80::2"), protocol: "ra", metric: 1024 }, ...routes],
     ipv4Forwarding: true,
     nftTable: null,

@@ -23,18 +23,13 @@ import {
   mapeRulesFromS46,
   S46,
 } from "../../../src/provision/s46.ts";
-import { fixture } from "./fixtures.ts";
+import { KEA_BR, KEA_RULE } from "./fake-dhcpv6.ts";
+import { decodeErrorOf, fixture } from "./fixtures.ts";
 
 const USER_PREFIX = parseIpv6Prefix("2404:7a82:4d02:4100::/56");
 
 function decodeError(fn: () => unknown, field: RegExp | string): DecodeError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof DecodeError, `expected a DecodeError, got ${String(caught)}`);
+  const caught = decodeErrorOf(fn);
   if (typeof field === "string") assert.equal(caught.field, field, caught.message);
   else assert.match(caught.field, field, caught.message);
   return caught;
@@ -250,18 +245,7 @@ test("MAP-T and lightweight 4over6 containers decode for reporting", () => {
 });
 
 test("re-encoding Kea's rule gives Kea's bytes", () => {
-  const data = encodeMapeContainer(
-    [
-      {
-        fmr: true,
-        eaLength: 22,
-        ipv4Prefix: "133.209.0.0/18",
-        ipv6Prefix: "2404:7a82:4000::/34",
-        portParams: { offset: 4, psidLength: 0, psid: 0 },
-      },
-    ],
-    ["2001:db8:ffff::1"],
-  );
+  const data = encodeMapeContainer([KEA_RULE], [KEA_BR]);
   const reply = fixture("kea-reply-mape.hex");
   assert.equal(hex(opt.raw(S46.contMape, data).data), hex(reply.subarray(reply.length - data.length)));
 });

@@ -28,21 +28,17 @@ export function answer(
   return encodeMessage(type, tweak.xid ?? m.transactionId, [...list, ...extra]);
 }
 
-export const MAPE_OPTION = opt.raw(
-  S46.contMape,
-  encodeMapeContainer(
-    [
-      {
-        fmr: true,
-        eaLength: 22,
-        ipv4Prefix: "133.209.0.0/18",
-        ipv6Prefix: "2404:7a82:4000::/34",
-        portParams: { offset: 4, psidLength: 0, psid: 0 },
-      },
-    ],
-    ["2001:db8:ffff::1"],
-  ),
-);
+/** The rule and BR of the Kea configuration the fixture kea-reply-mape.hex was captured from. */
+export const KEA_RULE = {
+  fmr: true,
+  eaLength: 22,
+  ipv4Prefix: "133.209.0.0/18",
+  ipv6Prefix: "2404:7a82:4000::/34",
+  portParams: { offset: 4, psidLength: 0, psid: 0 },
+} as const;
+export const KEA_BR = "2001:db8:ffff::1";
+
+export const MAPE_OPTION = opt.raw(S46.contMape, encodeMapeContainer([KEA_RULE], [KEA_BR]));
 
 type Responder = (request: Uint8Array, at: number) => readonly { delay: number; bytes: Uint8Array }[];
 

@@ -1,4 +1,6 @@
+import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
+import { DecodeError } from "../../../src/provision/errors.ts";
 import { fromHex } from "../../../src/provision/bytes.ts";
 import type { HttpAnswer, Hb46ppIo, TxtLookup } from "../../../src/provision/hb46pp-flow.ts";
 
@@ -85,4 +87,16 @@ export function fakeHb46pp(
 
 export function txt(text: string): TxtLookup {
   return { kind: "records", records: [[text]] };
+}
+
+/** The DecodeError `fn` throws; fails the test when it throws anything else or nothing. */
+export function decodeErrorOf(fn: () => unknown): DecodeError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof DecodeError, `expected a DecodeError, got ${String(caught)}`);
+  return caught;
 }

@@ -11,16 +11,10 @@ import {
   parseTxtText,
   requestUrl,
 } from "../../../src/provision/hb46pp.ts";
-import { BIGLOBE_REPLY, SPEC_EXAMPLE } from "./fixtures.ts";
+import { BIGLOBE_REPLY, decodeErrorOf, SPEC_EXAMPLE } from "./fixtures.ts";
 
 function fails(fn: () => unknown, field: string, reason?: RegExp): DecodeError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof DecodeError, `expected a DecodeError, got ${String(caught)}`);
+  const caught = decodeErrorOf(fn);
   assert.equal(caught.field, field, caught.message);
   if (reason !== undefined) assert.match(caught.reason, reason);
   return caught;
