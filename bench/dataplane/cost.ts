@@ -67,12 +67,18 @@ interface RunCost {
   readonly tcpPerWanPacket: number;
   /** vCPU 0 instructions per 64-byte UDP datagram. */
   readonly udpPerPacket: number;
+  /** The same per packet the CE put on its line (datagrams the stack dropped before it excluded). */
+  readonly udpPerWanPacket: number;
   readonly tcpVcpu1PerMB: number;
   readonly tcpMbps: number;
   readonly udpLostPercent: number;
 }
 
-async function oneRun(lab: Lab, counts: () => Promise<number[]>): Promise<RunCost> {
+async function oneRun(
+  lab: Lab,
+  counts: () => Promise<number[]>,
+  log: (line: string) => void,
+): Promise<RunCost> {
   const tcp = [] as Transfer[];
   for (const bytes of TCP_BYTES) tcp.push(await transfer(lab, counts, ["-n", String(bytes)]));
   const udp = [] as Transfer[];
@@ -80,6 +86,7 @@ async function oneRun(lab: Lab, counts: () => Promise<number[]>): Promise<RunCos
     const args = ["-u", "-l", String(UDP_PAYLOAD), "-b", "0"];
     udp.push(await transfer(lab, counts, [...args, "-k", String(n)]));
   }
+  log(`bench: transfers ${JSON.stringify({ tcp, udp })}`);
   const [bigT, smallT] = tcp as [Transfer, Transfer];
   const [bigU, smallU] = udp as [Transfer, Transfer];
   const mb = (TCP_BYTES[0] - TCP_BYTES[1]) / 2 ** 20;
@@ -89,6 +96,9 @@ async function oneRun(lab: Lab, counts: () => Promise<number[]>): Promise<RunCos
       (bigT.insns[0] - smallT.insns[0]) / Math.max(1, bigT.wanPackets - smallT.wanPackets),
     ),
     udpPerPacket: Math.round((bigU.insns[0] - smallU.insns[0]) / (UDP_DATAGRAMS[0] - UDP_DATAGRAMS[1])),
+    udpPerWanPacket: Math.round(
+      (bigU.insns[0] - smallU.insns[0]) / Math.max(1, bigU.wanPackets - smallU.wanPackets),
+    ),
     tcpVcpu1PerMB: Math.round((bigT.insns[1] - smallT.insns[1]) / mb),
     tcpMbps: Math.round(bigT.mbps),
     udpLostPercent: Number(bigU.lostPercent.toFixed(2)),
@@ -112,10 +122,12 @@ function summarise(runs: readonly RunCost[]) {
     tcpInsnsPerMB: pick((r) => r.tcpPerMB),
     tcpInsnsPerWanPacket: pick((r) => r.tcpPerWanPacket),
     udpInsnsPerPacket: pick((r) => r.udpPerPacket),
+    udpInsnsPerWanPacket: pick((r) => r.udpPerWanPacket),
     spreadPercent: {
       tcpPerMB: spreadPercent(pick((r) => r.tcpPerMB)),
       tcpPerWanPacket: spreadPercent(pick((r) => r.tcpPerWanPacket)),
       udpPerPacket: spreadPercent(pick((r) => r.udpPerPacket)),
+      udpPerWanPacket: spreadPercent(pick((r) => r.udpPerWanPacket)),
     },
     vcpu1TcpInsnsPerMB: pick((r) => r.tcpVcpu1PerMB),
     indicativeTcpMbps: pick((r) => r.tcpMbps),
@@ -138,13 +150,13 @@ export async function measureCost(
   const mape: RunCost[] = [];
   const plain: RunCost[] = [];
   for (let i = 0; i < COST_RUNS; i++) {
-    mape.push(await oneRun(lab, counts));
+    mape.push(await oneRun(lab, counts, log));
     log(`bench: cost run ${i + 1} MAP-E ${JSON.stringify(mape[i])}`);
   }
   await toPlain();
   try {
     for (let i = 0; i < COST_RUNS; i++) {
-      plain.push(await oneRun(lab, counts));
+      plain.push(await oneRun(lab, counts, log));
       log(`bench: cost run ${i + 1} plain ${JSON.stringify(plain[i])}`);
     }
   } finally {
@@ -159,6 +171,7 @@ export async function measureCost(
       tcpPerMB: ratio((r) => r.tcpPerMB),
       tcpPerWanPacket: ratio((r) => r.tcpPerWanPacket),
       udpPerPacket: ratio((r) => r.udpPerPacket),
+      udpPerWanPacket: ratio((r) => r.udpPerWanPacket),
     },
     goals: { tcpPerMB: "<= 1.05", udpPerPacket: "<= 1.15", spreadPercent: "<= 2" },
     note:
