@@ -27,6 +27,8 @@ interface Transfer {
   readonly seconds: number;
   readonly mbps: number;
   readonly lostPercent: number;
+  /** iperf3's own error, when it gave up (it still exits 0 with -J). */
+  readonly error: string | undefined;
 }
 
 async function wanTxPackets(lab: Lab): Promise<number> {
@@ -47,6 +49,7 @@ async function transfer(lab: Lab, counts: () => Promise<number[]>, iperfArgs: st
   const after = await counts();
   const packets1 = await wanTxPackets(lab);
   const doc = JSON.parse(out) as {
+    error?: string;
     end: {
       sum_received?: { bits_per_second: number };
       sum?: { bits_per_second: number; lost_percent?: number };
@@ -58,6 +61,7 @@ async function transfer(lab: Lab, counts: () => Promise<number[]>, iperfArgs: st
     seconds,
     mbps: (doc.end.sum_received?.bits_per_second ?? doc.end.sum?.bits_per_second ?? 0) / 1e6,
     lostPercent: doc.end.sum?.lost_percent ?? 0,
+    error: doc.error,
   };
 }
 
@@ -72,6 +76,8 @@ interface RunCost {
   readonly tcpVcpu1PerMB: number;
   readonly tcpMbps: number;
   readonly udpLostPercent: number;
+  /** Why the UDP figures are null: the datagrams did not reach the CE's line. */
+  readonly udpProblem?: string;
 }
 
 async function oneRun(
@@ -90,18 +96,24 @@ async function oneRun(
   const [bigT, smallT] = tcp as [Transfer, Transfer];
   const [bigU, smallU] = udp as [Transfer, Transfer];
   const mb = (TCP_BYTES[0] - TCP_BYTES[1]) / 2 ** 20;
+  const extraDatagrams = UDP_DATAGRAMS[0] - UDP_DATAGRAMS[1];
+  // a count divided by packets that never left is no cost: say so instead of printing it
+  const udpProblem =
+    bigU.wanPackets - smallU.wanPackets < extraDatagrams * 0.9
+      ? `only ${bigU.wanPackets} of ${UDP_DATAGRAMS[0]} datagrams reached the CE's line (iperf3: ${bigU.error ?? "no error"})`
+      : undefined;
+  const udp0 = udpProblem === undefined ? bigU.insns[0] - smallU.insns[0] : Number.NaN;
   return {
     tcpPerMB: Math.round((bigT.insns[0] - smallT.insns[0]) / mb),
     tcpPerWanPacket: Math.round(
       (bigT.insns[0] - smallT.insns[0]) / Math.max(1, bigT.wanPackets - smallT.wanPackets),
     ),
-    udpPerPacket: Math.round((bigU.insns[0] - smallU.insns[0]) / (UDP_DATAGRAMS[0] - UDP_DATAGRAMS[1])),
-    udpPerWanPacket: Math.round(
-      (bigU.insns[0] - smallU.insns[0]) / Math.max(1, bigU.wanPackets - smallU.wanPackets),
-    ),
+    udpPerPacket: Math.round(udp0 / extraDatagrams),
+    udpPerWanPacket: Math.round(udp0 / Math.max(1, bigU.wanPackets - smallU.wanPackets)),
     tcpVcpu1PerMB: Math.round((bigT.insns[1] - smallT.insns[1]) / mb),
     tcpMbps: Math.round(bigT.mbps),
     udpLostPercent: Number(bigU.lostPercent.toFixed(2)),
+    ...(udpProblem === undefined ? {} : { udpProblem }),
   };
 }
 
@@ -132,6 +144,7 @@ function summarise(runs: readonly RunCost[]) {
     vcpu1TcpInsnsPerMB: pick((r) => r.tcpVcpu1PerMB),
     indicativeTcpMbps: pick((r) => r.tcpMbps),
     udpLostPercent: pick((r) => r.udpLostPercent),
+    udpProblems: runs.flatMap((r) => (r.udpProblem === undefined ? [] : [r.udpProblem])),
   };
 }
 
