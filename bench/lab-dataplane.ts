@@ -11,15 +11,19 @@
 //  - `up` from nothing to a working path, and `up` with nothing to do.
 // Under TCG the absolute numbers mean little; the ratios in one run are the point.
 import { fileURLToPath } from "node:url";
-import { BR_NS, CE, INET, NGN, NS, type NamespaceName } from "../lab/addresses.ts";
+import { BR_NS, CE, INET, NS } from "../lab/addresses.ts";
 import { bootBenchLab } from "../lab/bench-lab.ts";
 import { resetCe } from "../lab/ce-reset.ts";
 import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
+import { measureCost } from "./dataplane/cost.ts";
+import { plainRouting, splitSides } from "./dataplane/paths.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
-const lab = await bootBenchLab("lab-dataplane");
+// --cost-only: just the instruction counts (one boot, a few minutes), not the timed figures
+const costOnly = process.argv.includes("--cost-only");
+const lab = await bootBenchLab("lab-dataplane", { countInstructions: true });
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
 async function mapectl(args: string[]) {
@@ -46,23 +50,6 @@ async function cpuTimes(): Promise<{ idle: number; total: number }[]> {
       const f = line.trim().split(/\s+/).slice(1).map(Number);
       return { idle: (f[3] ?? 0) + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
     });
-}
-
-/**
- * Where receive processing runs. Shared: every hop of a forwarded packet runs on the sender's vCPU
- * (veth hands packets on in the same softirq), so the lab's ISP side (the NGN, the BR's decap and
- * checks, inet) costs the path as much as the CE does, which on a real line it never would: the
- * BR is the ISP's hardware. Split: RPS moves what enters the NGN from the CE to vCPU 1 and what
- * enters the CE from the line to vCPU 0, so the user's side (lan + CE) and the ISP's side each
- * have a vCPU of their own, as separate boxes do.
- */
-async function splitSides(on: boolean): Promise<void> {
-  await lab.run(NS.ngn, [
-    "sh",
-    "-c",
-    `echo ${on ? 2 : 0} > /sys/class/net/${NGN.cePort}/queues/rx-0/rps_cpus`,
-  ]);
-  await lab.run(NS.ce, ["sh", "-c", `echo ${on ? 1 : 0} > /sys/class/net/${CE.wan}/queues/rx-0/rps_cpus`]);
 }
 
 /**
@@ -115,38 +102,16 @@ async function iperf(): Promise<IperfRun> {
   };
 }
 
-/** The same four hops without MAP-E: IPv4 on the line, the ngn routing it to the br, masquerade on the CE. */
-async function plainRouting(on: boolean): Promise<void> {
-  const verb = on ? "add" : "del";
-  const steps: [NamespaceName, string[]][] = [
-    [NS.ngn, ["ip", "addr", verb, "100.64.0.1/24", "dev", NGN.bridge]],
-    [NS.ngn, ["ip", "addr", verb, "100.64.1.1/30", "dev", NGN.brIface]],
-    [NS.br, ["ip", "addr", verb, "100.64.1.2/30", "dev", "ngn0"]],
-    [NS.ce, ["ip", "addr", verb, "100.64.0.2/24", "dev", CE.wan]],
-  ];
-  if (on) {
-    steps.push(
-      [NS.ngn, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]],
-      [NS.ngn, ["ip", "route", "add", "192.0.2.0/30", "via", "100.64.1.2"]],
-      [NS.ngn, ["ip", "route", "add", "default", "via", "100.64.1.2"]],
-      [NS.br, ["ip", "route", "add", "100.64.0.0/24", "via", "100.64.1.1"]],
-      [NS.ce, ["ip", "route", "add", "default", "via", "100.64.0.1"]],
-    );
-  }
-  for (const [ns, argv] of on ? steps : steps.reverse()) await lab.exec(ns, argv);
-  if (on) {
-    // The BR drops IPv4 from inet that maps to no CE (mark 0); mark the plain path's replies first.
-    await lab.run(NS.br, ["nft", "-f", "-"], {
-      input: `table inet plainmark {\n\tchain pre {\n\t\ttype filter hook prerouting priority mangle - 1; policy accept;\n\t\tip daddr 100.64.0.0/24 meta mark set 0x7fff\n\t}\n}\n`,
-    });
-    await lab.run(NS.ce, ["nft", "-f", "-"], {
-      input: `table ip plain {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "${CE.wan}" masquerade\n\t}\n}\n`,
-    });
-  } else {
-    await lab.exec(NS.br, ["nft", "delete", "table", "inet", "plainmark"]);
-    await lab.exec(NS.ngn, ["ip", "route", "del", "default", "via", "100.64.1.2"]);
-    await lab.exec(NS.ngn, ["ip", "route", "del", "192.0.2.0/30"]);
-  }
+async function toPlain(): Promise<void> {
+  await mapectl(["down"]);
+  await plainRouting(lab, true);
+}
+
+async function toMape(): Promise<void> {
+  await plainRouting(lab, false);
+  await lab.run(NS.ce, ["nft", "delete", "table", "ip", "plain"]);
+  await lab.exec(NS.ce, ["ip", "route", "del", "default", "via", "100.64.0.1"]);
+  await mapectl(UP);
 }
 
 const show = (key: string) => {
@@ -171,118 +136,129 @@ try {
   };
   show("up");
 
-  // concurrent flows to one destination
-  console.error("bench: 240 concurrent connections");
-  await lab.run(NS.ce, ["conntrack", "-F"]);
-  const many = await connectMany(lab, 240, INET.hosts[1], INET.manyPort, 30);
-  results.concurrency = { mapectl: Number((many.ok / 240).toFixed(3)), ok: many.ok, ports: 240 };
-  show("concurrency");
-
-  // churn, with the kernel's TIME_WAIT (120 s) and with mapectl's --tcp-time-wait for the tunnel's
-  // flows: closed connections hold their ports for TIME_WAIT, so a short one shows block overflow
-  // apart from ports that are merely held
-  const churn = async (): Promise<{ attempts: number; failures: number; slow: number; maxOpen: number }> =>
-    JSON.parse(
-      await lab.run(
-        NS.lan,
-        ["/usr/bin/python3", churnScript, INET.hosts[2], String(INET.manyPort), "200", "239", "40"],
-        { timeoutMs: 240_000 },
-      ),
-    ) as { attempts: number; failures: number; slow: number; maxOpen: number };
-  const share = (c: { attempts: number; failures: number; slow: number }) => ({
-    ...c,
-    failedShare: Number((c.failures / Math.max(1, c.attempts)).toFixed(4)),
-    retransmitShare: Number((c.slow / Math.max(1, c.attempts)).toFixed(4)),
-  });
-  const churnResults: Record<string, ReturnType<typeof share>> = {};
-  for (const timeWait of [null, 30, 2]) {
-    await mapectl(timeWait === null ? UP : [...UP, "--tcp-time-wait", String(timeWait)]);
-    await lab.run(NS.ce, ["conntrack", "-F"]);
-    const key = timeWait === null ? "kernelTimeWait120s" : `tcpTimeWait${timeWait}s`;
-    console.error(`bench: churn, ${key}`);
-    churnResults[key] = share(await churn());
-  }
-  await mapectl(UP);
-  results.churn = churnResults;
-  show("churn");
-
-  // throughput: MAP-E, then plain routing, alternating, ROUNDS times in each layout; each round
-  // gives a ratio
-  const ROUNDS = 4;
+  // cost in guest instructions, split layout (the user's side on vCPU 0)
   await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
-  const runs = {
-    shared: { mape: [] as IperfRun[], plain: [] as IperfRun[] },
-    split: { mape: [] as IperfRun[], plain: [] as IperfRun[] },
-  };
-  console.error("bench: throughput");
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const layout of ["shared", "split"] as const) {
-      await splitSides(layout === "split");
-      const { mape, plain } = runs[layout];
-      mape.push(await iperf());
-      await mapectl(["down"]);
-      await plainRouting(true);
-      plain.push(await iperf());
-      await plainRouting(false);
-      await lab.run(NS.ce, ["nft", "delete", "table", "ip", "plain"]);
-      await lab.exec(NS.ce, ["ip", "route", "del", "default", "via", "100.64.0.1"]);
-      await mapectl(UP);
-      console.error(
-        `bench: round ${round + 1} ${layout}: MAP-E ${mape[round]?.mbps.toFixed(0)} Mbit/s, plain ${plain[round]?.mbps.toFixed(0)} Mbit/s`,
-      );
-    }
-  }
-  await splitSides(false);
-  const median = (v: number[]) => {
-    const sorted = [...v].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  };
-  const sum = (v: IperfRun[], f: (r: IperfRun) => number) => v.reduce((a, r) => a + f(r), 0);
-  const two = (x: number) => Number(x.toFixed(2));
-  const summary = (mape: IperfRun[], plain: IperfRun[]) => {
-    const roundRatios = mape.map((m, i) => two(m.mbps / (plain[i]?.mbps ?? Infinity)));
-    // vCPU 0 time per bit on the user's side (lan + CE, and the iperf client): plain ÷ MAP-E, so
-    // 1.0 means MAP-E costs the user's router no more than plain routing
-    const userCpuPerBit = (r: IperfRun) => (r.busy[0] ?? 0) / r.mbps;
-    const userSideEfficiency = mape.map((m, i) => {
-      const p = plain[i];
-      return p === undefined ? 0 : two(userCpuPerBit(p) / userCpuPerBit(m));
-    });
-    return {
-      mapeMbps: mape.map((r) => Math.round(r.mbps)),
-      plainMbps: plain.map((r) => Math.round(r.mbps)),
-      roundRatios,
-      medianRatio: two(median(roundRatios)),
-      vcpuBusy: {
-        mape: [0, 1].map((c) => two(sum(mape, (r) => r.busy[c] ?? 0) / mape.length)),
-        plain: [0, 1].map((c) => two(sum(plain, (r) => r.busy[c] ?? 0) / plain.length)),
-      },
-      userSideEfficiency,
-      medianUserSideEfficiency: two(median(userSideEfficiency)),
-      meanPacketBytes: {
-        mape: Math.round(sum(mape, (r) => r.meanPacketBytes) / mape.length),
-        plain: Math.round(sum(plain, (r) => r.meanPacketBytes) / plain.length),
-      },
-    };
-  };
-  results.throughput = {
-    shared: summary(runs.shared.mape, runs.shared.plain),
-    split: summary(runs.split.mape, runs.split.plain),
-    goal: ">= 0.9",
-    note: "shared: all hops on the sending vCPU; split: the user's side and the ISP's side on a vCPU each (RPS)",
-  };
-  show("throughput");
-
-  // the seed's NAT: one rule, one block of 16 ports
-  await lab.run(NS.ce, ["nft", "delete", "table", "ip", "mapectl"]);
-  await lab.run(NS.ce, ["nft", "-f", "-"], {
-    input: `table ip seed {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "mape" meta l4proto { tcp, udp } snat ip to 133.209.13.2:5136-5151\n\t}\n}\n`,
+  await splitSides(lab, true);
+  results.cost = await measureCost(lab, toPlain, toMape, (line) => {
+    console.error(line);
   });
-  await lab.run(NS.ce, ["conntrack", "-F"]);
-  const seed = await connectMany(lab, 240, INET.hosts[3], INET.manyPort, 15);
-  (results.concurrency as Record<string, unknown>).seedConfiguration = Number((seed.ok / 240).toFixed(3));
-  (results.concurrency as Record<string, unknown>).goal = "1.0 (the seed's configuration: 16/240)";
+  await splitSides(lab, false);
+  show("cost");
+
+  if (!costOnly) {
+    // concurrent flows to one destination
+    console.error("bench: 240 concurrent connections");
+    await lab.run(NS.ce, ["conntrack", "-F"]);
+    const many = await connectMany(lab, 240, INET.hosts[1], INET.manyPort, 30);
+    results.concurrency = { mapectl: Number((many.ok / 240).toFixed(3)), ok: many.ok, ports: 240 };
+    show("concurrency");
+
+    // churn, with the kernel's TIME_WAIT (120 s) and with mapectl's --tcp-time-wait for the tunnel's
+    // flows: closed connections hold their ports for TIME_WAIT, so a short one shows block overflow
+    // apart from ports that are merely held
+    const churn = async (): Promise<{ attempts: number; failures: number; slow: number; maxOpen: number }> =>
+      JSON.parse(
+        await lab.run(
+          NS.lan,
+          ["/usr/bin/python3", churnScript, INET.hosts[2], String(INET.manyPort), "200", "239", "40"],
+          { timeoutMs: 240_000 },
+        ),
+      ) as { attempts: number; failures: number; slow: number; maxOpen: number };
+    const share = (c: { attempts: number; failures: number; slow: number }) => ({
+      ...c,
+      failedShare: Number((c.failures / Math.max(1, c.attempts)).toFixed(4)),
+      retransmitShare: Number((c.slow / Math.max(1, c.attempts)).toFixed(4)),
+    });
+    const churnResults: Record<string, ReturnType<typeof share>> = {};
+    for (const timeWait of [null, 30, 2]) {
+      await mapectl(timeWait === null ? UP : [...UP, "--tcp-time-wait", String(timeWait)]);
+      await lab.run(NS.ce, ["conntrack", "-F"]);
+      const key = timeWait === null ? "kernelTimeWait120s" : `tcpTimeWait${timeWait}s`;
+      console.error(`bench: churn, ${key}`);
+      churnResults[key] = share(await churn());
+    }
+    await mapectl(UP);
+    results.churn = churnResults;
+    show("churn");
+
+    // throughput: MAP-E, then plain routing, alternating, ROUNDS times in each layout; each round
+    // gives a ratio
+    const ROUNDS = 4;
+    await lab.run(NS.inet, [
+      "sh",
+      "-c",
+      'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done',
+    ]);
+    const runs = {
+      shared: { mape: [] as IperfRun[], plain: [] as IperfRun[] },
+      split: { mape: [] as IperfRun[], plain: [] as IperfRun[] },
+    };
+    console.error("bench: throughput");
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const layout of ["shared", "split"] as const) {
+        await splitSides(lab, layout === "split");
+        const { mape, plain } = runs[layout];
+        mape.push(await iperf());
+        await toPlain();
+        plain.push(await iperf());
+        await toMape();
+        console.error(
+          `bench: round ${round + 1} ${layout}: MAP-E ${mape[round]?.mbps.toFixed(0)} Mbit/s, plain ${plain[round]?.mbps.toFixed(0)} Mbit/s`,
+        );
+      }
+    }
+    await splitSides(lab, false);
+    const median = (v: number[]) => {
+      const sorted = [...v].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+    };
+    const sum = (v: IperfRun[], f: (r: IperfRun) => number) => v.reduce((a, r) => a + f(r), 0);
+    const two = (x: number) => Number(x.toFixed(2));
+    const summary = (mape: IperfRun[], plain: IperfRun[]) => {
+      const roundRatios = mape.map((m, i) => two(m.mbps / (plain[i]?.mbps ?? Infinity)));
+      // vCPU 0 time per bit on the user's side (lan + CE, and the iperf client): plain ÷ MAP-E, so
+      // 1.0 means MAP-E costs the user's router no more than plain routing
+      const userCpuPerBit = (r: IperfRun) => (r.busy[0] ?? 0) / r.mbps;
+      const userSideEfficiency = mape.map((m, i) => {
+        const p = plain[i];
+        return p === undefined ? 0 : two(userCpuPerBit(p) / userCpuPerBit(m));
+      });
+      return {
+        mapeMbps: mape.map((r) => Math.round(r.mbps)),
+        plainMbps: plain.map((r) => Math.round(r.mbps)),
+        roundRatios,
+        medianRatio: two(median(roundRatios)),
+        vcpuBusy: {
+          mape: [0, 1].map((c) => two(sum(mape, (r) => r.busy[c] ?? 0) / mape.length)),
+          plain: [0, 1].map((c) => two(sum(plain, (r) => r.busy[c] ?? 0) / plain.length)),
+        },
+        userSideEfficiency,
+        medianUserSideEfficiency: two(median(userSideEfficiency)),
+        meanPacketBytes: {
+          mape: Math.round(sum(mape, (r) => r.meanPacketBytes) / mape.length),
+          plain: Math.round(sum(plain, (r) => r.meanPacketBytes) / plain.length),
+        },
+      };
+    };
+    results.throughput = {
+      shared: summary(runs.shared.mape, runs.shared.plain),
+      split: summary(runs.split.mape, runs.split.plain),
+      goal: ">= 0.9",
+      note: "shared: all hops on the sending vCPU; split: the user's side and the ISP's side on a vCPU each (RPS)",
+    };
+    show("throughput");
+
+    // the seed's NAT: one rule, one block of 16 ports
+    await lab.run(NS.ce, ["nft", "delete", "table", "ip", "mapectl"]);
+    await lab.run(NS.ce, ["nft", "-f", "-"], {
+      input: `table ip seed {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "mape" meta l4proto { tcp, udp } snat ip to 133.209.13.2:5136-5151\n\t}\n}\n`,
+    });
+    await lab.run(NS.ce, ["conntrack", "-F"]);
+    const seed = await connectMany(lab, 240, INET.hosts[3], INET.manyPort, 15);
+    (results.concurrency as Record<string, unknown>).seedConfiguration = Number((seed.ok / 240).toFixed(3));
+    (results.concurrency as Record<string, unknown>).goal = "1.0 (the seed's configuration: 16/240)";
+  }
 } finally {
   await lab.shutdown();
 }

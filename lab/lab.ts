@@ -112,6 +112,11 @@ export class Lab {
     return this.isp.prefix;
   }
 
+  /** Guest instructions per vCPU since boot; undefined unless booted with countInstructions under TCG. */
+  get instructionCounts(): (() => Promise<number[]>) | undefined {
+    return this.vm.instructionCounts;
+  }
+
   get accel(): string {
     return this.vm.accel.accel;
   }

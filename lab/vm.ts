@@ -16,6 +16,7 @@ import { AgentClient } from "./agent-client.ts";
 import { buildInitramfs } from "./initramfs.ts";
 import { prepareKernel, type LabKernel } from "./kernel.ts";
 import { cacheRoot, repoRoot } from "./paths.ts";
+import { buildInsnCountPlugin, readInsnCounts } from "./plugins/insn-count.ts";
 
 export interface VmOptions {
   accel?: Accel | "auto";
@@ -24,6 +25,11 @@ export interface VmOptions {
   /** Boot to agent-ready; a hung boot is killed after this. */
   bootTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * Load the lab's TCG plugin that counts guest instructions per vCPU (benches only: it slows
+   * emulation; ignored under KVM, where nothing counts).
+   */
+  countInstructions?: boolean;
 }
 
 export interface BootedVm {
@@ -36,6 +42,8 @@ export interface BootedVm {
   /** Host wall seconds from qemu start to the agent's first line. */
   readonly bootSeconds: number;
   readonly guestUptimeAtReady: number;
+  /** Guest instructions per vCPU since boot; undefined unless booted with countInstructions under TCG. */
+  readonly instructionCounts: (() => Promise<number[]>) | undefined;
   stop(): Promise<void>;
 }
 
@@ -72,6 +80,7 @@ interface RunFiles {
   readonly socketPath: string;
   readonly consoleLog: string;
   readonly qemuLog: string;
+  readonly insnSocket: string;
 }
 
 function newRunFiles(): RunFiles {
@@ -86,6 +95,7 @@ function newRunFiles(): RunFiles {
     socketPath: join(runDir, "agent.sock"),
     consoleLog: join(runDir, "console.log"),
     qemuLog: join(runDir, "qemu.log"),
+    insnSocket: join(runDir, "insn.sock"),
   };
 }
 
@@ -117,8 +127,10 @@ function qemuArgv(
   initramfs: string,
   append: string,
   files: RunFiles,
+  plugin: string | undefined,
 ): string[] {
   const args = [
+    ...(plugin === undefined ? [] : ["-plugin", `file=${plugin},sock=${files.insnSocket}`]),
     "-M",
     "microvm",
     ...(accel.accel === "kvm"
@@ -226,7 +238,9 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
   const accel = chooseAccel(options.accel ?? "auto");
   const files = newRunFiles();
   const append = kernelCommandLine(repo, kernel, files.resultsDir);
-  const argv = qemuArgv(options, accel, kernel, initramfs, append, files);
+  const plugin =
+    options.countInstructions === true && accel.accel === "tcg" ? buildInsnCountPlugin() : undefined;
+  const argv = qemuArgv(options, accel, kernel, initramfs, append, files, plugin);
   const started = Date.now();
   const qemu = spawnQemu(argv, files.qemuLog);
   const { agent, ready } = await waitForAgent(qemu, files, options.bootTimeoutMs ?? 90_000);
@@ -240,6 +254,7 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
     consoleLog: files.consoleLog,
     bootSeconds,
     guestUptimeAtReady: typeof ready.uptime === "number" ? ready.uptime : Number.NaN,
+    instructionCounts: plugin === undefined ? undefined : () => readInsnCounts(files.insnSocket),
     async stop() {
       if (!qemu.hasExited()) {
         try {

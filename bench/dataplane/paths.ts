@@ -1,0 +1,56 @@
+import { CE, NGN, NS, type NamespaceName } from "../../lab/addresses.ts";
+import type { Lab } from "../../lab/lab.ts";
+
+// The two paths lab-dataplane compares (MAP-E and plain routing with masquerade) and where their
+// receive processing runs.
+
+/**
+ * Where receive processing runs. Shared: every hop of a forwarded packet runs on the sender's vCPU
+ * (veth hands packets on in the same softirq), so the lab's ISP side (the NGN, the BR's decap and
+ * checks, inet) costs the path as much as the CE does, which on a real line it never would: the
+ * BR is the ISP's hardware. Split: RPS moves what enters the NGN from the CE to vCPU 1 and what
+ * enters the CE from the line to vCPU 0, so the user's side (lan + CE) and the ISP's side each
+ * have a vCPU of their own, as separate boxes do.
+ */
+export async function splitSides(lab: Lab, on: boolean): Promise<void> {
+  await lab.run(NS.ngn, [
+    "sh",
+    "-c",
+    `echo ${on ? 2 : 0} > /sys/class/net/${NGN.cePort}/queues/rx-0/rps_cpus`,
+  ]);
+  await lab.run(NS.ce, ["sh", "-c", `echo ${on ? 1 : 0} > /sys/class/net/${CE.wan}/queues/rx-0/rps_cpus`]);
+}
+
+/** The same four hops without MAP-E: IPv4 on the line, the ngn routing it to the br, masquerade on the CE. */
+export async function plainRouting(lab: Lab, on: boolean): Promise<void> {
+  const verb = on ? "add" : "del";
+  const steps: [NamespaceName, string[]][] = [
+    [NS.ngn, ["ip", "addr", verb, "100.64.0.1/24", "dev", NGN.bridge]],
+    [NS.ngn, ["ip", "addr", verb, "100.64.1.1/30", "dev", NGN.brIface]],
+    [NS.br, ["ip", "addr", verb, "100.64.1.2/30", "dev", "ngn0"]],
+    [NS.ce, ["ip", "addr", verb, "100.64.0.2/24", "dev", CE.wan]],
+  ];
+  if (on) {
+    steps.push(
+      [NS.ngn, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]],
+      [NS.ngn, ["ip", "route", "add", "192.0.2.0/30", "via", "100.64.1.2"]],
+      [NS.ngn, ["ip", "route", "add", "default", "via", "100.64.1.2"]],
+      [NS.br, ["ip", "route", "add", "100.64.0.0/24", "via", "100.64.1.1"]],
+      [NS.ce, ["ip", "route", "add", "default", "via", "100.64.0.1"]],
+    );
+  }
+  for (const [ns, argv] of on ? steps : steps.reverse()) await lab.exec(ns, argv);
+  if (on) {
+    // The BR drops IPv4 from inet that maps to no CE (mark 0); mark the plain path's replies first.
+    await lab.run(NS.br, ["nft", "-f", "-"], {
+      input: `table inet plainmark {\n\tchain pre {\n\t\ttype filter hook prerouting priority mangle - 1; policy accept;\n\t\tip daddr 100.64.0.0/24 meta mark set 0x7fff\n\t}\n}\n`,
+    });
+    await lab.run(NS.ce, ["nft", "-f", "-"], {
+      input: `table ip plain {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "${CE.wan}" masquerade\n\t}\n}\n`,
+    });
+  } else {
+    await lab.exec(NS.br, ["nft", "delete", "table", "inet", "plainmark"]);
+    await lab.exec(NS.ngn, ["ip", "route", "del", "default", "via", "100.64.1.2"]);
+    await lab.exec(NS.ngn, ["ip", "route", "del", "192.0.2.0/30"]);
+  }
+}
