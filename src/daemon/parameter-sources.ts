@@ -221,6 +221,22 @@ export interface CachingResolver extends ParameterResolver {
   queries(): number;
 }
 
+/** When an answer is asked for again: at its TTL (exactly), or at a random point of the spec's renewal window. */
+function renewDelayMs(resolution: Resolution, random: () => number): number {
+  const ttl = resolution.ttlSeconds;
+  const renew =
+    resolution.renew ?? (ttl === null ? HB46PP_RETRY.noTtl : { minSeconds: ttl, maxSeconds: ttl });
+  return retryDelayMs(renew, random);
+}
+
+function nextQuery(
+  refusal: { readonly expires: number } | null,
+  answer: { readonly expires: number; readonly why: "ttl" | "retry" } | null,
+): { at: number; why: "ttl" | "retry" } | null {
+  if (refusal !== null) return { at: refusal.expires, why: "retry" };
+  return answer === null ? null : { at: answer.expires, why: answer.why };
+}
+
 /**
  * The daemon asks the network again only when the TTL runs out or the prefix changes (HB46PP
  * §3.6 k: also when the CE's IPv6 address, which the server answers by, changes). Between those,
@@ -269,11 +285,7 @@ export function cachingResolver(
           if (kept !== null) return kept;
         }
       }
-      const ttl = resolution.ttlSeconds;
-      const renew =
-        resolution.renew ?? (ttl === null ? HB46PP_RETRY.noTtl : { minSeconds: ttl, maxSeconds: ttl });
-      const expires = now() + retryDelayMs(renew, random);
-      answer = { key, resolution, expires, why: "ttl" };
+      answer = { key, resolution, expires: now() + renewDelayMs(resolution, random), why: "ttl" };
       refusal = null;
       return resolution;
     } catch (err) {
@@ -307,12 +319,7 @@ export function cachingResolver(
       inFlight = null;
       return true;
     },
-    nextQueryAt: () =>
-      refusal !== null
-        ? { at: refusal.expires, why: "retry" as const }
-        : answer === null
-          ? null
-          : { at: answer.expires, why: answer.why },
+    nextQueryAt: () => nextQuery(refusal, answer),
     queries: () => queries,
   });
 }
