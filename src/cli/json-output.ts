@@ -3,6 +3,7 @@
  * here is a change of mapectl's interface (see SCHEMA_VERSION). printJson takes only these.
  */
 import type { StatusReport } from "../daemon/status-report.ts";
+import type { BootTableChange } from "../host/boot-table.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { MapePlan } from "../plan/plan.ts";
@@ -39,6 +40,8 @@ export interface UpJson extends Versioned {
   readonly vyosDrift: readonly string[];
   readonly plan: MapePlan;
   readonly durationMs: number;
+  /** VyOS owner mode: what happened to the table VyOS's boot hook loads. */
+  readonly bootTable?: BootTableChange;
 }
 
 /** `mapectl down --json`. */
@@ -47,6 +50,10 @@ export interface DownJson extends Versioned {
   readonly dryRun: boolean;
   readonly changed: boolean;
   readonly actions: readonly ActionJson[];
+  /** No state file: what is provably mapectl's on the host, left in place. */
+  readonly unrecorded?: readonly ActionJson[];
+  /** VyOS owner mode: the boot hook's table, removed so a reboot does not load it again. */
+  readonly bootTable?: BootTableChange;
 }
 
 /** `mapectl doctor --json`. */

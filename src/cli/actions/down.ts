@@ -34,6 +34,7 @@ export async function runDown(
       changed: !dryRun && actions.length > 0,
       actions: actions.map(actionJson),
       ...(unrecorded.length === 0 ? {} : { unrecorded: unrecorded.map(actionJson) }),
+      ...(bootTable === undefined || bootTable === null ? {} : { bootTable }),
     });
     return;
   }
