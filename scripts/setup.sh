@@ -10,6 +10,7 @@ packages=(
   radvd isc-dhcp-client curl
   chromium fonts-ipafont-gothic
   systemd groff-base binutils
+  qemu-user-static mmdebstrap binutils-aarch64-linux-gnu  # the arm64 build: strip, and a run under qemu-user
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,41 +1,26 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { runCli } from "../helpers/run-cli.ts";
+import { BUNDLE, ROOT, ensureSea } from "../helpers/sea.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SEA = `${ROOT}dist/mapectl-linux-${process.arch}`;
-const BUNDLE = `${ROOT}dist/mapectl.cjs`;
 // The CLI tests that must pass unchanged against the single executable.
 const SHARED = ["test/cli/calc.test.ts", "test/cli/render.test.ts", "test/cli/render-install.test.ts"];
 const skip =
   (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) &&
   "the single executable is built for Linux only";
 
-/** Built once and reused while it is newer than the bundle it was made from. */
-function ensureSea(): void {
-  if (existsSync(SEA) && statSync(SEA).mtimeMs >= statSync(BUNDLE).mtimeMs) return;
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ["scripts/build-sea.mjs", "--no-bundle"], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 300_000,
-  });
-  assert.equal(r.status, 0, r.stderr);
-  console.log(`built ${SEA} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
-
 test(
   "the single executable passes the same calc, render and install CLI tests as the Node bundle",
   { skip, timeout: 600_000 },
   () => {
     assert.ok(existsSync(BUNDLE), "npm run build first");
-    ensureSea();
+    ensureSea(process.arch);
     const env: NodeJS.ProcessEnv = { ...process.env, MAPECTL_TEST_BIN: SEA };
     // Otherwise the inner runner would report to this one as if it were a subprocess of its own.
     delete env.NODE_TEST_CONTEXT;
@@ -53,7 +38,7 @@ test(
   "the single executable needs neither node nor node_modules: it runs from / with an empty environment",
   { skip },
   () => {
-    ensureSea();
+    ensureSea(process.arch);
     const r = spawnSync(SEA, ["calc", "2404:7a82:4d02:4100::/56", "--json"], {
       cwd: "/",
       env: {},
@@ -77,12 +62,16 @@ test(
   { skip: skip || (!hasDpkg && "dpkg-deb is not installed"), timeout: 600_000 },
   () => {
     // No compression: the test checks the contents, not the size (xz takes about a minute).
-    const build = spawnSync(process.execPath, ["scripts/build-deb.mjs", "--compression", "none"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 540_000,
-    });
-    assert.equal(build.status, 0, build.stderr);
+    const made = spawnSync(
+      process.execPath,
+      ["scripts/build-deb.mjs", "--arch", process.arch, "--compression", "none"],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 540_000,
+      },
+    );
+    assert.equal(made.status, 0, made.stderr);
     const deb = join(ROOT, `dist/mapectl_${version}_${DEB_ARCH[process.arch] ?? ""}.deb`);
     const field = (name: string) =>
       spawnSync("dpkg-deb", ["-f", deb, name], { encoding: "utf8" }).stdout.trim();
