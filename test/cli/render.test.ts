@@ -72,17 +72,8 @@ test("render --json prints one object with every file's path, mode and content",
 });
 
 test("away from the router without --gateway: a marked placeholder, and one warning on stderr", () => {
-  const r = runCli([
-    "render",
-    "--target",
-    "vyos",
-    "--prefix",
-    "2404:7a82:4d02:4100::/56",
-    "--wan",
-    "eth1",
-    "--lan",
-    "eth2",
-  ]);
+  const line = ["--prefix", "2404:7a82:4d02:4100::/56", "--wan", "eth1"];
+  const r = runCli(["render", "--target", "vyos", ...line, "--lan", "eth2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /next-hop fe80::GATEWAY interface eth1/);
   assert.match(r.stdout, /# REPLACE fe80::GATEWAY/);
@@ -92,16 +83,7 @@ test("away from the router without --gateway: a marked placeholder, and one warn
     lines[0] ?? "",
     /^mapectl: warning: no --gateway: .*fe80::GATEWAY.*ip -6 route show default dev eth1/,
   );
-  const json = runCli([
-    "render",
-    "--target",
-    "shell",
-    "--prefix",
-    "2404:7a82:4d02:4100::/56",
-    "--wan",
-    "eth1",
-    "--json",
-  ]);
+  const json = runCli(["render", "--target", "shell", ...line, "--json"]);
   assert.equal(json.code, 0, json.stderr);
   assert.match((JSON.parse(json.stdout) as { warnings: string[] }).warnings.join(), /no --gateway/);
 });

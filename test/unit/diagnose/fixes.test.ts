@@ -110,6 +110,17 @@ function input(h: HostState, extra: Partial<DoctorInput> = {}): DoctorInput {
   };
 }
 
+/** `nft -j list ruleset` of one NAT chain "post" in table ip `table`: its rules as [handle, expressions]. */
+function natChain(table: string, prio: number, rules: [number, unknown[]][]): { nftables: unknown[] } {
+  return {
+    nftables: [
+      { chain: { family: "ip", table, name: "post", type: "nat", hook: "postrouting", prio } },
+      ...rules.map(([handle, expr]) => ({ rule: { family: "ip", table, chain: "post", handle, expr } })),
+    ],
+  };
+}
+const OIF_MAPE = { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } };
+
 const failing = (i: DoctorInput): Finding[] => runChecks(i).findings.filter((f) => f.verdict === "fail");
 
 test("a FAILED entry for the BR itself, left from an on-link route, is no fault once the route has a gateway", () => {
@@ -226,50 +237,22 @@ test("VyOS NAT fixes name the rules by number", () => {
 });
 
 test("ICMP that falls through to a port-less snat is nat-icmp, not nat-outside-port-set", () => {
-  const rules = {
-    nftables: [
-      { chain: { family: "ip", table: "t", name: "post", type: "nat", hook: "postrouting", prio: 100 } },
-      {
-        rule: {
-          family: "ip",
-          table: "t",
-          chain: "post",
-          handle: 4,
-          expr: [
-            { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } },
-            { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } },
-            {
-              snat: {
-                addr: {
-                  map: {
-                    key: { numgen: { mode: "inc", mod: 15, offset: 0 } },
-                    data: {
-                      set: resolved().params.portSets.map(([lo, hi], i) => [
-                        i,
-                        { concat: ["133.209.13.2", { range: [lo, hi] }] },
-                      ]),
-                    },
-                  },
-                },
-              },
-            },
-          ],
-        },
-      },
-      {
-        rule: {
-          family: "ip",
-          table: "t",
-          chain: "post",
-          handle: 5,
-          expr: [
-            { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } },
-            { snat: { addr: "133.209.13.2" } },
-          ],
-        },
-      },
+  const portSet = resolved().params.portSets.map(([lo, hi], i) => [
+    i,
+    { concat: ["133.209.13.2", { range: [lo, hi] }] },
+  ]);
+  const numgen = { key: { numgen: { mode: "inc", mod: 15, offset: 0 } }, data: { set: portSet } };
+  const rules = natChain("t", 100, [
+    [
+      4,
+      [
+        OIF_MAPE,
+        { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } },
+        { snat: { addr: { map: numgen } } },
+      ],
     ],
-  };
+    [5, [OIF_MAPE, { snat: { addr: "133.209.13.2" } }]],
+  ]);
   const found = failing(input(host(), { ruleset: rules })).filter((f) => f.id.startsWith("nat-"));
   assert.deepEqual(
     found.map((f) => f.id),
@@ -391,23 +374,7 @@ test("no tunnel: reported on a MAP-E line and on one without a prefix yet, not o
 });
 
 test("a wrong NAT rule in a chain that runs before mapectl's is deleted by handle in the fix", () => {
-  const early = {
-    nftables: [
-      { chain: { family: "ip", table: "fw", name: "post", type: "nat", hook: "postrouting", prio: 50 } },
-      {
-        rule: {
-          family: "ip",
-          table: "fw",
-          chain: "post",
-          handle: 7,
-          expr: [
-            { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } },
-            { masquerade: null },
-          ],
-        },
-      },
-    ],
-  };
+  const early = natChain("fw", 50, [[7, [OIF_MAPE, { masquerade: null }]]]);
   const f = failing(input(host(), { ruleset: early }))[0];
   assert.equal(f?.id, "nat-outside-port-set");
   assert.equal(f.fix[0], "nft delete rule ip fw post handle 7");

@@ -5,13 +5,11 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { writeFileAtomic } from "../../../src/host/atomic-file.ts";
@@ -20,12 +18,13 @@ import { loadState, saveState } from "../../../src/host/state-store.ts";
 import type { AppliedState } from "../../../src/plan/reconcile.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
 
 let dir: string;
 const saved = process.env.MAPECTL_STATE_DIR;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "mapectl-state-"));
+  dir = tempDir("state");
   process.env.MAPECTL_STATE_DIR = join(dir, "state");
 });
 afterEach(() => {
