@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { CLI, isOneLineError, runCli } from "../helpers/run-cli.ts";
 import { spawnSync } from "node:child_process";
-import { tempDir } from "../helpers/temp-dir.ts";
+import { plantLink, tempDir } from "../helpers/temp-dir.ts";
 
 test("install refuses to point the unit at a mapectl in /tmp, which the unit's PrivateTmp hides", () => {
   const root = tempDir("install");
@@ -33,9 +33,7 @@ function installOverLink(name: string): { r: ReturnType<typeof runCli>; units: s
   const root = tempDir("install");
   const units = join(root, "etc/systemd/system");
   mkdirSync(units, { recursive: true });
-  const victim = join(root, "victim");
-  writeFileSync(victim, "precious\n");
-  symlinkSync(victim, join(units, name));
+  const victim = plantLink(root, join(units, name));
   return { r: runCli(["install", "--target", "debian", "--root", root]), units, victim };
 }
 

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { goldenText } from "../helpers/golden.ts";
 import { isOneLineError, runCli } from "../helpers/run-cli.ts";
 
 // Runs against the Node bundle, and against the single executable when MAPECTL_TEST_BIN names it
@@ -24,7 +24,6 @@ const router = (prefix: string): string[] => [
 ];
 const USER = router("2404:7a82:4d02:4100::/56");
 const OCN = router("2400:4050:1234:5600::/56");
-const GOLDEN = (name: string) => fileURLToPath(new URL(`../golden/render/${name}`, import.meta.url));
 const EXTENSION = {
   vyos: "vyos.txt",
   nftables: "nft",
@@ -42,7 +41,7 @@ for (const [name, args] of [
       const r = runCli(["render", "--target", target, ...args]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, "");
-      assert.equal(r.stdout, readFileSync(GOLDEN(`${name}.${ext}`), "utf8"));
+      assert.equal(r.stdout, goldenText(`render/${name}.${ext}`));
     });
   }
 }
