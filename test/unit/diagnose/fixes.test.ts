@@ -12,6 +12,7 @@ import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts"
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { renderVyos } from "../../../src/render/vyos.ts";
 import { planFor } from "../../helpers/plans.ts";
+import { addr, link } from "../../helpers/observed-hosts.ts";
 import { checkSet, loadSchema } from "../render/vyos-schema.ts";
 
 // What the lab proof of doctor (test/lab/doctor.test.ts) found wrong in the fixes, pinned here.
@@ -22,25 +23,18 @@ const BR = "2001:260:700:1::1:275";
 const JPNE_BR = "2404:9200:225:100::64";
 const GW = "fe80::1";
 
-function fixture(name: string): { nftables: unknown[] } {
-  return JSON.parse(readFileSync(new URL(`../../fixtures/nft/${name}.json`, import.meta.url), "utf8")) as {
-    nftables: unknown[];
-  };
+interface Ruleset {
+  nftables: unknown[];
 }
 
-function address(dev: string, addr: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
-  return {
-    dev,
-    family: addr.includes(":") ? 6 : 4,
-    address: addr,
-    prefixLength: addr.includes(":") ? 128 : 32,
-    scope: "global",
-    tentative: false,
-    dadFailed: false,
-    temporary: false,
-    deprecated: false,
-    ...extra,
-  };
+function fixture(name: string): Ruleset {
+  const url = new URL(`../../fixtures/nft/${name}.json`, import.meta.url);
+  return JSON.parse(readFileSync(url, "utf8")) as Ruleset;
+}
+
+/** A global host address: a /128 when IPv6, a /32 when IPv4. */
+function address(dev: string, a: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
+  return { ...(a.includes(":") ? addr(dev, a, 128, 6) : addr(dev, a, 32, 4)), ...extra };
 }
 
 function route(family: 4 | 6, dst: string, dev: string, gateway: string | null = null): ObservedRoute {
@@ -53,15 +47,9 @@ function tunnel(
   remote = BR,
   extra: { mtu?: number; encapLimit?: number | "none" } = {},
 ): ObservedLink {
-  return {
-    name,
-    index: 9,
-    mtu: extra.mtu ?? 1460,
-    up: true,
-    kind: "ip6tnl",
-    tunnel: { mode: "ip4ip6", local, remote, link: "wan0", encapLimit: extra.encapLimit ?? "none" },
-    stats: null,
-  };
+  const encapLimit = extra.encapLimit ?? "none";
+  const info = { mode: "ip4ip6", local, remote, link: "wan0", encapLimit } as const;
+  return link(name, { index: 9, mtu: extra.mtu ?? 1460, kind: "ip6tnl", tunnel: info });
 }
 
 function host(
@@ -111,7 +99,7 @@ function input(h: HostState, extra: Partial<DoctorInput> = {}): DoctorInput {
 }
 
 /** `nft -j list ruleset` of one NAT chain "post" in table ip `table`: its rules as [handle, expressions]. */
-function natChain(table: string, prio: number, rules: [number, unknown[]][]): { nftables: unknown[] } {
+function natChain(table: string, prio: number, rules: [number, unknown[]][]): Ruleset {
   return {
     nftables: [
       { chain: { family: "ip", table, name: "post", type: "nat", hook: "postrouting", prio } },
@@ -237,20 +225,14 @@ test("VyOS NAT fixes name the rules by number", () => {
 });
 
 test("ICMP that falls through to a port-less snat is nat-icmp, not nat-outside-port-set", () => {
-  const portSet = resolved().params.portSets.map(([lo, hi], i) => [
+  const ports = resolved().params.portSets.map(([lo, hi], i) => [
     i,
     { concat: ["133.209.13.2", { range: [lo, hi] }] },
   ]);
-  const numgen = { key: { numgen: { mode: "inc", mod: 15, offset: 0 } }, data: { set: portSet } };
+  const numgen = { key: { numgen: { mode: "inc", mod: 15, offset: 0 } }, data: { set: ports } };
+  const tcpUdp = { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } };
   const rules = natChain("t", 100, [
-    [
-      4,
-      [
-        OIF_MAPE,
-        { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } },
-        { snat: { addr: { map: numgen } } },
-      ],
-    ],
+    [4, [OIF_MAPE, tcpUdp, { snat: { addr: { map: numgen } } }]],
     [5, [OIF_MAPE, { snat: { addr: "133.209.13.2" } }]],
   ]);
   const found = failing(input(host(), { ruleset: rules })).filter((f) => f.id.startsWith("nat-"));
