@@ -5,14 +5,12 @@ import { runChecks, type DoctorInput } from "../../../src/diagnose/checks.ts";
 import type { Finding } from "../../../src/diagnose/findings.ts";
 import { analyzeNat } from "../../../src/diagnose/nat-analysis.ts";
 import { refusedIsAnswer } from "../../../src/cli/actions/doctor.ts";
-import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
-import { resolveParameters } from "../../../src/provision/parameters.ts";
-import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { renderVyos } from "../../../src/render/vyos.ts";
 import { planFor } from "../../helpers/plans.ts";
 import { addr, link } from "../../helpers/observed-hosts.ts";
+import { doctorInput, seedResolved } from "./fixtures/doctor-input.ts";
 import { checkSet, loadSchema } from "../render/vyos-schema.ts";
 
 // What the lab proof of doctor (test/lab/doctor.test.ts) found wrong in the fixes, pinned here.
@@ -75,27 +73,10 @@ function host(
   };
 }
 
-function resolved(prefix = PREFIX) {
-  return resolveParameters({
-    prefix: parseIpv6Prefix(prefix),
-    table: shippedRuleTable(),
-    notMape: shippedNotMape(),
-  });
-}
+const resolved = seedResolved;
 
 function input(h: HostState, extra: Partial<DoctorInput> = {}): DoctorInput {
-  return {
-    host: h,
-    ruleset: fixture("mapectl"),
-    neighbours: [],
-    brRoute: { gateway: GW, dev: "wan0" },
-    wan: "wan0",
-    expected: { resolved: resolved(), prefixFrom: "test" },
-    table: shippedRuleTable(),
-    vyos: false,
-    preferredTunnel: null,
-    ...extra,
-  };
+  return doctorInput(h, fixture("mapectl"), { wan: "wan0", gateway: GW }, extra);
 }
 
 /** `nft -j list ruleset` of one NAT chain "post" in table ip `table`: its rules as [handle, expressions]. */

@@ -3,11 +3,9 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { runChecks, type DoctorInput } from "../../../src/diagnose/checks.ts";
 import type { Finding } from "../../../src/diagnose/findings.ts";
-import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState } from "../../../src/plan/observed.ts";
-import { resolveParameters } from "../../../src/provision/parameters.ts";
-import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
 import { addr, link, route } from "../../helpers/observed-hosts.ts";
+import { doctorInput } from "./fixtures/doctor-input.ts";
 
 // The seed's CE on VyOS: tun0 from `render --target vyos`, eth1 the WAN.
 const CE = "2404:7a82:4d02:4100:85:d10d:200:4100";
@@ -35,23 +33,8 @@ function host(): HostState {
 }
 
 function input(rulesetName: string, extra: Partial<DoctorInput> = {}): DoctorInput {
-  const resolved = resolveParameters({
-    prefix: parseIpv6Prefix("2404:7a82:4d02:4100::/56"),
-    table: shippedRuleTable(),
-    notMape: shippedNotMape(),
-  });
-  return {
-    host: host(),
-    ruleset: ruleset(rulesetName),
-    neighbours: [],
-    brRoute: { gateway: GW, dev: "eth1" },
-    wan: "eth1",
-    expected: { resolved, prefixFrom: "test" },
-    table: shippedRuleTable(),
-    vyos: true,
-    preferredTunnel: null,
-    ...extra,
-  };
+  const where = { wan: "eth1", gateway: GW };
+  return doctorInput(host(), ruleset(rulesetName), where, { vyos: true, ...extra });
 }
 
 const notOk = (i: DoctorInput): Finding[] => runChecks(i).findings.filter((f) => f.verdict !== "ok");
