@@ -74,6 +74,31 @@ export function assertRenewals(requests: readonly Record<string, unknown>[]): vo
   }
 }
 
+/**
+ * The CE asked HB46PP again from its address in the new /56 (starting `addressStart`) once that
+ * appeared, and never from a link-local address since request `asked`; returns when it first asked.
+ * `daemonLog` (the daemon's lines since the change) goes into the failure message.
+ */
+export async function assertAskedFromNewAddress(
+  l: Lab,
+  addressStart: string,
+  since: { appeared: number; asked: number },
+  daemonLog: () => Promise<string[]>,
+): Promise<number> {
+  const requests = await l.isp.provisioningRequests();
+  const fromNew = requests.filter(
+    (r) => Number(r.t) >= since.appeared && String(r.src).startsWith(addressStart),
+  );
+  const recent = requests.slice(-4).map((r) => `${String(r.t)} ${String(r.src)}`);
+  assert.ok(
+    fromNew.length >= 1,
+    `asked again from the CE's new address (the /56 appeared at ${since.appeared}; last requests: ${recent.join(", ")}); daemon:\n${(await daemonLog()).join("\n")}`,
+  );
+  const linkLocal = requests.slice(since.asked).filter((r) => String(r.src).startsWith("fe80"));
+  assert.deepEqual(linkLocal, [], "never asked from a link-local address");
+  return Number(fromNew[0]?.t);
+}
+
 /** No MAP-E left on the CE: no tunnel, no NAT, no CE address. */
 export async function assertMapeGone(l: Lab): Promise<void> {
   const view = await hostView(l);
