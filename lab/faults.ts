@@ -146,3 +146,47 @@ export async function applyReferenceCeWithNat(
   await lab.run(NS.ce, ["nft", "-f", "-"], { input: referenceNatVariant(config.nft, variant) });
   return config;
 }
+
+/** The seed user's CE address and IPv4 (BIGLOBE, the lab's default /56, PSID 65). */
+export const SEED = { ceAddress: "2404:7a82:4d02:4100:85:d10d:200:4100", ipv4: "133.209.13.2" } as const;
+
+/**
+ * The seed's own configuration, typed in with the work log's commands (§2 and §3 with eth1 → wan0
+ * and the NGN's router fe80::1): the CE /128, a tunnel "mape" to JPNE's BR with the default
+ * encaplimit, and §4's VyOS `nat source rule 200/210` as the vyos_nat table VyOS generates.
+ */
+export async function seedConfiguration(lab: Lab): Promise<void> {
+  const tunnel = "mape";
+  const tunnelAdd = ["ip", "-6", "tunnel", "add", tunnel, "mode", "ip4ip6", "remote", JPNE_BR];
+  const route = ["ip", "-6", "route", "add", `${JPNE_BR}/128`, "via", NGN.routerLinkLocal, "dev", CE.wan];
+  const commands = [
+    ["ip", "-6", "addr", "add", `${SEED.ceAddress}/128`, "dev", CE.wan],
+    [...tunnelAdd, "local", SEED.ceAddress, "dev", CE.wan],
+    ["ip", "addr", "add", `${SEED.ipv4}/32`, "dev", tunnel],
+    ["ip", "link", "set", tunnel, "up"],
+    ["ip", "route", "add", "default", "dev", tunnel],
+    route,
+  ];
+  for (const argv of commands) await lab.run(NS.ce, argv);
+  const snat = `counter snat ip to ${SEED.ipv4}:5136-5151`;
+  await lab.run(NS.ce, ["nft", "-f", "-"], {
+    input: [
+      "table ip vyos_nat {",
+      "\tchain POSTROUTING {",
+      "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+      `\t\toifname "${tunnel}" ip saddr 192.168.1.0/24 meta l4proto { tcp, udp } ${snat} comment "SRC-NAT-200"`,
+      `\t\toifname "${tunnel}" meta l4proto { tcp, udp } ${snat} comment "SRC-NAT-210"`,
+      "\t}",
+      "}",
+      "",
+    ].join("\n"),
+  });
+}
+
+/** Moves the CE address `from` → `to` on the WAN and as the tunnel's local (`to` without DAD). */
+export async function moveCeAddress(lab: Lab, from: string, to: string): Promise<void> {
+  const t = await ceTunnel(lab);
+  await lab.run(NS.ce, ["ip", "-6", "addr", "add", `${to}/128`, "dev", CE.wan, "nodad"]);
+  await lab.run(NS.ce, ["ip", "-6", "tunnel", "change", t.name, "local", to]);
+  await lab.run(NS.ce, ["ip", "-6", "addr", "del", `${from}/128`, "dev", CE.wan]);
+}

@@ -154,6 +154,30 @@ export async function startProbe(
   };
 }
 
+export interface Download {
+  /** iperf3's output so far. */
+  log(): Promise<string>;
+  /** iperf3's one-second interval lines so far: the download carried data in each. */
+  intervals(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** A long download to lan (iperf3 -R: the inet server sends) for `seconds`, reported every second. */
+export async function startDownload(
+  lab: Lab,
+  host: string = INET.hosts[0],
+  seconds = 300,
+): Promise<Download> {
+  const name = `download-${++daemons}`;
+  const argv = ["iperf3", "-c", host, "-p", String(INET.iperfPort), "-R", "-t", String(seconds)];
+  const pid = await lab.guest.start(NS.lan, name, [...argv, "-i", "1", "--forceflush"], logFile(name));
+  return {
+    log: () => lab.log(name),
+    intervals: async () => (await lab.log(name)).split("\n").filter((x) => /sec\s+\d/.test(x)),
+    stop: () => lab.guest.stop(pid),
+  };
+}
+
 /** The first successful probe that started at or after `since`, by when it finished; null if none yet. */
 export function firstSuccessAfter(records: readonly ProbeRecord[], since: number): ProbeRecord | null {
   return records.filter((r) => r.ok && r.t >= since).sort((a, b) => a.done - b.done)[0] ?? null;

@@ -37,6 +37,26 @@ export const VYOS_COMMIT_TABLES = [
   "ip vyos_nat",
 ] as const;
 
+/** The raw table vyos-firewall-init.conf makes for each of IPv4 and IPv6: the same chains in both. */
+function rawTable(family: "ip" | "ip6"): string {
+  return `table ${family} raw {
+	chain VYOS_TCP_MSS {
+		type filter hook forward priority -300; policy accept;
+	}
+	chain vyos_global_rpfilter {
+		return
+	}
+	chain vyos_rpfilter {
+		type filter hook prerouting priority -300; policy accept;
+		counter jump vyos_global_rpfilter
+	}
+	chain VYOS_PREROUTING_HOOK {
+		type filter hook prerouting priority -300; policy accept;
+	}
+}
+`;
+}
+
 /** data/vyos-firewall-init.conf (L1-73), loaded once at boot by src/init/vyos-router L370: never flushes. */
 export const FIREWALL_INIT = `table ip nat {
 	chain VYOS_PRE_SNAT_HOOK {
@@ -49,37 +69,7 @@ table inet mangle {
 		type filter hook forward priority -150; policy accept;
 	}
 }
-table ip raw {
-	chain VYOS_TCP_MSS {
-		type filter hook forward priority -300; policy accept;
-	}
-	chain vyos_global_rpfilter {
-		return
-	}
-	chain vyos_rpfilter {
-		type filter hook prerouting priority -300; policy accept;
-		counter jump vyos_global_rpfilter
-	}
-	chain VYOS_PREROUTING_HOOK {
-		type filter hook prerouting priority -300; policy accept;
-	}
-}
-table ip6 raw {
-	chain VYOS_TCP_MSS {
-		type filter hook forward priority -300; policy accept;
-	}
-	chain vyos_global_rpfilter {
-		return
-	}
-	chain vyos_rpfilter {
-		type filter hook prerouting priority -300; policy accept;
-		counter jump vyos_global_rpfilter
-	}
-	chain VYOS_PREROUTING_HOOK {
-		type filter hook prerouting priority -300; policy accept;
-	}
-}
-table inet vrf_zones {
+${rawTable("ip")}${rawTable("ip6")}table inet vrf_zones {
 	map ct_iface_map {
 		typeof iifname : ct zone
 	}

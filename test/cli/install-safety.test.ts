@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { CLI, isOneLineError, runCli } from "../helpers/run-cli.ts";
 import { spawnSync } from "node:child_process";
+import { plantLink, tempDir } from "../helpers/temp-dir.ts";
 
 test("install refuses to point the unit at a mapectl in /tmp, which the unit's PrivateTmp hides", () => {
-  const root = mkdtempSync(join(tmpdir(), "mapectl-install-"));
-  const copy = mkdtempSync(join(tmpdir(), "mapectl-copy-"));
+  const root = tempDir("install");
+  const copy = tempDir("copy");
   cpSync(dirname(CLI), copy, { recursive: true });
   const r = spawnSync(
     process.execPath,
@@ -36,27 +28,24 @@ test("install refuses to point the unit at a mapectl in /tmp, which the unit's P
   assert.deepEqual(readdirSync(root), [], "nothing is written when the unit could not start");
 });
 
-test("install never writes through a link planted where its temporary file used to go", () => {
-  const root = mkdtempSync(join(tmpdir(), "mapectl-install-"));
+/** `install --target debian` into a root whose unit directory has `name` linked to a precious file. */
+function installOverLink(name: string): { r: ReturnType<typeof runCli>; units: string; victim: string } {
+  const root = tempDir("install");
   const units = join(root, "etc/systemd/system");
   mkdirSync(units, { recursive: true });
-  const victim = join(root, "victim");
-  writeFileSync(victim, "precious\n");
-  symlinkSync(victim, join(units, "mapectl.service.mapectl-tmp"));
-  const r = runCli(["install", "--target", "debian", "--root", root]);
+  const victim = plantLink(root, join(units, name));
+  return { r: runCli(["install", "--target", "debian", "--root", root]), units, victim };
+}
+
+test("install never writes through a link planted where its temporary file used to go", () => {
+  const { r, units, victim } = installOverLink("mapectl.service.mapectl-tmp");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readFileSync(victim, "utf8"), "precious\n");
   assert.match(readFileSync(join(units, "mapectl.service"), "utf8"), /^ExecStart=/m);
 });
 
 test("install refuses to replace a unit file that is a symbolic link, and leaves its target alone", () => {
-  const root = mkdtempSync(join(tmpdir(), "mapectl-install-"));
-  const units = join(root, "etc/systemd/system");
-  mkdirSync(units, { recursive: true });
-  const victim = join(root, "victim");
-  writeFileSync(victim, "precious\n");
-  symlinkSync(victim, join(units, "mapectl.service"));
-  const r = runCli(["install", "--target", "debian", "--root", root]);
+  const { r, victim } = installOverLink("mapectl.service");
   assert.equal(r.code, 5, r.stdout + r.stderr);
   assert.ok(isOneLineError(r.stderr), r.stderr);
   assert.match(r.stderr, /refusing to write .*mapectl\.service: it is a symbolic link/);

@@ -4,17 +4,16 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { test } from "node:test";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI, isOneLineError, runCli } from "../helpers/run-cli.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 // Every test works below a temporary --root, so the real /etc and /config are never touched.
 function tree(root: string): string[] {
@@ -31,7 +30,7 @@ function tree(root: string): string[] {
 }
 
 function fresh(): string {
-  return mkdtempSync(join(tmpdir(), "mapectl-install-"));
+  return tempDir("install");
 }
 
 test("Debian: install writes the config, the unit and a manifest; uninstall leaves the root as it was", () => {

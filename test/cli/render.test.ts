@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { goldenText } from "../helpers/golden.ts";
 import { isOneLineError, runCli } from "../helpers/run-cli.ts";
 
 // Runs against the Node bundle, and against the single executable when MAPECTL_TEST_BIN names it
@@ -24,7 +24,6 @@ const router = (prefix: string): string[] => [
 ];
 const USER = router("2404:7a82:4d02:4100::/56");
 const OCN = router("2400:4050:1234:5600::/56");
-const GOLDEN = (name: string) => fileURLToPath(new URL(`../golden/render/${name}`, import.meta.url));
 const EXTENSION = {
   vyos: "vyos.txt",
   nftables: "nft",
@@ -42,7 +41,7 @@ for (const [name, args] of [
       const r = runCli(["render", "--target", target, ...args]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, "");
-      assert.equal(r.stdout, readFileSync(GOLDEN(`${name}.${ext}`), "utf8"));
+      assert.equal(r.stdout, goldenText(`render/${name}.${ext}`));
     });
   }
 }
@@ -72,17 +71,8 @@ test("render --json prints one object with every file's path, mode and content",
 });
 
 test("away from the router without --gateway: a marked placeholder, and one warning on stderr", () => {
-  const r = runCli([
-    "render",
-    "--target",
-    "vyos",
-    "--prefix",
-    "2404:7a82:4d02:4100::/56",
-    "--wan",
-    "eth1",
-    "--lan",
-    "eth2",
-  ]);
+  const line = ["--prefix", "2404:7a82:4d02:4100::/56", "--wan", "eth1"];
+  const r = runCli(["render", "--target", "vyos", ...line, "--lan", "eth2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /next-hop fe80::GATEWAY interface eth1/);
   assert.match(r.stdout, /# REPLACE fe80::GATEWAY/);
@@ -92,16 +82,7 @@ test("away from the router without --gateway: a marked placeholder, and one warn
     lines[0] ?? "",
     /^mapectl: warning: no --gateway: .*fe80::GATEWAY.*ip -6 route show default dev eth1/,
   );
-  const json = runCli([
-    "render",
-    "--target",
-    "shell",
-    "--prefix",
-    "2404:7a82:4d02:4100::/56",
-    "--wan",
-    "eth1",
-    "--json",
-  ]);
+  const json = runCli(["render", "--target", "shell", ...line, "--json"]);
   assert.equal(json.code, 0, json.stderr);
   assert.match((JSON.parse(json.stdout) as { warnings: string[] }).warnings.join(), /no --gateway/);
 });

@@ -7,16 +7,7 @@ import { parametersJson, type ParametersJson } from "../../src/provision/paramet
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
 import { CLI } from "../helpers/run-cli.ts";
-import {
-  Background,
-  cleanup,
-  link,
-  namespace,
-  scratchDir,
-  skip,
-  startKea,
-  type RuleReport,
-} from "./provision-servers.ts";
+import { Background, cleanup, line, type RuleReport, skip, startKea } from "./provision-servers.ts";
 
 // A real Kea (Debian kea-dhcp6-server) in an "ngn" namespace answers mapectl's DHCPv6 client in a
 // "ce" namespace over a veth: what mapectl decodes must be what Kea was told to send.
@@ -112,10 +103,7 @@ function coreParameters(spec: MapRuleSpec): ParametersJson {
 
 before(async () => {
   if (!isRoot()) return;
-  dir = scratchDir();
-  ce = namespace("mapectl-prov-ce");
-  ngn = namespace("mapectl-prov-ngn");
-  await link(ce, "wan0", ngn, "ngn0");
+  ({ dir, ce, ngn } = await line("mapectl-prov"));
   await restartKea(FMR_RULE);
 });
 

@@ -9,15 +9,13 @@ import { CLI } from "../helpers/run-cli.ts";
 import {
   Background,
   cleanup,
-  link,
+  line,
   makePki,
-  namespace,
   provisionJson,
-  skip,
   type ProvisionRun,
-  type SourceReport,
   runTool,
-  scratchDir,
+  skip,
+  type SourceReport,
   startKea,
 } from "./provision-servers.ts";
 
@@ -110,13 +108,7 @@ function unbound(name: string, address: string, zone: string): Promise<void> {
 
 before(async () => {
   if (!isRoot()) return;
-  dir = scratchDir();
-  ce = namespace("mapectl-v6mig-ce");
-  ngn = namespace("mapectl-v6mig-ngn");
-  await link(ce, "wan0", ngn, "ngn0");
-  ce.ok(["ip", "-6", "addr", "add", `${CE_ADDRESS}/64`, "dev", "wan0", "nodad"]);
-  for (const a of [LINE_DNS, STUB_DNS, SERVER, OTHER])
-    ngn.ok(["ip", "-6", "addr", "add", `${a}/64`, "dev", "ngn0", "nodad"]);
+  ({ dir, ce, ngn } = await line("mapectl-v6mig", CE_ADDRESS, [LINE_DNS, STUB_DNS, SERVER, OTHER]));
   pki = makePki(dir);
   // `ip netns exec` mounts this over /etc/resolv.conf in the CE: the resolver mapectl must not use.
   mkdirSync(`/etc/netns/${ce.name}`, { recursive: true });

@@ -8,15 +8,13 @@ import { CLI } from "../helpers/run-cli.ts";
 import {
   Background,
   cleanup,
-  link,
+  line,
   makePki,
-  namespace,
   provisionJson,
-  skip,
   type ProvisionRun,
   type RuleReport,
   runTool,
-  scratchDir,
+  skip,
 } from "./provision-servers.ts";
 
 // HB46PP against real servers in an "ngn" namespace: unbound answers TXT 4over6.info (changed per
@@ -149,13 +147,8 @@ function provision(args: readonly string[]): ProvisionRun & { sources: Source[] 
 
 before(async () => {
   if (!isRoot()) return;
-  dir = scratchDir();
-  ce = namespace("mapectl-hb46pp-ce");
-  ngn = namespace("mapectl-hb46pp-ngn");
-  await link(ce, "wan0", ngn, "ngn0");
-  ce.ok(["ip", "-6", "addr", "add", `${CE_ADDRESS}/64`, "dev", "wan0", "nodad"]);
-  for (const a of [RESOLVER, "2001:db8:5::80", "2001:db8:5::81", "2001:db8:5::82"])
-    ngn.ok(["ip", "-6", "addr", "add", `${a}/64`, "dev", "ngn0", "nodad"]);
+  const addresses = [RESOLVER, "2001:db8:5::80", "2001:db8:5::81", "2001:db8:5::82"];
+  ({ dir, ce, ngn } = await line("mapectl-hb46pp", CE_ADDRESS, addresses));
   pki = makePki(dir);
   unboundConf = join(dir, "unbound.conf");
   writeFileSync(

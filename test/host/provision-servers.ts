@@ -57,6 +57,24 @@ export async function link(a: Netns, aName: string, b: Netns, bName: string): Pr
   }
 }
 
+/**
+ * The tests' line: a scratch directory and two namespaces, <tag>-ce with wan0 and <tag>-ngn with
+ * ngn0, joined by a veth pair; `ceAddress` (a /64 on wan0) and `ngnAddresses` (on ngn0) added when given.
+ */
+export async function line(
+  tag: string,
+  ceAddress?: string,
+  ngnAddresses: readonly string[] = [],
+): Promise<{ dir: string; ce: Netns; ngn: Netns }> {
+  const dir = scratchDir();
+  const ce = namespace(`${tag}-ce`);
+  const ngn = namespace(`${tag}-ngn`);
+  await link(ce, "wan0", ngn, "ngn0");
+  if (ceAddress !== undefined) ce.ok(["ip", "-6", "addr", "add", `${ceAddress}/64`, "dev", "wan0", "nodad"]);
+  for (const a of ngnAddresses) ngn.ok(["ip", "-6", "addr", "add", `${a}/64`, "dev", "ngn0", "nodad"]);
+  return { dir, ce, ngn };
+}
+
 /** A process in a namespace, with its output kept for assertions and for failure messages. */
 export class Background {
   readonly child: ChildProcess;

@@ -3,23 +3,35 @@ import { test } from "node:test";
 import { CE, INET, NGN, NS } from "../../lab/addresses.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
 import { connectMany } from "../../lab/clients.ts";
-import type { Lab } from "../../lab/lab.ts";
-import { v6migAnswer } from "../../lab/ngn-config.ts";
 import { referenceCeConfig } from "../../lab/reference-ce.ts";
-import { logFile } from "../../lab/topology.ts";
 import {
   firstSuccessAfter,
   guestNow,
   hostView,
+  startDownload,
   startProbe,
   startRouteMonitor,
   startWatch,
   type RouteMonitor,
   type WatchDaemon,
 } from "../../lab/traffic.ts";
-import { waitFor } from "../../lab/wait.ts";
+import { sleep, waitFor } from "../../lab/wait.ts";
 import { portInSet } from "../../src/mape/port-set.ts";
 import { useLab } from "../helpers/lab.ts";
+import {
+  assertAskedFromNewAddress,
+  assertMapeGone,
+  assertOnly,
+  assertRenewals,
+  FIRST,
+  hb46ppAnswer,
+  SECOND,
+  status,
+  TTL,
+  vyosOwnedTunnel,
+  vyosPart,
+  vyosPasted,
+} from "../helpers/watch-lab.ts";
 
 // Proves the daemon and HB46PP provisioning on a real kernel: mapectl watch in the
 // CE follows prefix changes, link flaps, SIGHUP, the provisioning TTL and the network's NXDOMAIN.
@@ -33,56 +45,13 @@ const { skip, lab: booted } = useLab({
 /** The daemon of the first test, which the second one keeps using. */
 let daemon: WatchDaemon | undefined;
 
-// Both BIGLOBE /56s of the same /38 rule: 133.209.13.2 PSID 65 and 133.209.13.3 PSID 66.
-const FIRST = { prefix: "2404:7a82:4d02:4100::/56", ipv4: "133.209.13.2", psid: 65 };
-const SECOND = { prefix: "2404:7a82:4d03:4200::/56", ipv4: "133.209.13.3", psid: 66 };
+/** The daemon's options for HB46PP provisioning from the NGN's resolver. */
+const HB46PP = ["--source", "hb46pp", "--resolver", NGN.dns];
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warning|error): \S.*$/;
-/** The provisioning answer's TTL in the HB46PP tests: short enough to see it expire. */
-const TTL = 8;
 
 function monitor(): RouteMonitor {
   if (routes === undefined) throw new Error("no route monitor");
   return routes;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Status {
-  applied: boolean;
-  inSync: boolean;
-  drift: string[];
-  parameters: { source?: string; ipv4Address?: string } | null;
-  events: { message: string }[];
-}
-
-async function status(l: Lab): Promise<Status> {
-  const r = await l.mapectl(NS.ce, ["status", "--json"], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Status;
-}
-
-async function conntrack(l: Lab): Promise<string> {
-  return (await l.exec(NS.ce, ["conntrack", "-L", "-n"])).stdout;
-}
-
-/** Only the new CE's address, tunnel, IPv4 and NAT: nothing of `old` anywhere. */
-async function assertOnly(l: Lab, now: typeof FIRST, old: typeof FIRST): Promise<void> {
-  const view = await hostView(l);
-  const wanGlobal = (view.addresses ?? []).filter((a) => a.startsWith(`${CE.wan} `) && a.endsWith(" global"));
-  assert.equal(wanGlobal.length, 1, `one global address on wan0: ${wanGlobal.join(", ")}`);
-  assert.ok(wanGlobal[0]?.startsWith(`${CE.wan} ${now.prefix.slice(0, 17)}`), wanGlobal[0]);
-  const tunnel = (view.links ?? []).find((t) => t.startsWith("mape "));
-  assert.ok(tunnel?.includes(now.prefix.slice(0, 17)) === true, `tunnel from the new CE address: ${tunnel}`);
-  const v4 = (view.addresses ?? []).filter((a) => a.startsWith("mape ") && a.includes("."));
-  assert.deepEqual(v4, [`mape ${now.ipv4}/32 global`]);
-  assert.ok(
-    (view.routes ?? []).includes("main unicast default mape  77 10"),
-    "the IPv4 default route is there after the one converge",
-  );
-  const everything = JSON.stringify(view) + JSON.stringify((await l.snapshot(NS.ce)).nft);
-  assert.ok(!everything.includes(old.ipv4), `${old.ipv4} left on the CE`);
-  assert.ok(!everything.includes(old.prefix.slice(0, 17)), `${old.prefix} left on the CE`);
-  assert.ok(!(await conntrack(l)).includes(old.ipv4), `NAT entries of ${old.ipv4} left in conntrack`);
 }
 
 test(
@@ -99,28 +68,11 @@ test(
     assert.equal((await status(l)).inSync, true);
 
     // a long download from inet (iperf3 -R: the server sends) and a new connection every 0.1 s
-    const download = await l.guest.start(
-      NS.lan,
-      "download",
-      [
-        "iperf3",
-        "-c",
-        INET.hosts[0],
-        "-p",
-        String(INET.iperfPort),
-        "-R",
-        "-t",
-        "300",
-        "-i",
-        "1",
-        "--forceflush",
-      ],
-      logFile("download"),
-    );
+    const download = await startDownload(l, INET.hosts[0], 300);
     const probe = await startProbe(l, INET.hosts[1]);
     try {
       await waitFor("the download to carry data", 60_000, async () =>
-        /\d+(\.\d+)? [KMG]Bytes/.test(await l.log("download")) ? true : null,
+        /\d+(\.\d+)? [KMG]Bytes/.test(await download.log()) ? true : null,
       );
       await waitFor("new connections through MAP-E", 30_000, async () =>
         (await probe.records()).some((r) => r.ok) ? true : null,
@@ -157,17 +109,13 @@ test(
         assert.ok(r.sport !== undefined && portInSet(r.sport, 4, 8, SECOND.psid), `port ${String(r.sport)}`);
       }
       await assertOnly(l, SECOND, FIRST);
-      const counters = await l.isp.counters();
-      assert.equal(
-        counters.biglobe_east_bad_src_port?.packets ?? 0,
-        0,
-        "no port outside the set reached the BR",
-      );
+      const badPorts = (await l.isp.counters()).biglobe_east_bad_src_port?.packets ?? 0;
+      assert.equal(badPorts, 0, "no port outside the set reached the BR");
     } finally {
       await probe.stop();
-      await l.guest.stop(download);
+      await download.stop();
     }
-    const transferred = (await l.log("download")).split("\n").filter((x) => /sec\s+\d/.test(x));
+    const transferred = await download.intervals();
     t.diagnostic(
       `download: ${transferred.length} one-second intervals reported before and across the change`,
     );
@@ -232,10 +180,9 @@ test(
   { skip },
   async (t) => {
     const l = booted();
-    const short = (prefix: string) => ({ ...v6migAnswer(prefix), ttl: TTL });
-    await l.isp.setProvisioning(short(l.prefix));
+    await l.isp.setProvisioning(hb46ppAnswer(l.prefix));
     const asked = (await l.isp.provisioningRequests()).length;
-    const watch = await startWatch(l, ["--source", "hb46pp", "--resolver", NGN.dns]);
+    const watch = await startWatch(l, HB46PP);
     try {
       await watch.waitForLine(/start: .*parameters from hb46pp/, 90_000);
       assert.equal((await status(l)).parameters?.source, "hb46pp");
@@ -245,31 +192,16 @@ test(
         const list = (await l.isp.provisioningRequests()).slice(asked);
         return list.length >= 3 ? list : null;
       });
-      const times = requests.map((r) => Number(r.t));
-      for (let i = 1; i < times.length; i++) {
-        const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
-        assert.ok(gap >= TTL - 1 && gap <= TTL + 10, `${gap.toFixed(1)} s between requests, TTL ${TTL} s`);
-      }
-      assert.ok(requests.every((r) => typeof r.path === "string" && r.path.startsWith("/config?vendorid=")));
-      // capability is what this CE runs; the server's token (64 hex) goes back on the next query
-      const queries = requests.map((r) => r.query as Record<string, string>);
-      assert.deepEqual(
-        queries.map((q) => q.capability),
-        requests.map(() => "map_e"),
-      );
-      for (let i = 1; i < requests.length; i++) {
-        assert.match(String(requests[i - 1]?.token), /^[0-9a-f]{64}$/);
-        assert.equal(queries[i]?.token, requests[i - 1]?.token, `request ${i} sends the token back`);
-      }
+      assertRenewals(requests);
       await watch.waitForLine(/provisioning TTL expired: asked hb46pp again: parameters unchanged/, 30_000);
 
       // a long TTL now, so that only the new prefix can explain the next request
-      await l.isp.setProvisioning({ ...v6migAnswer(l.prefix), ttl: 3600 });
+      await l.isp.setProvisioning(hb46ppAnswer(l.prefix, 3600));
       const lines = (await watch.log()).length;
       await watch.waitForLine(/next query in 3\d{3} s/, 30_000, lines);
       const from = (await watch.log()).length;
       const changedAt = await guestNow(l);
-      await l.isp.setPrefix(FIRST.prefix, undefined, short);
+      await l.isp.setPrefix(FIRST.prefix, undefined, hb46ppAnswer);
       await watch.waitForLine(
         /prefix changed: now 2404:7a82:4d02:4100::\/56.*parameters from hb46pp; IPv4 133\.209\.13\.2 PSID 65/,
         90_000,
@@ -278,21 +210,10 @@ test(
       const appeared = await waitFor("the new /56", 10_000, () =>
         monitor().appeared(FIRST.prefix, changedAt),
       );
-      const fromNew = (await l.isp.provisioningRequests()).filter(
-        (r) => Number(r.t) >= appeared && String(r.src).startsWith("2404:7a82:4d02:41"),
+      const first = await assertAskedFromNewAddress(l, "2404:7a82:4d02:41", { appeared, asked }, async () =>
+        (await watch.log()).slice(from),
       );
-      const recent = (await l.isp.provisioningRequests())
-        .slice(-4)
-        .map((r) => `${String(r.t)} ${String(r.src)}`);
-      assert.ok(
-        fromNew.length >= 1,
-        `asked again from the CE's new address (the /56 appeared at ${appeared}; last requests: ${recent.join(", ")}); daemon:\n${(await watch.log()).slice(from).join("\n")}`,
-      );
-      const linkLocal = (await l.isp.provisioningRequests())
-        .slice(asked)
-        .filter((r) => String(r.src).startsWith("fe80"));
-      assert.deepEqual(linkLocal, [], "never asked from a link-local address");
-      const delay = Number(fromNew[0]?.t) - appeared;
+      const delay = first - appeared;
       t.diagnostic(`new /56 → HB46PP asked from the new address: ${delay.toFixed(2)} s`);
       assert.ok(delay < 15, `${delay.toFixed(1)} s after the prefix change, not at the 1 h TTL`);
 
@@ -304,13 +225,7 @@ test(
         down,
         /NXDOMAIN for 4over6\.info.*removed the tunnel, CE address and NAT; asking again in \d+ s/,
       );
-      const view = await hostView(l);
-      assert.ok(!(view.links ?? []).some((x) => x.startsWith("mape ")), "the tunnel is gone");
-      assert.ok(!(view.nft ?? []).some((x) => x.includes("mapectl")), "the NAT is gone");
-      assert.ok(
-        !(view.addresses ?? []).some((x) => x.startsWith(`${CE.wan} 2404:`)),
-        "the CE address is gone",
-      );
+      await assertMapeGone(l);
       const st = await status(l);
       assert.equal(st.applied, false);
       assert.match(st.events.at(-1)?.message ?? "", /MAP-E disabled by the network: .*NXDOMAIN/);
@@ -318,13 +233,9 @@ test(
       const disabled = (await watch.log()).slice(beforeNx).filter((x) => /disabled/.test(x));
       assert.equal(disabled.length, 1, "said once, not on every event");
 
-      const up = await l.mapectl(
-        NS.ce,
-        ["up", "--wan", CE.wan, "--lan", CE.lan, "--source", "hb46pp", "--resolver", NGN.dns],
-        {
-          timeoutMs: 60_000,
-        },
-      );
+      const up = await l.mapectl(NS.ce, ["up", "--wan", CE.wan, "--lan", CE.lan, ...HB46PP], {
+        timeoutMs: 60_000,
+      });
       assert.equal(up.code, 3, up.stdout + up.stderr);
       assert.match(
         up.stderr,
@@ -353,9 +264,8 @@ test(
   { skip },
   async (t) => {
     const l = booted();
-    const short = (prefix: string) => ({ ...v6migAnswer(prefix), ttl: TTL });
-    await l.isp.setProvisioning(short(l.prefix));
-    const watch = await startWatch(l, ["--source", "hb46pp", "--resolver", NGN.dns]);
+    await l.isp.setProvisioning(hb46ppAnswer(l.prefix));
+    const watch = await startWatch(l, HB46PP);
     try {
       await watch.waitForLine(/start: /, 90_000);
       await sleep(2000);
@@ -365,7 +275,7 @@ test(
       for (let cycle = 0; cycle < cycles; cycle++) {
         for (const next of [SECOND, FIRST]) {
           const from = (await watch.log()).length;
-          await l.isp.setPrefix(next.prefix, undefined, short);
+          await l.isp.setPrefix(next.prefix, undefined, hb46ppAnswer);
           await watch.waitForLine(
             new RegExp(`prefix changed: now ${next.prefix.replace(/[/.]/g, "\\$&")}`),
             90_000,
@@ -407,39 +317,17 @@ test(
     await l.mapectl(NS.ce, ["down", "--quiet"], { timeoutMs: 120_000 });
     await resetCe(l.guest);
     if (l.prefix !== FIRST.prefix) await l.isp.setPrefix(FIRST.prefix);
-    // What VyOS makes from `render --target vyos`'s set commands: tun0, the CE /128, static routes
     // the addresses of the reference CE are those VyOS is given
     const first = referenceCeConfig(FIRST.prefix);
-    const batch = [
-      `link add name tun0 type ip6tnl mode ip4ip6 remote ${first.br} local ${first.ceAddress} dev ${CE.wan} encaplimit none`,
-      "link set tun0 mtu 1460 up",
-      `addr add ${first.ceAddress}/128 dev ${CE.wan} nodad`,
-      `route add ${first.br}/128 via ${NGN.routerLinkLocal} dev ${CE.wan} proto static`,
-      `addr add ${first.ipv4}/32 dev tun0`,
-      "route add 0.0.0.0/0 dev tun0 proto static metric 20",
-    ];
-    await l.run(NS.ce, ["ip", "-batch", "-"], { input: batch.join("\n") + "\n" });
-    const vyosPart = async () => {
-      const links = JSON.parse(await l.run(NS.ce, ["ip", "-j", "-d", "link", "show", "type", "ip6tnl"])) as {
-        ifname: string;
-        linkinfo?: { info_data?: { local?: string; remote?: string } };
-      }[];
-      const routes = await l.run(NS.ce, ["ip", "-4", "route", "show"]);
-      const br = await l.run(NS.ce, ["ip", "-6", "route", "show", `${first.br}/128`]);
-      return {
-        tunnels: links
-          .filter((k) => k.ifname !== "ip6tnl0")
-          .map((k) => `${k.ifname} ${k.linkinfo?.info_data?.local ?? ""}`),
-        routes: `${routes.trim()}\n${br.trim()}`,
-      };
-    };
-    const before = await vyosPart();
+    await vyosOwnedTunnel(l, first);
+    const vyosNow = () => vyosPart(l, first.br);
+    const before = await vyosNow();
 
     const watch = await startWatch(l, ["--tunnel-owner", "vyos", "--tunnel-name", "tun0"]);
     try {
       const start = await watch.waitForLine(/start: applied /, 90_000);
       assert.match(start, /start: applied nat in /);
-      assert.deepEqual(await vyosPart(), before, "VyOS's tunnel and routes are as VyOS made them");
+      assert.deepEqual(await vyosNow(), before, "VyOS's tunnel and routes are as VyOS made them");
       const ok = await connectMany(l, 20, INET.hosts[1]);
       assert.equal(ok.ok, 20);
       assert.ok(ok.seen.every((s) => s.src === FIRST.ipv4 && portInSet(s.sport, 4, 8, FIRST.psid)));
@@ -461,7 +349,7 @@ test(
         await l.run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]),
         /133\.209\.13\.3 \. 5152-5167/,
       );
-      assert.deepEqual((await vyosPart()).tunnels, before.tunnels, "tun0 is still VyOS's, untouched");
+      assert.deepEqual((await vyosNow()).tunnels, before.tunnels, "tun0 is still VyOS's, untouched");
       const lagging = await status(l);
       assert.equal(lagging.inSync, false);
       assert.ok(
@@ -471,31 +359,7 @@ test(
 
       // the user pastes the new set commands; VyOS changes tun0 in place
       from = (await watch.log()).length;
-      // the new addresses before the old ones go: the last IPv4 address takes tun0's routes with it
-      const paste = [
-        `addr add ${second.ceAddress}/128 dev ${CE.wan} nodad`,
-        `addr add ${second.ipv4}/32 dev tun0`,
-        `addr del ${first.ipv4}/32 dev tun0`,
-        `addr del ${first.ceAddress}/128 dev ${CE.wan}`,
-      ];
-      await l.run(NS.ce, [
-        "ip",
-        "-6",
-        "tunnel",
-        "change",
-        "tun0",
-        "mode",
-        "ip4ip6",
-        "remote",
-        second.br,
-        "local",
-        second.ceAddress,
-        "dev",
-        CE.wan,
-        "encaplimit",
-        "none",
-      ]);
-      await l.run(NS.ce, ["ip", "-batch", "-"], { input: paste.join("\n") + "\n" });
+      await vyosPasted(l, first, second);
       await watch.waitForLine(
         /VyOS's configuration matches the plan again \(IPv4 133\.209\.13\.3\)/,
         90_000,

@@ -1,6 +1,8 @@
 // What up, down and status share: the flags, the root check, and how a list of actions and a plan
 // are shown.
+import { withHostLock } from "../../host/lock.ts";
 import { requireRoot } from "../../host/privilege.ts";
+import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import type { MapePlan } from "../../plan/plan.ts";
 import { type Action } from "../../plan/reconcile.ts";
 import type { ActionJson } from "../json-output.ts";
@@ -17,6 +19,27 @@ export function requireRootUnlessDryRun(command: string): void {
   requireRoot(
     `mapectl ${command} changes the network configuration and must run as root (sudo mapectl ${command} …), or add --dry-run`,
   );
+}
+
+/** A daemon's converge rarely takes longer; past this the user is told who holds the lock. */
+export const CLI_LOCK_WAIT_MS = 3000;
+
+/** Runs up's or down's work under the host lock; a dry run changes nothing, so it does not wait for it. */
+export function lockedUnlessDryRun<T>(
+  command: "up" | "down",
+  dryRun: boolean,
+  work: () => Promise<T>,
+): Promise<T> {
+  return dryRun ? work() : withHostLock(command, CLI_LOCK_WAIT_MS, work);
+}
+
+/** The head of up's and down's JSON: the command, whether it was a dry run, whether it changed the host. */
+export function changeJson<C extends "up" | "down">(
+  command: C,
+  dryRun: boolean,
+  actions: readonly Action[],
+): { schemaVersion: typeof SCHEMA_VERSION; command: C; dryRun: boolean; changed: boolean } {
+  return { schemaVersion: SCHEMA_VERSION, command, dryRun, changed: !dryRun && actions.length > 0 };
 }
 
 function shellWord(word: string): string {

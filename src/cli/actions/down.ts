@@ -1,12 +1,16 @@
-import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
 import { bootTableNote } from "../../host/boot-table.ts";
-import { withHostLock } from "../../host/lock.ts";
 import { teardown } from "../../host/owned-cleanup.ts";
 import { DEFAULT_SETTINGS } from "../../plan/settings.ts";
 import { printJson, type Output } from "../output.ts";
-import { actionJson, describeActions, requireRootUnlessDryRun, type ApplyFlags } from "./action-report.ts";
-import { CLI_LOCK_WAIT_MS } from "./up.ts";
+import {
+  actionJson,
+  changeJson,
+  describeActions,
+  lockedUnlessDryRun,
+  requireRootUnlessDryRun,
+  type ApplyFlags,
+} from "./action-report.ts";
 
 export type DownFlags = ApplyFlags & { forceOwned?: boolean; tunnelName?: string };
 
@@ -23,15 +27,10 @@ export async function runDown(
     dryRun,
   };
   const down = () => teardown(runner, options);
-  const { applied, actions, unrecorded, bootTable } = await (dryRun
-    ? down()
-    : withHostLock("down", CLI_LOCK_WAIT_MS, down));
+  const { applied, actions, unrecorded, bootTable } = await lockedUnlessDryRun("down", dryRun, down);
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: SCHEMA_VERSION,
-      command: "down",
-      dryRun,
-      changed: !dryRun && actions.length > 0,
+      ...changeJson("down", dryRun, actions),
       actions: actions.map(actionJson),
       ...(unrecorded.length === 0 ? {} : { unrecorded: unrecorded.map(actionJson) }),
       ...(bootTable === undefined || bootTable === null ? {} : { bootTable }),

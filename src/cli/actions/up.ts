@@ -1,7 +1,5 @@
-import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
 import { bootTableNote } from "../../host/boot-table.ts";
-import { withHostLock } from "../../host/lock.ts";
 import { converge, flushedNote, vyosDriftNote } from "../../daemon/converge.ts";
 import { printJson, type Output } from "../output.ts";
 import { loadRuleTables } from "../rule-tables.ts";
@@ -9,14 +7,13 @@ import { settingsFrom } from "../settings.ts";
 
 import {
   actionJson,
+  changeJson,
   describeActions,
+  lockedUnlessDryRun,
   planSummary,
   requireRootUnlessDryRun,
   type ApplyFlags,
 } from "./action-report.ts";
-
-/** A daemon's converge rarely takes longer; past this the user is told who holds the lock. */
-export const CLI_LOCK_WAIT_MS = 3000;
 
 export async function runUp(
   flags: ApplyFlags,
@@ -29,15 +26,12 @@ export async function runUp(
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
   const apply = () => converge(settings, table, runner, { nodad: flags.nodad === true, dryRun });
-  const result = await (dryRun ? apply() : withHostLock("up", CLI_LOCK_WAIT_MS, apply));
+  const result = await lockedUnlessDryRun("up", dryRun, apply);
   const { plan, prefixFrom, actions, source, flushed, vyosDrift } = result;
   const durationMs = Date.now() - started;
   if (flags.json === true) {
     printJson(output, {
-      schemaVersion: SCHEMA_VERSION,
-      command: "up",
-      dryRun,
-      changed: !dryRun && actions.length > 0,
+      ...changeJson("up", dryRun, actions),
       prefixFrom,
       source,
       actions: actions.map(actionJson),

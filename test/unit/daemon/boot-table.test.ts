@@ -1,14 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { forgetBootTable } from "../../../src/daemon/converge.ts";
@@ -20,6 +11,7 @@ import {
 } from "../../../src/host/boot-table.ts";
 import type { AppliedState } from "../../../src/plan/reconcile.ts";
 import { planFor } from "../../helpers/plans.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
 
 const saved = process.env.MAPECTL_BOOT_TABLE;
 afterEach(() => {
@@ -28,7 +20,7 @@ afterEach(() => {
 });
 
 function inTemp(withDir = true): string {
-  const root = mkdtempSync(join(tmpdir(), "mapectl-boot-table-"));
+  const root = tempDir("boot-table");
   const dir = join(root, "config/mapectl");
   if (withDir) mkdirSync(dir, { recursive: true });
   process.env.MAPECTL_BOOT_TABLE = join(dir, "mapectl.nft");

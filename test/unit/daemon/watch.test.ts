@@ -111,6 +111,22 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
 }
 
 /** Lets the promise chains that the timers started finish (the converge fakes resolve at once). */
+/** The harness's daemon, started, with its first converge done. */
+async function started(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH> = {}) {
+  const running = harness(inner, options);
+  running.watcher.start();
+  await settle();
+  return running;
+}
+
+/** A resolver that answers with `ttlSeconds` once, then refuses as `then` says: every call counted. */
+function answersOnce(ttlSeconds: number, then: MapeDisabled): ParameterResolver & { calls: number } {
+  return counting((call, prefix) => {
+    if (call === 0) return answer(prefix, ttlSeconds);
+    throw then;
+  });
+}
+
 async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await Promise.resolve();
 }
@@ -144,9 +160,7 @@ afterEach(() => {
 
 test("the provisioning TTL running out wakes the daemon: HB46PP is asked again with nothing else happening", async () => {
   const inner = counting((_call, prefix) => answer(prefix, 10));
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner);
   assert.equal(inner.calls, 1);
   // well before the periodic check (60 s): only the TTL can explain a second query
   await advance(10_500);
@@ -161,13 +175,9 @@ test("the provisioning TTL running out wakes the daemon: HB46PP is asked again w
 });
 
 test("the network disabling MAP-E takes it down once, logs it once, and does not ask again before the retry", async () => {
-  const inner = counting((call, prefix) => {
-    if (call === 0) return answer(prefix, 30);
-    throw new MapeDisabled("no MAP-E for the prefix: hb46pp: NXDOMAIN for 4over6.info", 3600, true);
-  });
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const nxdomain = "no MAP-E for the prefix: hb46pp: NXDOMAIN for 4over6.info";
+  const inner = answersOnce(30, new MapeDisabled(nxdomain, 3600, true));
+  const { h, watcher } = await started(inner);
   await advance(30_500);
   assert.equal(h.withdrawals, 1);
   assert.equal(h.applied, null);
@@ -190,9 +200,7 @@ test("while disabled, a new prefix is a new question: asked at once, not after t
       throw new MapeDisabled("no MAP-E for the prefix: hb46pp: NXDOMAIN", 3600, true);
     return answer(prefix, 3600);
   });
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner);
   assert.equal(h.applied, null);
   h.prefix = SECOND;
   h.onChange("unreachable 2404:7a82:4d03:4200::/56 dev lo");
@@ -212,9 +220,7 @@ test("a stalled HB46PP query for the old prefix does not hold back the converge 
       ? new Promise<Resolution>(() => undefined)
       : Promise.resolve(answer(prefix, 3600));
   };
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner);
   assert.equal(calls, 1);
   assert.equal(h.applied, null);
   h.prefix = SECOND;
@@ -228,13 +234,9 @@ test("a stalled HB46PP query for the old prefix does not hold back the converge 
 });
 
 test("a provisioning server that stops answering does not take a working path down", async () => {
-  const inner = counting((call, prefix) => {
-    if (call === 0) return answer(prefix, 10);
-    throw new MapeDisabled("GET https://v6mig.ngn.test/config failed: ECONNREFUSED", 600, false);
-  });
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const refused = "GET https://v6mig.ngn.test/config failed: ECONNREFUSED";
+  const inner = answersOnce(10, new MapeDisabled(refused, 600, false));
+  const { h, watcher } = await started(inner);
   await advance(10_500);
   assert.equal(inner.calls, 2);
   assert.equal(h.withdrawals, 0);
@@ -302,9 +304,7 @@ test("waiting for a prefix is logged once, however many events and retries come"
 
 test("ip monitor dying during stop is not restarted (SIGTERM reaches the whole process group)", async () => {
   const inner = counting((_call, prefix) => answer(prefix, 3600));
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner);
   assert.equal(h.monitorStarts, 1);
   h.onExit("ip monitor exited (SIGTERM)");
   await watcher.stop();
@@ -314,9 +314,7 @@ test("ip monitor dying during stop is not restarted (SIGTERM reaches the whole p
 
 test("ip monitor dying while running is restarted", async () => {
   const inner = counting((_call, prefix) => answer(prefix, 3600));
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner);
   h.onExit("ip monitor exited (1)");
   await advance(1100);
   assert.equal(h.monitorStarts, 2);
@@ -325,9 +323,7 @@ test("ip monitor dying while running is restarted", async () => {
 
 test("port warnings: once when the busiest destination passes the threshold, once when it is back under", async () => {
   const inner = counting((_call, prefix) => answer(prefix, 3600));
-  const { h, watcher } = harness(inner, { portCheckMs: 1000 });
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner, { portCheckMs: 1000 });
   h.flows = Array.from({ length: 200 }, (_, i) => ({
     protocol: "tcp",
     insideSource: i < 150 ? "192.168.1.10" : "192.168.1.11",
@@ -375,9 +371,7 @@ test("a provisioning notice (a DS-Lite-only answer passed over) is logged once w
   const notice =
     "hb46pp: v6 コネクト provisions DS-Lite (AFTR dslite.v6connect.net), which this CE did not claim";
   const inner = counting((_call, prefix) => ({ ...answer(prefix, 10), notice }));
-  const { h, watcher } = harness(inner);
-  watcher.start();
-  await settle();
+  const { h, watcher } = await started(inner);
   await advance(10_500);
   await advance(10_500);
   assert.ok(inner.calls >= 3);

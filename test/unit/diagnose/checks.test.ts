@@ -2,10 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { runChecks, type DoctorInput } from "../../../src/diagnose/checks.ts";
-import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState, ObservedLink } from "../../../src/plan/observed.ts";
-import { resolveParameters } from "../../../src/provision/parameters.ts";
-import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
+import { doctorInput } from "./fixtures/doctor-input.ts";
 
 const CE = "2404:7a82:4d02:4100:85:d10d:200:4100";
 const BIGLOBE_BR = "2001:260:700:1::1:275";
@@ -89,23 +87,7 @@ function hostWith(tunnel: ObservedLink, options: { ceOnWan?: boolean; dadFailed?
 }
 
 function input(host: HostState, ruleset: unknown, extra: Partial<DoctorInput> = {}): DoctorInput {
-  const resolved = resolveParameters({
-    prefix: parseIpv6Prefix("2404:7a82:4d02:4100::/56"),
-    table: shippedRuleTable(),
-    notMape: shippedNotMape(),
-  });
-  return {
-    host,
-    ruleset,
-    neighbours: [],
-    brRoute: { gateway: GW, dev: "eth1" },
-    wan: "eth1",
-    expected: { resolved, prefixFrom: "test" },
-    table: shippedRuleTable(),
-    vyos: false,
-    preferredTunnel: null,
-    ...extra,
-  };
+  return doctorInput(host, ruleset, { wan: "eth1", gateway: GW }, extra);
 }
 
 const failing = (i: DoctorInput) => runChecks(i).findings.filter((f) => f.verdict === "fail");

@@ -5,13 +5,12 @@ import { runChecks, type DoctorInput } from "../../../src/diagnose/checks.ts";
 import type { Finding } from "../../../src/diagnose/findings.ts";
 import { analyzeNat } from "../../../src/diagnose/nat-analysis.ts";
 import { refusedIsAnswer } from "../../../src/cli/actions/doctor.ts";
-import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../../src/plan/observed.ts";
-import { resolveParameters } from "../../../src/provision/parameters.ts";
-import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { renderVyos } from "../../../src/render/vyos.ts";
 import { planFor } from "../../helpers/plans.ts";
+import { addr, link } from "../../helpers/observed-hosts.ts";
+import { doctorInput, seedResolved } from "./fixtures/doctor-input.ts";
 import { checkSet, loadSchema } from "../render/vyos-schema.ts";
 
 // What the lab proof of doctor (test/lab/doctor.test.ts) found wrong in the fixes, pinned here.
@@ -22,25 +21,18 @@ const BR = "2001:260:700:1::1:275";
 const JPNE_BR = "2404:9200:225:100::64";
 const GW = "fe80::1";
 
-function fixture(name: string): { nftables: unknown[] } {
-  return JSON.parse(readFileSync(new URL(`../../fixtures/nft/${name}.json`, import.meta.url), "utf8")) as {
-    nftables: unknown[];
-  };
+interface Ruleset {
+  nftables: unknown[];
 }
 
-function address(dev: string, addr: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
-  return {
-    dev,
-    family: addr.includes(":") ? 6 : 4,
-    address: addr,
-    prefixLength: addr.includes(":") ? 128 : 32,
-    scope: "global",
-    tentative: false,
-    dadFailed: false,
-    temporary: false,
-    deprecated: false,
-    ...extra,
-  };
+function fixture(name: string): Ruleset {
+  const url = new URL(`../../fixtures/nft/${name}.json`, import.meta.url);
+  return JSON.parse(readFileSync(url, "utf8")) as Ruleset;
+}
+
+/** A global host address: a /128 when IPv6, a /32 when IPv4. */
+function address(dev: string, a: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
+  return { ...(a.includes(":") ? addr(dev, a, 128, 6) : addr(dev, a, 32, 4)), ...extra };
 }
 
 function route(family: 4 | 6, dst: string, dev: string, gateway: string | null = null): ObservedRoute {
@@ -53,15 +45,9 @@ function tunnel(
   remote = BR,
   extra: { mtu?: number; encapLimit?: number | "none" } = {},
 ): ObservedLink {
-  return {
-    name,
-    index: 9,
-    mtu: extra.mtu ?? 1460,
-    up: true,
-    kind: "ip6tnl",
-    tunnel: { mode: "ip4ip6", local, remote, link: "wan0", encapLimit: extra.encapLimit ?? "none" },
-    stats: null,
-  };
+  const encapLimit = extra.encapLimit ?? "none";
+  const info = { mode: "ip4ip6", local, remote, link: "wan0", encapLimit } as const;
+  return link(name, { index: 9, mtu: extra.mtu ?? 1460, kind: "ip6tnl", tunnel: info });
 }
 
 function host(
@@ -87,28 +73,22 @@ function host(
   };
 }
 
-function resolved(prefix = PREFIX) {
-  return resolveParameters({
-    prefix: parseIpv6Prefix(prefix),
-    table: shippedRuleTable(),
-    notMape: shippedNotMape(),
-  });
-}
+const resolved = seedResolved;
 
 function input(h: HostState, extra: Partial<DoctorInput> = {}): DoctorInput {
+  return doctorInput(h, fixture("mapectl"), { wan: "wan0", gateway: GW }, extra);
+}
+
+/** `nft -j list ruleset` of one NAT chain "post" in table ip `table`: its rules as [handle, expressions]. */
+function natChain(table: string, prio: number, rules: [number, unknown[]][]): Ruleset {
   return {
-    host: h,
-    ruleset: fixture("mapectl"),
-    neighbours: [],
-    brRoute: { gateway: GW, dev: "wan0" },
-    wan: "wan0",
-    expected: { resolved: resolved(), prefixFrom: "test" },
-    table: shippedRuleTable(),
-    vyos: false,
-    preferredTunnel: null,
-    ...extra,
+    nftables: [
+      { chain: { family: "ip", table, name: "post", type: "nat", hook: "postrouting", prio } },
+      ...rules.map(([handle, expr]) => ({ rule: { family: "ip", table, chain: "post", handle, expr } })),
+    ],
   };
 }
+const OIF_MAPE = { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } };
 
 const failing = (i: DoctorInput): Finding[] => runChecks(i).findings.filter((f) => f.verdict === "fail");
 
@@ -226,50 +206,16 @@ test("VyOS NAT fixes name the rules by number", () => {
 });
 
 test("ICMP that falls through to a port-less snat is nat-icmp, not nat-outside-port-set", () => {
-  const rules = {
-    nftables: [
-      { chain: { family: "ip", table: "t", name: "post", type: "nat", hook: "postrouting", prio: 100 } },
-      {
-        rule: {
-          family: "ip",
-          table: "t",
-          chain: "post",
-          handle: 4,
-          expr: [
-            { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } },
-            { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } },
-            {
-              snat: {
-                addr: {
-                  map: {
-                    key: { numgen: { mode: "inc", mod: 15, offset: 0 } },
-                    data: {
-                      set: resolved().params.portSets.map(([lo, hi], i) => [
-                        i,
-                        { concat: ["133.209.13.2", { range: [lo, hi] }] },
-                      ]),
-                    },
-                  },
-                },
-              },
-            },
-          ],
-        },
-      },
-      {
-        rule: {
-          family: "ip",
-          table: "t",
-          chain: "post",
-          handle: 5,
-          expr: [
-            { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } },
-            { snat: { addr: "133.209.13.2" } },
-          ],
-        },
-      },
-    ],
-  };
+  const ports = resolved().params.portSets.map(([lo, hi], i) => [
+    i,
+    { concat: ["133.209.13.2", { range: [lo, hi] }] },
+  ]);
+  const numgen = { key: { numgen: { mode: "inc", mod: 15, offset: 0 } }, data: { set: ports } };
+  const tcpUdp = { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } };
+  const rules = natChain("t", 100, [
+    [4, [OIF_MAPE, tcpUdp, { snat: { addr: { map: numgen } } }]],
+    [5, [OIF_MAPE, { snat: { addr: "133.209.13.2" } }]],
+  ]);
   const found = failing(input(host(), { ruleset: rules })).filter((f) => f.id.startsWith("nat-"));
   assert.deepEqual(
     found.map((f) => f.id),
@@ -391,23 +337,7 @@ test("no tunnel: reported on a MAP-E line and on one without a prefix yet, not o
 });
 
 test("a wrong NAT rule in a chain that runs before mapectl's is deleted by handle in the fix", () => {
-  const early = {
-    nftables: [
-      { chain: { family: "ip", table: "fw", name: "post", type: "nat", hook: "postrouting", prio: 50 } },
-      {
-        rule: {
-          family: "ip",
-          table: "fw",
-          chain: "post",
-          handle: 7,
-          expr: [
-            { match: { op: "==", left: { meta: { key: "oifname" } }, right: "mape" } },
-            { masquerade: null },
-          ],
-        },
-      },
-    ],
-  };
+  const early = natChain("fw", 50, [[7, [OIF_MAPE, { masquerade: null }]]]);
   const f = failing(input(host(), { ruleset: early }))[0];
   assert.equal(f?.id, "nat-outside-port-set");
   assert.equal(f.fix[0], "nft delete rule ip fw post handle 7");

@@ -3,10 +3,9 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { runChecks, type DoctorInput } from "../../../src/diagnose/checks.ts";
 import type { Finding } from "../../../src/diagnose/findings.ts";
-import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { HostState } from "../../../src/plan/observed.ts";
-import { resolveParameters } from "../../../src/provision/parameters.ts";
-import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
+import { addr, link, route } from "../../helpers/observed-hosts.ts";
+import { doctorInput } from "./fixtures/doctor-input.ts";
 
 // The seed's CE on VyOS: tun0 from `render --target vyos`, eth1 the WAN.
 const CE = "2404:7a82:4d02:4100:85:d10d:200:4100";
@@ -19,51 +18,14 @@ const ruleset = (name: string): unknown => JSON.parse(readFileSync(fixtureUrl(`v
 const bootFile = readFileSync(fixtureUrl("vyos-mapectl.nft"), "utf8");
 
 function host(): HostState {
-  const address = (dev: string, family: 4 | 6, a: string, prefixLength: number) => ({
-    dev,
-    family,
-    address: a,
-    prefixLength,
-    scope: "global",
-    tentative: false,
-    dadFailed: false,
-    temporary: false,
-    deprecated: false,
-  });
+  const tunnel = { mode: "ipip6", local: CE, remote: BR, link: "eth1", encapLimit: "none" } as const;
   return {
-    links: [
-      { name: "eth1", index: 2, mtu: 1500, up: true, kind: null, tunnel: null, stats: null },
-      {
-        name: "tun0",
-        index: 9,
-        mtu: 1460,
-        up: true,
-        kind: "ip6tnl",
-        tunnel: { mode: "ipip6", local: CE, remote: BR, link: "eth1", encapLimit: "none" },
-        stats: null,
-      },
-    ],
-    addresses: [address("eth1", 6, CE, 128), address("tun0", 4, "133.209.13.2", 32)],
+    links: [link("eth1", { index: 2 }), link("tun0", { index: 9, mtu: 1460, kind: "ip6tnl", tunnel })],
+    addresses: [addr("eth1", CE, 128), addr("tun0", "133.209.13.2", 32, 4)],
     routes: [
-      { family: 6, dst: "default", gateway: GW, dev: "eth1", protocol: "ra", metric: 1024, type: "unicast" },
-      {
-        family: 6,
-        dst: `${BR}/128`,
-        gateway: GW,
-        dev: "eth1",
-        protocol: "static",
-        metric: 20,
-        type: "unicast",
-      },
-      {
-        family: 4,
-        dst: "default",
-        gateway: null,
-        dev: "tun0",
-        protocol: "static",
-        metric: 20,
-        type: "unicast",
-      },
+      route({ family: 6, dst: "default", gateway: GW, dev: "eth1", protocol: "ra", metric: 1024 }),
+      route({ family: 6, dst: `${BR}/128`, gateway: GW, dev: "eth1", protocol: "static", metric: 20 }),
+      route({ family: 4, dst: "default", dev: "tun0", protocol: "static", metric: 20 }),
     ],
     ipv4Forwarding: true,
     nftTable: null,
@@ -71,23 +33,8 @@ function host(): HostState {
 }
 
 function input(rulesetName: string, extra: Partial<DoctorInput> = {}): DoctorInput {
-  const resolved = resolveParameters({
-    prefix: parseIpv6Prefix("2404:7a82:4d02:4100::/56"),
-    table: shippedRuleTable(),
-    notMape: shippedNotMape(),
-  });
-  return {
-    host: host(),
-    ruleset: ruleset(rulesetName),
-    neighbours: [],
-    brRoute: { gateway: GW, dev: "eth1" },
-    wan: "eth1",
-    expected: { resolved, prefixFrom: "test" },
-    table: shippedRuleTable(),
-    vyos: true,
-    preferredTunnel: null,
-    ...extra,
-  };
+  const where = { wan: "eth1", gateway: GW };
+  return doctorInput(host(), ruleset(rulesetName), where, { vyos: true, ...extra });
 }
 
 const notOk = (i: DoctorInput): Finding[] => runChecks(i).findings.filter((f) => f.verdict !== "ok");

@@ -5,13 +5,10 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { writeFileAtomic } from "../../../src/host/atomic-file.ts";
@@ -20,12 +17,13 @@ import { loadState, saveState } from "../../../src/host/state-store.ts";
 import type { AppliedState } from "../../../src/plan/reconcile.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { USER_PREFIX, planFor } from "../../helpers/plans.ts";
+import { plantLink, tempDir } from "../../helpers/temp-dir.ts";
 
 let dir: string;
 const saved = process.env.MAPECTL_STATE_DIR;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "mapectl-state-"));
+  dir = tempDir("state");
   process.env.MAPECTL_STATE_DIR = join(dir, "state");
 });
 afterEach(() => {
@@ -48,9 +46,7 @@ function state(): AppliedState {
 test("the state is written without following a link planted where its temporary file used to go", () => {
   const stateDir = join(dir, "state");
   mkdirSync(stateDir);
-  const victim = join(dir, "victim");
-  writeFileSync(victim, "precious\n");
-  symlinkSync(victim, join(stateDir, "state.json.tmp"));
+  const victim = plantLink(dir, join(stateDir, "state.json.tmp"));
   saveState(state());
   assert.equal(readFileSync(victim, "utf8"), "precious\n");
   assert.equal(loadState()?.plan.ceAddress, state().plan.ceAddress);
@@ -61,9 +57,7 @@ test("the state is written without following a link planted where its temporary 
 test("a state file that is a symbolic link is refused, not written through", () => {
   const stateDir = join(dir, "state");
   mkdirSync(stateDir);
-  const victim = join(dir, "victim");
-  writeFileSync(victim, "precious\n");
-  symlinkSync(victim, join(stateDir, "state.json"));
+  const victim = plantLink(dir, join(stateDir, "state.json"));
   assert.throws(() => {
     saveState(state());
   }, /refusing to write .*state\.json: it is a symbolic link/);

@@ -4,7 +4,7 @@ import { computeParameters, readCeAddress } from "../../../src/mape/compute.ts";
 import { formatIpv4 } from "../../../src/mape/ipv4.ts";
 import { formatIpv6, parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import { portCount, portInSet, portSets } from "../../../src/mape/port-set.ts";
-import { makeRule } from "../../../src/mape/rule.ts";
+import { mapRule, parametersOf } from "../../helpers/mape-rule.ts";
 
 test("every PSID offset 0..15 with PSID length 1: block layout follows RFC 7597 §5.1", () => {
   for (let a = 0; a <= 15; a++) {
@@ -39,14 +39,9 @@ test("a + k = 16 leaves m = 0: every block is a single port", () => {
 });
 
 test("k = 0 (sharing ratio 1): the CE owns every port", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2001:db8::/32",
-    ipv4Prefix: "192.0.2.0/24",
-    eaBits: 8,
-    psidOffset: 4,
-  });
+  const rule = mapRule("2001:db8::/32", "192.0.2.0/24", 8, 4);
   assert.equal(rule.psidLength, 0);
-  const p = computeParameters(parseIpv6Prefix("2001:db8:1200::/40"), rule, "draft-03");
+  const p = parametersOf(rule, "2001:db8:1200::/40", "draft-03");
   assert.equal(formatIpv4(p.ipv4Address), "192.0.2.18");
   assert.deepEqual(p.portSets, [[0, 65535]]);
   assert.equal(p.portCount, 65536);
@@ -54,13 +49,8 @@ test("k = 0 (sharing ratio 1): the CE owns every port", () => {
 });
 
 test("EA bits shorter than the IPv4 suffix: the CE gets a shared IPv4 prefix, said clearly", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2001:db8::/32",
-    ipv4Prefix: "198.51.100.0/24",
-    eaBits: 4,
-    psidOffset: 6,
-  });
-  const p = computeParameters(parseIpv6Prefix("2001:db8:3000::/36"), rule, "rfc7597");
+  const rule = mapRule("2001:db8::/32", "198.51.100.0/24", 4, 6);
+  const p = parametersOf(rule, "2001:db8:3000::/36", "rfc7597");
   assert.equal(p.ipv4PrefixLength, 28);
   assert.equal(formatIpv4(p.ipv4Address), "198.51.100.48");
   assert.match(p.warnings[0] ?? "", /shared IPv4 prefix 198\.51\.100\.48\/28/);
@@ -68,24 +58,14 @@ test("EA bits shorter than the IPv4 suffix: the CE gets a shared IPv4 prefix, sa
 });
 
 test("EA = 0 with a /32 rule: 1:1 mapping, CE address from the prefix itself", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2001:db8:1:100::/56",
-    ipv4Prefix: "203.0.113.7/32",
-    eaBits: 0,
-    psidOffset: 0,
-  });
-  const p = computeParameters(parseIpv6Prefix("2001:db8:1:100::/56"), rule, "draft-03");
+  const rule = mapRule("2001:db8:1:100::/56", "203.0.113.7/32", 0, 0);
+  const p = parametersOf(rule, "2001:db8:1:100::/56", "draft-03");
   assert.equal(formatIpv6(p.ceAddress), "2001:db8:1:100:cb:71:700:0");
   assert.deepEqual(p.portSets, [[0, 65535]]);
 });
 
 test("the two interface-ID layouts differ by one byte and a BR accepts only its own", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2404:7a82:4c00::/38",
-    ipv4Prefix: "133.209.12.0/22",
-    eaBits: 18,
-    psidOffset: 4,
-  });
+  const rule = mapRule("2404:7a82:4c00::/38", "133.209.12.0/22", 18, 4);
   const prefix = parseIpv6Prefix("2404:7a82:4d02:4100::/56");
   const draft = computeParameters(prefix, rule, "draft-03").ceAddress;
   const rfc = computeParameters(prefix, rule, "rfc7597").ceAddress;

@@ -1,20 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ceAddressForIpv4Port, computeParameters, readCeAddress } from "../../../src/mape/compute.ts";
+import { ceAddressForIpv4Port, readCeAddress } from "../../../src/mape/compute.ts";
 import { formatIpv4, parseIpv4 } from "../../../src/mape/ipv4.ts";
-import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
-import { makeRule } from "../../../src/mape/rule.ts";
+import { formatIpv6, parseIpv6 } from "../../../src/mape/ipv6.ts";
+import { mapRule, parametersOf } from "../../helpers/mape-rule.ts";
 
 // RFC 7597 Appendix A. The RFC uses its own interface-ID layout.
-const example1Rule = makeRule({
-  ipv6Prefix: "2001:db8::/40",
-  ipv4Prefix: "192.0.2.0/24",
-  eaBits: 16,
-  psidOffset: 6,
-});
+const example1Rule = mapRule("2001:db8::/40", "192.0.2.0/24", 16, 6);
 
 test("RFC 7597 example 1: end-user prefix to IPv4, PSID, ports and CE address", () => {
-  const p = computeParameters(parseIpv6Prefix("2001:db8:0012:3400::/56"), example1Rule, "rfc7597");
+  const p = parametersOf(example1Rule, "2001:db8:0012:3400::/56", "rfc7597");
   assert.equal(example1Rule.psidLength, 8); // sharing ratio 256
   assert.equal(formatIpv4(p.ipv4Address), "192.0.2.18");
   assert.equal(p.psid, 0x34);
@@ -37,13 +32,8 @@ test("RFC 7597 example 2: the BR maps 192.0.2.18 port 1232 to the CE address", (
 });
 
 test("RFC 7597 example 4: no EA bits, a full IPv4 address, no port sharing", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2001:db8:12:3400::/56",
-    ipv4Prefix: "192.0.2.18/32",
-    eaBits: 0,
-    psidOffset: 6,
-  });
-  const p = computeParameters(parseIpv6Prefix("2001:db8:12:3400::/56"), rule, "rfc7597");
+  const rule = mapRule("2001:db8:12:3400::/56", "192.0.2.18/32", 0, 6);
+  const p = parametersOf(rule, "2001:db8:12:3400::/56", "rfc7597");
   assert.equal(formatIpv4(p.ipv4Address), "192.0.2.18");
   assert.equal(p.psid, 0);
   assert.deepEqual(p.portSets, [[0, 65535]]);
@@ -51,15 +41,8 @@ test("RFC 7597 example 4: no EA bits, a full IPv4 address, no port sharing", () 
 });
 
 test("RFC 7597 example 5: no EA bits, PSID 0x34 provisioned explicitly", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2001:db8:12:3400::/56",
-    ipv4Prefix: "192.0.2.18/32",
-    eaBits: 0,
-    psidOffset: 6,
-    psidLength: 8,
-    psid: 0x34,
-  });
-  const p = computeParameters(parseIpv6Prefix("2001:db8:12:3400::/56"), rule, "rfc7597");
+  const rule = mapRule("2001:db8:12:3400::/56", "192.0.2.18/32", 0, 6, { psidLength: 8, psid: 0x34 });
+  const p = parametersOf(rule, "2001:db8:12:3400::/56", "rfc7597");
   assert.equal(p.psid, 0x34);
   assert.deepEqual(p.portSets[0], [1232, 1235]);
   assert.deepEqual(p.portSets.at(-1), [64720, 64723]);

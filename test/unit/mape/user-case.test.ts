@@ -5,7 +5,7 @@ import { formatIpv4 } from "../../../src/mape/ipv4.ts";
 import { formatIpv6, parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import { resolveParameters } from "../../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
-import { makeRule } from "../../../src/mape/rule.ts";
+import { mapRule } from "../../helpers/mape-rule.ts";
 
 const USER_PREFIX = parseIpv6Prefix("2404:7a82:4d02:4100::/56");
 
@@ -32,12 +32,7 @@ test("the seed user's BIGLOBE prefix gives the WXR's parameters and BIGLOBE east
 });
 
 test("the same prefix with the RFC 7597 interface ID", () => {
-  const rule = makeRule({
-    ipv6Prefix: "2404:7a82:4c00::/38",
-    ipv4Prefix: "133.209.12.0/22",
-    eaBits: 18,
-    psidOffset: 4,
-  });
+  const rule = mapRule("2404:7a82:4c00::/38", "133.209.12.0/22", 18, 4);
   const p = computeParameters(USER_PREFIX, rule, "rfc7597");
   assert.equal(formatIpv6(p.ceAddress), "2404:7a82:4d02:4100:0:85d1:d02:41");
 });

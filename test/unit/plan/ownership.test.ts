@@ -93,26 +93,18 @@ test("a tunnel and addresses that existed before up are adopted, and down leaves
   for (const a of down) assert.notDeepEqual(a.apply.argv.slice(0, 3), ["ip", "link", "del"]);
 });
 
+/** The next up on the host the last one left, with the state that recorded what it adopted. */
+const upAgain = (adopted: ReturnType<typeof reconcileUp>["adopted"]) =>
+  reconcileUp(plan, nft, { ...stateOf(plan), adopted }, hostAfterUp(plan), OPTIONS);
+
 test("adoption survives the next up: a piece adopted once stays adopted, a piece made stays mapectl's", () => {
   const before = preexisting();
   const first = reconcileUp(plan, nft, null, before, OPTIONS);
-  const again = reconcileUp(
-    plan,
-    nft,
-    { ...stateOf(plan), adopted: first.adopted },
-    hostAfterUp(plan),
-    OPTIONS,
-  );
+  const again = upAgain(first.adopted);
   assert.deepEqual(again.adopted, first.adopted);
   const fresh = reconcileUp(plan, nft, null, freshHost(), OPTIONS);
   assert.deepEqual(fresh.adopted, { tunnel: false, ceAddress: false, ipv4Address: false });
-  const next = reconcileUp(
-    plan,
-    nft,
-    { ...stateOf(plan), adopted: fresh.adopted },
-    hostAfterUp(plan),
-    OPTIONS,
-  );
+  const next = upAgain(fresh.adopted);
   assert.deepEqual(next.adopted, fresh.adopted);
 });
 

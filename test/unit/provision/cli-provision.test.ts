@@ -16,12 +16,14 @@ function capture(): Output & { stdout: string[]; stderr: string[] } {
   return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t) };
 }
 
-test("provision --source tables --json: the documented shape, chosen from the tables", async () => {
+/** `mapectl provision --prefix <the seed user's /56> …args`, run in process: exit code and output. */
+async function provisionUser(args: string[]): Promise<{ code: number; out: ReturnType<typeof capture> }> {
   const out = capture();
-  const code = await run(
-    ["provision", "--prefix", "2404:7a82:4d02:4100::/56", "--source", "tables", "--json"],
-    out,
-  );
+  return { code: await run(["provision", "--prefix", "2404:7a82:4d02:4100::/56", ...args], out), out };
+}
+
+test("provision --source tables --json: the documented shape, chosen from the tables", async () => {
+  const { code, out } = await provisionUser(["--source", "tables", "--json"]);
   assert.equal(code, 0, out.stderr.join("\n"));
   const doc = JSON.parse(out.stdout.join("")) as {
     schemaVersion: number;
@@ -58,21 +60,14 @@ test("provision --source tables --json: the documented shape, chosen from the ta
 });
 
 test("provision: a manual rule ranked first wins, and the BR disagreement is printed side by side", async () => {
-  const out = capture();
-  const code = await run(
-    [
-      "provision",
-      "--prefix",
-      "2404:7a82:4d02:4100::/56",
-      "--source",
-      "tables,manual",
-      "--order",
-      "manual,tables",
-      "--rule",
-      "ipv6-prefix=2404:7a82:4c00::/38,ipv4-prefix=133.209.12.0/22,ea-bits=18,psid-offset=4,br=2001:db8::1",
-    ],
-    out,
-  );
+  const { code, out } = await provisionUser([
+    "--source",
+    "tables,manual",
+    "--order",
+    "manual,tables",
+    "--rule",
+    "ipv6-prefix=2404:7a82:4c00::/38,ipv4-prefix=133.209.12.0/22,ea-bits=18,psid-offset=4,br=2001:db8::1",
+  ]);
   assert.equal(code, 0, out.stderr.join("\n"));
   const text = out.stdout.join("\n");
   assert.match(text, /chosen: manual/);
@@ -114,25 +109,14 @@ test("--source picks sources, --order ranks them", () => {
 
 test("provision --resolver must be an address a resolver can use", async () => {
   for (const bad of ["dns.example", "fe80::1%wan0", "[2001:db8::53]:99999"]) {
-    const out = capture();
-    assert.equal(
-      await run(
-        ["provision", "--prefix", "2404:7a82:4d02:4100::/56", "--source", "tables", "--resolver", bad],
-        out,
-      ),
-      2,
-      bad,
-    );
+    const { code, out } = await provisionUser(["--source", "tables", "--resolver", bad]);
+    assert.equal(code, 2, bad);
     assert.match(out.stderr[0] ?? "", /--resolver/);
   }
 });
 
 test("without --rule, --source all does not list the manual source", async () => {
-  const out = capture();
-  const code = await run(
-    ["provision", "--prefix", "2404:7a82:4d02:4100::/56", "--order", "tables,manual", "--json"],
-    out,
-  );
+  const { code, out } = await provisionUser(["--order", "tables,manual", "--json"]);
   assert.equal(code, 0, out.stderr.join("\n"));
   const doc = JSON.parse(out.stdout.join("")) as { sources: { source: string }[] };
   assert.deepEqual(

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { renderTarget } from "../../../src/render/render.ts";
 import { formatRendered, RENDER_TARGETS, type RenderTarget } from "../../../src/render/targets.ts";
 import { assertGolden } from "../../helpers/golden.ts";
+import { applyDiff, lineDiff } from "../../helpers/golden-diff.ts";
 import { CASES, casePlan } from "./cases.ts";
 
 const EXTENSION: Record<RenderTarget, string> = {
@@ -14,13 +15,15 @@ const EXTENSION: Record<RenderTarget, string> = {
 };
 
 // The user's router (BIGLOBE /56, WAN eth1, LAN eth2, the NGN gateway) and an OCN line: every
-// target, as `mapectl render` prints it.
+// target, as `mapectl render` prints it. The same renderer with another line's parameters: the OCN
+// goldens are kept as their difference from the user's (render/ocn.<ext>.diff).
 for (const [name, prefix] of Object.entries(CASES)) {
   for (const target of RENDER_TARGETS) {
-    test(`${name}: render --target ${target} matches test/golden/render/${name}.${EXTENSION[target]}`, () => {
+    const golden = (of: string) => `render/${of}.${EXTENSION[target]}`;
+    test(`${name}: render --target ${target} matches test/golden/${golden(name)}`, () => {
       const rendered = renderTarget(target, casePlan(prefix));
       assert.deepEqual(rendered.warnings, []);
-      assertGolden(`render/${name}.${EXTENSION[target]}`, formatRendered(rendered));
+      assertGolden(golden(name), formatRendered(rendered), name === "user" ? undefined : golden("user"));
     });
   }
 }
@@ -35,4 +38,17 @@ test("renderers are pure: the same plan gives the same text, and the plan is not
     );
   }
   assert.equal(JSON.stringify(plan), before);
+});
+
+test("a golden kept as a diff: the hunks diff -U0 prints, applied back exactly, refused on a changed base", () => {
+  const base = "a\nb\nc\nd\n";
+  for (const [target, hunks] of [
+    ["a\nB\nc\nd\ne\n", "@@ -2 +2 @@\n-b\n+B\n@@ -4,0 +5 @@\n+e\n"],
+    ["x\na\nc\n", "@@ -0,0 +1 @@\n+x\n@@ -2 +2,0 @@\n-b\n@@ -4 +3,0 @@\n-d\n"],
+    [base, ""],
+  ] as const) {
+    assert.equal(lineDiff(base, target), hunks);
+    assert.equal(applyDiff(base, hunks), target);
+  }
+  assert.throws(() => applyDiff("a\nX\nc\nd\n", "@@ -2 +2 @@\n-b\n+B\n"), /line 2 of its base is not "-b"/);
 });
