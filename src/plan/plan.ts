@@ -37,6 +37,8 @@ export interface PlanInput {
  */
 export interface MapePlan {
   readonly schemaVersion: typeof SCHEMA_VERSION;
+  /** Absent in state files written before DS-Lite existed: MAP-E. */
+  readonly method?: "map-e";
   readonly wan: string;
   readonly lan: readonly string[];
   readonly gateway: string;
@@ -98,9 +100,11 @@ function nearestAllowed(port: number, params: ResolvedParameters["params"]): str
 /** 2 MSL as RFC 793 counts it (4 minutes): a longer TIME_WAIT only holds ports for nothing. */
 export const MAX_TCP_TIME_WAIT = 240;
 
-/** verify + generate: checks what the kernel would otherwise reject halfway, then builds the plan. */
-export function buildPlan(input: PlanInput): MapePlan {
-  const { params } = input.resolved;
+/** What every method's tunnel needs of the user's input, checked before the kernel would refuse it. */
+export type LinkInput = Pick<PlanInput, "wan" | "lan" | "tunnelName" | "mtu" | "defaultRouteMetric">;
+
+/** The checks every method's plan makes of names, MTU and metric. */
+export function checkLinkInput(input: LinkInput): void {
   for (const [what, name] of [
     ["WAN interface", input.wan],
     ["tunnel name", input.tunnelName],
@@ -129,6 +133,12 @@ export function buildPlan(input: PlanInput): MapePlan {
       `default-route metric ${input.defaultRouteMetric} is not a whole number from 0 to 4294967295`,
     );
   }
+}
+
+/** verify + generate: checks what the kernel would otherwise reject halfway, then builds the plan. */
+export function buildPlan(input: PlanInput): MapePlan {
+  const { params } = input.resolved;
+  checkLinkInput(input);
   const timeWait = input.tcpTimeWait ?? null;
   if (timeWait !== null && (!Number.isInteger(timeWait) || timeWait < 1 || timeWait > MAX_TCP_TIME_WAIT)) {
     throw new PlanError(
@@ -151,6 +161,7 @@ export function buildPlan(input: PlanInput): MapePlan {
   }
   return {
     schemaVersion: SCHEMA_VERSION,
+    method: "map-e",
     wan: input.wan,
     lan: [...input.lan],
     gateway: input.gateway,
