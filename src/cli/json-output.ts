@@ -6,6 +6,7 @@ import type { StatusReport } from "../daemon/status-report.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { MapePlan } from "../plan/plan.ts";
+import type { Method } from "../plan/method.ts";
 import type { ParametersJson } from "../provision/parameters.ts";
 import type { ProvisionJson } from "../provision/provision.ts";
 import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
@@ -62,6 +63,8 @@ export interface DoctorJson extends Versioned {
 
 /** `mapectl render --json`. */
 export interface RenderJson extends Versioned {
+  /** The plan's method; null for a target that needs no plan (systemd-unit). */
+  readonly method: Method | null;
   readonly target: string;
   readonly files: readonly { readonly path: string; readonly mode: string; readonly content: string }[];
   readonly warnings: readonly string[];

@@ -1,7 +1,7 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
 import type { AftrFrom, AftrParameters } from "../provision/dslite.ts";
-import { checkLinkInput, PlanError, type PlanInput } from "./plan.ts";
+import { checkLinkInput, PlanError, type PlanInput, type TunnelPlanBase } from "./plan.ts";
 
 /**
  * RFC 6333 §5.7: the B4 and the AFTR number their ends of the softwire from 192.0.0.0/29, the B4
@@ -25,21 +25,8 @@ export const WAN_ADDRESS_PLACEHOLDER = "WAN-IPV6-ADDRESS";
  * it and the IPv4 default route through it. No NAT on the router: the AFTR translates (RFC 6333
  * §6.6), so LAN addresses go into the tunnel as they are, and mapectl's table only clamps the MSS.
  */
-export interface DsLitePlan {
-  readonly schemaVersion: typeof SCHEMA_VERSION;
+export interface DsLitePlan extends TunnelPlanBase {
   readonly method: "ds-lite";
-  readonly wan: string;
-  readonly lan: readonly string[];
-  /** The WAN's IPv6 default router, for doctor; the AFTR is reached by the WAN's default route. */
-  readonly gateway: string;
-  readonly tunnel: {
-    readonly name: string;
-    /** The B4's IPv6 address: the WAN's own global address. */
-    readonly local: string;
-    /** The AFTR's IPv6 address. */
-    readonly remote: string;
-    readonly mtu: number;
-  };
   readonly aftr: {
     readonly address: string;
     /** The name it was resolved from; the daemon resolves it again and follows a change. */
@@ -50,8 +37,6 @@ export interface DsLitePlan {
   readonly b4Address: string;
   readonly b4PrefixLength: number;
   readonly aftrIpv4: string;
-  readonly defaultRouteMetric: number;
-  readonly tunnelOwner?: "mapectl" | "vyos";
 }
 
 export type DsLitePlanInput = Pick<

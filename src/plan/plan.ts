@@ -31,30 +31,42 @@ export interface PlanInput {
   readonly tunnelOwner?: "mapectl" | "vyos";
 }
 
+/** What the plan of every method has: the interfaces and an ip4ip6 tunnel from local to remote. */
+export interface TunnelPlanBase {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly wan: string;
+  readonly lan: readonly string[];
+  /** The WAN's IPv6 default router (link-local, from RA). */
+  readonly gateway: string;
+  readonly tunnel: {
+    readonly name: string;
+    /** The tunnel's IPv6 source: MAP-E's CE address, DS-Lite's WAN address. */
+    readonly local: string;
+    /** The BR or the AFTR. */
+    readonly remote: string;
+    readonly mtu: number;
+  };
+  readonly defaultRouteMetric: number;
+  /**
+   * vyos: VyOS's configuration makes the tunnel, addresses and routes, and mapectl applies only its
+   * own table. Absent (state files from before it existed) means mapectl.
+   */
+  readonly tunnelOwner?: "mapectl" | "vyos";
+}
+
 /**
  * The desired state: the single source of truth that `up` applies, `render` prints, `status`
  * and `doctor` compare the host with. Plain data (strings and numbers) so it can be stored as JSON.
  */
-export interface MapePlan {
-  readonly schemaVersion: typeof SCHEMA_VERSION;
+export interface MapePlan extends TunnelPlanBase {
   /** Absent in state files written before DS-Lite existed: MAP-E. */
   readonly method?: "map-e";
-  readonly wan: string;
-  readonly lan: readonly string[];
-  readonly gateway: string;
-  readonly tunnel: {
-    readonly name: string;
-    readonly local: string;
-    readonly remote: string;
-    readonly mtu: number;
-  };
   readonly ceAddress: string;
   readonly br: string;
   readonly ipv4Address: string;
   readonly ipv4PrefixLength: number;
   /** The last address of a shared IPv4 prefix; equal to ipv4Address for a single address. */
   readonly ipv4LastAddress: string;
-  readonly defaultRouteMetric: number;
   readonly portSets: readonly PortRange[];
   readonly portCount: number;
   readonly forwards: readonly PortForward[];
@@ -63,11 +75,6 @@ export interface MapePlan {
    * Absent in state files written before it existed.
    */
   readonly tcpTimeWait?: number | null;
-  /**
-   * vyos: VyOS's configuration makes the tunnel, addresses and routes, and mapectl applies only its
-   * NAPT table. Absent (state files from before it existed) means mapectl.
-   */
-  readonly tunnelOwner?: "mapectl" | "vyos";
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: ParametersJson;
 }

@@ -15,7 +15,8 @@ import { PlanError } from "../../../src/plan/plan.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../../../src/plan/settings.ts";
 import { DsLiteError } from "../../../src/provision/dslite.ts";
 import { shippedAftrNames, shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
-import type { HostState } from "../../../src/plan/observed.ts";
+import type { ObservedAddress } from "../../../src/plan/observed.ts";
+import { addr, freshHost } from "../../helpers/observed-hosts.ts";
 import { planFor, USER_PREFIX } from "../../helpers/plans.ts";
 
 const TABLES = { table: shippedRuleTable(), notMape: shippedNotMape(), aftrNames: shippedAftrNames() };
@@ -31,19 +32,8 @@ function settings(overrides: Partial<Settings> = {}): Settings {
   return { ...DEFAULT_SETTINGS, wan: "eth1", lan: ["eth2"], overrides: {}, forwards: [], ...overrides };
 }
 
-function address(address: string, extra: Partial<HostState["addresses"][number]> = {}) {
-  return {
-    dev: "eth1",
-    family: 6 as const,
-    address,
-    prefixLength: 64,
-    scope: "global",
-    tentative: false,
-    dadFailed: false,
-    temporary: false,
-    deprecated: false,
-    ...extra,
-  };
+function address(address: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
+  return { ...addr("eth1", address, 64), ...extra };
 }
 
 test("auto: MAP-E where a rule matches, DS-Lite with the service's AFTR name on a DS-Lite prefix", () => {
@@ -73,15 +63,13 @@ test("map-e stays MAP-E on a DS-Lite prefix (its own error comes later); ds-lite
 });
 
 test("the DS-Lite plan: tunnel from the WAN's address to the AFTR, B4 192.0.0.2/29, no NAT fields", () => {
-  const host: HostState = {
-    links: [],
+  const host = freshHost({
     addresses: [
       address("2404:8e00:12:3400::99", { temporary: true }),
       address("fe80::1", { scope: "link" }),
       address("2404:8e00:12:3400::1"),
     ],
-    routes: [],
-  } as unknown as HostState;
+  });
   assert.equal(detectWanAddress(host, "eth1"), "2404:8e00:12:3400::1");
   const context = {
     wan: "eth1",
@@ -103,7 +91,7 @@ test("the DS-Lite plan: tunnel from the WAN's address to the AFTR, B4 192.0.0.2/
   assert.equal(plan.b4PrefixLength, 29);
   assert.equal(plan.aftr.name, "gw.transix.jp");
   assert.equal("portSets" in plan, false);
-  const bare = { links: [], addresses: [], routes: [] } as unknown as HostState;
+  const bare = freshHost({ addresses: [] });
   assert.throws(() => dsLitePlanOnHost(settings(), context, bare, AFTR), HostNotReady);
 });
 
