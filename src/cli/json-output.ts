@@ -7,6 +7,7 @@ import type { Finding } from "../diagnose/findings.ts";
 import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import type { Method } from "../plan/method.ts";
+import type { AftrParameters } from "../provision/dslite.ts";
 import type { ParametersJson } from "../provision/parameters.ts";
 import type { ProvisionJson } from "../provision/provision.ts";
 import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
@@ -88,6 +89,10 @@ export interface LabScenariosJson extends Versioned {
 /** `mapectl provision --json`: the provision document and where the prefix came from. */
 export interface ProvisionCliJson extends ProvisionJson {
   readonly prefixFrom: string;
+  /** The method the line's sources name, in order (HB46PP's order, DHCPv6, the tables); null: none. */
+  readonly method: Method | null;
+  /** DS-Lite's AFTR as its source gave it (a name is not resolved here). */
+  readonly aftr: AftrParameters | null;
 }
 
 export type JsonDocument =

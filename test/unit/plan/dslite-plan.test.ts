@@ -8,7 +8,8 @@ import {
   dsLitePlanWithoutHost,
   methodWithoutNetwork,
 } from "../../../src/plan/desired-dslite.ts";
-import { HostNotReady } from "../../../src/plan/desired.ts";
+import { HostNotReady, planWithoutHost } from "../../../src/plan/desired.ts";
+import { MapectlError } from "../../../src/base/mapectl-error.ts";
 import { WAN_ADDRESS_PLACEHOLDER } from "../../../src/plan/dslite-plan.ts";
 import { isDsLitePlan, planMethod, unsupportedMethod } from "../../../src/plan/method.ts";
 import { PlanError } from "../../../src/plan/plan.ts";
@@ -124,4 +125,17 @@ test("the configuration takes method and aftr, and refuses ipip and a bad AFTR w
   );
   assert.throws(() => parseConfig('[parameters]\nmethod = "6rd"\n', "c.toml"), /parameters\.method/);
   assert.throws(() => parseConfig('[parameters]\naftr = "a_b.jp"\n', "c.toml"), /parameters\.aftr/);
+});
+
+test("until up applies DS-Lite, a MAP-E plan is never built for method ds-lite (a usage error)", () => {
+  const s = settings({ method: "ds-lite", prefix: USER_PREFIX, gateway: "fe80::1" });
+  assert.throws(
+    () => planWithoutHost(s, shippedRuleTable(), shippedNotMape()),
+    (err: unknown) =>
+      err instanceof MapectlError && err.category === "usage" && /not yet applied/.test(err.message),
+  );
+  assert.equal(
+    planWithoutHost({ ...s, method: "auto" }, shippedRuleTable(), shippedNotMape()).plan.method,
+    "map-e",
+  );
 });
