@@ -39,3 +39,7 @@ export const SOURCE_HELP =
 export function isEverySource(source: string): boolean {
   return source === "auto" || source === "all";
 }
+
+/** --method means the same in every command that builds a plan. */
+export const METHOD_HELP =
+  "the IPv4 method: map-e (default), ds-lite, ipip (not yet supported), or auto (what HB46PP's order, DHCPv6 or the tables say for the line)";

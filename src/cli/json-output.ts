@@ -7,6 +7,8 @@ import type { BootTableChange } from "../host/boot-table.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { MapePlan } from "../plan/plan.ts";
+import type { Method } from "../plan/method.ts";
+import type { AftrParameters } from "../provision/dslite.ts";
 import type { ParametersJson } from "../provision/parameters.ts";
 import type { ProvisionJson } from "../provision/provision.ts";
 import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
@@ -69,6 +71,8 @@ export interface DoctorJson extends Versioned {
 
 /** `mapectl render --json`. */
 export interface RenderJson extends Versioned {
+  /** The plan's method; null for a target that needs no plan (systemd-unit). */
+  readonly method: Method | null;
   readonly target: string;
   readonly files: readonly { readonly path: string; readonly mode: string; readonly content: string }[];
   readonly warnings: readonly string[];
@@ -92,6 +96,10 @@ export interface LabScenariosJson extends Versioned {
 /** `mapectl provision --json`: the provision document and where the prefix came from. */
 export interface ProvisionCliJson extends ProvisionJson {
   readonly prefixFrom: string;
+  /** The method the line's sources name, in order (HB46PP's order, DHCPv6, the tables); null: none. */
+  readonly method: Method | null;
+  /** DS-Lite's AFTR as its source gave it (a name is not resolved here). */
+  readonly aftr: AftrParameters | null;
 }
 
 export type JsonDocument =

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import { DEFAULT_SETTINGS } from "../plan/settings.ts";
-import { collect, interfaceIdOption, SOURCE_HELP } from "./common-options.ts";
+import { collect, interfaceIdOption, METHOD_HELP, SOURCE_HELP } from "./common-options.ts";
 
 // Only option definitions here: the parsing (zod, TOML) loads lazily in settings.ts so that
 // commands that do not need it start fast.
@@ -13,6 +13,8 @@ export interface PlanFlags {
   lan?: string[];
   prefix?: string;
   source?: string;
+  method?: string;
+  aftr?: string;
   resolver?: string[];
   caFile?: string;
   rule?: string;
@@ -38,6 +40,11 @@ export function addPlanOptions(command: Command): Command {
     .option("--lan <if>", "a LAN interface (repeatable)", collect)
     .option("--prefix <prefix>", "the delegated prefix (default: read from the host)")
     .option("--source <source>", SOURCE_HELP)
+    .option("--method <method>", METHOD_HELP)
+    .option(
+      "--aftr <name-or-address>",
+      "DS-Lite's AFTR when the line names none (default: HB46PP's, DHCPv6 option 64's, else the known AFTR of the prefix's service)",
+    )
     .option(
       "--resolver <address>",
       "the line's DNS resolver for HB46PP (repeatable; default: the DNS servers of the WAN's DHCPv6 answer, never /etc/resolv.conf)",

@@ -6,6 +6,8 @@ import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
 import { parseManualRule, parseRuleFields } from "../rules/rule-spec.ts";
 import { isEverySource } from "./common-options.ts";
 import { CliError } from "./exit-codes.ts";
+import { METHOD_CHOICES, unsupportedMethod } from "../plan/method.ts";
+import { aftrFromText } from "../provision/dslite.ts";
 
 import { DEFAULT_CONFIG, type PlanFlags } from "./plan-options.ts";
 
@@ -29,6 +31,18 @@ function parseForwardFlag(text: string): Settings["forwards"][number] {
   } catch (err) {
     throw new CliError("usage", (err as Error).message);
   }
+}
+
+function methodFlag(text: string): Settings["method"] {
+  const method = METHOD_CHOICES.find((m) => m === text);
+  if (method === undefined)
+    throw new CliError(
+      "usage",
+      `--method must be one of ${METHOD_CHOICES.join(", ")}, not "${text.slice(0, 40)}"`,
+    );
+  const why = unsupportedMethod(method);
+  if (why !== null) throw new CliError("usage", `--method: ${why}`);
+  return method;
 }
 
 /** Config file first, then the command line on top. */
@@ -57,6 +71,15 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
     const source = isEverySource(flags.source) ? "auto" : sources.find((s) => s === flags.source);
     if (source === undefined) throw new CliError("usage", `--source must be one of ${sources.join(", ")}`);
     settings.source = source;
+  }
+  if (flags.method !== undefined) settings.method = methodFlag(flags.method);
+  if (flags.aftr !== undefined) {
+    try {
+      aftrFromText(flags.aftr, "configuration");
+    } catch (err) {
+      throw new CliError("usage", `--aftr: ${(err as Error).message}`);
+    }
+    settings.aftr = flags.aftr;
   }
   if (flags.resolver !== undefined) settings.resolvers = flags.resolver;
   if (flags.caFile !== undefined) settings.caFile = flags.caFile;

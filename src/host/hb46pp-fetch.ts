@@ -18,12 +18,12 @@ export interface Hb46ppHostOptions {
   readonly timeoutMs?: number | undefined;
 }
 
-function codeOf(err: unknown): string {
+export function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? "";
 }
 
 /** A resolver that asks only `servers`: never the system's, which may not serve 4over6.info. */
-function makeResolver(servers: readonly string[], timeoutMs: number): Resolver {
+export function makeResolver(servers: readonly string[], timeoutMs: number): Resolver {
   // c-ares' timeout is per try and doubles on each; two tries keep the total near timeoutMs.
   const resolver = new Resolver({ timeout: Math.max(Math.round(timeoutMs / 3), 100), tries: 2 });
   try {

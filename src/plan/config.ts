@@ -10,6 +10,8 @@ import { checkIdentity, DEFAULT_IDENTITY } from "../provision/hb46pp-request.ts"
 import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
 import { oneLine } from "../text/one-line.ts";
 import type { Settings } from "./settings.ts";
+import { METHOD_CHOICES, unsupportedMethod } from "./method.ts";
+import { aftrFromText } from "../provision/dslite.ts";
 import { MapectlError } from "../mape/errors.ts";
 
 export class ConfigError extends MapectlError {
@@ -44,6 +46,8 @@ const schema = z.strictObject({
   parameters: optional(
     z.strictObject({
       source: optional(z.enum(["tables", "manual", "auto", "hb46pp", "dhcpv6"])),
+      method: optional(z.enum(METHOD_CHOICES)),
+      aftr: optional(z.string()),
       resolvers: optional(z.array(z.string())),
       "ca-file": optional(z.string()),
       prefix: optional(z.string()),
@@ -145,6 +149,28 @@ export function gatewayAddress(text: string, where: string): string {
   return formatIpv6(value);
 }
 
+/** parameters.method and parameters.aftr, refused here when this version cannot use them. */
+function methodSettings(
+  p: { method?: Settings["method"] | undefined; aftr?: string | undefined },
+  file: string,
+): Partial<Settings> {
+  const out: Partial<Settings> = {};
+  if (p.method !== undefined) {
+    const why = unsupportedMethod(p.method);
+    if (why !== null) throw new ConfigError(`${file}: parameters.method: ${why}`);
+    out.method = p.method;
+  }
+  if (p.aftr !== undefined) {
+    try {
+      aftrFromText(p.aftr, "configuration");
+    } catch (err) {
+      throw new ConfigError(`${file}: parameters.aftr: ${(err as Error).message}`);
+    }
+    out.aftr = p.aftr;
+  }
+  return out;
+}
+
 /** Parses and validates a config.toml; every problem is reported with its key path. */
 export function parseConfig(text: string, file: string): Partial<Settings> {
   let doc: unknown;
@@ -176,6 +202,7 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
   if (c.lan !== undefined) out.lan = c.lan;
   const p = c.parameters;
   if (p?.source !== undefined) out.source = p.source;
+  Object.assign(out, methodSettings(p ?? {}, file));
   if (p?.prefix !== undefined) out.prefix = p.prefix;
   if (p?.resolvers !== undefined) out.resolvers = p.resolvers;
   if (p?.["ca-file"] !== undefined) out.caFile = p["ca-file"];

@@ -14,7 +14,7 @@ export interface DetectedPrefix {
   readonly widen: boolean;
 }
 
-function isGlobal(address: string): boolean {
+export function isGlobal(address: string): boolean {
   try {
     return parseIpv6(address) >> 125n === 1n; // 2000::/3
   } catch {
@@ -92,8 +92,8 @@ export function detectGateway(host: HostState, wan: string): string | null {
 }
 
 export class HostNotReady extends MapectlError {
-  readonly what: "interface" | "prefix" | "gateway";
-  constructor(what: "interface" | "prefix" | "gateway", message: string) {
+  readonly what: "interface" | "prefix" | "gateway" | "address";
+  constructor(what: "interface" | "prefix" | "gateway" | "address", message: string) {
     super("environment", message);
     this.name = "HostNotReady";
     this.what = what;
@@ -211,6 +211,13 @@ export function expectedParameters(
 }
 
 function planInput(settings: Settings, resolved: ResolvedParameters, wan: string, gateway: string): MapePlan {
+  // Until up, watch, status and doctor apply DS-Lite, they must not build MAP-E for a DS-Lite setting.
+  if (settings.method === "ds-lite") {
+    throw new MapectlError(
+      "usage",
+      "method ds-lite is rendered (mapectl render --method ds-lite) but not yet applied by this command",
+    );
+  }
   return buildPlan({
     resolved,
     wan,

@@ -43,14 +43,17 @@ export function ip4ip6Params(local: string, remote: string, dev: string | null):
     "none",
   ];
 }
-function tunnelParams(plan: MapePlan): string[] {
+/** What the tunnel commands need of a plan of any method. */
+export type TunnelEnds = Pick<MapePlan, "wan" | "tunnel">;
+
+function tunnelParams(plan: TunnelEnds): string[] {
   return ip4ip6Params(plan.tunnel.local, plan.tunnel.remote, plan.wan);
 }
 export function ip6tnl(verb: "add" | "change", name: string, params: readonly string[]): Argv {
   return ["ip", "-6", "tunnel", verb, name, ...params];
 }
 
-export function tunnelAdd(plan: MapePlan): Argv {
+export function tunnelAdd(plan: TunnelEnds): Argv {
   return [
     "ip",
     "link",
@@ -65,7 +68,7 @@ export function tunnelAdd(plan: MapePlan): Argv {
   ];
 }
 /** ip6tnl endpoints change in place, so addresses and routes on the tunnel survive a prefix change. */
-export function tunnelChange(plan: MapePlan): Argv {
+export function tunnelChange(plan: TunnelEnds): Argv {
   return ip6tnl("change", plan.tunnel.name, tunnelParams(plan));
 }
 export function linkSet(name: string, settings: readonly string[]): Argv {

@@ -31,28 +31,42 @@ export interface PlanInput {
   readonly tunnelOwner?: "mapectl" | "vyos";
 }
 
+/** What the plan of every method has: the interfaces and an ip4ip6 tunnel from local to remote. */
+export interface TunnelPlanBase {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly wan: string;
+  readonly lan: readonly string[];
+  /** The WAN's IPv6 default router (link-local, from RA). */
+  readonly gateway: string;
+  readonly tunnel: {
+    readonly name: string;
+    /** The tunnel's IPv6 source: MAP-E's CE address, DS-Lite's WAN address. */
+    readonly local: string;
+    /** The BR or the AFTR. */
+    readonly remote: string;
+    readonly mtu: number;
+  };
+  readonly defaultRouteMetric: number;
+  /**
+   * vyos: VyOS's configuration makes the tunnel, addresses and routes, and mapectl applies only its
+   * own table. Absent (state files from before it existed) means mapectl.
+   */
+  readonly tunnelOwner?: "mapectl" | "vyos";
+}
+
 /**
  * The desired state: the single source of truth that `up` applies, `render` prints, `status`
  * and `doctor` compare the host with. Plain data (strings and numbers) so it can be stored as JSON.
  */
-export interface MapePlan {
-  readonly schemaVersion: typeof SCHEMA_VERSION;
-  readonly wan: string;
-  readonly lan: readonly string[];
-  readonly gateway: string;
-  readonly tunnel: {
-    readonly name: string;
-    readonly local: string;
-    readonly remote: string;
-    readonly mtu: number;
-  };
+export interface MapePlan extends TunnelPlanBase {
+  /** Absent in state files written before DS-Lite existed: MAP-E. */
+  readonly method?: "map-e";
   readonly ceAddress: string;
   readonly br: string;
   readonly ipv4Address: string;
   readonly ipv4PrefixLength: number;
   /** The last address of a shared IPv4 prefix; equal to ipv4Address for a single address. */
   readonly ipv4LastAddress: string;
-  readonly defaultRouteMetric: number;
   readonly portSets: readonly PortRange[];
   readonly portCount: number;
   readonly forwards: readonly PortForward[];
@@ -61,11 +75,6 @@ export interface MapePlan {
    * Absent in state files written before it existed.
    */
   readonly tcpTimeWait?: number | null;
-  /**
-   * vyos: VyOS's configuration makes the tunnel, addresses and routes, and mapectl applies only its
-   * NAPT table. Absent (state files from before it existed) means mapectl.
-   */
-  readonly tunnelOwner?: "mapectl" | "vyos";
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: ParametersJson;
 }
@@ -98,9 +107,11 @@ function nearestAllowed(port: number, params: ResolvedParameters["params"]): str
 /** 2 MSL as RFC 793 counts it (4 minutes): a longer TIME_WAIT only holds ports for nothing. */
 export const MAX_TCP_TIME_WAIT = 240;
 
-/** verify + generate: checks what the kernel would otherwise reject halfway, then builds the plan. */
-export function buildPlan(input: PlanInput): MapePlan {
-  const { params } = input.resolved;
+/** What every method's tunnel needs of the user's input, checked before the kernel would refuse it. */
+export type LinkInput = Pick<PlanInput, "wan" | "lan" | "tunnelName" | "mtu" | "defaultRouteMetric">;
+
+/** The checks every method's plan makes of names, MTU and metric. */
+export function checkLinkInput(input: LinkInput): void {
   for (const [what, name] of [
     ["WAN interface", input.wan],
     ["tunnel name", input.tunnelName],
@@ -129,6 +140,12 @@ export function buildPlan(input: PlanInput): MapePlan {
       `default-route metric ${input.defaultRouteMetric} is not a whole number from 0 to 4294967295`,
     );
   }
+}
+
+/** verify + generate: checks what the kernel would otherwise reject halfway, then builds the plan. */
+export function buildPlan(input: PlanInput): MapePlan {
+  const { params } = input.resolved;
+  checkLinkInput(input);
   const timeWait = input.tcpTimeWait ?? null;
   if (timeWait !== null && (!Number.isInteger(timeWait) || timeWait < 1 || timeWait > MAX_TCP_TIME_WAIT)) {
     throw new PlanError(
@@ -151,6 +168,7 @@ export function buildPlan(input: PlanInput): MapePlan {
   }
   return {
     schemaVersion: SCHEMA_VERSION,
+    method: "map-e",
     wan: input.wan,
     lan: [...input.lan],
     gateway: input.gateway,

@@ -1,6 +1,7 @@
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import type { MapRuleSpec } from "../mape/rule.ts";
 import type { PortForward } from "./plan.ts";
+import type { MethodChoice } from "./method.ts";
 
 /** Everything `up` needs besides the host: the merge of the config file and the command line. */
 export interface Settings {
@@ -9,6 +10,10 @@ export interface Settings {
   prefix: string | null;
   /** tables | manual: computed here; hb46pp | dhcpv6 | auto: asked from the network (auto: HB46PP, DHCPv6, tables). */
   source: "tables" | "manual" | "auto" | "hb46pp" | "dhcpv6";
+  /** The IPv4 method: map-e, ds-lite, or auto (what the line's answer or the tables say). */
+  method: MethodChoice;
+  /** DS-Lite's AFTR (a name or an IPv6 address) when the line names none; null: the line's, else the tables'. */
+  aftr: string | null;
   /** The line's DNS resolvers for HB46PP; empty: learned from the WAN's DHCPv6 answer (option 23). */
   resolvers: string[];
   /** What HB46PP's query says of this CE ([hb46pp] in the configuration); unset: mapectl's defaults. */
@@ -46,6 +51,8 @@ export const DEFAULT_SETTINGS: Settings = {
   lan: [],
   prefix: null,
   source: "tables",
+  method: "map-e",
+  aftr: null,
   resolvers: [],
   hb46pp: {},
   caFile: null,

@@ -8,6 +8,7 @@ import {
   type ExchangeKind,
   type ExchangeResult,
 } from "./dhcpv6-exchange.ts";
+import { OPTION_AFTR_NAME } from "./aftr-name.ts";
 import { isDecodeError } from "./errors.ts";
 import { mapeRulesFromS46, S46 } from "./s46.ts";
 
@@ -64,14 +65,17 @@ export interface Dhcpv6Outcome {
   readonly reply: Dhcpv6Message | null;
   /** Recursive DNS servers from the same answer (RFC 3646), the line's own resolvers for HB46PP. */
   readonly dnsServers: readonly string[];
+  /** RFC 6334 OPTION_AFTR_NAME: the line's DS-Lite AFTR, when the server names one. */
+  readonly aftrName: string | null;
   /** Prefixes a Solicit's Advertise offered; offered, not delegated: no Request is sent. */
   readonly offeredPrefixes: readonly IaPrefix[];
   readonly bound: string | null;
   readonly warnings: readonly string[];
 }
 
-/** The Advertise/Reply's S46 content, explained for a person. */
+/** The Advertise/Reply's other IPv4 method, explained for a person. */
 function otherS46(reply: Dhcpv6Message): string | null {
+  if (reply.aftrName !== null) return `DS-Lite (AFTR ${reply.aftrName})`;
   if (reply.mapT !== null) {
     const r = reply.mapT.rules[0];
     return `MAP-T${r === undefined ? "" : ` (rule ${r.ipv6Prefix} → ${r.ipv4Prefix}, DMR ${reply.mapT.dmr ?? "none"})`}`;
@@ -94,6 +98,7 @@ const NOTHING_YET = {
   exchange: null,
   reply: null,
   dnsServers: [],
+  aftrName: null,
   offeredPrefixes: [],
   bound: null,
   warnings: [],
@@ -112,6 +117,7 @@ export async function queryDhcpv6(io: Dhcpv6Io, options: Dhcpv6QueryOptions = {}
       transactionId: random24(io.random),
       // MAP-T and lw4o6 are asked for only to report them: an Information-request creates no state.
       requestedOptions: [
+        OPTION_AFTR_NAME,
         S46.contMapt,
         S46.contLw,
         Option.dnsServers,
@@ -149,6 +155,7 @@ function outcomeOfReply(
     ...base,
     reply,
     dnsServers: reply.dnsServers,
+    aftrName: reply.aftrName,
     offeredPrefixes: reply.iaPd.flatMap((ia) => ia.prefixes),
   };
   if (reply.mapE === null) {

@@ -1,3 +1,4 @@
+import { decodeAftrName, OPTION_AFTR_NAME } from "./aftr-name.ts";
 import { ipv6FromBytes, ipv6PrefixText, ipv6ToBytes, splitPrefix } from "./addresses.ts";
 import { ByteReader, ByteWriter, hex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
@@ -46,7 +47,7 @@ export function messageName(type: number): string {
   return MESSAGE_NAMES[type] ?? `message type ${type}`;
 }
 
-/** RFC 8415 §21 option codes, plus those of RFC 3646 and RFC 7598 a CE cares about. */
+/** RFC 8415 §21 option codes, plus those of RFC 3646, 6334 and 7598 a CE cares about. */
 export const Option = {
   clientId: 1,
   serverId: 2,
@@ -65,6 +66,7 @@ export const Option = {
   informationRefreshTime: 32,
   solMaxRt: 82,
   infMaxRt: 83,
+  aftrName: OPTION_AFTR_NAME,
   s46ContMape: S46.contMape,
   s46ContMapt: S46.contMapt,
   s46ContLw: S46.contLw,
@@ -86,6 +88,7 @@ const OPTION_NAMES: Readonly<Record<number, string>> = {
   25: "OPTION_IA_PD",
   26: "OPTION_IAPREFIX",
   32: "OPTION_INFORMATION_REFRESH_TIME",
+  64: "OPTION_AFTR_NAME",
   82: "OPTION_SOL_MAX_RT",
   83: "OPTION_INF_MAX_RT",
   ...S46_NAMES,
@@ -155,6 +158,8 @@ export interface Dhcpv6Message {
   readonly informationRefreshTime: number | null;
   readonly solMaxRt: number | null;
   readonly infMaxRt: number | null;
+  /** RFC 6334: the DS-Lite AFTR's name, lower case. */
+  readonly aftrName: string | null;
   readonly mapE: S46MapeContainer | null;
   readonly mapT: S46MaptContainer | null;
   readonly lw4o6: S46LwContainer | null;
@@ -281,6 +286,7 @@ const MESSAGE_OPTIONS = {
   informationRefreshTime: once(Option.informationRefreshTime, fixedU32),
   solMaxRt: once(Option.solMaxRt, fixedU32),
   infMaxRt: once(Option.infMaxRt, fixedU32),
+  aftrName: once(Option.aftrName, decodeAftrName),
   mapE: once(S46.contMape, decodeMapeContainer),
   mapT: once(S46.contMapt, decodeMaptContainer),
   lw4o6: once(S46.contLw, decodeLwContainer),

@@ -143,6 +143,7 @@ function fromHb46pp(outcome: Hb46ppOutcome): Pending {
     serviceName: reply?.serviceName ?? null,
     ispName: reply?.ispName ?? null,
     order: reply?.order ?? null,
+    aftr: reply?.dslite?.aftr ?? null,
     token: reply?.token ?? null,
     mesh: reply?.mapE?.mesh ?? null,
   };
@@ -189,6 +190,7 @@ function fromDhcpv6(outcome: Dhcpv6Outcome): Pending {
     brs: outcome.brs,
     fmr: outcome.fmr,
     dnsServers: outcome.dnsServers,
+    aftrName: outcome.aftrName,
     offeredPrefixes: outcome.offeredPrefixes.map((p) => p.prefix),
     message: outcome.message,
   };

@@ -95,7 +95,6 @@ export function renderNftables(plan: MapePlan): string {
 /** The same table from what it is made of, where there is no plan (doctor's NAT fix). */
 export function renderNaptTable(spec: NaptSpec): string {
   const t = nftString(spec.tunnel, "tunnel name");
-  const mss = mssFor(spec.mtu);
   const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
   const dnat = spec.forwards.map(
     (f) =>
@@ -134,12 +133,27 @@ export function renderNaptTable(spec: NaptSpec): string {
     "\t\ttype nat hook prerouting priority dstnat - 1; policy accept;",
     ...indent(dnat, 2),
     "\t}",
+    ...tunnelFilterChains(spec.tunnel, spec.mtu, true),
+    "}",
+    "",
+  ];
+  return out.join("\n");
+}
+
+/**
+ * The forward and input chains every method's table has: the MSS of SYNs through the tunnel
+ * clamped both ways, and only replies (and, with `dnat`, port forwards) let in from the tunnel.
+ */
+export function tunnelFilterChains(tunnel: string, mtu: number, dnat: boolean): string[] {
+  const t = nftString(tunnel, "tunnel name");
+  const mss = mssFor(mtu);
+  return [
     "\tchain forward {",
     "\t\ttype filter hook forward priority filter; policy accept;",
-    `\t\t${mssClampRule(spec.tunnel)}`,
+    `\t\t${mssClampRule(tunnel)}`,
     `\t\tiifname ${t} tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
     `\t\tiifname ${t} ct state established,related accept`,
-    `\t\tiifname ${t} ct status dnat accept`,
+    ...(dnat ? [`\t\tiifname ${t} ct status dnat accept`] : []),
     `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
     "\t}",
     "\tchain input {",
@@ -147,8 +161,5 @@ export function renderNaptTable(spec: NaptSpec): string {
     `\t\tiifname ${t} ct state established,related accept`,
     `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
     "\t}",
-    "}",
-    "",
   ];
-  return out.join("\n");
 }

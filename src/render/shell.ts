@@ -13,6 +13,7 @@ import {
   tunnelAdd,
   tunnelChange,
   type Argv,
+  type TunnelEnds,
 } from "./iproute2.ts";
 import { NFT_TABLE, renderNftables } from "./nftables.ts";
 import { shellComment, shellLineWord, shellQuote } from "../text/shell.ts";
@@ -24,7 +25,7 @@ export function shellCommand(argv: Argv): string {
   return argv.map(shellLineWord).join(" ");
 }
 
-const NFT_DELIMITER = "MAPECTL_NFT";
+export const NFT_DELIMITER = "MAPECTL_NFT";
 
 /** One sentence describing the line, for the first comment of every rendered file. */
 export function planSummary(plan: MapePlan): string {
@@ -50,7 +51,7 @@ export function gatewayNote(plan: MapePlan, comment: (text: string) => string = 
 }
 
 /** A message on stderr that starts with the script's name; the text itself is quoted, never expanded. */
-function errorLine(message: string): string {
+export function errorLine(message: string): string {
   return `echo "$0: "${shellLineWord(message)} >&2`;
 }
 
@@ -65,29 +66,12 @@ function guarded(test: Argv, absent: readonly string[]): string[] {
  */
 export function renderShell(plan: MapePlan): string {
   const nft = renderNftables(plan);
-  if (nft.split("\n").includes(NFT_DELIMITER)) {
-    throw new Error(`the nft script contains the here-document delimiter ${NFT_DELIMITER}`);
-  }
   return [...shellPreamble(plan), ...shellSetup(plan, nft), ...shellUndoNote(plan)].join("\n");
 }
 
 /** The header and every check, before the first change: a missing tool or interface changes nothing. */
 function shellPreamble(plan: MapePlan): string[] {
-  const lines = [
-    "#!/bin/sh",
-    shellComment(`MAP-E: ${planSummary(plan)}.`),
-    "# Rendered by `mapectl render --target shell`: it builds what `mapectl up` builds, without mapectl.",
-    "# Run it as root on the router; running it again changes nothing that is already in place.",
-    "# `mapectl down` does not know about what it builds: the commands to undo it are at the end.",
-    "set -eu",
-    "",
-    "# Every check comes before the first change, so a missing tool or interface leaves the host as it was.",
-    "for tool in ip nft sysctl; do",
-    '\tcommand -v "$tool" >/dev/null 2>&1 || { echo "$0: $tool is missing (install iproute2 and nftables)" >&2; exit 5; }',
-    "done",
-    `[ "$(id -u)" -eq 0 ] || { echo "$0: run this as root" >&2; exit 5; }`,
-    `${shellCommand(["ip", "link", "show", "dev", plan.wan])} >/dev/null 2>&1 || { ${errorLine(`the WAN interface ${plan.wan} does not exist`)}; exit 5; }`,
-  ];
+  const lines = shellChecks(`MAP-E: ${planSummary(plan)}.`, plan.wan);
   if (plan.gateway === GATEWAY_PLACEHOLDER) {
     lines.push(
       "",
@@ -104,12 +88,31 @@ function shellPreamble(plan: MapePlan): string[] {
   return lines;
 }
 
-/** The changes, in `mapectl up`'s order, each guarded so a second run changes nothing. */
-function shellSetup(plan: MapePlan, nft: string): string[] {
-  const tun = plan.tunnel.name;
-  const v4 = `${plan.ipv4Address}/${plan.ipv4PrefixLength}`;
+/** The header and the checks every method's script starts with. */
+export function shellChecks(title: string, wan: string): string[] {
   return [
+    "#!/bin/sh",
+    shellComment(title),
+    "# Rendered by `mapectl render --target shell`: it builds what `mapectl up` builds, without mapectl.",
+    "# Run it as root on the router; running it again changes nothing that is already in place.",
+    "# `mapectl down` does not know about what it builds: the commands to undo it are at the end.",
+    "set -eu",
     "",
+    "# Every check comes before the first change, so a missing tool or interface leaves the host as it was.",
+    "for tool in ip nft sysctl; do",
+    '\tcommand -v "$tool" >/dev/null 2>&1 || { echo "$0: $tool is missing (install iproute2 and nftables)" >&2; exit 5; }',
+    "done",
+    `[ "$(id -u)" -eq 0 ] || { echo "$0: run this as root" >&2; exit 5; }`,
+    `${shellCommand(["ip", "link", "show", "dev", wan])} >/dev/null 2>&1 || { ${errorLine(`the WAN interface ${wan} does not exist`)}; exit 5; }`,
+  ];
+}
+
+/** The nft script as a function of the shell script, checked before anything changes. */
+export function shellNftScript(nft: string): string[] {
+  if (nft.split("\n").includes(NFT_DELIMITER)) {
+    throw new Error(`the nft script contains the here-document delimiter ${NFT_DELIMITER}`);
+  }
+  return [
     "nft_script() {",
     `\tcat <<'${NFT_DELIMITER}'`,
     ...nft.trimEnd().split("\n"),
@@ -117,6 +120,44 @@ function shellSetup(plan: MapePlan, nft: string): string[] {
     "}",
     "# nft checks the whole table before anything on the host changes.",
     "nft_script | nft -c -f -",
+  ];
+}
+
+/** The tunnel, changed in place when it exists (its address and routes survive), then up. */
+export function shellTunnel(plan: TunnelEnds): string[] {
+  const tun = plan.tunnel.name;
+  return [
+    `if ${shellCommand(["ip", "link", "show", "dev", tun])} >/dev/null 2>&1; then`,
+    `\t${shellCommand(tunnelChange(plan))}`,
+    `\t${shellCommand(linkSet(tun, ["mtu", String(plan.tunnel.mtu)]))}`,
+    "else",
+    `\t${shellCommand(tunnelAdd(plan))}`,
+    "fi",
+    shellCommand(linkSet(tun, ["up"])),
+  ];
+}
+
+/** The tunnel's IPv4 address and mapectl's default route through it, each added only when missing. */
+export function shellIpv4Side(tun: string, address: string, prefixLength: number, metric: number): string[] {
+  return [
+    ...guarded(
+      ["ip", "-4", "addr", "show", "dev", tun, "to", `${address}/${prefixLength}`],
+      [shellCommand(ipv4Address("add", address, prefixLength, tun))],
+    ),
+    shellComment(`proto ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`),
+    ...guarded(
+      ["ip", "-4", "route", "show", "default", "dev", tun, "proto", ROUTE_PROTOCOL],
+      [shellCommand(ipv4Default("add", tun, metric))],
+    ),
+  ];
+}
+
+/** The changes, in `mapectl up`'s order, each guarded so a second run changes nothing. */
+function shellSetup(plan: MapePlan, nft: string): string[] {
+  const tun = plan.tunnel.name;
+  return [
+    "",
+    ...shellNftScript(nft),
     "",
     "# The router forwards IPv4 between the LAN and the tunnel.",
     shellCommand(forwarding(true)),
@@ -134,22 +175,8 @@ function shellSetup(plan: MapePlan, nft: string): string[] {
     "",
     "# ip4ip6 to the BR, without the encapsulation-limit option that BRs drop; an existing tunnel of the",
     "# same name is changed in place, so its address and routes survive a prefix change.",
-    `if ${shellCommand(["ip", "link", "show", "dev", tun])} >/dev/null 2>&1; then`,
-    `\t${shellCommand(tunnelChange(plan))}`,
-    `\t${shellCommand(linkSet(tun, ["mtu", String(plan.tunnel.mtu)]))}`,
-    "else",
-    `\t${shellCommand(tunnelAdd(plan))}`,
-    "fi",
-    shellCommand(linkSet(tun, ["up"])),
-    ...guarded(
-      ["ip", "-4", "addr", "show", "dev", tun, "to", v4],
-      [shellCommand(ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, tun))],
-    ),
-    shellComment(`proto ${ROUTE_PROTOCOL} marks the route as mapectl's, as \`mapectl up\` does.`),
-    ...guarded(
-      ["ip", "-4", "route", "show", "default", "dev", tun, "proto", ROUTE_PROTOCOL],
-      [shellCommand(ipv4Default("add", tun, plan.defaultRouteMetric))],
-    ),
+    ...shellTunnel(plan),
+    ...shellIpv4Side(tun, plan.ipv4Address, plan.ipv4PrefixLength, plan.defaultRouteMetric),
     "",
     "# The NAPT into this line's ports, last: replacing the table is one atomic transaction.",
     "nft_script | nft -f -",

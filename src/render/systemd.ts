@@ -9,7 +9,7 @@ export const NETWORKD_DIR = "/etc/systemd/network";
 export const NETWORKD_NFT_PATH = "/etc/mapectl/mapectl.nft";
 export const NETWORKD_NFT_UNIT = "mapectl-nft.service";
 
-function ini(
+export function ini(
   preamble: readonly string[],
   sections: readonly (readonly [string, readonly string[]])[],
 ): string {
@@ -43,15 +43,19 @@ function tunnelNetdev(plan: MapePlan, head: readonly string[]): string {
   ]);
 }
 
-/** The tunnel's IPv4 side: its address and mapectl's default route. */
-function tunnelNetworkFile(plan: MapePlan, head: readonly string[]): string {
+/** The tunnel's IPv4 side: its address (`ipv4`: address/length) and mapectl's default route. */
+export function tunnelNetworkFile(
+  plan: Pick<MapePlan, "tunnel" | "defaultRouteMetric">,
+  ipv4: string,
+  head: readonly string[],
+): string {
   const tun = plan.tunnel.name;
   return ini(head, [
     ["Match", [iniAssign("Name", tun)]],
     [
       "Network",
       [
-        iniAssign("Address", `${plan.ipv4Address}/${plan.ipv4PrefixLength}`),
+        iniAssign("Address", ipv4),
         "# IPv4 only: no link-local IPv6 and no router advertisements on the tunnel.",
         "LinkLocalAddressing=no",
         "IPv6AcceptRA=no",
@@ -115,13 +119,13 @@ function wanNetworkFile(plan: MapePlan, head: readonly string[]): string {
   );
 }
 
-/** The oneshot unit that loads the NAPT table after nftables.service. */
-function nftUnitFile(head: readonly string[]): string {
+/** The oneshot unit that loads mapectl's table (`what`: e.g. "MAP-E NAPT") after nftables.service. */
+export function nftUnitFile(head: readonly string[], what = "MAP-E NAPT"): string {
   return ini(head, [
     [
       "Unit",
       [
-        iniAssign("Description", `mapectl MAP-E NAPT table (ip ${NFT_TABLE})`),
+        iniAssign("Description", `mapectl ${what} table (ip ${NFT_TABLE})`),
         "Documentation=man:mapectl(8)",
         "# nftables.service starts with `flush ruleset`; load the table after it, not before.",
         "After=nftables.service",
@@ -153,7 +157,7 @@ export function renderNetworkd(plan: MapePlan): RenderedFile[] {
     "# Rendered by `mapectl render --target systemd-networkd`.",
   ];
   const netdev = tunnelNetdev(plan, head);
-  const tunnelNetwork = tunnelNetworkFile(plan, head);
+  const tunnelNetwork = tunnelNetworkFile(plan, `${plan.ipv4Address}/${plan.ipv4PrefixLength}`, head);
   const wanNetwork = wanNetworkFile(plan, head);
   const sysctl = [...head, "net.ipv4.ip_forward = 1", ""].join("\n");
   const nftUnit = nftUnitFile(head);

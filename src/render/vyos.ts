@@ -54,7 +54,7 @@ function vifPath(wan: string): string[] | null {
 }
 
 /** The `interfaces ethernet …` path of the WAN: ethN, or ethN.VID as a vif. */
-function wanPath(wan: string): string[] {
+export function wanPath(wan: string): string[] {
   const vif = vifPath(wan);
   if (vif !== null) return vif;
   if (ETHERNET_NAME.test(wan) && !wan.includes(".")) return ["interfaces", "ethernet", wan];
@@ -96,6 +96,8 @@ export interface VyosTunnelSpec {
   readonly br: string;
   readonly mtu: number;
   readonly ipv4Address: string;
+  /** 32 unless given: MAP-E's address is a host address, DS-Lite's B4 sits in a /29. */
+  readonly ipv4PrefixLength?: number;
 }
 
 /** Every line of the tunnel's definition: doctor gives them whole to replace a tunnel VyOS does not know. */
@@ -108,7 +110,7 @@ export function vyosTunnelLines(spec: VyosTunnelSpec): string[] {
     set(...tunnel, "remote", spec.br),
     set(...tunnel, "parameters", "ipv6", "encaplimit", "none"),
     set(...tunnel, "mtu", String(spec.mtu)),
-    set(...tunnel, "address", `${spec.ipv4Address}/32`),
+    set(...tunnel, "address", `${spec.ipv4Address}/${spec.ipv4PrefixLength ?? 32}`),
     set(...tunnel, "ip", "adjust-mss", "clamp-mss-to-pmtu"),
   ];
 }

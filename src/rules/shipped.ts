@@ -1,5 +1,7 @@
 import rulesDoc from "./data/mape-rules.json" with { type: "json" };
 import notMapeDoc from "./data/not-mape.json" with { type: "json" };
+import aftrNamesDoc from "./data/aftr-names.json" with { type: "json" };
+import { parseAftrNames, type AftrNameTable } from "./aftr-names.ts";
 import {
   parseNotMapeTable,
   parseRuleTable,
@@ -10,6 +12,7 @@ import {
 
 let table: RuleTable | undefined;
 let notMape: NotMapePrefix[] | undefined;
+let aftrNames: AftrNameTable | undefined;
 
 /** The tables shipped with mapectl, parsed and validated once on first use. */
 export function shippedRuleTable(): RuleTable {
@@ -20,4 +23,10 @@ export function shippedRuleTable(): RuleTable {
 export function shippedNotMape(): NotMapePrefix[] {
   notMape ??= parseNotMapeTable(notMapeDoc);
   return notMape;
+}
+
+/** The known AFTR names per DS-Lite service (data/aftr-names.json). */
+export function shippedAftrNames(): AftrNameTable {
+  aftrNames ??= parseAftrNames(aftrNamesDoc);
+  return aftrNames;
 }

@@ -51,11 +51,13 @@ test("render --json prints one object with every file's path, mode and content",
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as {
     schemaVersion: number;
+    method: string;
     target: string;
     files: { path: string; mode: string; content: string }[];
     warnings: string[];
   };
-  assert.deepEqual(Object.keys(doc), ["schemaVersion", "target", "files", "warnings"]);
+  assert.deepEqual(Object.keys(doc), ["schemaVersion", "method", "target", "files", "warnings"]);
+  assert.equal(doc.method, "map-e");
   assert.equal(doc.schemaVersion, 1);
   assert.equal(doc.target, "vyos");
   assert.deepEqual(

@@ -275,7 +275,20 @@ async function runProvision(
   for (const s of result.sources) {
     if (s.status === "port-in-use") output.err(`mapectl: warning: ${s.error ?? ""}`);
   }
-  if (options.json === true) printJson(output, { ...provisionJson(result), prefixFrom });
-  else output.out(describeProvision(result, prefixFrom));
+  if (options.json === true) {
+    const { lineMethod } = await import("../../provision/line-method.ts");
+    const { shippedAftrNames } = await import("../../rules/shipped.ts");
+    const line = lineMethod(result.sources, prefix, {
+      notMape: shippedNotMape(),
+      aftrNames: shippedAftrNames(),
+    });
+    printJson(output, {
+      ...provisionJson(result),
+      prefixFrom,
+      method: line.method,
+      aftr: line.method === "ds-lite" ? line.aftr : null,
+    });
+  }
+  if (options.json !== true) output.out(describeProvision(result, prefixFrom));
   if (result.chosen === null) throw new CliError("no-parameters", result.reason ?? "no MAP-E parameters");
 }

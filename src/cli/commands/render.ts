@@ -3,7 +3,11 @@ import { JSON_HELP } from "../common-options.ts";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
-import type { MapePlan } from "../../plan/plan.ts";
+import type { Ipv6Prefix } from "../../mape/ipv6.ts";
+import type { MethodDecision } from "../../plan/desired-dslite.ts";
+import { planMethod, type Plan } from "../../plan/method.ts";
+import type { Settings } from "../../plan/settings.ts";
+import type { RuleTable } from "../../rules/table.ts";
 import {
   formatRendered,
   needsPlan,
@@ -22,15 +26,44 @@ interface RenderFlags extends PlanFlags {
   outputDir?: string;
 }
 
+/** The method's decision from the settings and the shipped tables (the network is not asked). */
+async function decide(
+  settings: Settings,
+  prefix: Ipv6Prefix | null,
+  table: RuleTable,
+): Promise<MethodDecision> {
+  const { methodWithoutNetwork } = await import("../../plan/desired-dslite.ts");
+  const { shippedAftrNames, shippedNotMape } = await import("../../rules/shipped.ts");
+  return methodWithoutNetwork(settings, prefix, {
+    table,
+    notMape: shippedNotMape(),
+    aftrNames: shippedAftrNames(),
+  });
+}
+
 /** Away from the router (a prefix is known) the host is not read; on the router, as `up` does. */
-async function planFor(flags: RenderFlags, warnings: string[]): Promise<MapePlan> {
+async function planFor(flags: RenderFlags, warnings: string[]): Promise<Plan> {
   const { settingsFrom } = await import("../settings.ts");
   const { loadRuleTables } = await import("../rule-tables.ts");
   const { shippedNotMape } = await import("../../rules/shipped.ts");
+  const { parseIpv6Prefix } = await import("../../mape/ipv6.ts");
+  const { resolveAftr } = await import("../../host/aftr-resolve.ts");
   const desired = await import("../../plan/desired.ts");
+  const dsLite = await import("../../plan/desired-dslite.ts");
   const { settings } = settingsFrom(flags);
   const table = loadRuleTables(settings.rulesFiles);
   if (settings.prefix !== null) {
+    const decision = await decide(settings, parseIpv6Prefix(settings.prefix), table);
+    if (decision.method === "ds-lite") {
+      const plan = dsLite.dsLitePlanWithoutHost(
+        settings,
+        await resolveAftr(decision.aftr, settings.resolvers),
+      );
+      warnings.push(
+        `the tunnel's IPv6 source is the placeholder ${plan.tunnel.local}: replace it with the WAN's global address (on the router: ip -6 addr show dev ${plan.wan} scope global)`,
+      );
+      return plan;
+    }
     const built = desired.planWithoutHost(settings, table, shippedNotMape());
     if (built.gatewayMissing) {
       warnings.push(
@@ -42,6 +75,14 @@ async function planFor(flags: RenderFlags, warnings: string[]): Promise<MapePlan
   const { observeHost } = await import("../../host/observe.ts");
   const { processRunner } = await import("../../host/command-runner.ts");
   const host = await observeHost(processRunner);
+  if (settings.method !== "map-e") {
+    const context = desired.planContext(settings, host);
+    const decision = await decide(settings, context.prefix, table);
+    if (decision.method === "ds-lite") {
+      const aftr = await resolveAftr(decision.aftr, settings.resolvers);
+      return dsLite.dsLitePlanOnHost(settings, context, host, aftr);
+    }
+  }
   return desired.desiredPlan(settings, host, table, shippedNotMape()).plan;
 }
 
@@ -76,6 +117,7 @@ async function runRender(flags: RenderFlags, output: Output): Promise<void> {
   if (flags.json === true) {
     printJson(output, {
       schemaVersion: SCHEMA_VERSION,
+      method: plan === null ? null : planMethod(plan),
       target: flags.target,
       files: rendered.files.map((f) => ({ path: f.path, mode: octalMode(f.mode), content: f.content })),
       warnings: allWarnings,
@@ -97,7 +139,8 @@ export function registerRender(program: Command, output: Output): void {
       .description(
         "Turn the plan that `up` would apply into files for another system, changing nothing. With --prefix\n" +
           "it works away from the router (the host is not read; give --wan, and --gateway or fill in the\n" +
-          "placeholder); without it, the prefix and the WAN's default router are read from the host as `up` does.",
+          "placeholder); without it, the prefix and the WAN's default router are read from the host as `up` does.\n" +
+          "--method ds-lite renders DS-Lite: the AFTR from --aftr or the prefix's service, resolved with --resolver.",
       ),
   )
     .addOption(

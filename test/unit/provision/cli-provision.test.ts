@@ -57,6 +57,19 @@ test("provision --source tables --json: the documented shape, chosen from the ta
   assert.equal(doc.chosen.schemaVersion, 1);
   assert.equal(doc.chosen.ipv4Address, "133.209.13.2");
   assert.equal(doc.chosen.psid, 65);
+  assert.equal((doc as unknown as { method: string }).method, "map-e");
+});
+
+test("provision --source tables --json on a transix prefix: method ds-lite with the service's AFTR name, exit 3", async () => {
+  const out = capture();
+  const code = await run(
+    ["provision", "--prefix", "2404:8e00:12:3400::/56", "--source", "tables", "--json"],
+    out,
+  );
+  assert.equal(code, 3, "no MAP-E parameters: provision still says so");
+  const doc = JSON.parse(out.stdout.join("")) as { method: string; aftr: { name: string; from: string } };
+  assert.equal(doc.method, "ds-lite");
+  assert.deepEqual({ name: doc.aftr.name, from: doc.aftr.from }, { name: "gw.transix.jp", from: "tables" });
 });
 
 test("provision: a manual rule ranked first wins, and the BR disagreement is printed side by side", async () => {

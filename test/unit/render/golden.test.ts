@@ -4,7 +4,7 @@ import { renderTarget } from "../../../src/render/render.ts";
 import { formatRendered, RENDER_TARGETS, type RenderTarget } from "../../../src/render/targets.ts";
 import { assertGolden } from "../../helpers/golden.ts";
 import { applyDiff, lineDiff } from "../../helpers/golden-diff.ts";
-import { CASES, casePlan } from "./cases.ts";
+import { CASES, casePlan, DS_LITE_CASES } from "./cases.ts";
 
 const EXTENSION: Record<RenderTarget, string> = {
   vyos: "vyos.txt",
@@ -24,6 +24,18 @@ for (const [name, prefix] of Object.entries(CASES)) {
       const rendered = renderTarget(target, casePlan(prefix));
       assert.deepEqual(rendered.warnings, []);
       assertGolden(golden(name), formatRendered(rendered), name === "user" ? undefined : golden("user"));
+    });
+  }
+}
+
+// DS-Lite: a transix line on the router, and a line rendered away from it (the placeholder).
+for (const [name, plan] of Object.entries(DS_LITE_CASES)) {
+  // systemd-unit does not depend on the plan: the MAP-E cases cover it.
+  for (const target of RENDER_TARGETS.filter((t) => t !== "systemd-unit")) {
+    test(`${name}: render --method ds-lite --target ${target} matches test/golden/render/${name}.${EXTENSION[target]}`, () => {
+      const rendered = renderTarget(target, plan());
+      assert.deepEqual(rendered.warnings, []);
+      assertGolden(`render/${name}.${EXTENSION[target]}`, formatRendered(rendered));
     });
   }
 }

@@ -6,7 +6,8 @@ import { renderShell } from "../../../src/render/shell.ts";
 import { renderNetworkd } from "../../../src/render/systemd.ts";
 import { renderVyos, VYOS_NFT_PATH } from "../../../src/render/vyos.ts";
 import { isRoot, Netns } from "../../helpers/netns.ts";
-import { CASES, casePlan } from "./cases.ts";
+import { renderDsLiteNetworkd, renderDsLiteNftables, renderDsLiteShell } from "../../../src/render/dslite.ts";
+import { CASES, casePlan, DS_LITE_CASES } from "./cases.ts";
 
 // nft -c needs CAP_NET_ADMIN; a namespace of the test's own keeps the check away from this host's ruleset.
 const skip =
@@ -45,6 +46,22 @@ for (const [name, prefix] of Object.entries(CASES)) {
     check(renderVyos(plan).files.find((f) => f.path === VYOS_NFT_PATH)?.content ?? "", "vyos");
     check(renderNetworkd(plan).find((f) => f.path.endsWith(".nft"))?.content ?? "", "systemd-networkd");
   });
+}
+
+for (const [name, plan] of Object.entries(DS_LITE_CASES)) {
+  test(
+    `${name}: nft -c accepts DS-Lite's MSS and filter table of every target that has one`,
+    { skip },
+    () => {
+      const table = renderDsLiteNftables(plan());
+      check(table, "nftables");
+      assert.equal(heredoc(renderDsLiteShell(plan())), table);
+      check(
+        renderDsLiteNetworkd(plan()).find((f) => f.path.endsWith(".nft"))?.content ?? "",
+        "systemd-networkd",
+      );
+    },
+  );
 }
 
 test("nft -c accepts the table with a TIME_WAIT of the user's", { skip }, () => {

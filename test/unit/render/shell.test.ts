@@ -6,10 +6,19 @@ import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
 import type { MapePlan } from "../../../src/plan/plan.ts";
-import { freshSetupCommands, linkSet, tunnelChange } from "../../../src/render/iproute2.ts";
+import {
+  forwarding,
+  freshSetupCommands,
+  ipv4Address,
+  ipv4Default,
+  linkSet,
+  tunnelAdd,
+  tunnelChange,
+} from "../../../src/render/iproute2.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { renderShell, shellCommand, shellQuote } from "../../../src/render/shell.ts";
-import { CASES, casePlan } from "./cases.ts";
+import { renderDsLiteNftables, renderDsLiteShell } from "../../../src/render/dslite.ts";
+import { CASES, casePlan, dsLiteAwayPlan, dsLiteCasePlan } from "./cases.ts";
 
 test("shellQuote gives sh back exactly the word, whatever it holds", () => {
   const word = fc.string({ unit: "binary", maxLength: 40 }).filter((s) => !s.includes("\0"));
@@ -69,6 +78,11 @@ exit 0
 `;
 
 function runWithStubs(plan: MapePlan, state: "absent" | "present") {
+  return runScriptWithStubs(renderShell(plan), plan.wan, state);
+}
+
+/** Runs a rendered script with the stubs; every argv it ran, and what nft read. */
+function runScriptWithStubs(text: string, wan: string, state: "absent" | "present") {
   const dir = mkdtempSync(join(tmpdir(), "mapectl-shell-"));
   try {
     for (const tool of ["ip", "nft", "sysctl", "id"]) {
@@ -76,13 +90,13 @@ function runWithStubs(plan: MapePlan, state: "absent" | "present") {
       chmodSync(join(dir, tool), 0o755);
     }
     const script = join(dir, "up.sh");
-    writeFileSync(script, renderShell(plan));
+    writeFileSync(script, text);
     const log = join(dir, "log");
     writeFileSync(log, "");
     writeFileSync(`${log}.nft`, "");
     const r = spawnSync("sh", [script], {
       encoding: "utf8",
-      env: { PATH: `${dir}:/usr/bin:/bin`, STUB_LOG: log, STUB_STATE: state, STUB_WAN: plan.wan },
+      env: { PATH: `${dir}:/usr/bin:/bin`, STUB_LOG: log, STUB_STATE: state, STUB_WAN: wan },
     });
     const calls = readFileSync(log, "utf8")
       .split("\x1e")
@@ -178,4 +192,37 @@ test("every command in the script is quoted from its argv", () => {
   const plan = casePlan(CASES.user);
   const script = renderShell(plan);
   for (const argv of freshSetupCommands(plan)) assert.ok(script.includes(shellCommand(argv)), argv.join(" "));
+});
+
+test("DS-Lite: on a fresh host the script builds the tunnel to the AFTR, the B4 address and the route, and no NAT", () => {
+  const plan = dsLiteCasePlan();
+  const script = renderDsLiteShell(plan);
+  assert.equal(spawnSync("sh", ["-n"], { input: script, encoding: "utf8" }).status, 0);
+  const r = runScriptWithStubs(script, plan.wan, "absent");
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(changes(r.calls), [
+    [...forwarding(true)],
+    [...tunnelAdd(plan)],
+    [...linkSet("dslite", ["up"])],
+    [...ipv4Address("add", "192.0.0.2", 29, "dslite")],
+    [...ipv4Default("add", "dslite", 10)],
+    ["nft", "-f", "-"],
+  ]);
+  const nft = renderDsLiteNftables(plan);
+  assert.equal(r.nftInput, nft + nft);
+  assert.doesNotMatch(nft, /snat|dnat|masquerade/);
+  const again = runScriptWithStubs(script, plan.wan, "present");
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(changes(again.calls).slice(1, 3), [
+    [...tunnelChange(plan)],
+    [...linkSet("dslite", ["mtu", "1460"])],
+  ]);
+});
+
+test("DS-Lite rendered away from the router stops before any change until the WAN address is filled in", () => {
+  const plan = dsLiteAwayPlan();
+  const r = runScriptWithStubs(renderDsLiteShell(plan), plan.wan, "absent");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /replace WAN-IPV6-ADDRESS with the WAN's global IPv6 address first/);
+  assert.deepEqual(changes(r.calls), []);
 });

@@ -14,7 +14,8 @@ import {
   VyosRenderError,
   vyosTunnelName,
 } from "../../../src/render/vyos.ts";
-import { CASES, casePlan } from "./cases.ts";
+import { renderDsLiteVyos } from "../../../src/render/dslite-vyos.ts";
+import { CASES, casePlan, DS_LITE_CASES } from "./cases.ts";
 import { checkSet, loadSchema, VYOS_DATA } from "./vyos-schema.ts";
 
 const DEFINITIONS = ["interfaces_tunnel.xml.in", "interfaces_ethernet.xml.in", "protocols_static.xml.in"];
@@ -237,3 +238,26 @@ test("without a gateway the commented route carries a marked placeholder that Vy
   assert.match(script, /# REPLACE fe80::GATEWAY/);
   assert.match(script, /ip -6 route show default dev eth1/);
 });
+
+for (const [name, plan] of Object.entries(DS_LITE_CASES)) {
+  test(`${name}: DS-Lite is one configure script whose set lines VyOS 1.4 and 1.5 accept`, () => {
+    const rendered = renderDsLiteVyos(plan());
+    assert.deepEqual(
+      rendered.files.map((f) => f.path),
+      [VYOS_CONFIGURE_FILE],
+    );
+    const script = rendered.files[0]?.content ?? "";
+    const lines = setLines(script);
+    assert.ok(lines.includes("set interfaces tunnel tun0 encapsulation ipip6"));
+    assert.ok(lines.includes("set interfaces tunnel tun0 address 192.0.0.2/29"));
+    assert.ok(lines.includes(`set interfaces tunnel tun0 remote ${plan().tunnel.remote}`));
+    assert.ok(!lines.some((l) => l.includes(" nat ")), "no NAT: the AFTR translates");
+    const placeholder = plan().tunnel.local === "WAN-IPV6-ADDRESS";
+    for (const line of [...lines, ...commentedSets(script)]) {
+      const why = checkBoth(line);
+      // the placeholder source-address must be refused by VyOS itself, every other line accepted
+      if (placeholder && line.includes("source-address")) assert.notEqual(why, null, line);
+      else assert.equal(why, null, line);
+    }
+  });
+}
