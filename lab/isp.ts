@@ -67,6 +67,14 @@ export class Isp {
     mark("BRs loaded, services started");
     await this.lab.waitForLog("kea-dhcp6", /DHCP6_STARTED/, 30_000);
     mark("kea up");
+    if (!this.lab.ceDhcpClient) {
+      await Promise.all([
+        this.lab.waitForLog("inet-servers", /inet servers ready/, 30_000),
+        this.lab.waitForLog("provisioning", /provisioning server ready/, 30_000),
+      ]);
+      mark("line ready, no CE client");
+      return;
+    }
     await this.startDhclient();
     await Promise.all([
       this.lab.waitForPrefix(this.currentPrefix, 60_000).then(() => {

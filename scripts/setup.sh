@@ -10,6 +10,7 @@ packages=(
   radvd isc-dhcp-client curl
   chromium fonts-ipafont-gothic
   systemd groff-base binutils
+  mmdebstrap systemd-container
 )
 missing=()
 for p in "${packages[@]}"; do
