@@ -19,6 +19,7 @@ export const ROUTER_PACKAGES = [
   "nftables",
   "conntrack",
   "procps",
+  "iputils-ping",
 ] as const;
 
 export interface RouterImage {

@@ -15,6 +15,11 @@ chroot "$root" systemctl enable systemd-networkd.service systemd-networkd-wait-o
 chroot "$root" systemctl mask console-getty.service getty@.service apt-daily.timer apt-daily-upgrade.timer \
   e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-timesyncd.service
 chroot "$root" systemctl set-default multi-user.target
+# Under nspawn /proc/sys is read-only but the machine's own /proc/sys/net is writable, and
+# systemd-sysctl skips itself on a read-only /proc/sys: let it run as on hardware, so that
+# sysctl.d's network keys (net.ipv4.ip_forward of the networkd render) apply at boot.
+mkdir -p "$root/etc/systemd/system/systemd-sysctl.service.d"
+printf '[Unit]\nConditionPathIsReadWrite=\n' >"$root/etc/systemd/system/systemd-sysctl.service.d/container.conf"
 # Persistent journal, so the daemon's lines of the boot before a reboot can be read afterwards.
 mkdir -p "$root/var/log/journal"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/locale"
