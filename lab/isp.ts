@@ -67,6 +67,14 @@ export class Isp {
     mark("BRs loaded, services started");
     await this.lab.waitForLog("kea-dhcp6", /DHCP6_STARTED/, 30_000);
     mark("kea up");
+    if (!this.lab.ceDhcpClient) {
+      await Promise.all([
+        this.lab.waitForLog("inet-servers", /inet servers ready/, 30_000),
+        this.lab.waitForLog("provisioning", /provisioning server ready/, 30_000),
+      ]);
+      mark("line ready, no CE client");
+      return;
+    }
     await this.startDhclient();
     await Promise.all([
       this.lab.waitForPrefix(this.currentPrefix, 60_000).then(() => {
@@ -214,20 +222,41 @@ export class Isp {
     await guest.writeFile(FILES.kea, JSON.stringify(keaConfig(prefix, FILES.keaDir), null, 2));
     await guest.writeFile(FILES.v6mig, JSON.stringify((provisioning ?? v6migAnswer)(prefix), null, 2));
     await guest.writeFile(logFile("kea-dhcp6"), "");
-    // The client releases the old lease first (its hook removes the old /56 and LAN address), as a
-    // router does when its line goes down; killing it would leave them behind.
-    await this.lab.exec(NS.ce, dhclientArgv(repo, ["-r"]), { timeoutMs: 20_000 });
-    const dhclient = this.daemons.dhclient;
-    if (dhclient !== undefined) await guest.stop(dhclient);
+    if (this.lab.ceDhcpClient) {
+      // The client releases the old lease first (its hook removes the old /56 and LAN address), as
+      // a router does when its line goes down; killing it would leave them behind.
+      await this.lab.exec(NS.ce, dhclientArgv(repo, ["-r"]), { timeoutMs: 20_000 });
+      const dhclient = this.daemons.dhclient;
+      if (dhclient !== undefined) await guest.stop(dhclient);
+    }
     await this.restartDaemon("kea-dhcp6", NS.ngn, ["kea-dhcp6", "-c", FILES.kea], {
       KEA_LOCKFILE_DIR: "none",
       KEA_PIDFILE_DIR: FILES.keaDir,
     });
     this.served = await loadBorderRelays(guest, [prefix], this.brOptions, this.served);
     await this.lab.waitForLog("kea-dhcp6", /DHCP6_STARTED/, 30_000);
+    if (!this.lab.ceDhcpClient) {
+      await this.reconnectLine(prefix, timeoutMs);
+      return;
+    }
     await guest.writeFile(join(GUEST.runDir, "dhclient6.leases"), "");
     await this.startDhclient();
     await this.lab.waitForPrefix(prefix, timeoutMs);
+  }
+
+  /**
+   * For a CE with its own DHCPv6 client (the router system): the line drops for two seconds, as a
+   * reconnect does, so the client loses carrier and asks again; returns once the CE holds `prefix`
+   * (its client's unreachable route for it).
+   */
+  private async reconnectLine(prefix: string, timeoutMs: number): Promise<void> {
+    await this.lab.run(NS.ngn, ["ip", "link", "set", NGN.cePort, "down"]);
+    await new Promise((r) => setTimeout(r, 2000));
+    await this.lab.run(NS.ngn, ["ip", "link", "set", NGN.cePort, "up"]);
+    await waitFor(`the CE to get ${prefix} by DHCPv6-PD`, timeoutMs, async () => {
+      const r = await this.lab.exec(NS.ce, ["ip", "-6", "route", "show", "type", "unreachable", prefix]);
+      return r.stdout.includes(prefix.split("/")[0] ?? prefix) ? true : null;
+    });
   }
 
   private async restartDaemon(

@@ -18,6 +18,11 @@ export interface LabOptions extends VmOptions {
   /** The /56 that Kea delegates to the CE; the seed user's BIGLOBE prefix by default. */
   prefix?: string;
   strictEncapLimit?: boolean;
+  /**
+   * Start ISC dhclient as the ce namespace's DHCPv6-PD client (default). False when the CE is a
+   * router system with its own client (lab/router-system.ts): the lab then only builds the line.
+   */
+  ceDhcpClient?: boolean;
 }
 
 /** What inet saw: one entry per TCP connection, UDP datagram, DNS query, HTTP request or echo request. */
@@ -78,6 +83,7 @@ export class Lab {
   /** Host seconds from qemu start to the agent, and from there to a CE with its /56. */
   readonly bootSeconds: number;
   topologySeconds = 0;
+  readonly ceDhcpClient: boolean;
   private readonly vm: BootedVm;
 
   private constructor(vm: BootedVm, repo: string, pki: LabPki, options: LabOptions) {
@@ -89,6 +95,7 @@ export class Lab {
     this.isp = new Isp(this, options.prefix ?? DEFAULT_PREFIX, {
       strictEncapLimit: options.strictEncapLimit ?? false,
     });
+    this.ceDhcpClient = options.ceDhcpClient ?? true;
   }
 
   static async boot(options: LabOptions = {}): Promise<Lab> {

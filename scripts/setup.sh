@@ -11,6 +11,7 @@ packages=(
   chromium fonts-ipafont-gothic
   systemd groff-base binutils
   qemu-user-static mmdebstrap binutils-aarch64-linux-gnu  # the arm64 build: strip, and a run under qemu-user
+  systemd-container  # the lab's router system: systemd-nspawn
 )
 missing=()
 for p in "${packages[@]}"; do

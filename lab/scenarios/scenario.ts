@@ -1,5 +1,5 @@
 import type { Counter } from "../isp.ts";
-import type { Lab } from "../lab.ts";
+import type { Lab, LabOptions } from "../lab.ts";
 
 export interface Check {
   readonly name: string;
@@ -16,11 +16,20 @@ export interface ScenarioReport {
   readonly checks: readonly Check[];
   /** The BRs' drop and pass counters after the scenario (`<br>_<reason>`). */
   readonly counters: Record<string, Counter>;
+  /** Measurements a scenario reports besides its checks (seconds, scores); null when not measured. */
+  readonly figures?: Record<string, number | null>;
 }
 
 export interface Scenario {
   readonly name: string;
   readonly summary: string;
+  /** How the lab must boot for it (the router scenario: no namespace CE client, strict BRs). */
+  readonly labOptions?: Partial<LabOptions>;
+  /**
+   * Host work before the VM boots (the router image): the guest sees the host over 9p with
+   * cache=loose, so nothing it reads may be created on the host while it runs.
+   */
+  readonly beforeBoot?: (repo: string, log: (line: string) => void) => void;
   /** Runs on a booted lab whose CE is fresh (resetCe) and delegated `lab.prefix`. */
   run(lab: Lab): Promise<ScenarioReport>;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -97,5 +97,27 @@ test(
     const completion = join(dir, "usr/share/bash-completion/completions/mapectl");
     assert.equal(spawnSync("bash", ["-n", completion]).status, 0);
     assert.match(readFileSync(completion, "utf8"), /^complete -F _mapectl mapectl$/m);
+  },
+);
+
+test(
+  "install from the single executable run by its bare name (as a router's PATH finds it) names the executable in the unit",
+  { skip, timeout: 600_000 },
+  () => {
+    ensureSea(process.arch);
+    const bin = mkdtempSync(join(tmpdir(), "mapectl-sea-path-"));
+    symlinkSync(SEA, join(bin, "mapectl"));
+    const root = mkdtempSync(join(tmpdir(), "mapectl-sea-root-"));
+    const r = spawnSync("mapectl", ["install", "--root", root, "--wan", "wan0", "--lan", "lan0"], {
+      cwd: "/",
+      env: { PATH: `${bin}:/usr/bin:/bin` },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const unit = readFileSync(join(root, "etc/systemd/system/mapectl.service"), "utf8");
+    assert.match(
+      unit,
+      new RegExp(`^ExecStart=${realpathSync(SEA).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} watch$`, "m"),
+    );
   },
 );

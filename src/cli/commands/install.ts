@@ -2,6 +2,7 @@ import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { JSON_HELP } from "../common-options.ts";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { createRequire } from "node:module";
 import { Option, type Command } from "commander";
 import type { Installer, Manifest, Step } from "../../host/installer.ts";
 import { HostRefusal } from "../../host/host-refusal.ts";
@@ -44,10 +45,14 @@ function detectTarget(root: string): InstallTarget {
 }
 
 /** The words that start this very mapectl: the single executable, or node and the bundle. */
-async function runningCommand(): Promise<{ command: string[]; sea: boolean }> {
+function runningCommand(): { command: string[]; sea: boolean } {
   let sea: boolean;
   try {
-    sea = (await import("node:sea")).isSea();
+    // require, not import(): a single executable's main script has no dynamic import() at all, so
+    // import("node:sea") fails there and the executable took itself for a script named argv[1].
+    // (Node before 20.12 has no node:sea: then it is no single executable either.)
+    const nodeRequire = createRequire(join(process.cwd(), "mapectl-install.js"));
+    sea = (nodeRequire("node:sea") as typeof import("node:sea")).isSea();
   } catch {
     sea = false;
   }
@@ -117,7 +122,7 @@ async function runInstall(flags: InstallFlags, output: Output): Promise<void> {
   const manifestPath = target === "vyos" ? `${vyos.VYOS_DIR}/install.json` : DEBIAN.manifest;
   const inst = new Installer(root, flags.dryRun === true, loadManifest(join(root, manifestPath)));
   const notes: string[] = [];
-  const running = await runningCommand();
+  const running = runningCommand();
   // a packaged install's unit runs the package's executable
   const unitRuns =
     target === "debian" && ![DEBIAN_EXECUTABLE, DEBIAN.packagedUnit].some((p) => existsSync(join(root, p)));

@@ -15,13 +15,15 @@ async function labModules(): Promise<{
   scenarios: typeof import("../../../lab/scenarios/index.ts");
   lab: typeof import("../../../lab/lab.ts");
   preflight: typeof import("../../../lab/preflight.ts");
+  paths: typeof import("../../../lab/paths.ts");
 }> {
-  const [scenarios, lab, preflight] = await Promise.all([
+  const [scenarios, lab, preflight, paths] = await Promise.all([
     import("../../../lab/scenarios/index.ts"),
     import("../../../lab/lab.ts"),
     import("../../../lab/preflight.ts"),
+    import("../../../lab/paths.ts"),
   ]);
-  return { scenarios, lab, preflight };
+  return { scenarios, lab, preflight, paths };
 }
 
 export function registerLab(program: Command, output: Output): void {
@@ -61,7 +63,7 @@ export function registerLab(program: Command, output: Output): void {
     .option("--prefix <prefix>", "the /56 the ISP delegates (default: 2404:7a82:4d02:4100::/56)")
     .option("--json", JSON_HELP)
     .action(async (name: string, options: RunOptions) => {
-      const { scenarios, lab: labModule, preflight } = await labModules();
+      const { scenarios, lab: labModule, preflight, paths } = await labModules();
       const scenario = scenarios.findScenario(name);
       if (scenario === undefined) {
         throw new CliError(
@@ -76,7 +78,12 @@ export function registerLab(program: Command, output: Output): void {
       const progress = (line: string): void => {
         if (options.json !== true) output.err(line);
       };
-      const booted = await labModule.Lab.boot({ ...(prefix === undefined ? {} : { prefix }), log: progress });
+      scenario.beforeBoot?.(paths.repoRoot(), progress);
+      const booted = await labModule.Lab.boot({
+        ...scenario.labOptions,
+        ...(prefix === undefined ? {} : { prefix }),
+        log: progress,
+      });
       let report: Awaited<ReturnType<typeof scenarios.runScenario>>;
       try {
         report = await scenarios.runScenario(booted, scenario);
@@ -91,6 +98,8 @@ export function registerLab(program: Command, output: Output): void {
           lines.push(`  ${check.passed ? "ok  " : "FAIL"}  ${check.name}: ${check.detail}`);
         const moved = Object.entries(report.counters).map(([n, c]) => `${n}=${c.packets}`);
         lines.push(`  BR counters: ${moved.length === 0 ? "all 0" : moved.join(" ")}`);
+        const figures = Object.entries(report.figures ?? {}).map(([n, v]) => `${n}=${v === null ? "-" : v}`);
+        if (figures.length > 0) lines.push(`  figures: ${figures.join(" ")}`);
         output.out(lines.join("\n"));
       }
       if (!report.passed) {
