@@ -17,7 +17,7 @@ import { resetCe } from "../lab/ce-reset.ts";
 import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
-import { plainRouting, splitSides } from "./dataplane/paths.ts";
+import { benchFlowtable, plainRouting, splitSides } from "./dataplane/paths.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
@@ -139,9 +139,33 @@ try {
   // cost in guest instructions, split layout (the user's side on vCPU 0)
   await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
   await splitSides(lab, true);
-  results.cost = await measureCost(lab, toPlain, toMape, (line) => {
-    console.error(line);
-  });
+  const TUNNEL = "mape";
+  results.cost = await measureCost(
+    lab,
+    [
+      { name: "plain", enter: toPlain, leave: toMape },
+      { name: "mape", enter: () => Promise.resolve(), leave: () => Promise.resolve() },
+      {
+        name: "mapeFlowtable",
+        enter: () => benchFlowtable(lab, [CE.lan, TUNNEL]),
+        leave: () => benchFlowtable(lab, null),
+      },
+      {
+        name: "plainFlowtable",
+        enter: async () => {
+          await toPlain();
+          await benchFlowtable(lab, [CE.lan, CE.wan]);
+        },
+        leave: async () => {
+          await benchFlowtable(lab, null);
+          await toMape();
+        },
+      },
+    ],
+    (line) => {
+      console.error(line);
+    },
+  );
   await splitSides(lab, false);
   show("cost");
 

@@ -54,3 +54,22 @@ export async function plainRouting(lab: Lab, on: boolean): Promise<void> {
     await lab.exec(NS.ngn, ["ip", "route", "del", "192.0.2.0/30"]);
   }
 }
+
+/**
+ * A candidate fast path measured on top of a path: an nftables flowtable on `devices` (the LAN
+ * side and the way out), with established TCP and UDP flows added to it in a table of its own, so
+ * the candidate comes and goes without touching mapectl's table.
+ */
+export async function benchFlowtable(lab: Lab, devices: readonly string[] | null): Promise<void> {
+  if (devices === null) {
+    await lab.run(NS.ce, ["nft", "delete", "table", "inet", "benchft"]);
+    return;
+  }
+  const list = devices.map((d) => `"${d}"`).join(", ");
+  await lab.run(NS.ce, ["nft", "-f", "-"], {
+    input:
+      `table inet benchft {\n\tflowtable ft {\n\t\thook ingress priority filter;\n\t\tdevices = { ${list} };\n\t}\n` +
+      `\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n` +
+      `\t\tmeta l4proto { tcp, udp } flow add @ft\n\t}\n}\n`,
+  });
+}

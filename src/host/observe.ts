@@ -24,6 +24,26 @@ function readForwarding(): boolean | null {
   }
 }
 
+/**
+ * Whether this kernel has nftables flowtables (nft_flow_offload, a module or built in): mapectl's
+ * table then gives the tunnel's established flows the fast path; without them, loading a table
+ * with a flowtable fails, so it is left out. Read from the module lists, not by loading anything.
+ */
+export function kernelHasFlowtables(): boolean {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  if (/^nft_flow_offload /m.test(read("/proc/modules"))) return true;
+  const release = read("/proc/sys/kernel/osrelease").trim();
+  if (release === "" || release.includes("/")) return false;
+  const lists = ["modules.dep", "modules.builtin"].map((f) => read(`/lib/modules/${release}/${f}`));
+  return lists.some((text) => /(^|\/)nft_flow_offload\.ko/m.test(text));
+}
+
 /** Reads everything reconcile, status and doctor compare with the plan, in one pass. */
 export async function observeHost(runner: CommandRunner): Promise<HostState> {
   const [links, addresses, routes4, routes6] = await Promise.all([
@@ -39,5 +59,6 @@ export async function observeHost(runner: CommandRunner): Promise<HostState> {
     routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
     ipv4Forwarding: readForwarding(),
     nftTable: nft.code === 0 ? nft.stdout.trim() : null,
+    flowtables: kernelHasFlowtables(),
   };
 }

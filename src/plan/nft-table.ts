@@ -3,7 +3,7 @@
  * to one form, so a table changed by hand shows as a difference and nothing else does. nft prints
  * what it loaded in its own way: counters with their values, anonymous sets in its own order,
  * "snat to" for "snat ip to" in an ip table, an address range that is one prefix as that prefix,
- * its own line breaks and blank lines.
+ * its own line breaks and blank lines, a flowtable's devices without quotes.
  */
 export function canonicalNftTable(text: string): string {
   const lines = text
@@ -11,21 +11,25 @@ export function canonicalNftTable(text: string): string {
     .filter((line) => !/^\s*#/.test(line))
     // the rendered script's create-and-delete preamble that makes its load one transaction
     .filter((line) => !/^\s*(table ip mapectl \{\}|delete table ip mapectl)\s*$/.test(line));
-  return lines
-    .join(" ")
-    .replace(/counter packets \d+ bytes \d+/g, "counter")
-    .replace(/\b(snat|dnat) ip to\b/g, "$1 to")
-    .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
-    .replace(/\s+/g, " ")
-    .trim()
-    .replace(
-      /\{ ([^{};]*?) \}/g,
-      (_whole, inner: string) =>
-        `{ ${inner
-          .split(/\s*,\s*/)
-          .sort()
-          .join(", ")} }`,
-    );
+  return (
+    lines
+      .join(" ")
+      .replace(/counter packets \d+ bytes \d+/g, "counter")
+      // a flowtable's devices: nft prints the names unquoted
+      .replace(/devices = \{([^}]*)\}/g, (_whole, inner: string) => `devices = {${inner.replace(/"/g, "")}}`)
+      .replace(/\b(snat|dnat) ip to\b/g, "$1 to")
+      .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
+      .replace(/\s+/g, " ")
+      .trim()
+      .replace(
+        /\{ ([^{};]*?) \}/g,
+        (_whole, inner: string) =>
+          `{ ${inner
+            .split(/\s*,\s*/)
+            .sort()
+            .join(", ")} }`,
+      )
+  );
 }
 
 function ipv4Number(text: string): number {

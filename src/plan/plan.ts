@@ -29,6 +29,8 @@ export interface PlanInput {
   /** Conntrack TIME_WAIT for TCP flows through the tunnel, in seconds; absent or null: the kernel's. */
   readonly tcpTimeWait?: number | null;
   readonly tunnelOwner?: "mapectl" | "vyos";
+  /** The kernel has nftables flowtables: established flows through the tunnel take the fast path. */
+  readonly fastPath?: boolean;
 }
 
 /**
@@ -66,6 +68,11 @@ export interface MapePlan {
    * NAPT table. Absent (state files from before it existed) means mapectl.
    */
   readonly tunnelOwner?: "mapectl" | "vyos";
+  /**
+   * Established TCP and UDP flows between the LAN interfaces and the tunnel skip the forward path
+   * (an nftables flowtable). Absent (state files from before it existed, or no LAN) means no.
+   */
+  readonly fastPath?: boolean;
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: ParametersJson;
 }
@@ -171,6 +178,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     forwards: input.forwards.map((f) => ({ ...f })),
     tcpTimeWait: timeWait,
     tunnelOwner: input.tunnelOwner ?? "mapectl",
+    fastPath: input.fastPath === true && input.lan.length > 0,
     parameters: parametersJson(input.resolved),
   };
 }
