@@ -17,7 +17,7 @@ import { resetCe } from "../lab/ce-reset.ts";
 import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
-import { benchFlowtable, plainRouting, splitSides } from "./dataplane/paths.ts";
+import { benchFlowtable, dropFastPathRule, plainRouting, splitSides } from "./dataplane/paths.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
@@ -139,16 +139,17 @@ try {
   // cost in guest instructions, split layout (the user's side on vCPU 0)
   await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
   await splitSides(lab, true);
-  const TUNNEL = "mape";
+  // plain routing + masquerade is the reference of the ratios; mapeWithoutFastPath is MAP-E before
+  // its flowtable, plainFlowtable a plain router with a flowtable of its own, for comparison
   results.cost = await measureCost(
     lab,
     [
       { name: "plain", enter: toPlain, leave: toMape },
       { name: "mape", enter: () => Promise.resolve(), leave: () => Promise.resolve() },
       {
-        name: "mapeFlowtable",
-        enter: () => benchFlowtable(lab, [CE.lan, TUNNEL]),
-        leave: () => benchFlowtable(lab, null),
+        name: "mapeWithoutFastPath",
+        enter: () => dropFastPathRule(lab),
+        leave: () => mapectl(UP).then(() => undefined),
       },
       {
         name: "plainFlowtable",

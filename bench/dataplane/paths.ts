@@ -73,3 +73,14 @@ export async function benchFlowtable(lab: Lab, devices: readonly string[] | null
       `\t\tmeta l4proto { tcp, udp } flow add @ft\n\t}\n}\n`,
   });
 }
+
+/**
+ * MAP-E as it was before the fast path: mapectl's rule that adds flows to its flowtable deleted
+ * (by handle); `mapectl up` puts it back, as it restores any hand edit of its table.
+ */
+export async function dropFastPathRule(lab: Lab): Promise<void> {
+  const chain = await lab.run(NS.ce, ["nft", "-a", "list", "chain", "ip", "mapectl", "forward"]);
+  const handle = /flow add @\S+ # handle (\d+)/.exec(chain)?.[1];
+  if (handle === undefined) throw new Error(`mapectl's table has no fast path rule:\n${chain}`);
+  await lab.run(NS.ce, ["nft", "delete", "rule", "ip", "mapectl", "forward", "handle", handle]);
+}
