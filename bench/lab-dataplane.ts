@@ -17,7 +17,13 @@ import { resetCe } from "../lab/ce-reset.ts";
 import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
-import { benchFlowtable, dropFastPathRule, plainRouting, splitSides } from "./dataplane/paths.ts";
+import {
+  IPERF_CLIENT,
+  benchFlowtable,
+  dropFastPathRule,
+  plainRouting,
+  splitSides,
+} from "./dataplane/paths.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
@@ -68,23 +74,7 @@ async function iperf(): Promise<IperfRun> {
   const cpus0 = await cpuTimes();
   const out = await lab.run(
     NS.lan,
-    [
-      "taskset",
-      "-c",
-      "0",
-      "iperf3",
-      "-c",
-      INET.hosts[0],
-      "-p",
-      String(INET.iperfPort),
-      "-t",
-      "10",
-      "-O",
-      "2",
-      "-J",
-      "--connect-timeout",
-      "5000",
-    ],
+    [...IPERF_CLIENT, "-t", "10", "-O", "2", "-J", "--connect-timeout", "5000"],
     { timeoutMs: 60_000 },
   );
   const cpus1 = await cpuTimes();

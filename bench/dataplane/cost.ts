@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { CE, INET, NS } from "../../lab/addresses.ts";
 import type { Lab } from "../../lab/lab.ts";
 import { buildLabC } from "../../lab/plugins/insn-count.ts";
+import { IPERF_CLIENT } from "./paths.ts";
 import { medianOf, spreadPercent } from "./stats.ts";
 
 // The dataplane's cost in guest instructions on vCPU 0 (the user's side in the split layout),
@@ -69,23 +70,7 @@ async function counted(
 
 function tcpTransfer(c: Counted, bytes: number): Promise<Transfer> {
   return counted(c, async () => {
-    const out = await c.lab.run(
-      NS.lan,
-      [
-        "taskset",
-        "-c",
-        "0",
-        "iperf3",
-        "-c",
-        INET.hosts[0],
-        "-p",
-        String(INET.iperfPort),
-        "-J",
-        "-n",
-        String(bytes),
-      ],
-      { timeoutMs: 180_000 },
-    );
+    const out = await c.lab.run(NS.lan, [...IPERF_CLIENT, "-J", "-n", String(bytes)], { timeoutMs: 180_000 });
     const doc = JSON.parse(out) as { error?: string; end: { sum_received?: { bits_per_second: number } } };
     if (doc.error !== undefined) throw new Error(`iperf3: ${doc.error}`);
     return { mbps: (doc.end.sum_received?.bits_per_second ?? 0) / 1e6, received: bytes };

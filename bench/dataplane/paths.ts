@@ -1,8 +1,13 @@
-import { CE, NGN, NS, type NamespaceName } from "../../lab/addresses.ts";
+import { CE, INET, NGN, NS, type NamespaceName } from "../../lab/addresses.ts";
 import type { Lab } from "../../lab/lab.ts";
 
 // The two paths lab-dataplane compares (MAP-E and plain routing with masquerade) and where their
 // receive processing runs.
+
+/** The iperf3 client on lan, pinned to vCPU 0 (the user's side), towards inet's server. */
+export const IPERF_CLIENT = [
+  ...["taskset", "-c", "0", "iperf3", "-c", INET.hosts[0], "-p", String(INET.iperfPort)],
+] as const;
 
 /**
  * Where receive processing runs. Shared: every hop of a forwarded packet runs on the sender's vCPU
