@@ -96,8 +96,8 @@ function snatRule(spec: NaptSpec, tunnel: string): string[] {
  * work. What the forward chain decides is decided on the flow's first packets (the MSS clamp
  * touches only SYNs, and only established flows are added), so it changes no verdict; the flows
  * stay in conntrack, marked [OFFLOAD]. In the lab it took the router's instructions per MB of
- * bulk TCP from 1.07× to 0.98× those of plain routing with masquerade, and per 64-byte UDP packet
- * from 1.47× to 1.19× (bench/README.md).
+ * bulk TCP from 1.12× to 0.99× those of plain routing with masquerade, and per 64-byte UDP packet
+ * from 1.53× to 1.10× (bench/README.md).
  */
 function fastPath(spec: NaptSpec, tunnel: string): { flowtable: string[]; rule: string[] } {
   if (spec.fastPathDevices.length === 0) return { flowtable: [], rule: [] };
