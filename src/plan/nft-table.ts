@@ -11,25 +11,27 @@ export function canonicalNftTable(text: string): string {
     .filter((line) => !/^\s*#/.test(line))
     // the rendered script's create-and-delete preamble that makes its load one transaction
     .filter((line) => !/^\s*(table ip mapectl \{\}|delete table ip mapectl)\s*$/.test(line));
-  return (
-    lines
-      .join(" ")
-      .replace(/counter packets \d+ bytes \d+/g, "counter")
-      // a flowtable's devices: nft prints the names unquoted
-      .replace(/devices = \{([^}]*)\}/g, (_whole, inner: string) => `devices = {${inner.replace(/"/g, "")}}`)
-      .replace(/\b(snat|dnat) ip to\b/g, "$1 to")
-      .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
-      .replace(/\s+/g, " ")
-      .trim()
-      .replace(
-        /\{ ([^{};]*?) \}/g,
-        (_whole, inner: string) =>
-          `{ ${inner
-            .split(/\s*,\s*/)
-            .sort()
-            .join(", ")} }`,
-      )
-  );
+  return lines
+    .join(" ")
+    .replace(/counter packets \d+ bytes \d+/g, "counter")
+    .replace(/devices = \{([^}]*)\}/g, unquotedDevices)
+    .replace(/\b(snat|dnat) ip to\b/g, "$1 to")
+    .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(
+      /\{ ([^{};]*?) \}/g,
+      (_whole, inner: string) =>
+        `{ ${inner
+          .split(/\s*,\s*/)
+          .sort()
+          .join(", ")} }`,
+    );
+}
+
+/** nft prints a flowtable's device names without the quotes the rendered table has. */
+function unquotedDevices(_whole: string, inner: string): string {
+  return `devices = {${inner.replace(/"/g, "")}}`;
 }
 
 function ipv4Number(text: string): number {
