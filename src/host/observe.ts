@@ -25,7 +25,8 @@ function readForwarding(): boolean | null {
 }
 
 /**
- * Whether this kernel has nftables flowtables (nft_flow_offload, a module or built in): mapectl's
+ * Whether this kernel has nftables flowtables for IPv4 (nft_flow_offload, and the flowtable type:
+ * nf_flow_table_inet, nf_flow_table_ipv4 before 5.x merged them; modules or built in): mapectl's
  * table then gives the tunnel's established flows the fast path; without them, loading a table
  * with a flowtable fails, so it is left out. Read from the module lists, not by loading anything.
  */
@@ -37,11 +38,13 @@ export function kernelHasFlowtables(): boolean {
       return "";
     }
   };
-  if (/^nft_flow_offload /m.test(read("/proc/modules"))) return true;
   const release = read("/proc/sys/kernel/osrelease").trim();
-  if (release === "" || release.includes("/")) return false;
-  const lists = ["modules.dep", "modules.builtin"].map((f) => read(`/lib/modules/${release}/${f}`));
-  return lists.some((text) => /(^|\/)nft_flow_offload\.ko/m.test(text));
+  const lists = [read("/proc/modules").replace(/^(\S+) .*$/gm, "$1.ko")];
+  if (release !== "" && !release.includes("/")) {
+    lists.push(...["modules.dep", "modules.builtin"].map((f) => read(`/lib/modules/${release}/${f}`)));
+  }
+  const has = (name: RegExp) => lists.some((text) => new RegExp(`(^|/)${name.source}\\.ko`, "m").test(text));
+  return has(/nft_flow_offload/) && has(/nf_flow_table_(inet|ipv4)/);
 }
 
 /** Reads everything reconcile, status and doctor compare with the plan, in one pass. */
