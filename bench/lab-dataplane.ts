@@ -17,7 +17,13 @@ import { resetCe } from "../lab/ce-reset.ts";
 import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
-import { plainRouting, splitSides } from "./dataplane/paths.ts";
+import {
+  IPERF_CLIENT,
+  benchFlowtable,
+  dropFastPathRule,
+  plainRouting,
+  splitSides,
+} from "./dataplane/paths.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
@@ -68,23 +74,7 @@ async function iperf(): Promise<IperfRun> {
   const cpus0 = await cpuTimes();
   const out = await lab.run(
     NS.lan,
-    [
-      "taskset",
-      "-c",
-      "0",
-      "iperf3",
-      "-c",
-      INET.hosts[0],
-      "-p",
-      String(INET.iperfPort),
-      "-t",
-      "10",
-      "-O",
-      "2",
-      "-J",
-      "--connect-timeout",
-      "5000",
-    ],
+    [...IPERF_CLIENT, "-t", "10", "-O", "2", "-J", "--connect-timeout", "5000"],
     { timeoutMs: 60_000 },
   );
   const cpus1 = await cpuTimes();
@@ -139,9 +129,34 @@ try {
   // cost in guest instructions, split layout (the user's side on vCPU 0)
   await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
   await splitSides(lab, true);
-  results.cost = await measureCost(lab, toPlain, toMape, (line) => {
-    console.error(line);
-  });
+  // plain routing + masquerade is the reference of the ratios; mapeWithoutFastPath is MAP-E before
+  // its flowtable, plainFlowtable a plain router with a flowtable of its own, for comparison
+  results.cost = await measureCost(
+    lab,
+    [
+      { name: "plain", enter: toPlain, leave: toMape },
+      { name: "mape", enter: () => Promise.resolve(), leave: () => Promise.resolve() },
+      {
+        name: "mapeWithoutFastPath",
+        enter: () => dropFastPathRule(lab),
+        leave: () => mapectl(UP).then(() => undefined),
+      },
+      {
+        name: "plainFlowtable",
+        enter: async () => {
+          await toPlain();
+          await benchFlowtable(lab, [CE.lan, CE.wan]);
+        },
+        leave: async () => {
+          await benchFlowtable(lab, null);
+          await toMape();
+        },
+      },
+    ],
+    (line) => {
+      console.error(line);
+    },
+  );
   await splitSides(lab, false);
   show("cost");
 

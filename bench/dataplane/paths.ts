@@ -1,8 +1,13 @@
-import { CE, NGN, NS, type NamespaceName } from "../../lab/addresses.ts";
+import { CE, INET, NGN, NS, type NamespaceName } from "../../lab/addresses.ts";
 import type { Lab } from "../../lab/lab.ts";
 
 // The two paths lab-dataplane compares (MAP-E and plain routing with masquerade) and where their
 // receive processing runs.
+
+/** The iperf3 client on lan, pinned to vCPU 0 (the user's side), towards inet's server. */
+export const IPERF_CLIENT = [
+  ...["taskset", "-c", "0", "iperf3", "-c", INET.hosts[0], "-p", String(INET.iperfPort)],
+] as const;
 
 /**
  * Where receive processing runs. Shared: every hop of a forwarded packet runs on the sender's vCPU
@@ -53,4 +58,34 @@ export async function plainRouting(lab: Lab, on: boolean): Promise<void> {
     await lab.exec(NS.ngn, ["ip", "route", "del", "default", "via", "100.64.1.2"]);
     await lab.exec(NS.ngn, ["ip", "route", "del", "192.0.2.0/30"]);
   }
+}
+
+/**
+ * A candidate fast path measured on top of a path: an nftables flowtable on `devices` (the LAN
+ * side and the way out), with established TCP and UDP flows added to it in a table of its own, so
+ * the candidate comes and goes without touching mapectl's table.
+ */
+export async function benchFlowtable(lab: Lab, devices: readonly string[] | null): Promise<void> {
+  if (devices === null) {
+    await lab.run(NS.ce, ["nft", "delete", "table", "inet", "benchft"]);
+    return;
+  }
+  const list = devices.map((d) => `"${d}"`).join(", ");
+  await lab.run(NS.ce, ["nft", "-f", "-"], {
+    input:
+      `table inet benchft {\n\tflowtable ft {\n\t\thook ingress priority filter;\n\t\tdevices = { ${list} };\n\t}\n` +
+      `\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n` +
+      `\t\tmeta l4proto { tcp, udp } flow add @ft\n\t}\n}\n`,
+  });
+}
+
+/**
+ * MAP-E as it was before the fast path: mapectl's rule that adds flows to its flowtable deleted
+ * (by handle); `mapectl up` puts it back, as it restores any hand edit of its table.
+ */
+export async function dropFastPathRule(lab: Lab): Promise<void> {
+  const chain = await lab.run(NS.ce, ["nft", "-a", "list", "chain", "ip", "mapectl", "forward"]);
+  const handle = /flow add @\S+ # handle (\d+)/.exec(chain)?.[1];
+  if (handle === undefined) throw new Error(`mapectl's table has no fast path rule:\n${chain}`);
+  await lab.run(NS.ce, ["nft", "delete", "rule", "ip", "mapectl", "forward", "handle", handle]);
 }

@@ -8,25 +8,35 @@ import { cacheRoot, repoRoot } from "../paths.ts";
 // The lab's guest-instruction counter: a TCG plugin of the project's own (insn-count.c), built with
 // the system compiler on first use and cached by the hash of its source, so an edit rebuilds it.
 
-/** Builds insn-count.so if its source changed and returns its path; throws one line if gcc fails. */
-export function buildInsnCountPlugin(): string {
-  const source = join(repoRoot(), "lab", "plugins", "insn-count.c");
+/**
+ * Builds a C source of the lab's with the system compiler, cached by the hash of the source (an
+ * edit rebuilds it), and returns the output's path; throws one line if the compiler fails.
+ * `shared` makes a shared object (a qemu plugin), else a program (which the guest runs from the
+ * host's root).
+ */
+export function buildLabC(source: string, name: string, shared: boolean): string {
   const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 16);
   const dir = join(cacheRoot(), "plugins");
-  const lib = join(dir, `insn-count-${hash}.so`);
-  if (existsSync(lib)) return lib;
+  const out = join(dir, `${name}-${hash}${shared ? ".so" : ""}`);
+  if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
-  const partial = `${lib}.${process.pid}.tmp`;
+  const partial = `${out}.${process.pid}.tmp`;
   const cc = process.env.CC ?? "gcc";
-  const r = spawnSync(cc, ["-O2", "-Wall", "-shared", "-fPIC", "-o", partial, source, "-lpthread"], {
+  const flags = shared ? ["-shared", "-fPIC"] : [];
+  const r = spawnSync(cc, ["-O2", "-Wall", ...flags, "-o", partial, source, "-lpthread"], {
     encoding: "utf8",
   });
   if (r.status !== 0) {
     const why = r.error?.message ?? r.stderr.trim().split("\n")[0] ?? `exit ${String(r.status)}`;
-    throw new Error(`cannot build the instruction-count plugin with ${cc}: ${why}; install gcc or set CC`);
+    throw new Error(`cannot build ${name} with ${cc}: ${why}; install gcc or set CC`);
   }
-  renameSync(partial, lib);
-  return lib;
+  renameSync(partial, out);
+  return out;
+}
+
+/** Builds insn-count.so if its source changed and returns its path. */
+export function buildInsnCountPlugin(): string {
+  return buildLabC(join(repoRoot(), "lab", "plugins", "insn-count.c"), "insn-count", true);
 }
 
 /** The guest instructions each vCPU has executed since boot, vCPU 0 first, read from the plugin's socket. */

@@ -122,6 +122,16 @@ async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<E
   );
 }
 
+/**
+ * What `nft -c` can check before the actions run: nft resolves a flowtable's devices, and the tunnel
+ * in it is made by this very run, so until it exists the check leaves the fast path out (the load
+ * itself has it, after the tunnel).
+ */
+export function checkable(plan: MapePlan, host: HostState, nftScript: string): string {
+  if (plan.fastPath !== true || host.links.some((l) => l.name === plan.tunnel.name)) return nftScript;
+  return renderNftables({ ...plan, fastPath: false });
+}
+
 /** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
 const SETTLE_ROUNDS = 2;
 
@@ -236,7 +246,9 @@ export async function converge(
   // nft -c takes as long as loading the table (0.2–1 s on a small router): check while the ip
   // changes go in, and hold the load until the check has passed; a refusal fails the load, and
   // applyActions then rolls back what went before it.
-  const check = actions.some((a) => a.id === "nat") ? checkRuleset(runner, nftScript) : null;
+  const check = actions.some((a) => a.id === "nat")
+    ? checkRuleset(runner, checkable(plan, host, nftScript))
+    : null;
   if (options.dryRun) {
     const refused = check === null ? null : await check;
     if (refused !== null) throw refused;

@@ -24,6 +24,29 @@ function readForwarding(): boolean | null {
   }
 }
 
+/**
+ * Whether this kernel has nftables flowtables for IPv4 (nft_flow_offload, and the flowtable type:
+ * nf_flow_table_inet, nf_flow_table_ipv4 before 5.x merged them; modules or built in): mapectl's
+ * table then gives the tunnel's established flows the fast path; without them, loading a table
+ * with a flowtable fails, so it is left out. Read from the module lists, not by loading anything.
+ */
+export function kernelHasFlowtables(): boolean {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const release = read("/proc/sys/kernel/osrelease").trim();
+  const lists = [read("/proc/modules").replace(/^(\S+) .*$/gm, "$1.ko")];
+  if (release !== "" && !release.includes("/")) {
+    lists.push(...["modules.dep", "modules.builtin"].map((f) => read(`/lib/modules/${release}/${f}`)));
+  }
+  const has = (name: RegExp) => lists.some((text) => new RegExp(`(^|/)${name.source}\\.ko`, "m").test(text));
+  return has(/nft_flow_offload/) && has(/nf_flow_table_(inet|ipv4)/);
+}
+
 /** Reads everything reconcile, status and doctor compare with the plan, in one pass. */
 export async function observeHost(runner: CommandRunner): Promise<HostState> {
   const [links, addresses, routes4, routes6] = await Promise.all([
@@ -39,5 +62,6 @@ export async function observeHost(runner: CommandRunner): Promise<HostState> {
     routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
     ipv4Forwarding: readForwarding(),
     nftTable: nft.code === 0 ? nft.stdout.trim() : null,
+    flowtables: kernelHasFlowtables(),
   };
 }

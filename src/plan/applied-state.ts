@@ -44,6 +44,7 @@ const schema = z.looseObject({
     ),
     tcpTimeWait: z.optional(z.nullable(whole)),
     tunnelOwner: z.optional(z.enum(["mapectl", "vyos"])),
+    fastPath: z.optional(z.boolean()),
     parameters: z.record(text, z.unknown()),
   }),
   nftScript: text,

@@ -108,6 +108,8 @@ export interface PlanContext {
   readonly widen: boolean;
   readonly prefixFrom: string;
   readonly gateway: string;
+  /** The kernel has nftables flowtables (for the tunnel's fast path); absent: no. */
+  readonly flowtables?: boolean;
 }
 
 /** get config: the WAN, the prefix and the BR's next hop, or a sentence saying what is missing. */
@@ -144,7 +146,7 @@ export function planContext(settings: Settings, host: HostState): PlanContext {
       `no IPv6 default router on ${wan} (no Router Advertisement yet?): give --gateway fe80::…`,
     );
   }
-  return { wan, prefix, widen, prefixFrom, gateway };
+  return { wan, prefix, widen, prefixFrom, gateway, flowtables: host.flowtables === true };
 }
 
 /** The settings that decide parameters without the network. */
@@ -210,7 +212,13 @@ export function expectedParameters(
   return widenToRule(resolveFromSettings(settings, seen.prefix, table, notMape), seen.widen);
 }
 
-function planInput(settings: Settings, resolved: ResolvedParameters, wan: string, gateway: string): MapePlan {
+function planInput(
+  settings: Settings,
+  resolved: ResolvedParameters,
+  wan: string,
+  gateway: string,
+  fastPath: boolean,
+): MapePlan {
   // Until up, watch, status and doctor apply DS-Lite, they must not build MAP-E for a DS-Lite setting.
   if (settings.method === "ds-lite") {
     throw new MapectlError(
@@ -219,6 +227,7 @@ function planInput(settings: Settings, resolved: ResolvedParameters, wan: string
     );
   }
   return buildPlan({
+    fastPath,
     resolved,
     wan,
     lan: settings.lan,
@@ -243,7 +252,13 @@ export function planFromResolved(
     widened.widenedTo === null
       ? context.prefixFrom
       : `${context.prefixFrom}, widened to the rule's /${widened.widenedTo}`;
-  const plan = planInput(settings, widened.resolved, context.wan, context.gateway);
+  const plan = planInput(
+    settings,
+    widened.resolved,
+    context.wan,
+    context.gateway,
+    context.flowtables === true,
+  );
   return {
     plan,
     prefixFrom: `${formatIpv6Prefix(widened.resolved.params.endUserPrefix)} from ${prefixFrom}`,
@@ -283,7 +298,9 @@ export function planWithoutHost(
   requireManualRule(settings);
   const resolved = resolveFromSettings(settings, parseIpv6Prefix(settings.prefix), table, notMape);
   return {
-    plan: planInput(settings, resolved, wan, settings.gateway ?? GATEWAY_PLACEHOLDER),
+    // no fast path: these files are loaded at boot, maybe before the tunnel exists, and a flowtable
+    // on a missing device would fail the whole table; `up` and the daemon add it on the router
+    plan: planInput(settings, resolved, wan, settings.gateway ?? GATEWAY_PLACEHOLDER, false),
     prefixFrom: `${formatIpv6Prefix(resolved.params.endUserPrefix)} from the command line or configuration`,
     gatewayMissing: settings.gateway === null,
   };

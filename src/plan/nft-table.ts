@@ -3,7 +3,7 @@
  * to one form, so a table changed by hand shows as a difference and nothing else does. nft prints
  * what it loaded in its own way: counters with their values, anonymous sets in its own order,
  * "snat to" for "snat ip to" in an ip table, an address range that is one prefix as that prefix,
- * its own line breaks and blank lines.
+ * its own line breaks and blank lines, a flowtable's devices without quotes.
  */
 export function canonicalNftTable(text: string): string {
   const lines = text
@@ -14,6 +14,7 @@ export function canonicalNftTable(text: string): string {
   return lines
     .join(" ")
     .replace(/counter packets \d+ bytes \d+/g, "counter")
+    .replace(/devices = \{([^}]*)\}/g, unquotedDevices)
     .replace(/\b(snat|dnat) ip to\b/g, "$1 to")
     .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
     .replace(/\s+/g, " ")
@@ -26,6 +27,11 @@ export function canonicalNftTable(text: string): string {
           .sort()
           .join(", ")} }`,
     );
+}
+
+/** nft prints a flowtable's device names without the quotes the rendered table has. */
+function unquotedDevices(_whole: string, inner: string): string {
+  return `devices = {${inner.replace(/"/g, "")}}`;
 }
 
 function ipv4Number(text: string): number {

@@ -55,6 +55,8 @@ export interface HostState {
   readonly ipv4Forwarding: boolean | null;
   /** The live `nft list table ip mapectl` text, or null when the table does not exist. */
   readonly nftTable: string | null;
+  /** The kernel has nftables flowtables; absent: unknown, taken as no. */
+  readonly flowtables?: boolean;
 }
 
 type Json = Record<string, unknown>;

@@ -29,6 +29,8 @@ export interface PlanInput {
   /** Conntrack TIME_WAIT for TCP flows through the tunnel, in seconds; absent or null: the kernel's. */
   readonly tcpTimeWait?: number | null;
   readonly tunnelOwner?: "mapectl" | "vyos";
+  /** The kernel has nftables flowtables: established flows through the tunnel take the fast path. */
+  readonly fastPath?: boolean;
 }
 
 /** What the plan of every method has: the interfaces and an ip4ip6 tunnel from local to remote. */
@@ -75,6 +77,11 @@ export interface MapePlan extends TunnelPlanBase {
    * Absent in state files written before it existed.
    */
   readonly tcpTimeWait?: number | null;
+  /**
+   * Established TCP and UDP flows between the LAN interfaces and the tunnel skip the forward path
+   * (an nftables flowtable). Absent (state files from before it existed, or no LAN) means no.
+   */
+  readonly fastPath?: boolean;
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: ParametersJson;
 }
@@ -189,6 +196,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     forwards: input.forwards.map((f) => ({ ...f })),
     tcpTimeWait: timeWait,
     tunnelOwner: input.tunnelOwner ?? "mapectl",
+    fastPath: input.fastPath === true && input.lan.length > 0,
     parameters: parametersJson(input.resolved),
   };
 }

@@ -5,6 +5,8 @@ import { UnsafeValueError } from "../text/one-line.ts";
 export { NFT_TABLE };
 /** The conntrack timeout policy of the tunnel's TCP flows (only with a TIME_WAIT of the user's). */
 export const TIME_WAIT_OBJECT = "tcp-time-wait";
+/** The flowtable of the tunnel's fast path. */
+export const FAST_PATH_FLOWTABLE = "fastpath";
 /** TCP MSS = tunnel MTU − 20 (IPv4) − 20 (TCP). */
 export function mssFor(mtu: number): number {
   return mtu - 40;
@@ -19,6 +21,8 @@ export type NaptSpec = Pick<
   readonly mtu: number;
   readonly psid: number;
   readonly tcpTimeWait: number | null;
+  /** The flowtable's devices (the LAN interfaces and the tunnel); empty: no fast path. */
+  readonly fastPathDevices: readonly string[];
 };
 
 export function naptSpec(plan: MapePlan): NaptSpec {
@@ -34,6 +38,7 @@ export function naptSpec(plan: MapePlan): NaptSpec {
     portCount: plan.portCount,
     forwards: plan.forwards,
     tcpTimeWait: plan.tcpTimeWait ?? null,
+    fastPathDevices: plan.fastPath === true ? [...plan.lan, plan.tunnel.name] : [],
   };
 }
 
@@ -85,6 +90,30 @@ function snatRule(spec: NaptSpec, tunnel: string): string[] {
 }
 
 /**
+ * The fast path: once conntrack has seen a flow through the tunnel established (both ways), its
+ * packets go from the ingress of a LAN interface or the tunnel straight to the other side, NAT
+ * applied from the conntrack entry, without routing, the forward hooks or conntrack's per-packet
+ * work. What the forward chain decides is decided on the flow's first packets (the MSS clamp
+ * touches only SYNs, and only established flows are added), so it changes no verdict; the flows
+ * stay in conntrack, marked [OFFLOAD]. In the lab it took the router's instructions per MB of
+ * bulk TCP from 1.12× to 0.99× those of plain routing with masquerade, and per 64-byte UDP packet
+ * from 1.53× to 1.10× (bench/README.md).
+ */
+function fastPath(spec: NaptSpec, tunnel: string): { flowtable: string[]; rule: string[] } {
+  if (spec.fastPathDevices.length === 0) return { flowtable: [], rule: [] };
+  const devices = spec.fastPathDevices.map((d) => nftString(d, "interface name")).join(", ");
+  return {
+    flowtable: [
+      `\tflowtable ${FAST_PATH_FLOWTABLE} {`,
+      "\t\thook ingress priority filter",
+      `\t\tdevices = { ${devices} }`,
+      "\t}",
+    ],
+    rule: [`oifname ${tunnel} meta l4proto { tcp, udp } flow add @${FAST_PATH_FLOWTABLE}`],
+  };
+}
+
+/**
  * The whole table as one `nft -f` transaction: create-if-missing, delete, define. Loading it
  * replaces the previous version atomically, so there is never a moment without NAT or filter.
  */
@@ -116,6 +145,7 @@ export function renderNaptTable(spec: NaptSpec): string {
         ];
   const setTimeWait =
     timeWait === null ? [] : [`oifname ${t} meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
+  const fast = fastPath(spec, t);
   const out = [
     nftComment(
       `mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks) through ${spec.tunnel} to BR ${spec.br}`,
@@ -124,6 +154,7 @@ export function renderNaptTable(spec: NaptSpec): string {
     `delete table ip ${NFT_TABLE}`,
     `table ip ${NFT_TABLE} {`,
     ...timeout,
+    ...fast.flowtable,
     "\tchain srcnat {",
     "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
     ...indent(setTimeWait, 2),
@@ -133,7 +164,7 @@ export function renderNaptTable(spec: NaptSpec): string {
     "\t\ttype nat hook prerouting priority dstnat - 1; policy accept;",
     ...indent(dnat, 2),
     "\t}",
-    ...tunnelFilterChains(spec.tunnel, spec.mtu, true),
+    ...tunnelFilterChains(spec.tunnel, spec.mtu, true, fast.rule),
     "}",
     "",
   ];
@@ -144,7 +175,12 @@ export function renderNaptTable(spec: NaptSpec): string {
  * The forward and input chains every method's table has: the MSS of SYNs through the tunnel
  * clamped both ways, and only replies (and, with `dnat`, port forwards) let in from the tunnel.
  */
-export function tunnelFilterChains(tunnel: string, mtu: number, dnat: boolean): string[] {
+export function tunnelFilterChains(
+  tunnel: string,
+  mtu: number,
+  dnat: boolean,
+  lastForwardRules: readonly string[] = [],
+): string[] {
   const t = nftString(tunnel, "tunnel name");
   const mss = mssFor(mtu);
   return [
@@ -155,6 +191,7 @@ export function tunnelFilterChains(tunnel: string, mtu: number, dnat: boolean): 
     `\t\tiifname ${t} ct state established,related accept`,
     ...(dnat ? [`\t\tiifname ${t} ct status dnat accept`] : []),
     `\t\tiifname ${t} counter drop comment "unsolicited inbound IPv4"`,
+    ...lastForwardRules.map((r) => `\t\t${r}`),
     "\t}",
     "\tchain input {",
     "\t\ttype filter hook input priority filter; policy accept;",

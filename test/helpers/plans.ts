@@ -14,6 +14,8 @@ export function planFor(
     mtu: number;
     tcpTimeWait: number;
     tunnelOwner: "mapectl" | "vyos";
+    fastPath: boolean;
+    lan: string[];
   }> = {},
 ): MapePlan {
   const resolved = resolveParameters({
@@ -24,7 +26,7 @@ export function planFor(
   return buildPlan({
     resolved,
     wan: "wan0",
-    lan: ["lan0"],
+    lan: overrides.lan ?? ["lan0"],
     gateway: "fe80::1",
     tunnelName: overrides.tunnelName ?? "mape",
     mtu: overrides.mtu ?? 1460,
@@ -32,5 +34,6 @@ export function planFor(
     forwards: overrides.forwards ?? [],
     tcpTimeWait: overrides.tcpTimeWait ?? null,
     tunnelOwner: overrides.tunnelOwner ?? "mapectl",
+    fastPath: overrides.fastPath ?? false,
   });
 }

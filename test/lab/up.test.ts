@@ -132,6 +132,46 @@ test(
 );
 
 test(
+  "established flows take the fast path: flowtable on lan and tunnel, the flow in conntrack as [OFFLOAD] with its port in the set; up again changes nothing",
+  { skip },
+  async () => {
+    const l = await fresh();
+    const first = await mapectl(UP);
+    assert.equal(first.code, 0, first.stderr);
+    const table = await l.run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]);
+    assert.match(table, /flowtable fastpath \{[^]*devices = \{ lan0, mape \}/);
+    // a 6 s upload; conntrack is read while it runs
+    const upload = l.exec(
+      NS.lan,
+      ["iperf3", "-c", INET.hosts[0], "-p", String(INET.iperfPort), "-t", "6", "--connect-timeout", "5000"],
+      { timeoutMs: 60_000 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const listed = await l.run(NS.ce, [
+      "conntrack",
+      "-L",
+      "-n",
+      "-p",
+      "tcp",
+      "--dport",
+      String(INET.iperfPort),
+    ]);
+    const done = await upload;
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    const offloaded = listed.split("\n").filter((line) => line.includes("[OFFLOAD]"));
+    assert.ok(offloaded.length > 0, `no offloaded flow in:\n${listed}`);
+    // ports and status read these lines: the parser still finds the flow and its outside port
+    const flows = parseConntrack(offloaded.join("\n"), "133.209.13.2");
+    assert.equal(flows.length, offloaded.length, offloaded.join("\n"));
+    for (const f of flows) assert.ok(portInSet(f.outsidePort, 4, 8, 65), `port ${f.outsidePort}`);
+    const again = await mapectl([...UP, "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual((JSON.parse(again.stdout) as { actions: unknown[] }).actions, []);
+    assert.deepEqual(await l.isp.brDrops(), [], "no BR drops");
+  },
+);
+
+test(
   "a failure injected halfway (nft refuses the ruleset) leaves the host exactly as before",
   { skip },
   async () => {

@@ -26,6 +26,8 @@ function napt(expected: ResolvedParameters, tunnel: string): NaptSpec | null {
     portCount: p.portCount,
     forwards: [],
     tcpTimeWait: null,
+    // the LAN interfaces are not known here; `up` adds the fast path again
+    fastPathDevices: [],
   };
 }
 

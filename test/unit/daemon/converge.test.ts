@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
+import { checkable, deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
+import { renderNftables } from "../../../src/render/nftables.ts";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { PlanContext } from "../../../src/plan/desired.ts";
 import type { HostState } from "../../../src/plan/observed.ts";
@@ -86,4 +87,16 @@ test("hb46ppSource: a global address of the delegated prefix past DAD, never a l
     hb46ppSource({ ...base, addresses: [{ ...lanTentative, tentative: false }] }, prefix),
     "2404:7a82:4d02:4100::1",
   );
+});
+
+test("checkable: nft -c sees the fast path once the tunnel exists; before, the rest of the table", () => {
+  const fast = planFor("2404:7a82:4d02:4100::/56", { fastPath: true });
+  const script = renderNftables(fast);
+  assert.match(script, /flowtable fastpath/);
+  const before = checkable(fast, host(false), script);
+  assert.doesNotMatch(before, /flowtable|flow add/);
+  assert.equal(before, renderNftables({ ...fast, fastPath: false }));
+  const mape = { name: "mape", index: 9, mtu: 1460, up: true, kind: "ip6tnl", tunnel: null, stats: null };
+  assert.equal(checkable(fast, { ...host(false), links: [mape] }, script), script);
+  assert.equal(checkable(OLD, host(false), renderNftables(OLD)), renderNftables(OLD));
 });

@@ -28,6 +28,24 @@ test("the table as nft lists it is the table as rendered, counters and nft's own
   assert.ok(sameNftTable(counted, rendered));
 });
 
+test("with the fast path: nft lists the flowtable's devices unquoted, and that is still the same table", () => {
+  const fast = renderNftables({ ...plan, fastPath: true });
+  // nft 1.0.6 prints a flowtable after the table's objects and before its chains, as seen in the lab
+  const listedFast = listed
+    .replace(
+      "\n\tchain srcnat {",
+      "\n\tflowtable fastpath {\n\t\thook ingress priority filter\n\t\tdevices = { lan0, mape }\n\t}\n\n\tchain srcnat {",
+    )
+    .replace(
+      /(chain forward \{[^]*?unsolicited inbound IPv4"\n)/,
+      '$1\t\toifname "mape" meta l4proto { tcp, udp } flow add @fastpath\n',
+    );
+  assert.ok(listedFast.includes("flow add"), "the edit must add the rule");
+  assert.ok(sameNftTable(listedFast, fast), `${canonicalNftTable(listedFast)}\n${canonicalNftTable(fast)}`);
+  assert.equal(sameNftTable(listed, fast), false, "a table without the fast path is not the planned one");
+  assert.equal(sameNftTable(listedFast.replace("lan0, mape", "lan0"), fast), false, "a device taken out");
+});
+
 const edits: [string, (t: string) => string][] = [
   ["a rule deleted", (t) => t.replace(/\n\t\tiifname "mape" ct status dnat accept/, "")],
   [

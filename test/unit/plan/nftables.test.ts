@@ -55,3 +55,19 @@ test("a TIME_WAIT of the user's applies to the tunnel's TCP flows only, set befo
   const set = srcnat.indexOf('oifname "mape" meta l4proto tcp ct timeout set "tcp-time-wait"');
   assert.ok(set > 0 && set < srcnat.indexOf("snat ip to"), srcnat);
 });
+
+test("the fast path: a flowtable on the LAN interfaces and the tunnel, fed only by flows leaving through the tunnel", () => {
+  assert.doesNotMatch(renderNftables(planFor(USER_PREFIX)), /flowtable|flow add/);
+  const nft = renderNftables(planFor(USER_PREFIX, { fastPath: true, lan: ["lan0", "lan1"] }));
+  assert.match(
+    nft,
+    /\tflowtable fastpath \{\n\t\thook ingress priority filter\n\t\tdevices = \{ "lan0", "lan1", "mape" \}\n\t\}/,
+  );
+  const forward = nft.slice(nft.indexOf("chain forward"), nft.indexOf("chain input"));
+  const rules = forward.split("\n").filter((l) => l.includes("flow add"));
+  assert.deepEqual(rules, ['\t\toifname "mape" meta l4proto { tcp, udp } flow add @fastpath']);
+  // after the inbound checks, which decide on a flow's first packets, before any is offloaded
+  assert.ok(forward.indexOf("flow add") > forward.indexOf("unsolicited inbound IPv4"), forward);
+  // no LAN interface: nothing to speed up, and a flowtable on the tunnel alone would be no use
+  assert.doesNotMatch(renderNftables(planFor(USER_PREFIX, { fastPath: true, lan: [] })), /flowtable/);
+});
