@@ -44,6 +44,8 @@ const schema = z.looseObject({
     ),
     tcpTimeWait: z.optional(z.nullable(whole)),
     tunnelOwner: z.optional(z.enum(["mapectl", "vyos"])),
+    allocator: z.optional(z.enum(["fold", "round-robin"])),
+    maxPortsPerHost: z.optional(z.nullable(whole)),
     parameters: z.record(text, z.unknown()),
   }),
   nftScript: text,

@@ -2,6 +2,7 @@ import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { interfaceNameProblem } from "./interface-name.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
+import { portFold } from "../mape/port-fold.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
 import { parametersJson, type ParametersJson, type ResolvedParameters } from "../provision/parameters.ts";
 import { oneLine } from "../text/one-line.ts";
@@ -29,7 +30,19 @@ export interface PlanInput {
   /** Conntrack TIME_WAIT for TCP flows through the tunnel, in seconds; absent or null: the kernel's. */
   readonly tcpTimeWait?: number | null;
   readonly tunnelOwner?: "mapectl" | "vyos";
+  /** How new flows get their port; absent: fold where the port set has more than one block. */
+  readonly allocator?: NatAllocator;
+  /** At most this many flows through the tunnel per LAN host at once; absent or null: no limit. */
+  readonly maxPortsPerHost?: number | null;
 }
+
+/**
+ * fold: the kernel allocates from one contiguous range as large as the port set and mapectl's
+ * table translates each port to the set's and back, so a new flow finds any free port of the set;
+ * round-robin: one block per new flow in turn, the kernel a free port in it (the fallback where nft
+ * or the kernel cannot mangle ports through a map).
+ */
+export type NatAllocator = "fold" | "round-robin";
 
 /**
  * The desired state: the single source of truth that `up` applies, `render` prints, `status`
@@ -66,6 +79,10 @@ export interface MapePlan {
    * NAPT table. Absent (state files from before it existed) means mapectl.
    */
   readonly tunnelOwner?: "mapectl" | "vyos";
+  /** Absent in state files written before it existed: round-robin, the only allocator then. */
+  readonly allocator?: NatAllocator;
+  /** Flows through the tunnel one LAN host may hold at once (ct count); null or absent: no limit. */
+  readonly maxPortsPerHost?: number | null;
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: ParametersJson;
 }
@@ -93,6 +110,17 @@ function nearestAllowed(port: number, params: ResolvedParameters["params"]): str
   for (let p = port + 1; p <= 65535 && above === null; p++)
     if (portInSet(p, psidOffset, psidLength, params.psid)) above = p;
   return [below, above].filter((p) => p !== null).join(" or ");
+}
+
+/**
+ * The default per-host limit: all but an eighth of the ports (210 of 240, 882 of 1008). One busy
+ * host (a P2P client, a device gone wrong) can then never take the ports the rest of the house
+ * needs for its DNS and browsing, while a house with one computer loses little. None where the
+ * line has every port (a shared prefix, or k = 0): there is nothing to run out of.
+ */
+export function defaultPortsPerHost(portCount: number, prefixLength: number): number | null {
+  if (prefixLength < 32 || portCount >= 65536) return null;
+  return portCount - Math.ceil(portCount / 8);
 }
 
 /** 2 MSL as RFC 793 counts it (4 minutes): a longer TIME_WAIT only holds ports for nothing. */
@@ -135,6 +163,12 @@ export function buildPlan(input: PlanInput): MapePlan {
       `TCP TIME_WAIT ${timeWait} s is not a whole number from 1 to ${MAX_TCP_TIME_WAIT} (the kernel's own is 120)`,
     );
   }
+  const perHost = input.maxPortsPerHost ?? null;
+  if (perHost !== null && (!Number.isInteger(perHost) || perHost < 1 || perHost > params.portCount)) {
+    throw new PlanError(
+      `max-ports-per-host ${perHost} is not a whole number from 1 to ${params.portCount} (the ports of this line)`,
+    );
+  }
   if (params.rule.br === null) {
     throw new PlanError("no BR address: the rule has none; give it with --br or br = … in the configuration");
   }
@@ -171,6 +205,17 @@ export function buildPlan(input: PlanInput): MapePlan {
     forwards: input.forwards.map((f) => ({ ...f })),
     tcpTimeWait: timeWait,
     tunnelOwner: input.tunnelOwner ?? "mapectl",
+    allocator: effectiveAllocator(input.allocator ?? "fold", params.portSets, params.ipv4PrefixLength),
+    maxPortsPerHost: perHost,
     parameters: parametersJson(input.resolved),
   };
+}
+
+/** Fold only where there is something to fold: a single address whose set has several blocks. */
+function effectiveAllocator(
+  wanted: NatAllocator,
+  sets: readonly PortRange[],
+  prefixLength: number,
+): NatAllocator {
+  return wanted === "fold" && prefixLength === 32 && portFold(sets) !== null ? "fold" : "round-robin";
 }

@@ -1,6 +1,6 @@
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import type { MapRuleSpec } from "../mape/rule.ts";
-import type { PortForward } from "./plan.ts";
+import type { NatAllocator, PortForward } from "./plan.ts";
 
 /** Everything `up` needs besides the host: the merge of the config file and the command line. */
 export interface Settings {
@@ -39,6 +39,10 @@ export interface Settings {
   tunnelOwner: "mapectl" | "vyos";
   /** Seconds a closed MAP-E TCP flow keeps its port (conntrack TIME_WAIT); null: the kernel's 120. */
   tcpTimeWait: number | null;
+  /** auto: fold, unless nft refuses the fold table (then round-robin); or the one the user chose. */
+  allocator: "auto" | NatAllocator;
+  /** Flows one LAN host may hold; null: the default share (defaultPortsPerHost), 0: no limit. */
+  maxPortsPerHost: number | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -60,5 +64,7 @@ export const DEFAULT_SETTINGS: Settings = {
   replaceDefault: false,
   forwards: [],
   tcpTimeWait: null,
+  allocator: "auto",
+  maxPortsPerHost: null,
   tunnelOwner: "mapectl",
 };

@@ -1,5 +1,5 @@
 import { parseIpv6Prefix } from "../../src/mape/ipv6.ts";
-import { buildPlan, type MapePlan, type PortForward } from "../../src/plan/plan.ts";
+import { buildPlan, type MapePlan, type NatAllocator, type PortForward } from "../../src/plan/plan.ts";
 import { resolveParameters } from "../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../src/rules/shipped.ts";
 
@@ -14,6 +14,8 @@ export function planFor(
     mtu: number;
     tcpTimeWait: number;
     tunnelOwner: "mapectl" | "vyos";
+    allocator: NatAllocator;
+    maxPortsPerHost: number;
   }> = {},
 ): MapePlan {
   const resolved = resolveParameters({
@@ -32,5 +34,7 @@ export function planFor(
     forwards: overrides.forwards ?? [],
     tcpTimeWait: overrides.tcpTimeWait ?? null,
     tunnelOwner: overrides.tunnelOwner ?? "mapectl",
+    ...(overrides.allocator === undefined ? {} : { allocator: overrides.allocator }),
+    maxPortsPerHost: overrides.maxPortsPerHost ?? null,
   });
 }

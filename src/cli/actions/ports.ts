@@ -47,7 +47,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     }
     throw err;
   }
-  const usage = portUsage(flows, plan.portSets, plan.portCount);
+  const usage = portUsage(flows, plan.portSets, plan.portCount, plan.allocator);
   const psid = plan.parameters.psid;
   return {
     schemaVersion: SCHEMA_VERSION,

@@ -26,6 +26,8 @@ function napt(expected: ResolvedParameters, tunnel: string): NaptSpec | null {
     portCount: p.portCount,
     forwards: [],
     tcpTimeWait: null,
+    allocator: "fold",
+    maxPortsPerHost: null,
   };
 }
 
