@@ -5,7 +5,7 @@ import { resolveParameters, type ResolvedParameters } from "../provision/paramet
 import type { NotMapePrefix, RuleTable } from "../rules/table.ts";
 import type { Settings } from "./settings.ts";
 import type { HostState } from "./observed.ts";
-import { buildPlan, defaultPortsPerHost, PlanError, type MapePlan } from "./plan.ts";
+import { buildPlan, PlanError, type MapePlan } from "./plan.ts";
 
 export interface DetectedPrefix {
   readonly prefix: Ipv6Prefix;
@@ -223,11 +223,7 @@ function planInput(settings: Settings, resolved: ResolvedParameters, wan: string
     tcpTimeWait: settings.tcpTimeWait,
     tunnelOwner: settings.tunnelOwner,
     allocator: settings.allocator === "round-robin" ? "round-robin" : "fold",
-    maxPortsPerHost:
-      settings.maxPortsPerHost === 0
-        ? null
-        : (settings.maxPortsPerHost ??
-          defaultPortsPerHost(resolved.params.portCount, resolved.params.ipv4PrefixLength)),
+    maxPortsPerHost: settings.maxPortsPerHost === 0 ? null : settings.maxPortsPerHost,
   });
 }
 

@@ -112,17 +112,6 @@ function nearestAllowed(port: number, params: ResolvedParameters["params"]): str
   return [below, above].filter((p) => p !== null).join(" or ");
 }
 
-/**
- * The default per-host limit: all but an eighth of the ports (210 of 240, 882 of 1008). One busy
- * host (a P2P client, a device gone wrong) can then never take the ports the rest of the house
- * needs for its DNS and browsing, while a house with one computer loses little. None where the
- * line has every port (a shared prefix, or k = 0): there is nothing to run out of.
- */
-export function defaultPortsPerHost(portCount: number, prefixLength: number): number | null {
-  if (prefixLength < 32 || portCount >= 65536) return null;
-  return portCount - Math.ceil(portCount / 8);
-}
-
 /** 2 MSL as RFC 793 counts it (4 minutes): a longer TIME_WAIT only holds ports for nothing. */
 export const MAX_TCP_TIME_WAIT = 240;
 

@@ -70,8 +70,17 @@ export interface PortUsage {
     readonly free: number;
     readonly perProtocol: Readonly<Record<string, ProtocolHeadroom>>;
   };
-  /** Inside hosts with the most flows, most first: who to ask when the ports run out. */
-  readonly busiestHosts: readonly { readonly address: string; readonly flows: number }[];
+  /**
+   * Inside hosts with the most flows, most first: who to ask when the ports run out. `open`: the
+   * flows that count against the per-host limit (TCP in TIME_WAIT or CLOSE no longer does).
+   */
+  readonly busiestHosts: readonly {
+    readonly address: string;
+    readonly flows: number;
+    readonly open: number;
+  }[];
+  /** Flows one LAN host may hold ([nat] max-ports-per-host), or null without a limit. */
+  readonly perHostLimit: number | null;
   /** Destinations (address:port, or address for ICMP) with the most flows, most first. */
   readonly busiestDestinations: readonly { readonly destination: string; readonly flows: number }[];
 }
@@ -107,6 +116,7 @@ export function portUsage(
   sets: readonly PortRange[],
   portCount: number,
   allocator?: NatAllocator,
+  perHostLimit: number | null = null,
 ): PortUsage {
   const flows = onWire(natFlows, sets, allocator);
   const perBlock = sets.map(([first, last]) => ({ first, last, used: 0 }));
@@ -142,7 +152,12 @@ export function portUsage(
     busiestHosts: busiest(
       flows.map((f) => f.insideSource),
       BUSIEST_COUNT,
-    ).map(({ key, flows: n }) => ({ address: key, flows: n })),
+    ).map(({ key, flows: n }) => ({
+      address: key,
+      flows: n,
+      open: flows.filter((f) => f.insideSource === key && f.closed !== true).length,
+    })),
+    perHostLimit,
     busiestDestinations: busiest(
       flows.map((f) => f.destination),
       BUSIEST_COUNT,

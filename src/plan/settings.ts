@@ -41,7 +41,14 @@ export interface Settings {
   tcpTimeWait: number | null;
   /** auto: fold, unless nft refuses the fold table (then round-robin); or the one the user chose. */
   allocator: "auto" | NatAllocator;
-  /** Flows one LAN host may hold; null: the default share (defaultPortsPerHost), 0: no limit. */
+  /**
+   * Flows one LAN host may hold through the tunnel; null or 0: no limit (the default). Off by
+   * default because it counts flows, not ports: the kernel reuses each port towards every other
+   * destination, so a host with hundreds of flows to many destinations (a browser, a game) takes
+   * nothing from the house, and a limit low enough to matter (under the line's ports) would break
+   * it; a port set runs out towards one destination, which the limit is there to cap for a device
+   * the user knows misbehaves.
+   */
   maxPortsPerHost: number | null;
 }
 

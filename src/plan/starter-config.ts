@@ -80,8 +80,8 @@ replace-default = false         # true: replace an existing IPv4 default route (
 #                               # few hundred ports, a shorter one frees them sooner
 # allocator = "auto"           # fold: any free port of the set for every new flow; round-robin:
 #                               # one block per flow (auto: fold unless this nft refuses it)
-# max-ports-per-host = 0        # flows one LAN host may hold (default: all but an eighth of the
-#                               # ports, so one host never takes them all); 0: no limit
+# max-ports-per-host = 120      # flows one LAN host may hold at once (default: no limit; a port
+#                               # is reused towards every destination, so flows are not ports)
 
 # Port forwards from the MAP-E address; the port must be inside your port set (see mapectl calc).
 # [[forward]]

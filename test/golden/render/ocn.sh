@@ -18,11 +18,6 @@ nft_script() {
 table ip mapectl {}
 delete table ip mapectl
 table ip mapectl {
-	set per-host {
-		typeof ip saddr
-		size 65535
-		flags dynamic
-	}
 	map fold-port {
 		typeof tcp sport : tcp sport
 		elements = {
@@ -706,7 +701,6 @@ table ip mapectl {
 	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
-		oifname "mape" ct state new add @per-host { ip saddr ct count over 882 } counter reject with icmp admin-prohibited comment "a LAN host at its port limit"
 		oifname "mape" tcp flags syn tcp option maxseg size set rt mtu
 		iifname "mape" tcp flags syn tcp option maxseg size > 1420 tcp option maxseg size set 1420
 		iifname "mape" ct state established,related accept
