@@ -26,9 +26,12 @@ import {
 } from "./dataplane/paths.ts";
 
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
+const heldChurnScript = fileURLToPath(new URL("./guest/hold-churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
-// --cost-only: just the instruction counts (one boot, a few minutes), not the timed figures
+// --cost-only: just the instruction counts (one boot, a few minutes), not the timed figures;
+// --churn-only: just the held-churn figures of both allocators
 const costOnly = process.argv.includes("--cost-only");
+const churnOnly = process.argv.includes("--churn-only");
 const lab = await bootBenchLab("lab-dataplane", { countInstructions: true });
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
@@ -104,6 +107,44 @@ async function toMape(): Promise<void> {
   await mapectl(UP);
 }
 
+/** Ends a partial run (--churn-only) early, its figures kept. */
+class Done extends Error {}
+
+/**
+ * New flows to one destination while HELD stay open, for each allocator in the same boot: with a
+ * TIME_WAIT of 4 s a closed flow's port comes back soon, so a failure is a failure of the
+ * allocator unless every port was open or in TIME_WAIT at that moment ("failedWithFreePort").
+ */
+async function heldChurn(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const allocator of ["fold", "round-robin"] as const) {
+    await mapectl([...UP, "--tcp-time-wait", "4", "--allocator", allocator]);
+    for (const held of [200, 230, 239]) {
+      await lab.run(NS.ce, ["conntrack", "-F"]);
+      await lab.isp.resetCounters();
+      console.error(`bench: held churn, ${allocator}, ${held} open`);
+      const text = await lab.run(
+        NS.lan,
+        [
+          "/usr/bin/python3",
+          heldChurnScript,
+          INET.hosts[2],
+          String(INET.manyPort),
+          String(held),
+          "400",
+          "240",
+          "4",
+        ],
+        { timeoutMs: 900_000 },
+      );
+      out[`${allocator} ${held}`] = { ...(JSON.parse(text) as object), brDrops: await lab.isp.brDrops() };
+      console.error(`bench: ${allocator} ${held}: ${text.trim()}`);
+    }
+  }
+  await mapectl(UP);
+  return out;
+}
+
 const show = (key: string) => {
   console.error(`bench: ${key} = ${JSON.stringify(results[key])}`);
 };
@@ -125,6 +166,12 @@ try {
     note: "wall time of `node mapectl.cjs up` in the guest under TCG, incl. node start-up",
   };
   show("up");
+
+  if (!costOnly) {
+    results.heldChurn = await heldChurn();
+    show("heldChurn");
+  }
+  if (churnOnly) throw new Done();
 
   // cost in guest instructions, split layout (the user's side on vCPU 0)
   await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
@@ -274,6 +321,8 @@ try {
     (results.concurrency as Record<string, unknown>).seedConfiguration = Number((seed.ok / 240).toFixed(3));
     (results.concurrency as Record<string, unknown>).goal = "1.0 (the seed's configuration: 16/240)";
   }
+} catch (err) {
+  if (!(err instanceof Done)) throw err;
 } finally {
   await lab.shutdown();
 }

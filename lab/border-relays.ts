@@ -179,6 +179,9 @@ export function brRuleset(served: readonly ServedCe[], options: BrOptions): stri
     "    meta nfproto != ipv4 return",
     "    meta l4proto { tcp, udp } meta mark set ip daddr . th dport map @ports_to_ce",
     "    icmp type echo-reply meta mark set ip daddr . icmp id map @echo_to_ce",
+    // an ICMP error goes to the CE whose port the packet it quotes came from (RFC 7597 §8.2):
+    // the quoted source port, after a 20-byte inner header, is the 16 bits at th offset 224
+    "    icmp type { destination-unreachable, time-exceeded, parameter-problem } meta mark set ip daddr . @th,224,16 map @echo_to_ce",
     "    meta mark 0 counter name no_ce drop",
     "  }",
   );

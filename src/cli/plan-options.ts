@@ -29,6 +29,8 @@ export interface PlanFlags {
   replaceDefault?: boolean;
   forward?: string[];
   tcpTimeWait?: string;
+  maxPortsPerHost?: string;
+  allocator?: string;
   tunnelOwner?: string;
 }
 
@@ -72,5 +74,13 @@ export function addPlanOptions(command: Command): Command {
     .option(
       "--tcp-time-wait <seconds>",
       "how long a closed TCP flow through the tunnel keeps its port (default: the kernel's 120)",
+    )
+    .option(
+      "--allocator <how>",
+      "how new flows get their port: auto (default; fold unless nft refuses it), fold or round-robin",
+    )
+    .option(
+      "--max-ports-per-host <flows>",
+      "flows one LAN host may hold through the tunnel at once; new ones beyond are refused (default: no limit)",
     );
 }

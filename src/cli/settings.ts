@@ -103,6 +103,13 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
     settings.tunnelOwner = flags.tunnelOwner;
   }
   if (flags.tcpTimeWait !== undefined) settings.tcpTimeWait = integer(flags.tcpTimeWait, "--tcp-time-wait");
+  if (flags.allocator !== undefined) {
+    if (flags.allocator !== "auto" && flags.allocator !== "fold" && flags.allocator !== "round-robin")
+      throw new CliError("usage", `--allocator must be auto, fold or round-robin, not "${flags.allocator}"`);
+    settings.allocator = flags.allocator;
+  }
+  if (flags.maxPortsPerHost !== undefined)
+    settings.maxPortsPerHost = integer(flags.maxPortsPerHost, "--max-ports-per-host");
   if (flags.forward !== undefined)
     settings.forwards = [...settings.forwards, ...flags.forward.map(parseForwardFlag)];
   return { settings, configFile };

@@ -237,18 +237,35 @@ export async function converge(
   const { early, host } = await clearHb46ppSource(settings, runner, observed, context, previous, dryRun);
   const resolution = await resolver(context.prefix, context.wan);
   const { resolved } = resolution;
-  const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
-  const nftScript = renderNftables(plan);
-  const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
   const reconcile: ReconcileOptions = { replaceDefault: settings.replaceDefault, nodad: options.nodad };
-  const firstRound = reconcileUp(plan, nftScript, previous, host, reconcile);
-  const { actions } = firstRound;
+  const target = (chosen: Settings) => {
+    const planned = planFromResolved(chosen, context, resolved);
+    const script = renderNftables(planned.plan);
+    return {
+      ...planned,
+      nftScript: script,
+      round: reconcileUp(planned.plan, script, previous, host, reconcile),
+    };
+  };
+  let chosen = target(settings);
   // nft -c takes as long as loading the table (0.2–1 s on a small router): check while the ip
   // changes go in, and hold the load until the check has passed; a refusal fails the load, and
   // applyActions then rolls back what went before it.
-  const check = actions.some((a) => a.id === "nat")
-    ? checkRuleset(runner, checkable(plan, host, nftScript))
-    : null;
+  const loads = (t: typeof chosen) => t.round.actions.some((a) => a.id === "nat");
+  let check = loads(chosen) ? checkRuleset(runner, checkable(chosen.plan, host, chosen.nftScript)) : null;
+  // allocator "auto": where this nft or kernel refuses the fold's port maps, round-robin instead
+  if (
+    check !== null &&
+    settings.allocator === "auto" &&
+    chosen.plan.allocator === "fold" &&
+    (await check) !== null
+  ) {
+    chosen = target({ ...settings, allocator: "round-robin" });
+    check = loads(chosen) ? checkRuleset(runner, checkable(chosen.plan, host, chosen.nftScript)) : null;
+  }
+  const { plan, prefixFrom, nftScript, round: firstRound } = chosen;
+  const { actions } = firstRound;
+  const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
   if (options.dryRun) {
     const refused = check === null ? null : await check;
     if (refused !== null) throw refused;
@@ -360,7 +377,14 @@ async function flushStaleFlows(
   if (oldAddress !== plan.ipv4Address) {
     return { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
   }
-  if (JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)) {
+  const before = previous?.plan.allocator ?? "round-robin";
+  const setsChanged = JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets);
+  // Under the fold every flow's wire port follows the set, and a flow of the other allocator is
+  // not in the maps: either way no old flow keeps the port its far end knows.
+  if (before !== (plan.allocator ?? "round-robin") || (setsChanged && before === "fold")) {
+    return { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
+  }
+  if (setsChanged) {
     return { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
   }
   return null;

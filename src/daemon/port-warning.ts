@@ -24,3 +24,21 @@ export function portWarning(flows: readonly NatFlow[], portCount: number, ratio:
     .join(", ");
   return `NAT ports towards ${key}: ${used} of ${portCount} in use (${Math.round((100 * used) / portCount)}%, ${flows.length} flows in all); busiest inside hosts: ${hosts}`;
 }
+
+/**
+ * The LAN hosts holding as many open flows through the tunnel as the per-host limit lets them
+ * (TCP in TIME_WAIT or CLOSE no longer counts, as for the kernel's ct count): their new flows are
+ * being refused. Sorted by address; empty without a limit.
+ */
+export function hostsAtLimit(flows: readonly NatFlow[], limit: number | null): string[] {
+  if (limit === null) return [];
+  return tally(flows.filter((f) => f.closed !== true).map((f) => f.insideSource))
+    .filter(([, n]) => n >= limit)
+    .map(([host]) => host)
+    .sort();
+}
+
+/** The daemon's line for a host that reached the per-host limit. */
+export function hostLimitWarning(host: string, limit: number): string {
+  return `LAN host ${host} holds ${limit} flows through the tunnel, its limit ([nat] max-ports-per-host = ${limit}): its new connections are refused until some close`;
+}

@@ -82,7 +82,10 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
       rxBytes: link?.stats?.rxBytes ?? null,
       txBytes: link?.stats?.txBytes ?? null,
     },
-    ports: flows === null ? null : portUsage(flows, plan.portSets, plan.portCount),
+    ports:
+      flows === null
+        ? null
+        : portUsage(flows, plan.portSets, plan.portCount, plan.allocator, plan.maxPortsPerHost ?? null),
     plan,
     events,
   };

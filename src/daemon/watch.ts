@@ -6,7 +6,7 @@ import type { MapePlan } from "../plan/plan.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
 import { vyosDriftNote, type ConvergeResult } from "./converge.ts";
-import { portWarning } from "./port-warning.ts";
+import { hostLimitWarning, hostsAtLimit, portWarning } from "./port-warning.ts";
 import { HOST_DEPS, type WatchDeps } from "./watch-host-deps.ts";
 import { convergedLine } from "./watch-report.ts";
 import {
@@ -72,6 +72,8 @@ export class Watcher {
   /** The last verdict that is logged once while it holds (waiting, disabled, stale parameters). */
   private standing: string | null = null;
   private portsWarned = false;
+  /** Hosts the daemon has said are at their per-host limit, until they drop under it. */
+  private hostsAtLimit = new Set<string>();
   /** The VyOS drift last reported, so the same one is not logged on every trigger. */
   private drift = "";
   /** The provisioning notice last reported (e.g. a DS-Lite-only answer), said once while it holds. */
@@ -363,6 +365,11 @@ export class Watcher {
         `NAT ports back under ${Math.round(this.options.portWarnRatio * 100)}% towards every destination`,
       );
     this.portsWarned = warning !== null;
+    const limit = plan.maxPortsPerHost ?? null;
+    const atLimit = new Set(hostsAtLimit(flows, limit));
+    for (const host of atLimit)
+      if (limit !== null && !this.hostsAtLimit.has(host)) this.log("warning", hostLimitWarning(host, limit));
+    this.hostsAtLimit = atLimit;
   }
 
   /** Stops watching; the MAP-E path stays up so a restart does not drop connections (unless the caller takes it down). */

@@ -258,3 +258,82 @@ export function hasMssClamp(ruleset: unknown, tunnel: string): boolean {
     return mangle && oifOk;
   });
 }
+
+/** Ports the host's table rewrites after NAT, per protocol: allocated port → port on the wire. */
+export type PortFolds = Readonly<Record<string, ReadonlyMap<number, number>>>;
+
+const FOLDED_FIELDS: Record<string, string> = { "tcp sport": "tcp", "udp sport": "udp", "icmp id": "icmp" };
+
+/** The named map a `<field> set <field> map @name` statement looks the field up in, with its protocol. */
+function foldStatement(e: Json): { protocol: string; map: string } | null {
+  if (!isObj(e.mangle) || !isObj(e.mangle.key) || !isObj(e.mangle.key.payload)) return null;
+  const field = `${String(e.mangle.key.payload.protocol)} ${String(e.mangle.key.payload.field)}`;
+  const protocol = FOLDED_FIELDS[field];
+  const value = e.mangle.value;
+  if (protocol === undefined || !isObj(value) || !isObj(value.map) || typeof value.map.data !== "string")
+    return null;
+  return value.map.data.startsWith("@") ? { protocol, map: value.map.data.slice(1) } : null;
+}
+
+/**
+ * What a stateless port fold (mapectl's fold allocator, or any table built the same way) does to
+ * the ports the NAT chose: a postrouting chain after NAT (priority above srcnat, 100) that sets a
+ * source port or echo id through a named map, on packets leaving through the tunnel.
+ */
+export function portFolds(ruleset: unknown, tunnel: string): PortFolds {
+  const items = isObj(ruleset) && Array.isArray(ruleset.nftables) ? (ruleset.nftables as unknown[]) : [];
+  const maps = new Map<string, Map<number, number>>();
+  const late = new Set<string>();
+  for (const item of items) {
+    if (!isObj(item)) continue;
+    if (isObj(item.map) && Array.isArray(item.map.elem)) {
+      const pairs = (item.map.elem as unknown[]).filter(
+        (el): el is [number, number] =>
+          Array.isArray(el) && typeof el[0] === "number" && typeof el[1] === "number",
+      );
+      maps.set(
+        `${String(item.map.family)} ${String(item.map.table)} ${String(item.map.name)}`,
+        new Map(pairs),
+      );
+    } else if (isObj(item.chain) && item.chain.hook === "postrouting" && Number(item.chain.prio) > 100) {
+      late.add(`${String(item.chain.family)} ${String(item.chain.table)}/${String(item.chain.name)}`);
+    }
+  }
+  const folds: Record<string, ReadonlyMap<number, number>> = {};
+  for (const item of items) {
+    if (!isObj(item) || !isObj(item.rule) || !Array.isArray(item.rule.expr)) continue;
+    const r = item.rule;
+    if (!late.has(`${String(r.family)} ${String(r.table)}/${String(r.chain)}`)) continue;
+    const ctx: Inherited = {
+      oifname: null,
+      sourceMatch: null,
+      protocols: null,
+      alternative: null,
+      priority: 0,
+    };
+    for (const e of r.expr as unknown[]) {
+      if (!isObj(e)) continue;
+      if (isObj(e.match) && applyMatch(ctx, e.match)) break;
+      const fold = foldStatement(e);
+      const map = fold === null ? undefined : maps.get(`${String(r.family)} ${String(r.table)} ${fold.map}`);
+      if (fold !== null && map !== undefined && (ctx.oifname === null || ctx.oifname === tunnel))
+        folds[fold.protocol] = map;
+    }
+  }
+  return folds;
+}
+
+/** The rule's port ranges as they reach the wire through a fold (ports the fold misses stay). */
+export function foldedRule(rule: NatRule, fold: ReadonlyMap<number, number> | undefined): NatRule {
+  if (fold === undefined || rule.ports === null) return rule;
+  const wire: number[] = [];
+  for (const [lo, hi] of rule.ports) for (let p = lo; p <= hi; p++) wire.push(fold.get(p) ?? p);
+  wire.sort((a, b) => a - b);
+  const ranges: [number, number][] = [];
+  for (const p of wire) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && p <= last[1] + 1) last[1] = Math.max(last[1], p);
+    else ranges.push([p, p]);
+  }
+  return { ...rule, ports: ranges };
+}

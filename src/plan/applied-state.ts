@@ -45,6 +45,8 @@ const schema = z.looseObject({
     tcpTimeWait: z.optional(z.nullable(whole)),
     tunnelOwner: z.optional(z.enum(["mapectl", "vyos"])),
     fastPath: z.optional(z.boolean()),
+    allocator: z.optional(z.enum(["fold", "round-robin"])),
+    maxPortsPerHost: z.optional(z.nullable(whole)),
     parameters: z.record(text, z.unknown()),
   }),
   nftScript: text,

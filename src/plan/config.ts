@@ -84,6 +84,8 @@ const schema = z.strictObject({
   nat: optional(
     z.strictObject({
       "tcp-time-wait": optional(int()),
+      allocator: optional(z.enum(["auto", "fold", "round-robin"])),
+      "max-ports-per-host": optional(z.int().check(z.minimum(0))),
     }),
   ),
 });
@@ -238,6 +240,8 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
     out.defaultRouteMetric = c.routing["default-route-metric"];
   if (c.routing?.["replace-default"] !== undefined) out.replaceDefault = c.routing["replace-default"];
   if (c.nat?.["tcp-time-wait"] !== undefined) out.tcpTimeWait = c.nat["tcp-time-wait"];
+  if (c.nat?.allocator !== undefined) out.allocator = c.nat.allocator;
+  if (c.nat?.["max-ports-per-host"] !== undefined) out.maxPortsPerHost = c.nat["max-ports-per-host"];
   if (c.forward !== undefined) {
     out.forwards = c.forward.map((f, i) => ({
       protocol: f.protocol,

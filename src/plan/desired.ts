@@ -238,6 +238,8 @@ function planInput(
     forwards: settings.forwards,
     tcpTimeWait: settings.tcpTimeWait,
     tunnelOwner: settings.tunnelOwner,
+    allocator: settings.allocator === "round-robin" ? "round-robin" : "fold",
+    maxPortsPerHost: settings.maxPortsPerHost === 0 ? null : settings.maxPortsPerHost,
   });
 }
 

@@ -1,3 +1,6 @@
+/** The dynamic set of the per-host limit: its elements (hosts with their counts) come and go. */
+export const NFT_PER_HOST_SET = "per-host";
+
 /**
  * mapectl's table as `nft list table ip mapectl` prints it and as renderNftables writes it, brought
  * to one form, so a table changed by hand shows as a difference and nothing else does. nft prints
@@ -19,6 +22,7 @@ export function canonicalNftTable(text: string): string {
     .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
     .replace(/\s+/g, " ")
     .trim()
+    .replace(new RegExp(`(set ${NFT_PER_HOST_SET} \\{[^{}]*?) elements = \\{[^{}]*\\}`), "$1")
     .replace(
       /\{ ([^{};]*?) \}/g,
       (_whole, inner: string) =>

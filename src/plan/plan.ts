@@ -2,6 +2,7 @@ import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { interfaceNameProblem } from "./interface-name.ts";
 import { formatIpv4 } from "../mape/ipv4.ts";
 import { formatIpv6 } from "../mape/ipv6.ts";
+import { portFold } from "../mape/port-fold.ts";
 import { portInSet, type PortRange } from "../mape/port-set.ts";
 import { parametersJson, type ParametersJson, type ResolvedParameters } from "../provision/parameters.ts";
 import { oneLine } from "../text/one-line.ts";
@@ -31,6 +32,10 @@ export interface PlanInput {
   readonly tunnelOwner?: "mapectl" | "vyos";
   /** The kernel has nftables flowtables: established flows through the tunnel take the fast path. */
   readonly fastPath?: boolean;
+  /** How new flows get their port; absent: fold where the port set has more than one block. */
+  readonly allocator?: NatAllocator;
+  /** At most this many flows through the tunnel per LAN host at once; absent or null: no limit. */
+  readonly maxPortsPerHost?: number | null;
 }
 
 /** What the plan of every method has: the interfaces and an ip4ip6 tunnel from local to remote. */
@@ -55,6 +60,14 @@ export interface TunnelPlanBase {
    */
   readonly tunnelOwner?: "mapectl" | "vyos";
 }
+
+/**
+ * fold: the kernel allocates from one contiguous range as large as the port set and mapectl's
+ * table translates each port to the set's and back, so a new flow finds any free port of the set;
+ * round-robin: one block per new flow in turn, the kernel a free port in it (the fallback where nft
+ * or the kernel cannot mangle ports through a map).
+ */
+export type NatAllocator = "fold" | "round-robin";
 
 /**
  * The desired state: the single source of truth that `up` applies, `render` prints, `status`
@@ -82,6 +95,10 @@ export interface MapePlan extends TunnelPlanBase {
    * (an nftables flowtable). Absent (state files from before it existed, or no LAN) means no.
    */
   readonly fastPath?: boolean;
+  /** Absent in state files written before it existed: round-robin, the only allocator then. */
+  readonly allocator?: NatAllocator;
+  /** Flows through the tunnel one LAN host may hold at once (ct count); null or absent: no limit. */
+  readonly maxPortsPerHost?: number | null;
   /** The calc object these values came from, for status and doctor. */
   readonly parameters: ParametersJson;
 }
@@ -159,6 +176,13 @@ export function buildPlan(input: PlanInput): MapePlan {
       `TCP TIME_WAIT ${timeWait} s is not a whole number from 1 to ${MAX_TCP_TIME_WAIT} (the kernel's own is 120)`,
     );
   }
+  const perHost = input.maxPortsPerHost ?? null;
+  if (perHost !== null && (!Number.isInteger(perHost) || perHost < 1 || perHost > params.portCount)) {
+    throw new PlanError(
+      `max-ports-per-host ${perHost} is not a whole number from 1 to ${params.portCount} (the ports of this line)`,
+    );
+  }
+  const allocator = effectiveAllocator(input.allocator ?? "fold", params.portSets, params.ipv4PrefixLength);
   if (params.rule.br === null) {
     throw new PlanError("no BR address: the rule has none; give it with --br or br = … in the configuration");
   }
@@ -196,7 +220,20 @@ export function buildPlan(input: PlanInput): MapePlan {
     forwards: input.forwards.map((f) => ({ ...f })),
     tcpTimeWait: timeWait,
     tunnelOwner: input.tunnelOwner ?? "mapectl",
-    fastPath: input.fastPath === true && input.lan.length > 0,
+    allocator,
+    maxPortsPerHost: perHost,
+    // The flowtable sends a flow's packets past postrouting, where the fold maps its port into
+    // the set: a fast-pathed flow would leave with the allocated port and the BR would drop it.
+    fastPath: input.fastPath === true && input.lan.length > 0 && allocator !== "fold",
     parameters: parametersJson(input.resolved),
   };
+}
+
+/** Fold only where there is something to fold: a single address whose set has several blocks. */
+function effectiveAllocator(
+  wanted: NatAllocator,
+  sets: readonly PortRange[],
+  prefixLength: number,
+): NatAllocator {
+  return wanted === "fold" && prefixLength === 32 && portFold(sets) !== null ? "fold" : "round-robin";
 }

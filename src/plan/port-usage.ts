@@ -1,4 +1,6 @@
+import { foldPort, portFold } from "../mape/port-fold.ts";
 import type { PortRange } from "../mape/port-set.ts";
+import type { NatAllocator } from "./plan.ts";
 
 /** One NATed flow as conntrack lists it: protocol, inside source, outside port (or ICMP id). */
 export interface NatFlow {
@@ -6,6 +8,8 @@ export interface NatFlow {
   readonly insideSource: string;
   readonly destination: string;
   readonly outsidePort: number;
+  /** A TCP flow in TIME_WAIT or CLOSE: it holds its port but no longer counts against a host's limit. */
+  readonly closed?: boolean;
 }
 
 const FIELD = /(\w+)=(\S+)/g;
@@ -29,7 +33,9 @@ export function parseConntrack(text: string, ipv4Address: string): NatFlow[] {
     if (get(reply, "dst") !== ipv4Address) continue;
     const port = Number(get(reply, protocol === "icmp" ? "id" : "dport"));
     if (!Number.isInteger(port)) continue;
+    const closed = protocol === "tcp" && /\s(TIME_WAIT|CLOSE)\s/.test(line);
     flows.push({
+      ...(closed ? { closed } : {}),
       protocol,
       insideSource: get(original, "src") ?? "",
       destination: `${get(original, "dst") ?? ""}${protocol === "icmp" ? "" : `:${get(original, "dport") ?? ""}`}`,
@@ -64,8 +70,17 @@ export interface PortUsage {
     readonly free: number;
     readonly perProtocol: Readonly<Record<string, ProtocolHeadroom>>;
   };
-  /** Inside hosts with the most flows, most first: who to ask when the ports run out. */
-  readonly busiestHosts: readonly { readonly address: string; readonly flows: number }[];
+  /**
+   * Inside hosts with the most flows, most first: who to ask when the ports run out. `open`: the
+   * flows that count against the per-host limit (TCP in TIME_WAIT or CLOSE no longer does).
+   */
+  readonly busiestHosts: readonly {
+    readonly address: string;
+    readonly flows: number;
+    readonly open: number;
+  }[];
+  /** Flows one LAN host may hold ([nat] max-ports-per-host), or null without a limit. */
+  readonly perHostLimit: number | null;
   /** Destinations (address:port, or address for ICMP) with the most flows, most first. */
   readonly busiestDestinations: readonly { readonly destination: string; readonly flows: number }[];
 }
@@ -82,11 +97,28 @@ function busiest(keys: readonly string[], count: number): { key: string; flows: 
     .slice(0, count);
 }
 
-export function portUsage(
+/**
+ * The flows with the ports they have on the wire: under the fold allocator conntrack holds the
+ * allocated port, which mapectl's table translates into the set on the way out.
+ */
+export function onWire(
   flows: readonly NatFlow[],
   sets: readonly PortRange[],
+  allocator?: NatAllocator,
+): NatFlow[] {
+  const fold = allocator === "fold" ? portFold(sets) : null;
+  if (fold === null) return [...flows];
+  return flows.map((f) => ({ ...f, outsidePort: foldPort(fold, f.outsidePort) ?? f.outsidePort }));
+}
+
+export function portUsage(
+  natFlows: readonly NatFlow[],
+  sets: readonly PortRange[],
   portCount: number,
+  allocator?: NatAllocator,
+  perHostLimit: number | null = null,
 ): PortUsage {
+  const flows = onWire(natFlows, sets, allocator);
   const perBlock = sets.map(([first, last]) => ({ first, last, used: 0 }));
   const perProtocol: Record<string, number> = {};
   const portsPerProtocol = new Map<string, Set<number>>(NAT_PROTOCOLS.map((p) => [p, new Set<number>()]));
@@ -120,7 +152,12 @@ export function portUsage(
     busiestHosts: busiest(
       flows.map((f) => f.insideSource),
       BUSIEST_COUNT,
-    ).map(({ key, flows: n }) => ({ address: key, flows: n })),
+    ).map(({ key, flows: n }) => ({
+      address: key,
+      flows: n,
+      open: flows.filter((f) => f.insideSource === key && f.closed !== true).length,
+    })),
+    perHostLimit,
     busiestDestinations: busiest(
       flows.map((f) => f.destination),
       BUSIEST_COUNT,

@@ -1,6 +1,6 @@
 import type { InterfaceIdLayout } from "../mape/interface-id.ts";
 import type { MapRuleSpec } from "../mape/rule.ts";
-import type { PortForward } from "./plan.ts";
+import type { NatAllocator, PortForward } from "./plan.ts";
 import type { MethodChoice } from "./method.ts";
 
 /** Everything `up` needs besides the host: the merge of the config file and the command line. */
@@ -44,6 +44,17 @@ export interface Settings {
   tunnelOwner: "mapectl" | "vyos";
   /** Seconds a closed MAP-E TCP flow keeps its port (conntrack TIME_WAIT); null: the kernel's 120. */
   tcpTimeWait: number | null;
+  /** auto: fold, unless nft refuses the fold table (then round-robin); or the one the user chose. */
+  allocator: "auto" | NatAllocator;
+  /**
+   * Flows one LAN host may hold through the tunnel; null or 0: no limit (the default). Off by
+   * default because it counts flows, not ports: the kernel reuses each port towards every other
+   * destination, so a host with hundreds of flows to many destinations (a browser, a game) takes
+   * nothing from the house, and a limit low enough to matter (under the line's ports) would break
+   * it; a port set runs out towards one destination, which the limit is there to cap for a device
+   * the user knows misbehaves.
+   */
+  maxPortsPerHost: number | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -67,5 +78,7 @@ export const DEFAULT_SETTINGS: Settings = {
   replaceDefault: false,
   forwards: [],
   tcpTimeWait: null,
+  allocator: "auto",
+  maxPortsPerHost: null,
   tunnelOwner: "mapectl",
 };

@@ -78,6 +78,10 @@ replace-default = false         # true: replace an existing IPv4 default route (
 # [nat]
 # tcp-time-wait = 30            # seconds a closed TCP flow holds its port (kernel: 120); with a
 #                               # few hundred ports, a shorter one frees them sooner
+# allocator = "auto"           # fold: any free port of the set for every new flow; round-robin:
+#                               # one block per flow (auto: fold unless this nft refuses it)
+# max-ports-per-host = 120      # flows one LAN host may hold at once (default: no limit; a port
+#                               # is reused towards every destination, so flows are not ports)
 
 # Port forwards from the MAP-E address; the port must be inside your port set (see mapectl calc).
 # [[forward]]

@@ -1,4 +1,7 @@
-import { NFT_TABLE, type MapePlan } from "../plan/plan.ts";
+import { portFold, unfoldPort, type PortFold } from "../mape/port-fold.ts";
+import { NFT_PER_HOST_SET } from "../plan/nft-table.ts";
+import { NFT_TABLE, type MapePlan, type NatAllocator } from "../plan/plan.ts";
+import { foldTable } from "./nft-fold.ts";
 import { nftComment, nftString } from "../text/nft.ts";
 import { UnsafeValueError } from "../text/one-line.ts";
 
@@ -23,6 +26,8 @@ export type NaptSpec = Pick<
   readonly tcpTimeWait: number | null;
   /** The flowtable's devices (the LAN interfaces and the tunnel); empty: no fast path. */
   readonly fastPathDevices: readonly string[];
+  readonly allocator: NatAllocator;
+  readonly maxPortsPerHost: number | null;
 };
 
 export function naptSpec(plan: MapePlan): NaptSpec {
@@ -39,6 +44,8 @@ export function naptSpec(plan: MapePlan): NaptSpec {
     forwards: plan.forwards,
     tcpTimeWait: plan.tcpTimeWait ?? null,
     fastPathDevices: plan.fastPath === true ? [...plan.lan, plan.tunnel.name] : [],
+    allocator: plan.allocator ?? "round-robin",
+    maxPortsPerHost: plan.maxPortsPerHost ?? null,
   };
 }
 
@@ -63,6 +70,11 @@ export function mssClampRule(tunnel: string): string {
   return `oifname ${nftString(tunnel, "tunnel name")} tcp flags syn tcp option maxseg size set rt mtu`;
 }
 
+/** The fold of the spec's port set when its allocator folds, else null. */
+export function specFold(spec: NaptSpec): PortFold | null {
+  return spec.allocator === "fold" && spec.ipv4PrefixLength === 32 ? portFold(spec.portSets) : null;
+}
+
 function snatRule(spec: NaptSpec, tunnel: string): string[] {
   const v4 = ipv4(spec.ipv4Address, "IPv4 address");
   if (spec.ipv4PrefixLength < 32) {
@@ -71,6 +83,14 @@ function snatRule(spec: NaptSpec, tunnel: string): string[] {
   }
   const whole = spec.portSets.length === 1 && spec.portSets[0]?.[0] === 0 && spec.portSets[0][1] === 65535;
   if (whole) return [`oifname ${tunnel} snat ip to ${v4}`];
+  const fold = specFold(spec);
+  if (fold !== null) {
+    // one range as large as the set: the kernel finds any free port; the fold chain maps it
+    return [
+      `oifname ${tunnel} meta l4proto { tcp, udp, icmp } snat ip to ${v4}:${number(fold.first, "port")}-${number(fold.last, "port")}`,
+      `oifname ${tunnel} snat ip to ${v4}`,
+    ];
+  }
   // One rule for every block: numgen picks a block per new flow, the kernel any free port in it.
   // Not "snat ip to A : numgen … map { i : lo-hi }": nft 1.0.6 accepts that and silently keeps only
   // the first port of each block.
@@ -87,6 +107,25 @@ function snatRule(spec: NaptSpec, tunnel: string): string[] {
   // Protocols without ports (GRE, ESP, …) keep the address; a port-checking BR may still drop them.
   lines.push(`oifname ${tunnel} snat ip to ${v4}`);
   return lines;
+}
+
+/** The comment of the per-host limit's rule: the daemon and doctor find its counter by it. */
+export const PER_HOST_COMMENT = "a LAN host at its port limit";
+export const PER_HOST_SET = NFT_PER_HOST_SET;
+
+/**
+ * One LAN host may hold at most maxPortsPerHost flows through the tunnel: conntrack counts each
+ * host's live flows (closed and timed-out ones drop out), and a new flow beyond the limit is
+ * refused at once with an ICMP error, so the host's application fails fast instead of retrying.
+ */
+function perHostLimit(spec: NaptSpec, tunnel: string): { set: string[]; rules: string[] } {
+  if (spec.maxPortsPerHost === null) return { set: [], rules: [] };
+  return {
+    set: [`	set ${PER_HOST_SET} {`, "		typeof ip saddr", "		size 65535", "		flags dynamic", "	}"],
+    rules: [
+      `oifname ${tunnel} ct state new add @${PER_HOST_SET} { ip saddr ct count over ${number(spec.maxPortsPerHost, "port limit")} } counter reject with icmp admin-prohibited comment "${PER_HOST_COMMENT}"`,
+    ],
+  };
 }
 
 /**
@@ -125,9 +164,11 @@ export function renderNftables(plan: MapePlan): string {
 export function renderNaptTable(spec: NaptSpec): string {
   const t = nftString(spec.tunnel, "tunnel name");
   const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
+  const fold = specFold(spec);
+  // with the fold, the unfold chain has already turned the forward's port into its allocated one
   const dnat = spec.forwards.map(
     (f) =>
-      `iifname ${t} ${checked(f.protocol, /^(tcp|udp)$/, "protocol")} dport ${number(f.port, "port")} dnat ip to ${ipv4(f.toAddress, "forward address")}:${number(f.toPort, "port")}`,
+      `iifname ${t} ${checked(f.protocol, /^(tcp|udp)$/, "protocol")} dport ${number((fold === null ? null : unfoldPort(fold, f.port)) ?? f.port, "port")} dnat ip to ${ipv4(f.toAddress, "forward address")}:${number(f.toPort, "port")}`,
   );
   // A closed connection holds its outside port for TIME_WAIT; with a few hundred ports a shorter
   // one for the tunnel's flows (set on the flow's first packet, before conntrack confirms it) frees
@@ -146,15 +187,18 @@ export function renderNaptTable(spec: NaptSpec): string {
   const setTimeWait =
     timeWait === null ? [] : [`oifname ${t} meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
   const fast = fastPath(spec, t);
+  const limit = perHostLimit(spec, t);
   const out = [
     nftComment(
-      `mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks) through ${spec.tunnel} to BR ${spec.br}`,
+      `mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks${fold === null ? "" : `, allocated from ${fold.first}-${fold.last} and folded into them`}) through ${spec.tunnel} to BR ${spec.br}`,
     ),
     `table ip ${NFT_TABLE} {}`,
     `delete table ip ${NFT_TABLE}`,
     `table ip ${NFT_TABLE} {`,
     ...timeout,
     ...fast.flowtable,
+    ...limit.set,
+    ...(fold === null ? [] : foldTable(fold, t, ipv4(spec.ipv4Address, "IPv4 address"))),
     "\tchain srcnat {",
     "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
     ...indent(setTimeWait, 2),
@@ -164,7 +208,7 @@ export function renderNaptTable(spec: NaptSpec): string {
     "\t\ttype nat hook prerouting priority dstnat - 1; policy accept;",
     ...indent(dnat, 2),
     "\t}",
-    ...tunnelFilterChains(spec.tunnel, spec.mtu, true, fast.rule),
+    ...tunnelFilterChains(spec.tunnel, spec.mtu, true, fast.rule, limit.rules),
     "}",
     "",
   ];
@@ -180,12 +224,14 @@ export function tunnelFilterChains(
   mtu: number,
   dnat: boolean,
   lastForwardRules: readonly string[] = [],
+  firstForwardRules: readonly string[] = [],
 ): string[] {
   const t = nftString(tunnel, "tunnel name");
   const mss = mssFor(mtu);
   return [
     "\tchain forward {",
     "\t\ttype filter hook forward priority filter; policy accept;",
+    ...firstForwardRules.map((r) => `\t\t${r}`),
     `\t\t${mssClampRule(tunnel)}`,
     `\t\tiifname ${t} tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
     `\t\tiifname ${t} ct state established,related accept`,

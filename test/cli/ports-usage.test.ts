@@ -35,11 +35,12 @@ test("headroom counts ports no flow uses, per protocol, the tightest as the tota
 test("the busiest hosts and destinations come most first, ties in order of their name", () => {
   const usage = portUsage(FLOWS, plan.portSets, plan.portCount);
   assert.deepEqual(usage.busiestHosts, [
-    { address: "192.168.1.2", flows: 4 },
-    { address: "192.168.1.3", flows: 1 },
-    { address: "192.168.1.4", flows: 1 },
-    { address: "192.168.1.9", flows: 1 },
+    { address: "192.168.1.2", flows: 4, open: 4 },
+    { address: "192.168.1.3", flows: 1, open: 1 },
+    { address: "192.168.1.4", flows: 1, open: 1 },
+    { address: "192.168.1.9", flows: 1, open: 1 },
   ]);
+  assert.equal(usage.perHostLimit, null);
   assert.deepEqual(usage.busiestDestinations.slice(0, 2), [
     { destination: "8.8.8.8:443", flows: 2 },
     { destination: "1.1.1.1:443", flows: 1 },

@@ -1,5 +1,5 @@
 import { parseIpv6Prefix } from "../../src/mape/ipv6.ts";
-import { buildPlan, type MapePlan, type PortForward } from "../../src/plan/plan.ts";
+import { buildPlan, type MapePlan, type NatAllocator, type PortForward } from "../../src/plan/plan.ts";
 import { resolveParameters } from "../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../src/rules/shipped.ts";
 
@@ -16,6 +16,8 @@ export function planFor(
     tunnelOwner: "mapectl" | "vyos";
     fastPath: boolean;
     lan: string[];
+    allocator: NatAllocator;
+    maxPortsPerHost: number;
   }> = {},
 ): MapePlan {
   const resolved = resolveParameters({
@@ -35,5 +37,7 @@ export function planFor(
     tcpTimeWait: overrides.tcpTimeWait ?? null,
     tunnelOwner: overrides.tunnelOwner ?? "mapectl",
     fastPath: overrides.fastPath ?? false,
+    ...(overrides.allocator === undefined ? {} : { allocator: overrides.allocator }),
+    maxPortsPerHost: overrides.maxPortsPerHost ?? null,
   });
 }

@@ -76,7 +76,11 @@ test(
     assert.equal(doc.schemaVersion, 1);
     assert.equal(doc.dryRun, true);
     assert.ok(doc.actions.some((a) => a.id === "tunnel" && a.argv.includes("encaplimit")));
-    assert.ok(doc.actions.some((a) => a.id === "nat" && a.input?.includes("numgen inc mod 15") === true));
+    assert.ok(
+      doc.actions.some(
+        (a) => a.id === "nat" && a.input?.includes("tcp sport set tcp sport map @fold-port") === true,
+      ),
+    );
     assert.equal(ns.snapshot(), beforeSnap);
   },
 );

@@ -102,11 +102,20 @@ function mapectl(args: string[]) {
 }
 
 /** Outside ports per block as conntrack itself lists them, parsed here independently of mapectl. */
+/**
+ * conntrack holds the port the kernel allocated from 16-255; mapectl's fold sends allocated port
+ * n·16 + j as the j-th port of the n-th block, spelled out here on its own.
+ */
+function onWire(port: number): number {
+  const block = USER.blocks[Math.floor(port / 16) - 1];
+  return port >= 16 && port <= 255 && block !== undefined ? (block[0] ?? 0) + (port % 16) : port;
+}
+
 function conntrackPerBlock(): number[] {
   const text = router.ok(["conntrack", "-L", "-n"]);
   const ports = [
     ...text.matchAll(new RegExp(`dst=${USER.ipv4.replace(/\./g, "\\.")} sport=\\d+ dport=(\\d+)`, "g")),
-  ].map((m) => Number(m[1]));
+  ].map((m) => onWire(Number(m[1])));
   return USER.blocks.map(([first = 0, last = 0]) => ports.filter((p) => p >= first && p <= last).length);
 }
 

@@ -126,7 +126,7 @@ test(
   { skip },
   async () => {
     await router.reboot();
-    assert.match(await napt(), /133\.209\.13\.2 \. 5136-5151/);
+    assert.match(await napt(), /16 : 5136,/);
     await works(FIRST, true);
   },
 );
@@ -234,11 +234,7 @@ test(
 );
 
 test("mapectl install wrote the boot file with the table of the prefix it was installed on", { skip }, () => {
-  assert.match(
-    installedTable,
-    /133\.209\.13\.2 \. 5136-5151/,
-    `${BOOT_FILE} after install: ${installedTable || "missing"}`,
-  );
+  assert.match(installedTable, /16 : 5136,/, `${BOOT_FILE} after install: ${installedTable || "missing"}`);
 });
 
 test(

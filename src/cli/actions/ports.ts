@@ -47,7 +47,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     }
     throw err;
   }
-  const usage = portUsage(flows, plan.portSets, plan.portCount);
+  const usage = portUsage(flows, plan.portSets, plan.portCount, plan.allocator, plan.maxPortsPerHost ?? null);
   const psid = plan.parameters.psid;
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -99,15 +99,29 @@ export function describePorts(report: PortsReport): string {
     }
     lines.push(`    ${line.join("    ")}`);
   }
-  const top = (title: string, items: readonly { key: string; flows: number }[]) => {
+  const top = (title: string, items: readonly { key: string; flows: number; note?: string }[]) => {
     lines.push(`  ${title}`);
     if (items.length === 0) lines.push("    none");
     const keyWidth = Math.max(...items.map((i) => i.key.length));
-    for (const i of items) lines.push(`    ${i.key.padEnd(keyWidth)}  ${formatCount(i.flows)}`);
+    for (const i of items)
+      lines.push(
+        `    ${i.key.padEnd(keyWidth)}  ${formatCount(i.flows)}${i.note === undefined ? "" : `  ${i.note}`}`,
+      );
   };
+  const limit = report.perHostLimit;
   top(
-    "busiest inside hosts (flows)",
-    report.busiestHosts.map((h) => ({ key: h.address, flows: h.flows })),
+    limit === null
+      ? "busiest inside hosts (flows)"
+      : `busiest inside hosts (flows; open of the ${limit} each may hold)`,
+    report.busiestHosts.map((h) => ({
+      key: h.address,
+      flows: h.flows,
+      ...(limit === null
+        ? {}
+        : {
+            note: `${formatCount(h.open)}/${formatCount(limit)}${h.open >= limit ? " at its limit: new flows refused" : ""}`,
+          }),
+    })),
   );
   top(
     "busiest destinations (flows)",

@@ -28,6 +28,8 @@ function napt(expected: ResolvedParameters, tunnel: string): NaptSpec | null {
     tcpTimeWait: null,
     // the LAN interfaces are not known here; `up` adds the fast path again
     fastPathDevices: [],
+    allocator: "fold",
+    maxPortsPerHost: null,
   };
 }
 

@@ -3,7 +3,7 @@ import { portInSet } from "../../mape/port-set.ts";
 import type { ResolvedParameters } from "../../provision/parameters.ts";
 import { type CheckContext, ok } from "../context.ts";
 import type { Finding } from "../findings.ts";
-import { analyzeNat, type NatRule } from "../nat-analysis.ts";
+import { analyzeNat, foldedRule, portFolds, type NatRule } from "../nat-analysis.ts";
 import { natFix } from "./nat-fix.ts";
 
 /** What each kind of IPv4 traffic leaving the tunnel meets first in the host's NAT rules. */
@@ -65,7 +65,18 @@ function vyosNatFix(rules: readonly NatRule[], tunnel: string): string[] {
 
 function natView(ctx: CheckContext, expected: ResolvedParameters): NatView {
   const rules = ctx.input.ruleset === null ? [] : analyzeNat(ctx.input.ruleset);
-  const of = (protocol: string, fromRouter: boolean) => coverage(rules, ctx.name, protocol, fromRouter);
+  // a fold after NAT (mapectl's fold allocator) decides the ports on the wire: judge those
+  const folds = ctx.input.ruleset === null ? {} : portFolds(ctx.input.ruleset, ctx.name);
+  const folded = new Map<string, NatRule>();
+  const onWire = (rule: NatRule, protocol: string): NatRule => {
+    const fold = folds[protocol];
+    const key = `${rules.indexOf(rule)} ${fold === undefined ? "" : Object.keys(folds).find((p) => folds[p] === fold)}`;
+    const known = folded.get(key) ?? foldedRule(rule, fold);
+    folded.set(key, known);
+    return known;
+  };
+  const of = (protocol: string, fromRouter: boolean) =>
+    coverage(rules, ctx.name, protocol, fromRouter).map((r) => onWire(r, protocol));
   const lanTcp = of("tcp", false);
   const lanUdp = of("udp", false);
   const ownTcp = of("tcp", true);

@@ -9,6 +9,7 @@ import {
 } from "../../../src/daemon/parameter-sources.ts";
 import { DEFAULT_WATCH, portWarning, Watcher, type WatchDeps } from "../../../src/daemon/watch.ts";
 import { periodicFrom } from "../../../src/cli/actions/watch.ts";
+import { hostLimitWarning, hostsAtLimit } from "../../../src/daemon/port-warning.ts";
 import type { BootTableChange } from "../../../src/host/boot-table.ts";
 import type { DaemonEvent } from "../../../src/host/event-log.ts";
 import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../../src/mape/ipv6.ts";
@@ -359,6 +360,28 @@ test("portWarning: 2,000 flows to many destinations fit in 240 ports; 200 to one
   // udp and tcp to the same address and port are separate spaces
   const mixed = one.map((f, i) => ({ ...f, protocol: i % 2 === 0 ? "tcp" : "udp" }));
   assert.equal(portWarning(mixed, 240, 0.8), null);
+});
+
+test("hostsAtLimit: a host with as many open flows as the limit is named; closed TCP flows do not count", () => {
+  const flow = (host: string, closed = false): NatFlow => ({
+    protocol: "tcp",
+    insideSource: host,
+    destination: "198.18.0.1:7",
+    outsidePort: 20,
+    ...(closed ? { closed } : {}),
+  });
+  const flows = [
+    ...Array.from({ length: 5 }, () => flow("192.168.1.20")),
+    ...Array.from({ length: 4 }, () => flow("192.168.1.10")),
+    ...Array.from({ length: 3 }, () => flow("192.168.1.10", true)),
+  ];
+  assert.deepEqual(hostsAtLimit(flows, 5), ["192.168.1.20"]);
+  assert.deepEqual(hostsAtLimit(flows, 4), ["192.168.1.10", "192.168.1.20"]);
+  assert.deepEqual(hostsAtLimit(flows, null), []);
+  assert.match(
+    hostLimitWarning("192.168.1.20", 5),
+    /LAN host 192\.168\.1\.20 .*max-ports-per-host = 5.*refused/,
+  );
 });
 
 test("--periodic takes whole seconds from 1; NaN or 0 would re-check every millisecond", () => {

@@ -239,3 +239,34 @@ test("an IPv4 default route elsewhere, and MTU above 1460", () => {
   const ids = failing(input(other, fixture("mapectl"))).map((f) => f.id);
   assert.deepEqual(ids, ["ipv4-default-route", "mtu-mss"]);
 });
+
+test("the fold allocator (snat to 16-255, folded after NAT into the set) is judged by its wire ports", () => {
+  // nft -j of the fold table with the per-host limit (test/fixtures/nft/mapectl-fold-table-…)
+  const healthy = runChecks(input(hostWith(tunnelLink({})), fixture("mapectl-fold")));
+  assert.deepEqual(
+    healthy.findings.filter((f) => f.verdict !== "ok"),
+    [],
+  );
+  assert.match(
+    healthy.findings.find((f) => f.id === "nat-port-coverage")?.summary ?? "",
+    /uses all 240 ports/,
+  );
+  type Item = { map?: { name: string; elem: [number, number][] }; rule?: { chain: string } };
+  const ruleset = fixture("mapectl-fold") as { nftables: Item[] };
+  // a fold element that leaves the set: port 17 goes out as 5200, another PSID's
+  const wrong = {
+    nftables: ruleset.nftables.map((i) =>
+      i.map?.name === "fold-port"
+        ? { map: { ...i.map, elem: i.map.elem.map(([a, b]) => [a, a === 17 ? 5200 : b]) } }
+        : i,
+    ),
+  };
+  const outside = failing(input(hostWith(tunnelLink({})), wrong)).find(
+    (f) => f.id === "nat-outside-port-set",
+  );
+  assert.match(outside?.summary ?? "", /ports 5200 are outside PSID 65's set/);
+  // without its fold chain, the allocation range itself goes on the wire
+  const unfolded = { nftables: ruleset.nftables.filter((i) => i.rule?.chain !== "fold") };
+  const ids = failing(input(hostWith(tunnelLink({})), unfolded)).map((f) => f.id);
+  assert.ok(ids.includes("nat-outside-port-set") && ids.includes("nat-icmp"), ids.join());
+});

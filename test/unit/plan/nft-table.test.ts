@@ -15,6 +15,7 @@ const plan: MapePlan = {
   ...base,
   forwards: [{ protocol: "tcp", port: 5136, toAddress: "192.168.1.10", toPort: 22 }],
   tcpTimeWait: 30,
+  allocator: "round-robin",
 };
 const rendered = renderNftables(plan);
 const listed = readFileSync(
@@ -98,3 +99,38 @@ test("up restores a hand-edited table and status names it; a faithful one is lef
   assert.match(undo, /delete table ip mapectl\n/);
   assert.ok(undo.includes(edited.nftTable));
 });
+
+// The same with the fold allocator and the per-host limit, as nft 1.0.6 listed it after loading.
+const foldPlan: MapePlan = { ...plan, allocator: "fold", maxPortsPerHost: 210 };
+const foldRendered = renderNftables(foldPlan);
+const foldListed = readFileSync(
+  new URL("../../fixtures/nft/mapectl-fold-table-listed-by-nft-1.0.6.txt", import.meta.url),
+  "utf8",
+);
+
+test("the fold's maps and raw matches as nft lists them are the table as rendered", () => {
+  assert.ok(sameNftTable(foldListed, foldRendered), canonicalNftTable(foldListed));
+  // hosts the per-host limit is counting come and go: they are no difference
+  const counting = foldListed.replace(
+    "flags dynamic\n",
+    "flags dynamic\n\t\telements = { 192.168.1.10 ct count over 210, 192.168.1.11 ct count over 210 }\n",
+  );
+  assert.notEqual(counting, foldListed);
+  assert.ok(sameNftTable(counting, foldRendered));
+});
+
+for (const [what, edit] of [
+  ["a fold element changed", (t: string) => t.replace("16 : 5136,", "16 : 5137,")],
+  [
+    "the unfold of udp deleted",
+    (t: string) => t.replace(/\n\t\tiifname "mape" ip daddr [^\n]* udp dport set [^\n]*/, ""),
+  ],
+  ["the per-host limit raised", (t: string) => t.replace("ct count over 210", "ct count over 240")],
+  ["the allocation range changed", (t: string) => t.replace("133.209.13.2:16-255", "133.209.13.2:16-250")],
+] as const) {
+  test(`a fold table with ${what} differs`, () => {
+    const edited = edit(foldListed);
+    assert.notEqual(edited, foldListed);
+    assert.equal(sameNftTable(edited, foldRendered), false);
+  });
+}

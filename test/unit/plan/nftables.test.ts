@@ -4,12 +4,61 @@ import { renderNftables } from "../../../src/render/nftables.ts";
 import { assertGolden } from "../../helpers/golden.ts";
 import { OCN_PREFIX, USER_PREFIX, planFor } from "../../helpers/plans.ts";
 
-test("the user's NAPT spreads tcp, udp and icmp over all 15 blocks with address.port-range map data", () => {
-  const nft = renderNftables(
-    planFor(USER_PREFIX, {
-      forwards: [{ protocol: "tcp", port: 5140, toAddress: "192.168.1.10", toPort: 22 }],
-    }),
+const FORWARD = {
+  forwards: [{ protocol: "tcp" as const, port: 5140, toAddress: "192.168.1.10", toPort: 22 }],
+};
+
+test("fold: the kernel allocates from 16-255, the fold maps each port to the set's and back", () => {
+  const plan = planFor(USER_PREFIX, FORWARD);
+  assert.equal(plan.allocator, "fold");
+  const nft = renderNftables(plan);
+  assert.match(nft, /oifname "mape" meta l4proto \{ tcp, udp, icmp \} snat ip to 133\.209\.13\.2:16-255\n/);
+  assert.doesNotMatch(nft, /numgen/);
+  // the first and last port of the set, each way, for ports and echo ids
+  for (const name of ["fold-port", "fold-id"]) {
+    const map = nft.slice(nft.indexOf(`map ${name} {`), nft.indexOf("}", nft.indexOf(`map ${name} {`) + 20));
+    assert.match(map, /\b16 : 5136, 17 : 5137\b/);
+    assert.match(map, /\b31 : 5151,\s+32 : 9232\b/);
+    assert.match(map, /\b255 : 62495\n/);
+    assert.equal(map.match(/\d+ : \d+/g)?.length, 240);
+  }
+  assert.match(nft, /\b5136 : 16, 5137 : 17\b/);
+  // fold after NAT (srcnat = 100), unfold before conntrack (raw = -300)
+  assert.match(nft, /chain fold \{\n\t\ttype filter hook postrouting priority srcnat \+ 10;/);
+  assert.match(nft, /chain unfold \{\n\t\ttype filter hook prerouting priority raw;/);
+  assert.match(nft, /icmp type echo-request icmp id set icmp id map @fold-id/);
+  assert.match(nft, /icmp type echo-reply icmp id set icmp id map @unfold-id/);
+  // a forward's outside port reaches dstnat already unfolded: 5140 is allocated port 20
+  assert.match(nft, /iifname "mape" tcp dport 20 dnat ip to 192\.168\.1\.10:22/);
+  assertGolden("biglobe-user-fold.nft", nft);
+});
+
+test("an ICMP error's compensation word keeps its checksum: port 5140 → 20 is offset by 5120", () => {
+  const nft = renderNftables(planFor(USER_PREFIX));
+  const sums = nft.slice(nft.indexOf("map unfold-sum {"), nft.indexOf("chain fold"));
+  assert.match(sums, /\b5140 : 5120\b/);
+  assert.match(sums, /\b62495 : 62240\b/);
+});
+
+test("round-robin (the fallback) and a shared prefix keep the old NAT; a one-block set needs no fold", () => {
+  const rr = planFor(USER_PREFIX, { allocator: "round-robin" });
+  assert.equal(rr.allocator, "round-robin");
+  assert.doesNotMatch(renderNftables(rr), /fold|@th/);
+});
+
+test("the per-host limit: a ct count per LAN source address on new flows into the tunnel, refused at once", () => {
+  assert.doesNotMatch(renderNftables(planFor(USER_PREFIX)), /ct count/);
+  const nft = renderNftables(planFor(USER_PREFIX, { maxPortsPerHost: 100 }));
+  assert.match(nft, /set per-host \{\n\t\ttypeof ip saddr\n\t\tsize 65535\n\t\tflags dynamic\n\t\}/);
+  const forward = nft.slice(nft.indexOf("chain forward"), nft.indexOf("chain input"));
+  assert.match(
+    forward,
+    /oifname "mape" ct state new add @per-host \{ ip saddr ct count over 100 \} counter reject with icmp admin-prohibited/,
   );
+});
+
+test("round robin spreads tcp, udp and icmp over all 15 blocks with address.port-range map data", () => {
+  const nft = renderNftables(planFor(USER_PREFIX, { ...FORWARD, allocator: "round-robin" }));
   assert.match(nft, /meta l4proto \{ tcp, udp, icmp \} snat ip to numgen inc mod 15 map \{/);
   for (const block of ["5136-5151", "9232-9247", "33808-33823", "62480-62495"]) {
     assert.match(nft, new RegExp(`133\\.209\\.13\\.2 \\. ${block}`));
@@ -26,8 +75,8 @@ test("the user's NAPT spreads tcp, udp and icmp over all 15 blocks with address.
   assertGolden("biglobe-user.nft", nft);
 });
 
-test("OCN: 63 blocks of 16 = 1008 ports in one rule", () => {
-  const nft = renderNftables(planFor(OCN_PREFIX));
+test("OCN, round robin: 63 blocks of 16 = 1008 ports in one rule", () => {
+  const nft = renderNftables(planFor(OCN_PREFIX, { allocator: "round-robin" }));
   assert.match(nft, /numgen inc mod 63 map/);
   assert.equal(nft.match(/ \. \d+-\d+/g)?.length, 63);
   assertGolden("ocn.nft", nft);

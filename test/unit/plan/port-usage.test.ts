@@ -33,3 +33,25 @@ test("usage is counted per block, per protocol, and flows outside the set are fl
   assert.equal(usage.outsideSet, 1);
   assert.deepEqual(usage.perProtocol, { tcp: 2, udp: 1, icmp: 1 });
 });
+
+test("under the fold allocator conntrack's allocated ports are counted as the wire ports they become", () => {
+  const plan = planFor(USER_PREFIX);
+  assert.equal(plan.allocator, "fold");
+  // 20 → 5140 (block 0), 33 → 9233 (block 1), id 250 → 62490 (block 14); 40001 is outside either way
+  const folded = CONNTRACK.replace("dport=5140", "dport=20")
+    .replace("dport=9233", "dport=33")
+    .replace("id=62490", "id=250");
+  const flows = parseConntrack(folded, "133.209.13.2");
+  const usage = portUsage(flows, plan.portSets, plan.portCount, plan.allocator);
+  assert.deepEqual(
+    usage.perBlock.map((b) => b.used),
+    [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+  );
+  assert.equal(usage.outsideSet, 1);
+  // read as round robin, the same flows would all look outside the set
+  assert.equal(portUsage(flows, plan.portSets, plan.portCount, "round-robin").outsideSet, 4);
+  assert.deepEqual(
+    flows.map((f) => f.closed === true),
+    [false, false, false, true],
+  );
+});

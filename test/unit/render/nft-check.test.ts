@@ -90,7 +90,7 @@ test("nft -c accepts the table with the fast path (a flowtable on the LAN and th
 test("nft -c is not a rubber stamp: a broken table is refused", { skip }, () => {
   const r = ns.run(
     ["nft", "-c", "-f", "-"],
-    renderNftables(casePlan(CASES.user)).replace("numgen inc", "numgen sideways"),
+    renderNftables(casePlan(CASES.user)).replace("tcp sport map @fold-port", "tcp sport map @no-such-map"),
   );
   assert.notEqual(r.code, 0);
 });

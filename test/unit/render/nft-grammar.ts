@@ -4,6 +4,7 @@ import { statementLines } from "./output-parsers.ts";
 
 const T = String.raw`"[A-Za-z0-9_.@-]+"`;
 const A = String.raw`[0-9]{1,3}(\.[0-9]{1,3}){3}`;
+const E = String.raw`icmp type \{ destination-unreachable, time-exceeded, parameter-problem \}`;
 /** Every statement line renderNftables may write; anything else is a statement nobody asked for. */
 const NFT_GRAMMAR = [
   String.raw`table ip mapectl \{\}`,
@@ -14,7 +15,25 @@ const NFT_GRAMMAR = [
   String.raw`l3proto ip`,
   String.raw`policy = \{ time_wait : [0-9]+ \}`,
   String.raw`\}`,
-  String.raw`chain (srcnat|dstnat|forward|input) \{`,
+  String.raw`chain (srcnat|dstnat|forward|input|fold|unfold|unfold-tidy) \{`,
+  String.raw`map (fold-port|unfold-port|fold-id|unfold-id|unfold-sum) \{`,
+  String.raw`typeof (tcp sport : tcp sport|tcp dport : tcp dport|icmp id : icmp id)`,
+  String.raw`elements = \{`,
+  String.raw`([0-9]+ : [0-9]+)(, [0-9]+ : [0-9]+)*,?`,
+  String.raw`set per-host \{`,
+  String.raw`typeof ip saddr`,
+  String.raw`size 65535`,
+  String.raw`flags dynamic`,
+  String.raw`type filter hook postrouting priority srcnat \+ 10; policy accept;`,
+  String.raw`type filter hook prerouting priority (raw|mangle); policy accept;`,
+  String.raw`oifname ${T} ip saddr ${A} (tcp|udp) sport set (tcp|udp) sport map @fold-port`,
+  String.raw`oifname ${T} ip saddr ${A} icmp type echo-request icmp id set icmp id map @fold-id`,
+  String.raw`iifname ${T} ip daddr ${A} (tcp|udp) dport set (tcp|udp) dport map @unfold-port`,
+  String.raw`iifname ${T} ip daddr ${A} icmp type echo-reply icmp id set icmp id map @unfold-id`,
+  String.raw`iifname ${T} ${E} @th,32,16 0x0 @th,64,8 0x45 @th,160,32 0x[0-9a-f]+ @th,136,8 (\{ 0x6, 0x11 \}|0x1 @th,224,8 0x8) @th,32,16 set @th,(224|256),16 map @unfold-sum @th,(224|256),16 set @th,(224|256),16 map @unfold-id`,
+  String.raw`iifname ${T} ${E} @th,32,16 != 0x0 @th,160,32 0x[0-9a-f]+ @th,224,16 0x[0-9a-f]+-0x[0-9a-f]+ @th,32,16 set 0x0`,
+  String.raw`oifname ${T} meta l4proto \{ tcp, udp, icmp \} snat ip to ${A}:[0-9]+-[0-9]+`,
+  String.raw`oifname ${T} ct state new add @per-host \{ ip saddr ct count over [0-9]+ \} counter reject with icmp admin-prohibited comment "a LAN host at its port limit"`,
   String.raw`type nat hook postrouting priority srcnat - 1; policy accept;`,
   String.raw`type nat hook prerouting priority dstnat - 1; policy accept;`,
   String.raw`type filter hook (forward|input) priority filter; policy accept;`,
@@ -41,6 +60,8 @@ export function checkNft(text: string, plan: MapePlan, what: string): void {
   const count = (re: RegExp) => lines.filter((l) => re.test(l)).length;
   assert.equal(count(/ dnat ip to /), plan.forwards.length, `${what}: one dnat per forward`);
   assert.equal(count(/ct timeout set/), plan.tcpTimeWait === null || plan.tcpTimeWait === undefined ? 0 : 1);
-  assert.equal(count(/^chain /), 4, `${what}: four chains`);
+  const folds = plan.allocator === "fold" && plan.ipv4PrefixLength === 32 && plan.portSets.length > 1;
+  assert.equal(count(/^chain /), folds ? 7 : 4, `${what}: four chains, three more for the fold`);
+  assert.equal(count(/ct count over/), plan.maxPortsPerHost == null ? 0 : 1, `${what}: the per-host limit`);
   assert.equal(count(/^table ip mapectl \{$/), 1, `${what}: one table`);
 }
