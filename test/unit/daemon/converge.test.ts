@@ -90,7 +90,7 @@ test("hb46ppSource: a global address of the delegated prefix past DAD, never a l
 });
 
 test("checkable: nft -c sees the fast path once the tunnel exists; before, the rest of the table", () => {
-  const fast = planFor("2404:7a82:4d02:4100::/56", { fastPath: true });
+  const fast = planFor("2404:7a82:4d02:4100::/56", { fastPath: true, allocator: "round-robin" });
   const script = renderNftables(fast);
   assert.match(script, /flowtable fastpath/);
   const before = checkable(fast, host(false), script);

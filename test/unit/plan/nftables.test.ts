@@ -107,7 +107,8 @@ test("a TIME_WAIT of the user's applies to the tunnel's TCP flows only, set befo
 
 test("the fast path: a flowtable on the LAN interfaces and the tunnel, fed only by flows leaving through the tunnel", () => {
   assert.doesNotMatch(renderNftables(planFor(USER_PREFIX)), /flowtable|flow add/);
-  const nft = renderNftables(planFor(USER_PREFIX, { fastPath: true, lan: ["lan0", "lan1"] }));
+  const rr = { allocator: "round-robin" } as const;
+  const nft = renderNftables(planFor(USER_PREFIX, { ...rr, fastPath: true, lan: ["lan0", "lan1"] }));
   assert.match(
     nft,
     /\tflowtable fastpath \{\n\t\thook ingress priority filter\n\t\tdevices = \{ "lan0", "lan1", "mape" \}\n\t\}/,
@@ -118,5 +119,10 @@ test("the fast path: a flowtable on the LAN interfaces and the tunnel, fed only 
   // after the inbound checks, which decide on a flow's first packets, before any is offloaded
   assert.ok(forward.indexOf("flow add") > forward.indexOf("unsolicited inbound IPv4"), forward);
   // no LAN interface: nothing to speed up, and a flowtable on the tunnel alone would be no use
-  assert.doesNotMatch(renderNftables(planFor(USER_PREFIX, { fastPath: true, lan: [] })), /flowtable/);
+  assert.doesNotMatch(renderNftables(planFor(USER_PREFIX, { ...rr, fastPath: true, lan: [] })), /flowtable/);
+  // under the fold a fast-pathed flow would skip the fold chain and leave with an allocated port
+  const folded = planFor(USER_PREFIX, { fastPath: true, lan: ["lan0"] });
+  assert.equal(folded.allocator, "fold");
+  assert.equal(folded.fastPath, false);
+  assert.doesNotMatch(renderNftables(folded), /flowtable|flow add/);
 });
