@@ -24,13 +24,22 @@ function readForwarding(): boolean | null {
   }
 }
 
+let flowtables: boolean | undefined;
+
 /**
  * Whether this kernel has nftables flowtables for IPv4 (nft_flow_offload, and the flowtable type:
  * nf_flow_table_inet, nf_flow_table_ipv4 before 5.x merged them; modules or built in): mapectl's
  * table then gives the tunnel's established flows the fast path; without them, loading a table
- * with a flowtable fails, so it is left out. Read from the module lists, not by loading anything.
+ * with a flowtable fails, so it is left out. Read from the module lists, not by loading anything,
+ * and once a process: the running kernel's modules stay what they are, and observeHost runs at
+ * every reconcile, where reading modules.dep (hundreds of kilobytes) each time would be waste.
  */
 export function kernelHasFlowtables(): boolean {
+  flowtables ??= readKernelHasFlowtables();
+  return flowtables;
+}
+
+function readKernelHasFlowtables(): boolean {
   const read = (path: string) => {
     try {
       return readFileSync(path, "utf8");

@@ -1,7 +1,6 @@
-import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
 import type { AftrFrom, AftrParameters } from "../provision/dslite.ts";
-import { checkLinkInput, PlanError, type PlanInput, type TunnelPlanBase } from "./plan.ts";
+import { checkLinkInput, PlanError, tunnelPlanHead, type PlanInput, type TunnelPlanBase } from "./plan.ts";
 
 /**
  * RFC 6333 §5.7: the B4 and the AFTR number their ends of the softwire from 192.0.0.0/29, the B4
@@ -69,12 +68,7 @@ export function buildDsLitePlan(input: DsLitePlanInput): DsLitePlan {
     input.local === WAN_ADDRESS_PLACEHOLDER ? input.local : ipv6(input.local, "the B4's IPv6 address");
   const remote = ipv6(input.aftr.address, "the AFTR's address");
   return {
-    schemaVersion: SCHEMA_VERSION,
-    method: "ds-lite",
-    wan: input.wan,
-    lan: [...input.lan],
-    gateway: input.gateway,
-    tunnel: { name: input.tunnelName, local, remote, mtu: input.mtu },
+    ...tunnelPlanHead("ds-lite", input, local, remote),
     aftr: { address: remote, name: input.aftr.name, from: input.aftr.from, service: input.aftr.service },
     b4Address: B4_ADDRESS,
     b4PrefixLength: B4_PREFIX_LENGTH,

@@ -131,6 +131,23 @@ function nearestAllowed(port: number, params: ResolvedParameters["params"]): str
 /** 2 MSL as RFC 793 counts it (4 minutes): a longer TIME_WAIT only holds ports for nothing. */
 export const MAX_TCP_TIME_WAIT = 240;
 
+/** The fields every method's plan starts with: the interfaces and the tunnel from local to remote. */
+export function tunnelPlanHead<M extends string>(
+  method: M,
+  input: Pick<PlanInput, "wan" | "lan" | "gateway" | "tunnelName" | "mtu">,
+  local: string,
+  remote: string,
+): Pick<TunnelPlanBase, "schemaVersion" | "wan" | "lan" | "gateway" | "tunnel"> & { readonly method: M } {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    method,
+    wan: input.wan,
+    lan: [...input.lan],
+    gateway: input.gateway,
+    tunnel: { name: input.tunnelName, local, remote, mtu: input.mtu },
+  };
+}
+
 /** What every method's tunnel needs of the user's input, checked before the kernel would refuse it. */
 export type LinkInput = Pick<PlanInput, "wan" | "lan" | "tunnelName" | "mtu" | "defaultRouteMetric">;
 
@@ -198,17 +215,7 @@ export function buildPlan(input: PlanInput): MapePlan {
     }
   }
   return {
-    schemaVersion: SCHEMA_VERSION,
-    method: "map-e",
-    wan: input.wan,
-    lan: [...input.lan],
-    gateway: input.gateway,
-    tunnel: {
-      name: input.tunnelName,
-      local: formatIpv6(params.ceAddress),
-      remote: formatIpv6(params.rule.br),
-      mtu: input.mtu,
-    },
+    ...tunnelPlanHead("map-e", input, formatIpv6(params.ceAddress), formatIpv6(params.rule.br)),
     ceAddress: formatIpv6(params.ceAddress),
     br: formatIpv6(params.rule.br),
     ipv4Address: formatIpv4(params.ipv4Address),

@@ -1,12 +1,35 @@
 import { isDsLitePlan, type Plan } from "../plan/method.ts";
 import type { DsLitePlan } from "../plan/dslite-plan.ts";
+import type { MapePlan } from "../plan/plan.ts";
 import { renderDsLiteNetworkd, renderDsLiteNftables, renderDsLiteShell } from "./dslite.ts";
 import { renderDsLiteVyos } from "./dslite-vyos.ts";
 import { renderNftables } from "./nftables.ts";
 import { renderShell } from "./shell.ts";
 import { DEBIAN_EXECUTABLE, renderNetworkd, renderSystemdUnit } from "./systemd.ts";
-import type { Rendered, RenderTarget } from "./targets.ts";
+import type { Rendered, RenderedFile, RenderTarget } from "./targets.ts";
 import { renderVyos } from "./vyos.ts";
+
+/** One method's renderer for each target that depends on the plan. */
+interface MethodRenderers<P> {
+  readonly vyos: (plan: P) => Rendered;
+  readonly nftables: (plan: P) => string;
+  readonly shell: (plan: P) => string;
+  readonly networkd: (plan: P) => readonly RenderedFile[];
+}
+
+const MAP_E: MethodRenderers<MapePlan> = {
+  vyos: renderVyos,
+  nftables: renderNftables,
+  shell: renderShell,
+  networkd: renderNetworkd,
+};
+
+const DS_LITE: MethodRenderers<DsLitePlan> = {
+  vyos: renderDsLiteVyos,
+  nftables: renderDsLiteNftables,
+  shell: renderDsLiteShell,
+  networkd: renderDsLiteNetworkd,
+};
 
 /** Every target from one plan; pure, so `render` prints exactly what the same plan would apply. */
 export function renderTarget(target: RenderTarget, plan: Plan | null): Rendered {
@@ -14,37 +37,25 @@ export function renderTarget(target: RenderTarget, plan: Plan | null): Rendered 
     return { files: [renderSystemdUnit({ command: [DEBIAN_EXECUTABLE] })], warnings: [] };
   }
   if (plan === null) throw new Error(`render target ${target} needs a plan`);
-  if (isDsLitePlan(plan)) return renderDsLite(target, plan);
-  switch (target) {
-    case "vyos":
-      return renderVyos(plan);
-    case "nftables":
-      return {
-        files: [{ path: "/etc/mapectl/mapectl.nft", mode: 0o644, content: renderNftables(plan) }],
-        warnings: [],
-      };
-    case "shell":
-      return { files: [{ path: "mapectl-up.sh", mode: 0o755, content: renderShell(plan) }], warnings: [] };
-    case "systemd-networkd":
-      return { files: renderNetworkd(plan), warnings: [] };
-  }
+  return isDsLitePlan(plan) ? renderWith(target, plan, DS_LITE) : renderWith(target, plan, MAP_E);
 }
 
-function renderDsLite(target: Exclude<RenderTarget, "systemd-unit">, plan: DsLitePlan): Rendered {
+function renderWith<P>(
+  target: Exclude<RenderTarget, "systemd-unit">,
+  plan: P,
+  r: MethodRenderers<P>,
+): Rendered {
   switch (target) {
     case "vyos":
-      return renderDsLiteVyos(plan);
+      return r.vyos(plan);
     case "nftables":
       return {
-        files: [{ path: "/etc/mapectl/mapectl.nft", mode: 0o644, content: renderDsLiteNftables(plan) }],
+        files: [{ path: "/etc/mapectl/mapectl.nft", mode: 0o644, content: r.nftables(plan) }],
         warnings: [],
       };
     case "shell":
-      return {
-        files: [{ path: "mapectl-up.sh", mode: 0o755, content: renderDsLiteShell(plan) }],
-        warnings: [],
-      };
+      return { files: [{ path: "mapectl-up.sh", mode: 0o755, content: r.shell(plan) }], warnings: [] };
     case "systemd-networkd":
-      return { files: renderDsLiteNetworkd(plan), warnings: [] };
+      return { files: r.networkd(plan), warnings: [] };
   }
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { goldenText } from "../helpers/golden.ts";
 import { isOneLineError, runCli } from "../helpers/run-cli.ts";
 
 // The v6コネクト case of test/unit/render/cases.ts, rendered away from the router with --aftr.
@@ -9,13 +8,12 @@ const AWAY = [
   ...["--prefix", "2405:6581:1:2300::/56", "--wan", "eth1", "--lan", "eth2"],
   ...["--gateway", "fe80::a611:bbff:fe7d:ee11", "--tunnel-name", "tun0", "--aftr", "2405:6580:ffff::1"],
 ];
-const GOLDEN = (name: string) => fileURLToPath(new URL(`../golden/render/${name}`, import.meta.url));
 
 test("render --method ds-lite --target shell prints the golden script, warning of the WAN address placeholder", () => {
   const r = runCli(["render", "--method", "ds-lite", "--target", "shell", ...AWAY]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /placeholder WAN-IPV6-ADDRESS/);
-  assert.equal(r.stdout, readFileSync(GOLDEN("ds-lite-away.sh"), "utf8"));
+  assert.equal(r.stdout, goldenText("render/ds-lite-away.sh"));
 });
 
 test("render --json carries the method: ds-lite, map-e, and null for a target without a plan", () => {

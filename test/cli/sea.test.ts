@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { runCli } from "../helpers/run-cli.ts";
+import { runCli, visible } from "../helpers/run-cli.ts";
 import { BUNDLE, ROOT, ensureSea } from "../helpers/sea.ts";
 
 const SEA = `${ROOT}dist/mapectl-linux-${process.arch}`;
@@ -105,8 +105,10 @@ test(
   { skip, timeout: 600_000 },
   () => {
     ensureSea(process.arch);
+    // where the unit's sandbox can see it (a checkout under /tmp cannot be installed from)
+    const sea = visible(SEA, false);
     const bin = mkdtempSync(join(tmpdir(), "mapectl-sea-path-"));
-    symlinkSync(SEA, join(bin, "mapectl"));
+    symlinkSync(sea, join(bin, "mapectl"));
     const root = mkdtempSync(join(tmpdir(), "mapectl-sea-root-"));
     const r = spawnSync("mapectl", ["install", "--root", root, "--wan", "wan0", "--lan", "lan0"], {
       cwd: "/",
@@ -117,7 +119,7 @@ test(
     const unit = readFileSync(join(root, "etc/systemd/system/mapectl.service"), "utf8");
     assert.match(
       unit,
-      new RegExp(`^ExecStart=${realpathSync(SEA).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} watch$`, "m"),
+      new RegExp(`^ExecStart=${realpathSync(sea).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} watch$`, "m"),
     );
   },
 );

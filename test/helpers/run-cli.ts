@@ -15,7 +15,8 @@ process.on("exit", () => {
   for (const dir of copies) rmSync(dir, { recursive: true, force: true });
 });
 
-function visible(file: string, withSiblings: boolean): string {
+/** The file itself, or (root, under a hidden directory) a copy of it under /run, removed at exit. */
+export function visible(file: string, withSiblings: boolean): string {
   if (!HIDDEN.some((d) => file.startsWith(`${d}/`)) || !existsSync(file)) return file;
   try {
     accessSync("/run", constants.W_OK);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import type { Netns } from "../helpers/netns.ts";
 import { isRoot } from "../helpers/netns.ts";
@@ -57,41 +58,8 @@ const ROUTES: Record<string, { status: number; body?: string; location?: string;
   "/empty": { status: 200, body: JSON.stringify({ order: [], ttl: 600 }) },
 };
 
-const HTTPS_SERVER = `
-import http.server, json, socket, ssl, sys, urllib.parse
-addr, cert, key, log, routes_file, mode = sys.argv[1:7]
-routes = json.load(open(routes_file))
-sni = {"name": None}
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        u = urllib.parse.urlsplit(self.path)
-        with open(log, "a") as f:
-            f.write(json.dumps({"server": addr, "host": self.headers.get("Host"), "sni": sni["name"], "path": u.path,
-                                "query": dict(urllib.parse.parse_qsl(u.query)), "client": self.client_address[0]}) + "\\n")
-        r = routes.get(u.path, {"status": 404, "body": ""})
-        body = r.get("body", "").encode()
-        self.send_response(r["status"])
-        if "location" in r:
-            self.send_header("Location", r["location"])
-        self.send_header("Content-Type", r.get("type", "application/json"))
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-class S(http.server.HTTPServer):
-    address_family = socket.AF_INET6
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-def on_sni(sock, name, c):
-    sni["name"] = name
-ctx.sni_callback = on_sni
-srv = S((addr, 80 if mode == "plain" else 443), H)
-if mode != "plain":
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print("ready", flush=True)
-srv.serve_forever()
-`;
+/** Both HTTPS servers (and the plain one): routes from a file, every request logged. */
+const HTTPS_SERVER = fileURLToPath(new URL("./fixtures/hb46pp-https-server.py", import.meta.url));
 
 let pki: ReturnType<typeof makePki>;
 
@@ -190,7 +158,6 @@ before(async () => {
   ] as const) {
     const server = new Background(ngn, [
       "python3",
-      "-c",
       HTTPS_SERVER,
       addr,
       pki.cert,

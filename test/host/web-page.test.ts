@@ -270,6 +270,35 @@ test(
   },
 );
 
+/** OCN's 63 blocks in the calculator, and the same object as calc --json. */
+async function checkOcnInCalculator(page: Page): Promise<void> {
+  await page.fill("#prefix", OCN_PREFIX);
+  await page.press("#prefix", "Enter");
+  await page.waitForFunction(
+    (prefix) => document.querySelector('[data-field="prefix"] dd')?.textContent === prefix,
+    OCN_PREFIX,
+  );
+  const ocn = await blocksOf(page, "#result svg");
+  assert.equal(ocn.length, 63);
+  assert.deepEqual(ocn[0], { first: 1376, last: 1391, used: null });
+  assert.deepEqual(ocn[62], { first: 64864, last: 64879, used: null });
+  assert.equal((await highlightedCells(page, "#result svg")).length, 63);
+  assert.equal(await field(page, "ipv4Address"), "153.240.72.209");
+  assert.equal(await field(page, "psid"), "22 (0x16)");
+  assert.equal(
+    await field(page, "ceAddress"),
+    "2400:4050:1234:5600:99:f048:d100:1600 (draft-03 interface ID)",
+  );
+  assert.equal(await field(page, "br"), "2001:380:a120::9");
+  assert.equal(await field(page, "ports"), "1008 in 63 blocks of 16");
+  assert.match(await field(page, "service"), /OCN バーチャルコネクト \(shipped rule table\)/);
+  // the same object as calc --json
+  const json = JSON.parse((await page.locator("details.json pre").textContent()) ?? "") as unknown;
+  const cli = runCli(["calc", OCN_PREFIX, "--json"]);
+  assert.deepEqual(json, JSON.parse(cli.stdout));
+  await page.screenshot({ path: join(RESULTS, "web-calc.png"), fullPage: true });
+}
+
 test(
   "the calculator answers in the browser, offline: the user's prefix, OCN, a manual rule and an error",
   { skip: !isRoot() && "needs root", timeout: 120_000 },
@@ -296,31 +325,7 @@ test(
         USER.blocks.map(([first]) => first),
       );
 
-      await page.fill("#prefix", OCN_PREFIX);
-      await page.press("#prefix", "Enter");
-      await page.waitForFunction(
-        (prefix) => document.querySelector('[data-field="prefix"] dd')?.textContent === prefix,
-        OCN_PREFIX,
-      );
-      const ocn = await blocksOf(page, "#result svg");
-      assert.equal(ocn.length, 63);
-      assert.deepEqual(ocn[0], { first: 1376, last: 1391, used: null });
-      assert.deepEqual(ocn[62], { first: 64864, last: 64879, used: null });
-      assert.equal((await highlightedCells(page, "#result svg")).length, 63);
-      assert.equal(await field(page, "ipv4Address"), "153.240.72.209");
-      assert.equal(await field(page, "psid"), "22 (0x16)");
-      assert.equal(
-        await field(page, "ceAddress"),
-        "2400:4050:1234:5600:99:f048:d100:1600 (draft-03 interface ID)",
-      );
-      assert.equal(await field(page, "br"), "2001:380:a120::9");
-      assert.equal(await field(page, "ports"), "1008 in 63 blocks of 16");
-      assert.match(await field(page, "service"), /OCN バーチャルコネクト \(shipped rule table\)/);
-      // the same object as calc --json
-      const json = JSON.parse((await page.locator("details.json pre").textContent()) ?? "") as unknown;
-      const cli = runCli(["calc", OCN_PREFIX, "--json"]);
-      assert.deepEqual(json, JSON.parse(cli.stdout));
-      await page.screenshot({ path: join(RESULTS, "web-calc.png"), fullPage: true });
+      await checkOcnInCalculator(page);
 
       // a manual rule, with a BR of its own
       await page.fill("#prefix", USER.prefix);

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { parseIpv6Prefix, formatIpv6Prefix } from "../../mape/ipv6.ts";
 import { CliError } from "../exit-codes.ts";
 import { formatFields, printJson, type Output } from "../output.ts";
+import type { ScenarioReport } from "../../../lab/scenarios/scenario.ts";
 
 interface RunOptions {
   prefix?: string;
@@ -93,14 +94,7 @@ export function registerLab(program: Command, output: Output): void {
       if (options.json === true) {
         printJson(output, report);
       } else {
-        const lines = [`${report.scenario} on ${report.prefix}: ${report.passed ? "passed" : "FAILED"}`];
-        for (const check of report.checks)
-          lines.push(`  ${check.passed ? "ok  " : "FAIL"}  ${check.name}: ${check.detail}`);
-        const moved = Object.entries(report.counters).map(([n, c]) => `${n}=${c.packets}`);
-        lines.push(`  BR counters: ${moved.length === 0 ? "all 0" : moved.join(" ")}`);
-        const figures = Object.entries(report.figures ?? {}).map(([n, v]) => `${n}=${v === null ? "-" : v}`);
-        if (figures.length > 0) lines.push(`  figures: ${figures.join(" ")}`);
-        output.out(lines.join("\n"));
+        output.out(formatScenarioReport(report));
       }
       if (!report.passed) {
         const failed = report.checks.filter((c) => !c.passed).length;
@@ -110,4 +104,16 @@ export function registerLab(program: Command, output: Output): void {
         );
       }
     });
+}
+
+/** The human form of a scenario's report: a line a check, the BR counters, the figures. */
+function formatScenarioReport(report: ScenarioReport): string {
+  const lines = [`${report.scenario} on ${report.prefix}: ${report.passed ? "passed" : "FAILED"}`];
+  for (const check of report.checks)
+    lines.push(`  ${check.passed ? "ok  " : "FAIL"}  ${check.name}: ${check.detail}`);
+  const moved = Object.entries(report.counters).map(([n, c]) => `${n}=${c.packets}`);
+  lines.push(`  BR counters: ${moved.length === 0 ? "all 0" : moved.join(" ")}`);
+  const figures = Object.entries(report.figures ?? {}).map(([n, v]) => `${n}=${v === null ? "-" : v}`);
+  if (figures.length > 0) lines.push(`  figures: ${figures.join(" ")}`);
+  return lines.join("\n");
 }

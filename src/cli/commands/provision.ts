@@ -207,6 +207,18 @@ function identityFrom(options: ProvisionCliOptions, defaults: CeIdentity): CeIde
   };
 }
 
+/** The delegated prefix to provision for: --prefix, else the one the WAN holds. */
+async function provisionPrefix(
+  options: ProvisionCliOptions,
+): Promise<{ prefix: Ipv6Prefix; prefixFrom: string }> {
+  if (options.prefix !== undefined) {
+    return { prefix: parseIpv6Prefix(options.prefix), prefixFrom: "given with --prefix" };
+  }
+  const { readWanPrefix } = await import("../../host/provision-wan.ts");
+  const wan = await readWanPrefix(options.wan ?? "");
+  return { prefix: wan.prefix, prefixFrom: `read from ${wan.from}` };
+}
+
 async function runProvision(
   output: Output,
   options: ProvisionCliOptions,
@@ -234,17 +246,7 @@ async function runProvision(
   if (wrong !== null) throw new CliError("usage", wrong);
   const manualRule = options.rule === undefined ? undefined : parseManualRule(options.rule);
   const table = loadRuleTables(options.rulesFile);
-  let prefix: Ipv6Prefix;
-  let prefixFrom: string;
-  if (options.prefix !== undefined) {
-    prefix = parseIpv6Prefix(options.prefix);
-    prefixFrom = "given with --prefix";
-  } else {
-    const { readWanPrefix } = await import("../../host/provision-wan.ts");
-    const wan = await readWanPrefix(options.wan ?? "");
-    prefix = wan.prefix;
-    prefixFrom = `read from ${wan.from}`;
-  }
+  const { prefix, prefixFrom } = await provisionPrefix(options);
   const { hostProvisionIo } = await import("../../host/provision-io.ts");
   const io = hostProvisionIo({
     sources: order,
