@@ -276,9 +276,18 @@ function foldStatement(e: Json): { protocol: string; map: string } | null {
 }
 
 /**
+ * A chain that sees packets after NAT: postrouting above srcnat (100), or a netdev egress chain (on
+ * a device's transmit, after every IP hook; nft -j does not name its device, so any).
+ */
+function foldsAfterNat(chain: Json): boolean {
+  if (chain.hook === "postrouting") return Number(chain.prio) > 100;
+  return chain.family === "netdev" && chain.hook === "egress";
+}
+
+/**
  * What a stateless port fold (mapectl's fold allocator, or any table built the same way) does to
- * the ports the NAT chose: a postrouting chain after NAT (priority above srcnat, 100) that sets a
- * source port or echo id through a named map, on packets leaving through the tunnel.
+ * the ports the NAT chose: a chain after NAT (foldsAfterNat) that sets a source port or echo id
+ * through a named map, on packets leaving through the tunnel.
  */
 export function portFolds(ruleset: unknown, tunnel: string): PortFolds {
   const items = isObj(ruleset) && Array.isArray(ruleset.nftables) ? (ruleset.nftables as unknown[]) : [];
@@ -295,7 +304,7 @@ export function portFolds(ruleset: unknown, tunnel: string): PortFolds {
         `${String(item.map.family)} ${String(item.map.table)} ${String(item.map.name)}`,
         new Map(pairs),
       );
-    } else if (isObj(item.chain) && item.chain.hook === "postrouting" && Number(item.chain.prio) > 100) {
+    } else if (isObj(item.chain) && foldsAfterNat(item.chain)) {
       late.add(`${String(item.chain.family)} ${String(item.chain.table)}/${String(item.chain.name)}`);
     }
   }

@@ -56,6 +56,46 @@ function readKernelHasFlowtables(): boolean {
   return has(/nft_flow_offload/) && has(/nf_flow_table_(inet|ipv4)/);
 }
 
+let netdevEgress: boolean | undefined;
+
+/**
+ * Whether this kernel has netdev egress hooks (CONFIG_NETFILTER_EGRESS, Linux 5.16 and later), where
+ * the fold allocator goes beside the fast path. The kernel's build configuration says so where it is
+ * readable (/boot/config-<release>, as distributions ship it); else the release: the option came
+ * with 5.16 and defaults to on. Once a process, like kernelHasFlowtables.
+ */
+export function kernelHasNetdevEgress(): boolean {
+  netdevEgress ??= readKernelHasNetdevEgress();
+  return netdevEgress;
+}
+
+function readKernelHasNetdevEgress(): boolean {
+  let release = "";
+  try {
+    release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  } catch {
+    return false;
+  }
+  if (release !== "" && !release.includes("/")) {
+    try {
+      return /^CONFIG_NETFILTER_EGRESS=y$/m.test(readFileSync(`/boot/config-${release}`, "utf8"));
+    } catch {
+      // no configuration shipped: judge by the release
+    }
+  }
+  const [major, minor] = release.split(".").map((n) => Number.parseInt(n, 10));
+  return major !== undefined && minor !== undefined && (major > 5 || (major === 5 && minor >= 16));
+}
+
+/** mapectl's tables as nft lists them: ip, then netdev (the fold on the tunnel) when it exists. */
+async function listTables(runner: CommandRunner): Promise<string | null> {
+  const [ip, netdev] = await Promise.all(
+    (["ip", "netdev"] as const).map((family) => runner.run(["nft", "list", "table", family, NFT_TABLE])),
+  );
+  const listed = [ip, netdev].filter((r) => r?.code === 0).map((r) => r?.stdout.trim() ?? "");
+  return listed.length === 0 ? null : listed.join("\n");
+}
+
 /** Reads everything reconcile, status and doctor compare with the plan, in one pass. */
 export async function observeHost(runner: CommandRunner): Promise<HostState> {
   const [links, addresses, routes4, routes6] = await Promise.all([
@@ -64,13 +104,14 @@ export async function observeHost(runner: CommandRunner): Promise<HostState> {
     ipJson(runner, ["-4", "route", "show", "table", "main"]),
     ipJson(runner, ["-6", "route", "show", "table", "main"]),
   ]);
-  const nft = await runner.run(["nft", "list", "table", "ip", NFT_TABLE]);
+  const nftTable = await listTables(runner);
   return {
     links: parseLinks(links),
     addresses: parseAddresses(addresses),
     routes: [...parseRoutes(routes4, 4), ...parseRoutes(routes6, 6)],
     ipv4Forwarding: readForwarding(),
-    nftTable: nft.code === 0 ? nft.stdout.trim() : null,
+    nftTable,
     flowtables: kernelHasFlowtables(),
+    netdevEgress: kernelHasNetdevEgress(),
   };
 }

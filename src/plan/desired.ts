@@ -110,6 +110,8 @@ export interface PlanContext {
   readonly gateway: string;
   /** The kernel has nftables flowtables (for the tunnel's fast path); absent: no. */
   readonly flowtables?: boolean;
+  /** The kernel has netdev egress hooks (for the fold beside the fast path); absent: no. */
+  readonly netdevEgress?: boolean;
 }
 
 /** get config: the WAN, the prefix and the BR's next hop, or a sentence saying what is missing. */
@@ -146,7 +148,15 @@ export function planContext(settings: Settings, host: HostState): PlanContext {
       `no IPv6 default router on ${wan} (no Router Advertisement yet?): give --gateway fe80::…`,
     );
   }
-  return { wan, prefix, widen, prefixFrom, gateway, flowtables: host.flowtables === true };
+  return {
+    wan,
+    prefix,
+    widen,
+    prefixFrom,
+    gateway,
+    flowtables: host.flowtables === true,
+    netdevEgress: host.netdevEgress === true,
+  };
 }
 
 /** The settings that decide parameters without the network. */
@@ -218,6 +228,7 @@ function planInput(
   wan: string,
   gateway: string,
   fastPath: boolean,
+  netdevEgress = false,
 ): MapePlan {
   // Until up, watch, status and doctor apply DS-Lite, they must not build MAP-E for a DS-Lite setting.
   if (settings.method === "ds-lite") {
@@ -228,6 +239,7 @@ function planInput(
   }
   return buildPlan({
     fastPath,
+    netdevEgress,
     resolved,
     wan,
     lan: settings.lan,
@@ -260,6 +272,7 @@ export function planFromResolved(
     context.wan,
     context.gateway,
     context.flowtables === true,
+    context.netdevEgress === true,
   );
   return {
     plan,

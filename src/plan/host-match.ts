@@ -68,22 +68,27 @@ export function defaultRouteArgv(route: ObservedRoute, verb: "add" | "del"): Arg
   return routeArgv({ ...route, family: 4, dst: "default" }, verb);
 }
 
-/** Deleting mapectl's nft table, with the command that puts the running one back. */
+/**
+ * Deletes mapectl's tables, ip and (the fold on the tunnel) netdev, in one transaction; creating each
+ * first makes it succeed whichever of them exists.
+ */
+const DELETE_TABLES = ["ip", "netdev"]
+  .map((family) => `table ${family} ${NFT_TABLE} {}\ndelete table ${family} ${NFT_TABLE}\n`)
+  .join("");
+
+/** Deleting mapectl's nft tables, with the command that puts the running ones back. */
 export function nftTableDeletion(undo: Command): Action {
   return {
     id: "nat",
     summary: `delete the nft table ip ${NFT_TABLE}`,
-    apply: { argv: ["nft", "delete", "table", "ip", NFT_TABLE] },
+    apply: { argv: ["nft", "-f", "-"], input: DELETE_TABLES },
     undo,
   };
 }
 
 export function nftRestore(previousTable: string | null): Command {
-  if (previousTable === null) return { argv: ["nft", "delete", "table", "ip", NFT_TABLE] };
-  return {
-    argv: ["nft", "-f", "-"],
-    input: `table ip ${NFT_TABLE} {}\ndelete table ip ${NFT_TABLE}\n${previousTable}\n`,
-  };
+  if (previousTable === null) return { argv: ["nft", "-f", "-"], input: DELETE_TABLES };
+  return { argv: ["nft", "-f", "-"], input: `${DELETE_TABLES}${previousTable}\n` };
 }
 
 export function tunnelMatches(host: HostState, plan: MapePlan): "absent" | "same" | "differs" | "foreign" {

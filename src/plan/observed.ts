@@ -53,10 +53,15 @@ export interface HostState {
   readonly addresses: readonly ObservedAddress[];
   readonly routes: readonly ObservedRoute[];
   readonly ipv4Forwarding: boolean | null;
-  /** The live `nft list table ip mapectl` text, or null when the table does not exist. */
+  /**
+   * The live `nft list table ip mapectl` text, followed by `nft list table netdev mapectl` when that
+   * exists (the fold on the tunnel device), or null when neither table exists.
+   */
   readonly nftTable: string | null;
   /** The kernel has nftables flowtables; absent: unknown, taken as no. */
   readonly flowtables?: boolean;
+  /** The kernel has netdev egress hooks; absent: unknown, taken as no. */
+  readonly netdevEgress?: boolean;
 }
 
 type Json = Record<string, unknown>;

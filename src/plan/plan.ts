@@ -34,6 +34,11 @@ export interface PlanInput {
   readonly fastPath?: boolean;
   /** How new flows get their port; absent: fold where the port set has more than one block. */
   readonly allocator?: NatAllocator;
+  /**
+   * The kernel has netdev egress hooks (5.16+, CONFIG_NETFILTER_EGRESS): the fold can go on the
+   * tunnel device, where fast-pathed packets pass too. Absent: no.
+   */
+  readonly netdevEgress?: boolean;
   /** At most this many flows through the tunnel per LAN host at once; absent or null: no limit. */
   readonly maxPortsPerHost?: number | null;
 }
@@ -229,9 +234,12 @@ export function buildPlan(input: PlanInput): MapePlan {
     tunnelOwner: input.tunnelOwner ?? "mapectl",
     allocator,
     maxPortsPerHost: perHost,
-    // The flowtable sends a flow's packets past postrouting, where the fold maps its port into
-    // the set: a fast-pathed flow would leave with the allocated port and the BR would drop it.
-    fastPath: input.fastPath === true && input.lan.length > 0 && allocator !== "fold",
+    // The flowtable sends a flow's packets past postrouting: the fold then goes on the tunnel
+    // device's egress and ingress hooks. Without egress hooks the fold stays in postrouting and the
+    // fast path is left out: a fast-pathed flow would leave with its allocated port, which the BR
+    // drops, and no new flow failing while a port is free is worth more than the cheaper path.
+    fastPath:
+      input.fastPath === true && input.lan.length > 0 && (allocator !== "fold" || input.netdevEgress === true),
     parameters: parametersJson(input.resolved),
   };
 }

@@ -51,47 +51,107 @@ function hexAddress(ipv4: string): string {
  * difference into the ICMP header's unused word (th bit 32, zero in these errors): the sum stays
  * right. The tidy chain zeroes that word again once conntrack has related the error to its flow.
  */
-function quotedUnfold(tunnel: string, v4hex: string): string[] {
-  const quoted = `iifname ${tunnel} ${ICMP_ERRORS} @th,32,16 0x0 @th,64,8 0x45 @th,160,32 ${v4hex}`;
+function quotedUnfold(inward: string, v4hex: string): string[] {
+  const quoted = `${inward}${ICMP_ERRORS} @th,32,16 0x0 @th,64,8 0x45 @th,160,32 ${v4hex}`;
   return [
     `${quoted} @th,136,8 { 0x6, 0x11 } @th,32,16 set @th,224,16 map @${FOLD.sum} @th,224,16 set @th,224,16 map @${FOLD.unid}`,
     `${quoted} @th,136,8 0x1 @th,224,8 0x8 @th,32,16 set @th,256,16 map @${FOLD.sum} @th,256,16 set @th,256,16 map @${FOLD.unid}`,
   ];
 }
 
-/**
- * The maps and chains of the fold allocator: the snat rule allocates from fold.first–fold.last,
- * the fold chain (postrouting, after NAT) writes the wire port, the unfold chain (prerouting at raw
- * priority, before conntrack) writes the allocated port back into replies, echo replies and the
- * packets ICMP errors quote. Ports outside the maps are not in the lookup and pass unchanged.
- */
-export function foldTable(fold: PortFold, tunnel: string, ipv4: string): string[] {
+/** The fold's maps: allocated → wire port and echo id, back, and the quoted-port compensation. */
+function foldMaps(fold: PortFold): string[] {
   const pairs = foldPairs(fold);
   const back = pairs.map(([allocated, wire]) => [wire, allocated] as const);
   const sums = pairs.map(([allocated, wire]) => [wire, checksumCompensation(wire, allocated)] as const);
-  const v4hex = hexAddress(ipv4);
   return [
     ...map(FOLD.port, "tcp sport", pairs),
     ...map(FOLD.unport, "tcp dport", back),
     ...map(FOLD.id, "icmp id", pairs),
     ...map(FOLD.unid, "icmp id", back),
     ...map(FOLD.sum, "icmp id", sums),
-    `\tchain ${FOLD.out} {`,
-    "\t\ttype filter hook postrouting priority srcnat + 10; policy accept;",
-    `\t\toifname ${tunnel} ip saddr ${ipv4} tcp sport set tcp sport map @${FOLD.port}`,
-    `\t\toifname ${tunnel} ip saddr ${ipv4} udp sport set udp sport map @${FOLD.port}`,
-    `\t\toifname ${tunnel} ip saddr ${ipv4} icmp type echo-request icmp id set icmp id map @${FOLD.id}`,
-    "\t}",
-    `\tchain ${FOLD.in} {`,
-    "\t\ttype filter hook prerouting priority raw; policy accept;",
-    `\t\tiifname ${tunnel} ip daddr ${ipv4} tcp dport set tcp dport map @${FOLD.unport}`,
-    `\t\tiifname ${tunnel} ip daddr ${ipv4} udp dport set udp dport map @${FOLD.unport}`,
-    `\t\tiifname ${tunnel} ip daddr ${ipv4} icmp type echo-reply icmp id set icmp id map @${FOLD.unid}`,
-    ...quotedUnfold(tunnel, v4hex).map((l) => `\t\t${l}`),
-    "\t}",
+  ];
+}
+
+/** The fold's rules, each after `out` (leaving) or `in` (arriving): the same on either hook. */
+function foldRules(v4: string, v4hex: string, out: string, inward: string): { out: string[]; in: string[] } {
+  return {
+    out: [
+      `${out}ip saddr ${v4} tcp sport set tcp sport map @${FOLD.port}`,
+      `${out}ip saddr ${v4} udp sport set udp sport map @${FOLD.port}`,
+      `${out}ip saddr ${v4} icmp type echo-request icmp id set icmp id map @${FOLD.id}`,
+    ],
+    in: [
+      `${inward}ip daddr ${v4} tcp dport set tcp dport map @${FOLD.unport}`,
+      `${inward}ip daddr ${v4} udp dport set udp dport map @${FOLD.unport}`,
+      `${inward}ip daddr ${v4} icmp type echo-reply icmp id set icmp id map @${FOLD.unid}`,
+      ...quotedUnfold(inward, v4hex),
+    ],
+  };
+}
+
+/** Zeroes the compensation word again once conntrack (at priority -200) has related the error. */
+function tidyChain(tunnel: string, fold: PortFold, v4hex: string): string[] {
+  return [
     `\tchain ${FOLD.tidy} {`,
     "\t\ttype filter hook prerouting priority mangle; policy accept;",
     `\t\tiifname ${tunnel} ${ICMP_ERRORS} @th,32,16 != 0x0 @th,160,32 ${v4hex} @th,224,16 ${hex(fold.first)}-${hex(fold.last)} @th,32,16 set 0x0`,
     "\t}",
   ];
+}
+
+const chain = (name: string, hook: string, rules: readonly string[]): string[] => [
+  `\tchain ${name} {`,
+  `\t\ttype filter hook ${hook}; policy accept;`,
+  ...rules.map((r) => `\t\t${r}`),
+  "\t}",
+];
+
+/**
+ * The maps and chains of the fold allocator in mapectl's ip table: the snat rule allocates from
+ * fold.first–fold.last, the fold chain (postrouting, after NAT) writes the wire port, the unfold
+ * chain (prerouting at raw priority, before conntrack) writes the allocated port back into replies,
+ * echo replies and the packets ICMP errors quote. Ports outside the maps are not in the lookup and
+ * pass unchanged. This layout needs no device, so it is the one of the files loaded at boot, and of
+ * a kernel without netdev egress hooks; it cannot go with the fast path (see foldOnTunnel).
+ */
+export function foldTable(fold: PortFold, tunnel: string, ipv4: string): string[] {
+  const v4hex = hexAddress(ipv4);
+  const rules = foldRules(ipv4, v4hex, `oifname ${tunnel} `, `iifname ${tunnel} `);
+  return [
+    ...foldMaps(fold),
+    ...chain(FOLD.out, "postrouting priority srcnat + 10", rules.out),
+    ...chain(FOLD.in, "prerouting priority raw", rules.in),
+    ...tidyChain(tunnel, fold, v4hex),
+  ];
+}
+
+/** The netdev table that holds the fold on the tunnel device (see foldOnTunnel). */
+export const NFT_NETDEV_TABLE = "mapectl";
+
+/**
+ * The fold on the tunnel device itself, for the fast path: the flowtable hands an established
+ * flow's packets from the LAN's ingress to the tunnel's transmit (NAT applied from conntrack), past
+ * postrouting, so a fold there would miss them and they would leave with an allocated port, which
+ * the BR drops. The egress hook of the tunnel device sees every IPv4 packet the tunnel sends,
+ * fast-pathed, forwarded or the router's own, after NAT; the ingress hook of the tunnel device
+ * sees every decapsulated packet before the flowtable (priority filter) and before conntrack, so
+ * the flowtable and conntrack find the allocated port. Only the ICMP errors' compensation word is
+ * zeroed in the ip table (tidy), after conntrack. A netdev chain needs its device to exist when it
+ * is loaded, and goes when the device goes: `up` loads it after making the tunnel, and reloads the
+ * table when the tunnel was made anew (the listing then lacks the chains).
+ */
+export function foldOnTunnel(fold: PortFold, tunnel: string, ipv4: string): { ip: string[]; netdev: string[] } {
+  const v4hex = hexAddress(ipv4);
+  const rules = foldRules(ipv4, v4hex, "", "");
+  return {
+    ip: tidyChain(tunnel, fold, v4hex),
+    netdev: [
+      `table netdev ${NFT_NETDEV_TABLE} {`,
+      ...foldMaps(fold),
+      ...chain(FOLD.out, `egress device ${tunnel} priority filter`, rules.out),
+      ...chain(FOLD.in, `ingress device ${tunnel} priority filter - 10`, rules.in),
+      "}",
+    ],
+  };
 }

@@ -1,7 +1,7 @@
 import { portFold, unfoldPort, type PortFold } from "../mape/port-fold.ts";
 import { NFT_PER_HOST_SET } from "../plan/nft-table.ts";
 import { NFT_TABLE, type MapePlan, type NatAllocator } from "../plan/plan.ts";
-import { foldTable } from "./nft-fold.ts";
+import { foldOnTunnel, foldTable, NFT_NETDEV_TABLE } from "./nft-fold.ts";
 import { nftComment, nftString } from "../text/nft.ts";
 import { UnsafeValueError } from "../text/one-line.ts";
 
@@ -188,6 +188,10 @@ export function renderNaptTable(spec: NaptSpec): string {
     timeWait === null ? [] : [`oifname ${t} meta l4proto tcp ct timeout set "${TIME_WAIT_OBJECT}"`];
   const fast = fastPath(spec, t);
   const limit = perHostLimit(spec, t);
+  const v4 = ipv4(spec.ipv4Address, "IPv4 address");
+  // with the fast path the fold goes on the tunnel device, where fast-pathed packets pass too
+  const onTunnel = fold !== null && spec.fastPathDevices.length > 0 ? foldOnTunnel(fold, t, v4) : null;
+  const folding = fold === null ? [] : onTunnel === null ? foldTable(fold, t, v4) : onTunnel.ip;
   const out = [
     nftComment(
       `mapectl: MAP-E NAPT for ${spec.ipv4Address} (PSID ${String(spec.psid)}, ${spec.portCount} ports in ${spec.portSets.length} blocks${fold === null ? "" : `, allocated from ${fold.first}-${fold.last} and folded into them`}) through ${spec.tunnel} to BR ${spec.br}`,
@@ -198,7 +202,7 @@ export function renderNaptTable(spec: NaptSpec): string {
     ...timeout,
     ...fast.flowtable,
     ...limit.set,
-    ...(fold === null ? [] : foldTable(fold, t, ipv4(spec.ipv4Address, "IPv4 address"))),
+    ...folding,
     "\tchain srcnat {",
     "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
     ...indent(setTimeWait, 2),
@@ -210,6 +214,10 @@ export function renderNaptTable(spec: NaptSpec): string {
     "\t}",
     ...tunnelFilterChains(spec.tunnel, spec.mtu, true, fast.rule, limit.rules),
     "}",
+    // in the same transaction: a fold left on the tunnel by an earlier plan goes with it
+    `table netdev ${NFT_NETDEV_TABLE} {}`,
+    `delete table netdev ${NFT_NETDEV_TABLE}`,
+    ...(onTunnel?.netdev ?? []),
     "",
   ];
   return out.join("\n");

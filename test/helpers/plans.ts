@@ -15,6 +15,7 @@ export function planFor(
     tcpTimeWait: number;
     tunnelOwner: "mapectl" | "vyos";
     fastPath: boolean;
+    netdevEgress: boolean;
     lan: string[];
     allocator: NatAllocator;
     maxPortsPerHost: number;
@@ -37,6 +38,7 @@ export function planFor(
     tcpTimeWait: overrides.tcpTimeWait ?? null,
     tunnelOwner: overrides.tunnelOwner ?? "mapectl",
     fastPath: overrides.fastPath ?? false,
+    netdevEgress: overrides.netdevEgress ?? false,
     ...(overrides.allocator === undefined ? {} : { allocator: overrides.allocator }),
     maxPortsPerHost: overrides.maxPortsPerHost ?? null,
   });

@@ -120,9 +120,37 @@ test("the fast path: a flowtable on the LAN interfaces and the tunnel, fed only 
   assert.ok(forward.indexOf("flow add") > forward.indexOf("unsolicited inbound IPv4"), forward);
   // no LAN interface: nothing to speed up, and a flowtable on the tunnel alone would be no use
   assert.doesNotMatch(renderNftables(planFor(USER_PREFIX, { ...rr, fastPath: true, lan: [] })), /flowtable/);
-  // under the fold a fast-pathed flow would skip the fold chain and leave with an allocated port
+  // under the fold without netdev egress hooks a fast-pathed flow would skip the fold (postrouting)
+  // and leave with an allocated port: no fast path then
   const folded = planFor(USER_PREFIX, { fastPath: true, lan: ["lan0"] });
   assert.equal(folded.allocator, "fold");
   assert.equal(folded.fastPath, false);
-  assert.doesNotMatch(renderNftables(folded), /flowtable|flow add/);
+  assert.doesNotMatch(renderNftables(folded), /flowtable|flow add|table netdev mapectl \{\n/);
+});
+
+test("fold with the fast path: the fold on the tunnel's egress, the unfold on its ingress before the flowtable", () => {
+  const plan = planFor(USER_PREFIX, { fastPath: true, netdevEgress: true, lan: ["lan0"] });
+  assert.equal(plan.allocator, "fold");
+  assert.equal(plan.fastPath, true);
+  const nft = renderNftables(plan);
+  const [ip = "", netdev = ""] = nft.split("table netdev mapectl {}\ndelete table netdev mapectl\n");
+  assert.match(ip, /flowtable fastpath/);
+  assert.match(ip, /snat ip to 133\.209\.13\.2:16-255/);
+  // nothing of the fold in the ip table but the tidy chain (after conntrack, which is IP's)
+  assert.doesNotMatch(ip, /map fold-port|chain fold \{|chain unfold \{|hook postrouting priority srcnat \+ 10/);
+  assert.match(ip, /chain unfold-tidy \{\n\t\ttype filter hook prerouting priority mangle;/);
+  assert.match(netdev, /^table netdev mapectl \{\n\tmap fold-port \{/);
+  assert.match(
+    netdev,
+    /chain fold \{\n\t\ttype filter hook egress device "mape" priority filter; policy accept;\n\t\tip saddr 133\.209\.13\.2 tcp sport set tcp sport map @fold-port\n/,
+  );
+  // before the flowtable (ingress, priority filter) and before conntrack (IP prerouting)
+  assert.match(
+    netdev,
+    /chain unfold \{\n\t\ttype filter hook ingress device "mape" priority filter - 10; policy accept;\n\t\tip daddr 133\.209\.13\.2 tcp dport set tcp dport map @unfold-port\n/,
+  );
+  assert.doesNotMatch(netdev, /[io]ifname/);
+  // round robin needs no fold: the netdev table is only deleted (one left by a fold goes)
+  const rr = renderNftables(planFor(USER_PREFIX, { fastPath: true, netdevEgress: true, allocator: "round-robin", lan: ["lan0"] }));
+  assert.match(rr, /table netdev mapectl \{\}\ndelete table netdev mapectl\n$/);
 });

@@ -164,11 +164,16 @@ test("without a state, only mapectl's table, proto 77 routes and ip4ip6 tunnel o
   assert.deepEqual(
     actions.map((a) => a.apply.argv.join(" ")),
     [
-      "nft delete table ip mapectl",
+      // deletes the ip and netdev tables (see the input) in one transaction
+      "nft -f -",
       `ip -6 route del ${plan.br} via ${plan.gateway} dev wan0 proto 77 metric 1`,
       `ip -4 route del default dev ${plan.tunnel.name} proto 77 metric ${plan.defaultRouteMetric}`,
       `ip link del dev ${plan.tunnel.name}`,
     ],
+  );
+  assert.equal(
+    actions[0]?.apply.input,
+    "table ip mapectl {}\ndelete table ip mapectl\ntable netdev mapectl {}\ndelete table netdev mapectl\n",
   );
   // a tunnel of that name that is not ip4ip6 is not provably mapectl's
   assert.equal(ownedCleanup(withOthers, "other").filter((a) => a.id === "tunnel").length, 0);

@@ -7,9 +7,9 @@ const A = String.raw`[0-9]{1,3}(\.[0-9]{1,3}){3}`;
 const E = String.raw`icmp type \{ destination-unreachable, time-exceeded, parameter-problem \}`;
 /** Every statement line renderNftables may write; anything else is a statement nobody asked for. */
 const NFT_GRAMMAR = [
-  String.raw`table ip mapectl \{\}`,
-  String.raw`delete table ip mapectl`,
-  String.raw`table ip mapectl \{`,
+  String.raw`table (ip|netdev) mapectl \{\}`,
+  String.raw`delete table (ip|netdev) mapectl`,
+  String.raw`table (ip|netdev) mapectl \{`,
   String.raw`ct timeout tcp-time-wait \{`,
   String.raw`protocol tcp`,
   String.raw`l3proto ip`,
@@ -26,11 +26,14 @@ const NFT_GRAMMAR = [
   String.raw`flags dynamic`,
   String.raw`type filter hook postrouting priority srcnat \+ 10; policy accept;`,
   String.raw`type filter hook prerouting priority (raw|mangle); policy accept;`,
-  String.raw`oifname ${T} ip saddr ${A} (tcp|udp) sport set (tcp|udp) sport map @fold-port`,
-  String.raw`oifname ${T} ip saddr ${A} icmp type echo-request icmp id set icmp id map @fold-id`,
-  String.raw`iifname ${T} ip daddr ${A} (tcp|udp) dport set (tcp|udp) dport map @unfold-port`,
-  String.raw`iifname ${T} ip daddr ${A} icmp type echo-reply icmp id set icmp id map @unfold-id`,
-  String.raw`iifname ${T} ${E} @th,32,16 0x0 @th,64,8 0x45 @th,160,32 0x[0-9a-f]+ @th,136,8 (\{ 0x6, 0x11 \}|0x1 @th,224,8 0x8) @th,32,16 set @th,(224|256),16 map @unfold-sum @th,(224|256),16 set @th,(224|256),16 map @unfold-id`,
+  // the fold on the tunnel device (netdev table, with the fast path) has no interface matches
+  String.raw`type filter hook egress device ${T} priority filter; policy accept;`,
+  String.raw`type filter hook ingress device ${T} priority filter - 10; policy accept;`,
+  String.raw`(oifname ${T} )?ip saddr ${A} (tcp|udp) sport set (tcp|udp) sport map @fold-port`,
+  String.raw`(oifname ${T} )?ip saddr ${A} icmp type echo-request icmp id set icmp id map @fold-id`,
+  String.raw`(iifname ${T} )?ip daddr ${A} (tcp|udp) dport set (tcp|udp) dport map @unfold-port`,
+  String.raw`(iifname ${T} )?ip daddr ${A} icmp type echo-reply icmp id set icmp id map @unfold-id`,
+  String.raw`(iifname ${T} )?${E} @th,32,16 0x0 @th,64,8 0x45 @th,160,32 0x[0-9a-f]+ @th,136,8 (\{ 0x6, 0x11 \}|0x1 @th,224,8 0x8) @th,32,16 set @th,(224|256),16 map @unfold-sum @th,(224|256),16 set @th,(224|256),16 map @unfold-id`,
   String.raw`iifname ${T} ${E} @th,32,16 != 0x0 @th,160,32 0x[0-9a-f]+ @th,224,16 0x[0-9a-f]+-0x[0-9a-f]+ @th,32,16 set 0x0`,
   String.raw`oifname ${T} meta l4proto \{ tcp, udp, icmp \} snat ip to ${A}:[0-9]+-[0-9]+`,
   String.raw`oifname ${T} ct state new add @per-host \{ ip saddr ct count over [0-9]+ \} counter reject with icmp admin-prohibited comment "a LAN host at its port limit"`,
