@@ -7,6 +7,7 @@ export const FOLD = {
   id: "fold-id",
   unid: "unfold-id",
   sum: "unfold-sum",
+  outSum: "fold-sum",
   out: "fold",
   in: "unfold",
   tidy: "unfold-tidy",
@@ -64,13 +65,27 @@ function foldMaps(fold: PortFold): string[] {
   const pairs = foldPairs(fold);
   const back = pairs.map(([allocated, wire]) => [wire, allocated] as const);
   const sums = pairs.map(([allocated, wire]) => [wire, checksumCompensation(wire, allocated)] as const);
+  const outSums = pairs.map(
+    ([allocated, wire]) => [allocated, checksumCompensation(allocated, wire)] as const,
+  );
   return [
     ...map(FOLD.port, "tcp sport", pairs),
     ...map(FOLD.unport, "tcp dport", back),
     ...map(FOLD.id, "icmp id", pairs),
     ...map(FOLD.unid, "icmp id", back),
     ...map(FOLD.sum, "icmp id", sums),
+    ...map(FOLD.outSum, "icmp id", outSums),
   ];
+}
+
+/**
+ * An ICMP error leaving (the router's, or a LAN host's that conntrack has translated) quotes an
+ * arriving packet, whose destination port (th bit 240) is the allocated one: the far end finds its
+ * socket only by the wire port. The same compensation as quotedUnfold, the other way; the word
+ * stays set on the wire (receivers ignore it, except RFC 4884 readers, which check its length).
+ */
+function quotedFold(out: string, v4: string, v4hex: string): string {
+  return `${out}ip saddr ${v4} ${ICMP_ERRORS} @th,32,16 0x0 @th,64,8 0x45 @th,192,32 ${v4hex} @th,136,8 { 0x6, 0x11 } @th,32,16 set @th,240,16 map @${FOLD.outSum} @th,240,16 set @th,240,16 map @${FOLD.id}`;
 }
 
 /** The fold's rules, each after `out` (leaving) or `in` (arriving): the same on either hook. */
@@ -80,6 +95,7 @@ function foldRules(v4: string, v4hex: string, out: string, inward: string): { ou
       `${out}ip saddr ${v4} tcp sport set tcp sport map @${FOLD.port}`,
       `${out}ip saddr ${v4} udp sport set udp sport map @${FOLD.port}`,
       `${out}ip saddr ${v4} icmp type echo-request icmp id set icmp id map @${FOLD.id}`,
+      quotedFold(out, v4, v4hex),
     ],
     in: [
       `${inward}ip daddr ${v4} tcp dport set tcp dport map @${FOLD.unport}`,
@@ -141,7 +157,11 @@ export const NFT_NETDEV_TABLE = "mapectl";
  * is loaded, and goes when the device goes: `up` loads it after making the tunnel, and reloads the
  * table when the tunnel was made anew (the listing then lacks the chains).
  */
-export function foldOnTunnel(fold: PortFold, tunnel: string, ipv4: string): { ip: string[]; netdev: string[] } {
+export function foldOnTunnel(
+  fold: PortFold,
+  tunnel: string,
+  ipv4: string,
+): { ip: string[]; netdev: string[] } {
   const v4hex = hexAddress(ipv4);
   const rules = foldRules(ipv4, v4hex, "", "");
   return {

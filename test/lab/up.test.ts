@@ -132,7 +132,7 @@ test(
 );
 
 test(
-  "established flows take the fast path: flowtable on lan and tunnel, the flow in conntrack as [OFFLOAD] with its port in the set; up again changes nothing",
+  "established flows take the fast path under the fold: flowtable on lan and tunnel, the fold on the tunnel device, the [OFFLOAD] flow's port in the set on the wire and at the far end; up again changes nothing",
   { skip },
   async () => {
     const l = await fresh();
@@ -140,6 +140,11 @@ test(
     assert.equal(first.code, 0, first.stderr);
     const table = await l.run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]);
     assert.match(table, /flowtable fastpath \{[^]*devices = \{ lan0, mape \}/);
+    // the default allocator folds, and with the fast path it folds on the tunnel device itself
+    assert.match(table, /snat to 133\.209\.13\.2:16-255/);
+    const netdev = await l.run(NS.ce, ["nft", "list", "table", "netdev", "mapectl"]);
+    assert.match(netdev, /chain fold \{\n\t\ttype filter hook egress device "mape" priority filter;/);
+    assert.match(netdev, /chain unfold \{\n\t\ttype filter hook ingress device "mape" priority filter - 10;/);
     // a 6 s upload; conntrack is read while it runs
     const upload = l.exec(
       NS.lan,
@@ -156,14 +161,31 @@ test(
       "--dport",
       String(INET.iperfPort),
     ]);
+    // the far end sees the flow's port on the wire (iperf3's data connection, to its port)
+    const farEnd = await l.run(NS.inet, [
+      "ss",
+      "-Htn",
+      "state",
+      "established",
+      "sport",
+      "=",
+      `:${INET.iperfPort}`,
+    ]);
     const done = await upload;
     assert.equal(done.code, 0, done.stdout + done.stderr);
     const offloaded = listed.split("\n").filter((line) => line.includes("[OFFLOAD]"));
     assert.ok(offloaded.length > 0, `no offloaded flow in:\n${listed}`);
-    // ports and status read these lines: the parser still finds the flow and its outside port
+    // ports and status read these lines: the parser still finds the flow and its outside port,
+    // which conntrack holds as allocated (16-255); on the wire it is its fold, in the set
     const flows = parseConntrack(offloaded.join("\n"), "133.209.13.2");
     assert.equal(flows.length, offloaded.length, offloaded.join("\n"));
-    for (const f of flows) assert.ok(portInSet(f.outsidePort, 4, 8, 65), `port ${f.outsidePort}`);
+    const peers = [...farEnd.matchAll(/133\.209\.13\.2:(\d+)/g)].map((m) => Number(m[1]));
+    for (const f of flows) {
+      assert.ok(f.outsidePort >= 16 && f.outsidePort <= 255, `allocated port ${f.outsidePort}`);
+      const wire = Math.floor(f.outsidePort / 16) * 4096 + 65 * 16 + (f.outsidePort % 16);
+      assert.ok(portInSet(wire, 4, 8, 65), `port ${wire}`);
+      assert.ok(peers.includes(wire), `far end sees ${peers.join(", ")}, not ${wire}:\n${farEnd}`);
+    }
     const again = await mapectl([...UP, "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual((JSON.parse(again.stdout) as { actions: unknown[] }).actions, []);

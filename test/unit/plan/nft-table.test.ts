@@ -134,3 +134,32 @@ for (const [what, edit] of [
     assert.equal(sameNftTable(edited, foldRendered), false);
   });
 }
+
+// The fold on the tunnel device, both tables as nft 1.0.6 listed them after loading the rendered
+// script in a namespace whose kernel has netdev egress but no flowtable: the flowtable (listed in
+// the fast path's own fixture) and its rule are left out of the script that was loaded.
+const netdevPlan: MapePlan = {
+  ...planFor(USER_PREFIX, { fastPath: true, netdevEgress: true, lan: ["lan0"] }),
+  maxPortsPerHost: 210,
+};
+const withoutFlowtable = (script: string): string =>
+  script
+    .replace(/\tflowtable fastpath \{\n[^]*?\n\t\}\n/, "")
+    .replace(/\t\toifname "mape" meta l4proto \{ tcp, udp \} flow add @fastpath\n/, "");
+const netdevRendered = withoutFlowtable(renderNftables(netdevPlan));
+const netdevListed = readFileSync(
+  new URL("../../fixtures/nft/mapectl-fold-netdev-listed-by-nft-1.0.6.txt", import.meta.url),
+  "utf8",
+);
+
+test("the fold on the tunnel device: the ip and netdev tables as nft lists them are the script as rendered", () => {
+  assert.notEqual(netdevRendered, renderNftables(netdevPlan));
+  assert.ok(sameNftTable(netdevListed, netdevRendered), canonicalNftTable(netdevListed));
+  // the egress chain gone with its device (the tunnel made anew) is a difference: up reloads
+  const gone = netdevListed.replace(/\n\tchain fold \{\n[^]*?\n\t\}/, "");
+  assert.notEqual(gone, netdevListed);
+  assert.equal(sameNftTable(gone, netdevRendered), false);
+  // and so is a netdev table left behind by a fold on the tunnel under a plan without it
+  const roundRobin = renderNftables({ ...netdevPlan, allocator: "round-robin" });
+  assert.equal(sameNftTable(netdevListed, roundRobin), false);
+});

@@ -137,7 +137,10 @@ test("fold with the fast path: the fold on the tunnel's egress, the unfold on it
   assert.match(ip, /flowtable fastpath/);
   assert.match(ip, /snat ip to 133\.209\.13\.2:16-255/);
   // nothing of the fold in the ip table but the tidy chain (after conntrack, which is IP's)
-  assert.doesNotMatch(ip, /map fold-port|chain fold \{|chain unfold \{|hook postrouting priority srcnat \+ 10/);
+  assert.doesNotMatch(
+    ip,
+    /map fold-port|chain fold \{|chain unfold \{|hook postrouting priority srcnat \+ 10/,
+  );
   assert.match(ip, /chain unfold-tidy \{\n\t\ttype filter hook prerouting priority mangle;/);
   assert.match(netdev, /^table netdev mapectl \{\n\tmap fold-port \{/);
   assert.match(
@@ -151,6 +154,8 @@ test("fold with the fast path: the fold on the tunnel's egress, the unfold on it
   );
   assert.doesNotMatch(netdev, /[io]ifname/);
   // round robin needs no fold: the netdev table is only deleted (one left by a fold goes)
-  const rr = renderNftables(planFor(USER_PREFIX, { fastPath: true, netdevEgress: true, allocator: "round-robin", lan: ["lan0"] }));
+  const rr = renderNftables(
+    planFor(USER_PREFIX, { fastPath: true, netdevEgress: true, allocator: "round-robin", lan: ["lan0"] }),
+  );
   assert.match(rr, /table netdev mapectl \{\}\ndelete table netdev mapectl\n$/);
 });
