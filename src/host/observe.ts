@@ -70,7 +70,7 @@ export function kernelHasNetdevEgress(): boolean {
 }
 
 function readKernelHasNetdevEgress(): boolean {
-  let release = "";
+  let release: string;
   try {
     release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
   } catch {

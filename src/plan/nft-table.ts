@@ -13,7 +13,9 @@ export function canonicalNftTable(text: string): string {
     .split("\n")
     .filter((line) => !/^\s*#/.test(line))
     // the rendered script's create-and-delete preamble that makes its load one transaction
-    .filter((line) => !/^\s*(table (ip|netdev) mapectl \{\}|delete table (ip|netdev) mapectl)\s*$/.test(line));
+    .filter(
+      (line) => !/^\s*(table (ip|netdev) mapectl \{\}|delete table (ip|netdev) mapectl)\s*$/.test(line),
+    );
   return lines
     .join(" ")
     .replace(/counter packets \d+ bytes \d+/g, "counter")

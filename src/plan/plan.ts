@@ -239,7 +239,9 @@ export function buildPlan(input: PlanInput): MapePlan {
     // fast path is left out: a fast-pathed flow would leave with its allocated port, which the BR
     // drops, and no new flow failing while a port is free is worth more than the cheaper path.
     fastPath:
-      input.fastPath === true && input.lan.length > 0 && (allocator !== "fold" || input.netdevEgress === true),
+      input.fastPath === true &&
+      input.lan.length > 0 &&
+      (allocator !== "fold" || input.netdevEgress === true),
     parameters: parametersJson(input.resolved),
   };
 }

@@ -56,8 +56,8 @@ test("on a fresh router, up builds every piece in dependency order, each with an
   assert.equal(byId["nat"]?.apply.input, renderNftables(plan));
   assert.deepEqual(byId["nat"].undo?.argv, ["nft", "-f", "-"]);
   // nothing was there before: the undo deletes both of mapectl's tables, ip and netdev
-  assert.match(byId["nat"].undo?.input ?? "", /^delete table ip mapectl$/m);
-  assert.match(byId["nat"].undo?.input ?? "", /^delete table netdev mapectl$/m);
+  assert.match(byId["nat"].undo.input ?? "", /^delete table ip mapectl$/m);
+  assert.match(byId["nat"].undo.input ?? "", /^delete table netdev mapectl$/m);
   for (const a of actions)
     assert.ok(a.undo !== null || ["tunnel-up", "ipv4-address", "ipv4-default"].includes(a.id), a.id);
 });
