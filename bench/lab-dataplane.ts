@@ -29,9 +29,12 @@ const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const heldChurnScript = fileURLToPath(new URL("./guest/hold-churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
 // --cost-only: just the instruction counts (one boot, a few minutes), not the timed figures;
-// --churn-only: just the held-churn figures of both allocators
+// --churn-only: just the held-churn figures of both allocators; both: those two in one boot
 const costOnly = process.argv.includes("--cost-only");
 const churnOnly = process.argv.includes("--churn-only");
+// --allocators: of the cost paths only plain, mape (the fold) and mapeRoundRobin, to compare the two
+const allocatorsOnly = process.argv.includes("--allocators");
+const ALLOCATOR_PATHS = ["plain", "mape", "mapeRoundRobin"];
 const lab = await bootBenchLab("lab-dataplane", { countInstructions: true });
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
@@ -167,11 +170,11 @@ try {
   };
   show("up");
 
-  if (!costOnly) {
+  if (!costOnly || churnOnly) {
     results.heldChurn = await heldChurn();
     show("heldChurn");
   }
-  if (churnOnly) throw new Done();
+  if (churnOnly && !costOnly) throw new Done();
 
   // cost in guest instructions, split layout (the user's side on vCPU 0)
   await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
@@ -183,6 +186,12 @@ try {
     [
       { name: "plain", enter: toPlain, leave: toMape },
       { name: "mape", enter: () => Promise.resolve(), leave: () => Promise.resolve() },
+      // the other allocator, with the fast path too: the fold's cost against round robin's
+      {
+        name: "mapeRoundRobin",
+        enter: () => mapectl([...UP, "--allocator", "round-robin"]).then(() => undefined),
+        leave: () => mapectl(UP).then(() => undefined),
+      },
       {
         name: "mapeWithoutFastPath",
         enter: () => dropFastPathRule(lab),
@@ -199,7 +208,7 @@ try {
           await toMape();
         },
       },
-    ],
+    ].filter((path) => !allocatorsOnly || ALLOCATOR_PATHS.includes(path.name)),
     (line) => {
       console.error(line);
     },

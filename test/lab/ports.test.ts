@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CE, INET, LAN, NS } from "../../lab/addresses.ts";
 import { addInetHosts, addLanHosts, openFlows, startWatch } from "../../lab/traffic.ts";
+import { waitFor } from "../../lab/wait.ts";
 import { portInSet, portSets } from "../../src/mape/port-set.ts";
 import { useLab } from "../helpers/lab.ts";
 
@@ -188,8 +189,55 @@ except socket.timeout:
     print("timeout")
 `;
 
+/** inet: answers the first datagram once more after its sender has closed: refused, or not. */
+const UDP_LATE = String.raw`
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(30)
+data, peer = s.recvfrom(100)
+s.connect(peer)
+time.sleep(2)
+s.send(b"late")
+try:
+    s.recv(100)
+    print("answered", peer[1])
+except ConnectionRefusedError:
+    print("refused", peer[1])
+except socket.timeout:
+    print("timeout", peer[1])
+`;
+
+/** lan: one datagram from a socket closed at once. */
+const UDP_ONCE = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"x", (sys.argv[1], int(sys.argv[2])))
+s.close()
+`;
+
+/**
+ * The other way: inet answers a flow whose socket on lan has closed, lan's port unreachable leaves
+ * quoting the allocated port, the fold puts the wire port in with a valid checksum, and inet's
+ * socket, connected to the wire port, takes the error (without the fold it finds no socket).
+ */
+async function outboundErrorReachesInet(l: ReturnType<typeof booted>): Promise<void> {
+  const port = "7100";
+  const late = l.exec(NS.inet, ["/usr/bin/python3", "-c", UDP_LATE, INET.hosts[0], port], {
+    timeoutMs: 90_000,
+  });
+  await waitFor("inet's UDP socket", 30_000, async () =>
+    (await l.run(NS.inet, ["ss", "-Hlun", "sport", "=", `:${port}`])).includes(port) ? true : null,
+  );
+  await l.run(NS.lan, ["/usr/bin/python3", "-c", UDP_ONCE, INET.hosts[0], port]);
+  const answer = await late;
+  const [verdict, wire] = answer.stdout.trim().split(" ");
+  assert.ok(portInSet(Number(wire), 4, 8, PSID), answer.stdout);
+  assert.equal(verdict, "refused", answer.stdout + answer.stderr);
+}
+
 test(
-  "the fold: echo ids and ports in the set at inet, replies and quoted ICMP errors back to the host; a host at its limit is refused, another is not",
+  "the fold: echo ids and ports in the set at inet, replies and quoted ICMP errors both ways; a host at its limit is refused, another is not",
   { skip },
   async () => {
     const l = booted();
@@ -214,6 +262,7 @@ test(
     // allocated one back with a valid checksum, conntrack relates it, the host gets ECONNREFUSED
     const udp = await l.run(NS.lan, ["/usr/bin/python3", "-c", UDP_REFUSED, INET.hosts[0], "9"]);
     assert.equal(udp.trim(), "refused");
+    await outboundErrorReachesInet(l);
 
     // five flows from one host take its limit; its sixth is refused at once, another host's passes
     // (the ping and the datagram above are flows of the same host too: start from none)
