@@ -270,3 +270,24 @@ test("the fold allocator (snat to 16-255, folded after NAT into the set) is judg
   const ids = failing(input(hostWith(tunnelLink({})), unfolded)).map((f) => f.id);
   assert.ok(ids.includes("nat-outside-port-set") && ids.includes("nat-icmp"), ids.join());
 });
+
+test("the fold on the tunnel device (netdev egress, beside the fast path) is judged by its wire ports", () => {
+  // nft -j of both tables as the netdev layout loads them (test/fixtures/nft/mapectl-fold-netdev-…)
+  const healthy = runChecks(input(hostWith(tunnelLink({})), fixture("mapectl-fold-netdev")));
+  assert.deepEqual(
+    healthy.findings.filter((f) => f.verdict !== "ok"),
+    [],
+  );
+  assert.match(
+    healthy.findings.find((f) => f.id === "nat-port-coverage")?.summary ?? "",
+    /uses all 240 ports/,
+  );
+  // without the egress chain, the allocation range itself goes on the wire
+  type Item = { rule?: { family: string; chain: string } };
+  const ruleset = fixture("mapectl-fold-netdev") as { nftables: Item[] };
+  const unfolded = {
+    nftables: ruleset.nftables.filter((i) => !(i.rule?.family === "netdev" && i.rule.chain === "fold")),
+  };
+  const ids = failing(input(hostWith(tunnelLink({})), unfolded)).map((f) => f.id);
+  assert.ok(ids.includes("nat-outside-port-set") && ids.includes("nat-icmp"), ids.join());
+});
