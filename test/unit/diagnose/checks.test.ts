@@ -240,9 +240,9 @@ test("an IPv4 default route elsewhere, and MTU above 1460", () => {
   assert.deepEqual(ids, ["ipv4-default-route", "mtu-mss"]);
 });
 
-test("the fold allocator (snat to 16-255, folded after NAT into the set) is judged by its wire ports", () => {
-  // nft -j of the fold table with the per-host limit (test/fixtures/nft/mapectl-fold-table-…)
-  const healthy = runChecks(input(hostWith(tunnelLink({})), fixture("mapectl-fold")));
+/** A fold table as nft -j lists it: every check passes, and every port of the set is used. */
+function assertHealthyFold(name: string): void {
+  const healthy = runChecks(input(hostWith(tunnelLink({})), fixture(name)));
   assert.deepEqual(
     healthy.findings.filter((f) => f.verdict !== "ok"),
     [],
@@ -251,6 +251,11 @@ test("the fold allocator (snat to 16-255, folded after NAT into the set) is judg
     healthy.findings.find((f) => f.id === "nat-port-coverage")?.summary ?? "",
     /uses all 240 ports/,
   );
+}
+
+test("the fold allocator (snat to 16-255, folded after NAT into the set) is judged by its wire ports", () => {
+  // nft -j of the fold table with the per-host limit (test/fixtures/nft/mapectl-fold-table-…)
+  assertHealthyFold("mapectl-fold");
   type Item = { map?: { name: string; elem: [number, number][] }; rule?: { chain: string } };
   const ruleset = fixture("mapectl-fold") as { nftables: Item[] };
   // a fold element that leaves the set: port 17 goes out as 5200, another PSID's
@@ -273,15 +278,7 @@ test("the fold allocator (snat to 16-255, folded after NAT into the set) is judg
 
 test("the fold on the tunnel device (netdev egress, beside the fast path) is judged by its wire ports", () => {
   // nft -j of both tables as the netdev layout loads them (test/fixtures/nft/mapectl-fold-netdev-…)
-  const healthy = runChecks(input(hostWith(tunnelLink({})), fixture("mapectl-fold-netdev")));
-  assert.deepEqual(
-    healthy.findings.filter((f) => f.verdict !== "ok"),
-    [],
-  );
-  assert.match(
-    healthy.findings.find((f) => f.id === "nat-port-coverage")?.summary ?? "",
-    /uses all 240 ports/,
-  );
+  assertHealthyFold("mapectl-fold-netdev");
   // without the egress chain, the allocation range itself goes on the wire
   type Item = { rule?: { family: string; chain: string } };
   const ruleset = fixture("mapectl-fold-netdev") as { nftables: Item[] };
