@@ -50,8 +50,11 @@ async function doctor(): Promise<Finding[]> {
 
 const failures = (findings: readonly Finding[]) => findings.filter((f) => f.verdict === "fail");
 
+/** mapectl's tables: ip, and netdev where the fold sits on the tunnel device (with the fast path). */
 async function napt(): Promise<string> {
-  return lab().run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]);
+  const ip = await lab().run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]);
+  const netdev = await lab().exec(NS.ce, ["nft", "list", "table", "netdev", "mapectl"]);
+  return netdev.code === 0 ? `${ip}\n${netdev.stdout}` : ip;
 }
 
 test(
@@ -192,12 +195,12 @@ test(
     const drift = await watch.waitForLine(/VyOS's configuration does not match the prefix/, 120_000, from);
     assert.match(drift, /tun0 lacks the IPv4 address 133\.209\.13\.3\/32/);
     assert.match(drift, /mapectl render --target vyos/);
-    assert.match(await napt(), /133\.209\.13\.3 \. 5152-5167/, "the NAPT followed at once");
-    assert.match(
-      await l.guest.readText(BOOT_FILE),
-      /133\.209\.13\.3 \. 5152-5167/,
-      "the boot file was rewritten",
-    );
+    // the fold allocator (the default): allocated from 16-255, port 16 leaves as PSID 66's first
+    assert.match(await napt(), /snat to 133\.209\.13\.3:16-255/, "the NAPT followed at once");
+    assert.match(await napt(), /16 : 5152,/, "the NAPT followed at once");
+    const boot = await l.guest.readText(BOOT_FILE);
+    assert.match(boot, /snat ip to 133\.209\.13\.3:16-255/, "the boot file was rewritten");
+    assert.match(boot, /16 : 5152,/, "the boot file was rewritten");
   },
 );
 
@@ -228,7 +231,9 @@ test(
     await watch?.stop();
     watch = null;
     await router.reboot();
-    assert.match(await napt(), /133\.209\.13\.3 \. 5152-5167/);
+    const table = await napt();
+    assert.match(table, /snat to 133\.209\.13\.3:16-255/);
+    assert.match(table, /16 : 5152,/);
     await works(SECOND, true);
   },
 );
