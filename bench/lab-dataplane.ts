@@ -29,6 +29,8 @@ const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
 // --cost-only: just the instruction counts (one boot, a few minutes), not the timed figures
 const costOnly = process.argv.includes("--cost-only");
+// --profile: the cost's UDP runs also by kernel symbol (bench/README.md)
+const profile = process.argv.includes("--profile");
 const lab = await bootBenchLab("lab-dataplane", { countInstructions: true });
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
@@ -156,6 +158,7 @@ try {
     (line) => {
       console.error(line);
     },
+    { profile },
   );
   await splitSides(lab, false);
   show("cost");
