@@ -15,9 +15,12 @@
  *     from the address of the way out (in the lab inet's link address, not 8.8.8.8), which no
  *     NAT on the way matches to the flow; that is also why iperf3's UDP test (its server binds to
  *     any address) got nothing back through the lab.
- *   flood tcp-send ADDR PORT BYTES CHUNK
+ *   flood tcp-send ADDR PORT BYTES CHUNK RATE
  *     connects, writes BYTES in writes of CHUNK bytes, shuts its side down and waits for the
- *     receiver to close (so every byte was acknowledged). Prints {"sent":N,"seconds":S}.
+ *     receiver to close (so every byte was acknowledged). Prints {"sent":N,"seconds":S}. RATE
+ *     (bytes a second) caps the socket's pacing rate: TCP then sends paced packets of a size that
+ *     follows the rate, not when ACKs happen to come back, so how many packets carry the bytes
+ *     (and what they cost) does not follow the host's speed, as long as the path keeps up.
  *   flood tcp-recv ADDR PORT
  *     accepts one connection, reads it to its end, closes. Prints {"received":N}.
  *
@@ -109,7 +112,7 @@ static int do_send(const char *addr, int port, long count, int payload, int burs
     return 0;
 }
 
-static int do_tcp_send(const char *addr, int port, long bytes, long chunk)
+static int do_tcp_send(const char *addr, int port, long bytes, long chunk, unsigned int rate)
 {
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, addr, &to.sin_addr) != 1) return fail("address");
@@ -125,6 +128,7 @@ static int do_tcp_send(const char *addr, int port, long bytes, long chunk)
         usleep(100000);
     }
     if (fd < 0) return fail("connect");
+    if (setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof rate) != 0) return fail("pacing rate");
     static char data[1 << 20];
     memset(data, DATA, sizeof data);
     long sent = 0;
@@ -197,18 +201,18 @@ int main(int argc, char **argv)
         }
         return do_send(argv[2], atoi(argv[3]), atol(argv[4]), payload, burst, atol(argv[7]));
     }
-    if (argc == 6 && strcmp(argv[1], "tcp-send") == 0) {
-        long chunk = atol(argv[5]);
-        if (chunk < 1 || chunk > 1 << 20) {
-            fprintf(stderr, "flood: CHUNK 1-%d\n", 1 << 20);
+    if (argc == 7 && strcmp(argv[1], "tcp-send") == 0) {
+        long chunk = atol(argv[5]), rate = atol(argv[6]);
+        if (chunk < 1 || chunk > 1 << 20 || rate < 1 || rate > 0x7fffffff) {
+            fprintf(stderr, "flood: CHUNK 1-%d, RATE 1-%d\n", 1 << 20, 0x7fffffff);
             return 2;
         }
-        return do_tcp_send(argv[2], atoi(argv[3]), atol(argv[4]), chunk);
+        return do_tcp_send(argv[2], atoi(argv[3]), atol(argv[4]), chunk, (unsigned int)rate);
     }
     if (argc == 4 && strcmp(argv[1], "tcp-recv") == 0) return do_tcp_recv(argv[2], atoi(argv[3]));
     if (argc == 6 && strcmp(argv[1], "recv") == 0)
         return do_recv(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
     fprintf(stderr, "usage: flood send ADDR PORT COUNT PAYLOAD BURST GAP_US | recv ADDR PORT EXPECT IDLE_MS"
-                    " | tcp-send ADDR PORT BYTES CHUNK | tcp-recv ADDR PORT\n");
+                    " | tcp-send ADDR PORT BYTES CHUNK RATE | tcp-recv ADDR PORT\n");
     return 2;
 }
