@@ -35,6 +35,8 @@ const churnOnly = process.argv.includes("--churn-only");
 // --allocators: of the cost paths only plain, mape (the fold) and mapeRoundRobin, to compare the two
 const allocatorsOnly = process.argv.includes("--allocators");
 const ALLOCATOR_PATHS = ["plain", "mape", "mapeRoundRobin"];
+// --profile: the cost's UDP runs also by kernel symbol (bench/README.md)
+const profile = process.argv.includes("--profile");
 const lab = await bootBenchLab("lab-dataplane", { countInstructions: true });
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
@@ -212,6 +214,7 @@ try {
     (line) => {
       console.error(line);
     },
+    { profile },
   );
   await splitSides(lab, false);
   show("cost");

@@ -124,6 +124,11 @@ export class Lab {
     return this.vm.instructionCounts;
   }
 
+  /** The instruction-count plugin's socket (lab/plugins/insn-count.ts), when it is loaded. */
+  get insnPluginSocket(): string | undefined {
+    return this.vm.insnPluginSocket;
+  }
+
   get accel(): string {
     return this.vm.accel.accel;
   }

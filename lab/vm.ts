@@ -44,6 +44,8 @@ export interface BootedVm {
   readonly guestUptimeAtReady: number;
   /** Guest instructions per vCPU since boot; undefined unless booted with countInstructions under TCG. */
   readonly instructionCounts: (() => Promise<number[]>) | undefined;
+  /** The plugin's socket (windows, per-block profile: lab/plugins/insn-count.ts), when it is loaded. */
+  readonly insnPluginSocket: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -255,6 +257,7 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
     bootSeconds,
     guestUptimeAtReady: typeof ready.uptime === "number" ? ready.uptime : Number.NaN,
     instructionCounts: plugin === undefined ? undefined : () => readInsnCounts(files.insnSocket),
+    insnPluginSocket: plugin === undefined ? undefined : files.insnSocket,
     async stop() {
       if (!qemu.hasExited()) {
         try {

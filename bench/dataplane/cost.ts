@@ -1,8 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { CE, INET, NS } from "../../lab/addresses.ts";
 import type { Lab } from "../../lab/lab.ts";
-import { buildLabC } from "../../lab/plugins/insn-count.ts";
-import { IPERF_CLIENT } from "./paths.ts";
+import { buildLabC, readInsnProfile, readInsnWindow, type BlockCount } from "../../lab/plugins/insn-count.ts";
+import { quietVcpu0 } from "./paths.ts";
+import { perUnit, profileReport, windowDifference } from "./profile.ts";
 import { medianOf, spreadPercent } from "./stats.ts";
 
 // The dataplane's cost in guest instructions on vCPU 0 (the user's side in the split layout),
@@ -12,10 +13,17 @@ import { medianOf, spreadPercent } from "./stats.ts";
 // smaller one), so what every transfer pays once (starting the client, its handshake) cancels,
 // and what is left is the cost per extra byte or packet.
 
-/** Bulk TCP upload, lan→inet: bytes of the large and the small transfer. */
-const TCP_BYTES = [200 << 20, 10 << 20] as const;
 /**
- * Small-packet UDP, lan→inet, by the bench's own sender (guest/udp-flood.c): datagrams of 64
+ * Bulk TCP upload, lan→inet, by the bench's own sender (guest/flood.c): bytes of the large and the
+ * small transfer, its writes, and the pacing rate it caps its socket at (bytes a second, 120
+ * Mbit/s, which the path keeps up with under TCG). Paced, TCP sizes its packets by the rate (10
+ * segments, 14 480 bytes, once the sender's namespace has tcp_tso_rtt_log 0), not by when ACKs
+ * come back: unpaced, the number of packets that carried the same bytes moved with the host's
+ * load (4 455–6 344 for 200 MB), and so did the count.
+ */
+const TCP = { bytes: [100 << 20, 10 << 20], chunk: 128 << 10, rate: 15_000_000, port: 9999 } as const;
+/**
+ * Small-packet UDP, lan→inet, by the bench's own sender (guest/flood.c): datagrams of 64
  * bytes in the large and the small run, 16 per sendmmsg and a 2 ms sleep after each burst (at
  * most 8000 a second; the number of sleeps is fixed, so the sender's own work does not follow
  * the host's speed). The receiver in inet answers one hello first, as any flow with replies is.
@@ -23,23 +31,26 @@ const TCP_BYTES = [200 << 20, 10 << 20] as const;
 const UDP = { payload: 64, datagrams: [40_000, 4_000], burst: 16, gapUs: 2000, port: 9999 } as const;
 export const COST_RUNS = 3;
 
-const floodSource = fileURLToPath(new URL("../guest/udp-flood.c", import.meta.url));
+const floodSource = fileURLToPath(new URL("../guest/flood.c", import.meta.url));
 
 interface Transfer {
-  /** Guest instructions on vCPU 0 and vCPU 1 during the transfer. */
+  /** Guest instructions on vCPU 0 and vCPU 1 inside the sender's window. */
   readonly insns: readonly [number, number];
   /** Packets the CE sent on its line side (super-packets for TCP, as GSO keeps them). */
   readonly wanPackets: number;
+  /** The window's length by the guest's clock. */
   readonly seconds: number;
-  /** TCP: iperf3's received rate; UDP: datagrams the receiver counted. */
-  readonly mbps: number;
+  /** Bytes (TCP) or datagrams (UDP) the receiver got. */
   readonly received: number;
+  /** vCPU 0's blocks inside the window, when profiling. */
+  readonly profile?: ReadonlyMap<string, BlockCount>;
 }
 
 interface Counted {
   readonly lab: Lab;
-  readonly counts: () => Promise<number[]>;
+  readonly socket: string;
   readonly flood: string;
+  readonly profile: boolean;
 }
 
 async function wanTxPackets(lab: Lab): Promise<number> {
@@ -47,49 +58,77 @@ async function wanTxPackets(lab: Lab): Promise<number> {
   return Number(text.trim());
 }
 
-/** Counts vCPU 0's instructions and the CE's line packets around `work`. */
+async function blocks(c: Counted): Promise<Map<string, BlockCount> | undefined> {
+  return c.profile ? new Map((await readInsnProfile(c.socket)).map((b) => [b.key, b])) : undefined;
+}
+
+/**
+ * Runs a sender and its receiver, and counts what each vCPU executes inside the sender's window
+ * (lab/plugins/insn-count.c): from its first byte to its last, not its start or the agent's
+ * latency. Exactly one window must have opened and closed.
+ */
 async function counted(
   c: Counted,
-  work: () => Promise<{ mbps: number; received: number }>,
+  receive: () => Promise<number>,
+  send: () => Promise<string>,
 ): Promise<Transfer> {
   const packets0 = await wanTxPackets(c.lab);
-  const before = await c.counts();
-  const started = Date.now();
-  const { mbps, received } = await work();
-  const seconds = (Date.now() - started) / 1000;
-  const after = await c.counts();
+  const profile0 = await blocks(c);
+  const before = await readInsnWindow(c.socket);
+  const receiving = receive();
+  const sent = JSON.parse(await send()) as { seconds: number };
+  const received = await receiving;
+  const after = await readInsnWindow(c.socket);
+  const profile1 = await blocks(c);
   const packets1 = await wanTxPackets(c.lab);
+  if (after.opens !== before.opens + 1 || after.closes !== before.closes + 1) {
+    throw new Error(
+      `the sender's window was seen ${after.opens - before.opens} times opening and ${after.closes - before.closes} closing, not once`,
+    );
+  }
+  const window = (i: number) => (after.insns[i] ?? 0) - (before.insns[i] ?? 0);
   return {
-    insns: [(after[0] ?? 0) - (before[0] ?? 0), (after[1] ?? 0) - (before[1] ?? 0)],
+    insns: [window(0), window(1)],
     wanPackets: packets1 - packets0,
-    seconds,
-    mbps,
+    seconds: sent.seconds,
     received,
+    ...(profile0 && profile1 ? { profile: windowDifference(profile0, profile1) } : {}),
   };
 }
 
 function tcpTransfer(c: Counted, bytes: number): Promise<Transfer> {
-  return counted(c, async () => {
-    const out = await c.lab.run(NS.lan, [...IPERF_CLIENT, "-J", "-n", String(bytes)], { timeoutMs: 180_000 });
-    const doc = JSON.parse(out) as { error?: string; end: { sum_received?: { bits_per_second: number } } };
-    if (doc.error !== undefined) throw new Error(`iperf3: ${doc.error}`);
-    return { mbps: (doc.end.sum_received?.bits_per_second ?? 0) / 1e6, received: bytes };
-  });
+  // the receiver runs on vCPU 1, the ISP's side, and is not part of what is counted
+  const at = [INET.hosts[0], String(TCP.port)];
+  return counted(
+    c,
+    async () => {
+      const out = await c.lab.run(NS.inet, ["taskset", "-c", "1", c.flood, "tcp-recv", ...at], {
+        timeoutMs: 300_000,
+      });
+      return (JSON.parse(out) as { received: number }).received;
+    },
+    () =>
+      c.lab.run(
+        NS.lan,
+        ["taskset", "-c", "0", c.flood, "tcp-send", ...at, ...[bytes, TCP.chunk, TCP.rate].map(String)],
+        { timeoutMs: 300_000 },
+      ),
+  );
 }
 
 function udpTransfer(c: Counted, datagrams: number): Promise<Transfer> {
-  return counted(c, async () => {
-    // the receiver runs on vCPU 1, the ISP's side, and is not part of what is counted
-    const receiver = c.lab.run(
-      NS.inet,
-      ["taskset", "-c", "1", c.flood, "recv", INET.hosts[0], String(UDP.port), String(datagrams), "3000"],
-      { timeoutMs: 240_000 },
-    );
-    const sendArgs = [INET.hosts[0], UDP.port, datagrams, UDP.payload, UDP.burst, UDP.gapUs].map(String);
-    await c.lab.run(NS.lan, ["taskset", "-c", "0", c.flood, "send", ...sendArgs], { timeoutMs: 240_000 });
-    const got = JSON.parse(await receiver) as { received: number };
-    return { mbps: 0, received: got.received };
-  });
+  return counted(
+    c,
+    async () => {
+      const argv = [c.flood, "recv", INET.hosts[0], String(UDP.port), String(datagrams), "3000"];
+      const out = await c.lab.run(NS.inet, ["taskset", "-c", "1", ...argv], { timeoutMs: 300_000 });
+      return (JSON.parse(out) as { received: number }).received;
+    },
+    () => {
+      const sendArgs = [INET.hosts[0], UDP.port, datagrams, UDP.payload, UDP.burst, UDP.gapUs].map(String);
+      return c.lab.run(NS.lan, ["taskset", "-c", "0", c.flood, "send", ...sendArgs], { timeoutMs: 300_000 });
+    },
+  );
 }
 
 export interface RunCost {
@@ -102,26 +141,31 @@ export interface RunCost {
   readonly tcpMbps: number;
   /** Datagrams of the large UDP run that did not reach the receiver, in %. */
   readonly udpLostPercent: number;
+  /** vCPU 0's instructions per UDP datagram by block (large run minus small), when profiling. */
+  readonly udpProfile?: ReadonlyMap<string, BlockCount>;
 }
 
 async function oneRun(c: Counted, log: (line: string) => void): Promise<RunCost> {
   const tcp = [] as Transfer[];
-  for (const bytes of TCP_BYTES) tcp.push(await tcpTransfer(c, bytes));
+  for (const bytes of TCP.bytes) tcp.push(await tcpTransfer(c, bytes));
   const udp = [] as Transfer[];
   for (const n of UDP.datagrams) udp.push(await udpTransfer(c, n));
-  log(`bench: transfers ${JSON.stringify({ tcp, udp })}`);
+  const brief = (t: Transfer) => ({ ...t, profile: undefined });
+  log(`bench: transfers ${JSON.stringify({ tcp: tcp.map(brief), udp: udp.map(brief) })}`);
   const [bigT, smallT] = tcp as [Transfer, Transfer];
   const [bigU, smallU] = udp as [Transfer, Transfer];
-  const mb = (TCP_BYTES[0] - TCP_BYTES[1]) / 2 ** 20;
+  const mb = (TCP.bytes[0] - TCP.bytes[1]) / 2 ** 20;
+  const packets = UDP.datagrams[0] - UDP.datagrams[1];
   return {
     tcpPerMB: Math.round((bigT.insns[0] - smallT.insns[0]) / mb),
     tcpPerWanPacket: Math.round(
       (bigT.insns[0] - smallT.insns[0]) / Math.max(1, bigT.wanPackets - smallT.wanPackets),
     ),
-    udpPerPacket: Math.round((bigU.insns[0] - smallU.insns[0]) / (UDP.datagrams[0] - UDP.datagrams[1])),
+    udpPerPacket: Math.round((bigU.insns[0] - smallU.insns[0]) / packets),
     tcpVcpu1PerMB: Math.round((bigT.insns[1] - smallT.insns[1]) / mb),
-    tcpMbps: Math.round(bigT.mbps),
+    tcpMbps: Math.round((TCP.bytes[0] * 8) / Math.max(0.001, bigT.seconds) / 1e6),
     udpLostPercent: Number((100 * (1 - bigU.received / UDP.datagrams[0])).toFixed(2)),
+    ...(bigU.profile && smallU.profile ? { udpProfile: perUnit(bigU.profile, smallU.profile, packets) } : {}),
   };
 }
 
@@ -151,20 +195,33 @@ export interface CostPath {
 
 /**
  * COST_RUNS runs on each path, in the split layout (which the caller sets), all in one boot. The
- * first path is the reference of the ratios (plain routing + masquerade).
+ * first path is the reference of the ratios (plain routing + masquerade). `profile` also counts
+ * vCPU 0's instructions per UDP datagram by kernel symbol (see profile.ts).
  */
-export async function measureCost(lab: Lab, paths: readonly CostPath[], log: (line: string) => void) {
+export async function measureCost(
+  lab: Lab,
+  paths: readonly CostPath[],
+  log: (line: string) => void,
+  options: { profile?: boolean } = {},
+) {
   const counts = lab.instructionCounts;
-  if (counts === undefined) throw new Error("the lab was booted without countInstructions (or under KVM)");
-  const c: Counted = { lab, counts, flood: buildLabC(floodSource, "udp-flood", false) };
-  // The agent (and every process it starts) to vCPU 1, so that starting a client or reading a
-  // counter never lands on the counted vCPU; the clients are pinned back to vCPU 0.
-  // (sh's parent is `ip netns exec`, whose parent is the agent)
-  await lab.run(NS.ce, ["sh", "-c", 'taskset -a -p -c 1 "$(cut -d" " -f4 /proc/$PPID/stat)" >/dev/null']);
-  const idle = await counted(c, async () => {
-    await lab.run(NS.ce, ["sleep", "5"]);
-    return { mbps: 0, received: 0 };
-  });
+  const socket = lab.insnPluginSocket;
+  if (counts === undefined || socket === undefined) {
+    throw new Error("the lab was booted without countInstructions (or under KVM)");
+  }
+  const c: Counted = {
+    lab,
+    socket,
+    flood: buildLabC(floodSource, "flood", false),
+    profile: options.profile === true,
+  };
+  await quietVcpu0(lab);
+  // without this, TCP adds a whole 64 KB to a packet's size when the path's RTT is short (< 16
+  // ms with the default 9), which under TCG it is, and the packets follow cwnd again
+  await lab.run(NS.lan, ["sysctl", "-q", "-w", "net.ipv4.tcp_tso_rtt_log=0"]);
+  const before = await counts();
+  await lab.run(NS.ce, ["sleep", "5"]);
+  const after = await counts();
   const results: Record<string, RunCost[]> = {};
   for (const path of paths) {
     await path.enter();
@@ -172,7 +229,7 @@ export async function measureCost(lab: Lab, paths: readonly CostPath[], log: (li
       const runs: RunCost[] = [];
       for (let i = 0; i < COST_RUNS; i++) {
         runs.push(await oneRun(c, log));
-        log(`bench: cost run ${i + 1} ${path.name} ${JSON.stringify(runs[i])}`);
+        log(`bench: cost run ${i + 1} ${path.name} ${JSON.stringify({ ...runs[i], udpProfile: undefined })}`);
       }
       results[path.name] = runs;
     } finally {
@@ -194,12 +251,14 @@ export async function measureCost(lab: Lab, paths: readonly CostPath[], log: (li
         },
       ]),
     ),
-    idleVcpu0InsnsPerSecond: Math.round(idle.insns[0] / idle.seconds),
+    // vCPU 0 with nothing to do, once the bench moved everything it could to vCPU 1
+    idleVcpu0InsnsPerSecond: Math.round(((after[0] ?? 0) - (before[0] ?? 0)) / 5),
+    ...(c.profile ? { udpProfile: await profileReport(lab, results) } : {}),
     goals: { tcpPerMB: "<= 1.05", udpPerPacket: "<= 1.15", spreadPercent: "<= 2" },
     note:
-      "guest instructions on vCPU 0 (lan + CE, incl. the clients), split layout, by the lab's TCG plugin; " +
-      `marginal cost between a ${TCP_BYTES[0] >> 20} MB and a ${TCP_BYTES[1] >> 20} MB TCP upload, and between ` +
-      `${UDP.datagrams[0]} and ${UDP.datagrams[1]} UDP datagrams of ${UDP.payload} bytes ` +
+      "guest instructions on vCPU 0 (lan + CE, incl. the senders) inside the senders' windows, split layout, " +
+      `by the lab's TCG plugin; marginal cost between a ${TCP.bytes[0] >> 20} MB and a ${TCP.bytes[1] >> 20} MB ` +
+      `TCP upload, and between ${UDP.datagrams[0]} and ${UDP.datagrams[1]} UDP datagrams of ${UDP.payload} bytes ` +
       `(${UDP.burst} per ${UDP.gapUs} us); Mbit/s figures are wall-clock and only indicative`,
   };
 }

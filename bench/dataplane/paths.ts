@@ -89,3 +89,22 @@ export async function dropFastPathRule(lab: Lab): Promise<void> {
   if (handle === undefined) throw new Error(`mapectl's table has no fast path rule:\n${chain}`);
   await lab.run(NS.ce, ["nft", "delete", "rule", "ip", "mapectl", "forward", "handle", handle]);
 }
+
+/**
+ * Leaves vCPU 0 to the packets: every process that may move (the agent, whatever it starts, the
+ * lab's daemons, unbound kernel threads), unbound workqueues and interrupts go to vCPU 1, and the
+ * clock-driven per-CPU chores that can be slowed are (the soft-lockup watchdog, vmstat's
+ * once-a-second fold). What runs on vCPU 0 then follows the packets rather than the wall clock:
+ * a run that takes longer under host load adds no instructions of its own. The senders are
+ * started with `taskset -c 0` again. Processes and interrupts that cannot move are left alone.
+ */
+export async function quietVcpu0(lab: Lab): Promise<void> {
+  const script = [
+    'for d in /proc/[0-9]*; do taskset -a -p -c 1 "${d#/proc/}" >/dev/null 2>&1; done',
+    "echo 2 > /sys/devices/virtual/workqueue/cpumask",
+    'for f in /proc/irq/*/smp_affinity_list; do echo 1 > "$f"; done 2>/dev/null',
+    "sysctl -q -w kernel.watchdog=0 vm.stat_interval=120",
+    "true",
+  ].join("\n");
+  await lab.run(NS.ce, ["sh", "-c", script]);
+}

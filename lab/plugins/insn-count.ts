@@ -39,8 +39,8 @@ export function buildInsnCountPlugin(): string {
   return buildLabC(join(repoRoot(), "lab", "plugins", "insn-count.c"), "insn-count", true);
 }
 
-/** The guest instructions each vCPU has executed since boot, vCPU 0 first, read from the plugin's socket. */
-export function readInsnCounts(socketPath: string, timeoutMs = 5000): Promise<number[]> {
+/** Sends one command to the plugin's socket (see insn-count.c) and returns its whole answer. */
+export function askInsnPlugin(socketPath: string, command: string, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let text = "";
@@ -49,6 +49,7 @@ export function readInsnCounts(socketPath: string, timeoutMs = 5000): Promise<nu
       reject(new Error(`instruction-count plugin at ${socketPath} did not answer in ${timeoutMs} ms`));
     }, timeoutMs);
     socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(`${command}\n`));
     socket.on("data", (chunk: string) => (text += chunk));
     socket.on("error", (err) => {
       clearTimeout(timer);
@@ -56,10 +57,63 @@ export function readInsnCounts(socketPath: string, timeoutMs = 5000): Promise<nu
     });
     socket.on("end", () => {
       clearTimeout(timer);
-      const counts = text.trim().split(" ").map(Number);
-      if (counts.length === 0 || counts.some((n) => !Number.isSafeInteger(n))) {
-        reject(new Error(`instruction-count plugin sent ${JSON.stringify(text)}, not counts`));
-      } else resolve(counts);
+      if (text.startsWith("error:")) reject(new Error(`instruction-count plugin: ${text.trim()}`));
+      else resolve(text);
     });
   });
+}
+
+function numbers(text: string, what: string): number[] {
+  const values = text.trim().split(" ").map(Number);
+  if (values.length === 0 || values.some((n) => !Number.isSafeInteger(n))) {
+    throw new Error(`instruction-count plugin sent ${JSON.stringify(text)}, not ${what}`);
+  }
+  return values;
+}
+
+/** The guest instructions each vCPU has executed since boot, vCPU 0 first, read from the plugin's socket. */
+export async function readInsnCounts(socketPath: string): Promise<number[]> {
+  return numbers(await askInsnPlugin(socketPath, "counts"), "counts");
+}
+
+/** Marker-delimited windows so far (see insn-count.c) and each vCPU's instructions inside them. */
+export interface InsnWindow {
+  readonly opens: number;
+  readonly closes: number;
+  readonly insns: readonly number[];
+}
+
+export async function readInsnWindow(socketPath: string): Promise<InsnWindow> {
+  const [opens = 0, closes = 0, ...insns] = numbers(
+    await askInsnPlugin(socketPath, "window"),
+    "window counts",
+  );
+  return { opens, closes, insns };
+}
+
+/** One translation block of vCPU 0: instructions it executed since boot and inside windows. */
+export interface BlockCount {
+  /** The block's address and length: the same address can be translated with two lengths. */
+  readonly key: string;
+  /** Start address; 0 stands for all of user space, 1 for kernel blocks the plugin's table had no room for. */
+  readonly address: bigint;
+  readonly insns: number;
+  readonly windowInsns: number;
+}
+
+export async function readInsnProfile(socketPath: string): Promise<BlockCount[]> {
+  const text = await askInsnPlugin(socketPath, "profile", 60_000);
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const [address = "", length = "", hits = "", windowHits = ""] = line.split(" ");
+      const n = Number(length);
+      return {
+        key: `${address}:${length}`,
+        address: BigInt(`0x${address}`),
+        insns: n * Number(hits),
+        windowInsns: n * Number(windowHits),
+      };
+    });
 }
