@@ -220,10 +220,10 @@ function planInput(
   fastPath: boolean,
 ): MapePlan {
   // Until up, watch, status and doctor apply DS-Lite, they must not build MAP-E for a DS-Lite setting.
-  if (settings.method === "ds-lite") {
+  if (settings.method === "ds-lite" || settings.method === "ipip") {
     throw new MapectlError(
       "usage",
-      "method ds-lite is rendered (mapectl render --method ds-lite) but not yet applied by this command",
+      `method ${settings.method} is rendered (mapectl render --method ${settings.method}) but not yet applied by this command`,
     );
   }
   return buildPlan({

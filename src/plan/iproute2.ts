@@ -14,7 +14,7 @@ export type Argv = readonly string[];
 export function ipv6HostAddress(verb: "add" | "del" | "replace", address: string, dev: string): Argv {
   return ["ip", "-6", "addr", verb, `${address}/128`, "dev", dev];
 }
-export function ceAddressAdd(plan: MapePlan, nodad: boolean): Argv {
+export function ceAddressAdd(plan: Pick<MapePlan, "ceAddress" | "wan">, nodad: boolean): Argv {
   return [...ipv6HostAddress("add", plan.ceAddress, plan.wan), ...(nodad ? ["nodad"] : [])];
 }
 export function ceAddressDel(ce: string, wan: string): Argv {
