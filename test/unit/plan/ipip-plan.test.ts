@@ -74,9 +74,11 @@ test("[ipip] in the configuration: each value checked with its key; the password
     '[ipip]\nipv4 = "203.0.113.9"\nbr = "2001:db8:ffff::64"\ninterface-id = "1:2:3:4"\nupdate-url = "https://u.example/?v6={ipv6}"\nupdate-interval = 600\nuser = "me"\npassword = "pw"\n',
     "c.toml",
   );
-  assert.equal(parsed.ipip?.interfaceId, "::1:2:3:4");
-  assert.equal(parsed.ipip?.updateInterval, 600);
-  assert.equal(parsed.ipip?.password, "pw");
+  const ipip = parsed.ipip;
+  assert.ok(ipip !== undefined);
+  assert.equal(ipip.interfaceId, "::1:2:3:4");
+  assert.equal(ipip.updateInterval, 600);
+  assert.equal(ipip.password, "pw");
   assert.throws(() => parseConfig('[ipip]\nipv4 = "10.1.2.3"\n', "c.toml"), /c\.toml: ipip\.ipv4: .*private/);
   assert.throws(
     () => parseConfig('[ipip]\nupdate-url = "https://{user}.x/"\n', "c.toml"),
