@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { isIPv4, isIPv6 } from "node:net";
 import { Buffer } from "node:buffer";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -39,6 +40,12 @@ const server = createServer((req, res) => {
     record({ refused: user });
     res.writeHead(401, { "Content-Type": "text/plain" });
     res.end("NG: authentication failed\n");
+    return;
+  }
+  if (config.hook !== null && (!isIPv6(ipv6) || !isIPv4(ipv4))) {
+    record({ badRequest: user });
+    res.writeHead(400, { "Content-Type": "text/plain" });
+    res.end("NG: ipv6 and ipv4 must be addresses\n");
     return;
   }
   try {

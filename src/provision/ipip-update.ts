@@ -128,3 +128,17 @@ export function updateVerdict(status: number, body: string, secrets: readonly st
   if (FAILED_BODY.test(said)) return { kind: "failed", detail };
   return { kind: "registered", detail };
 }
+
+/**
+ * The last call of the update URL, as up and the daemon keep it (a state file) and doctor reads it:
+ * the scrubbed detail only, never the account.
+ */
+export interface UpdateRecord {
+  /** ISO 8601. */
+  readonly at: string;
+  readonly kind: UpdateVerdict["kind"];
+  readonly detail: string;
+  /** The CE address and prefix that were sent. */
+  readonly ceAddress: string;
+  readonly prefix: string;
+}

@@ -43,7 +43,7 @@ export function freshHost(extra: Partial<HostState> = {}): HostState {
 
 /** The plan's tunnel as `ip -j` shows it once made (`encapLimit` as the kernel reports it). */
 export function plannedTunnel(
-  plan: MapePlan,
+  plan: Pick<MapePlan, "tunnel" | "wan">,
   encapLimit: number | "none" | null = "none",
   extra: Partial<ObservedLink> = {},
 ): ObservedLink {
