@@ -58,10 +58,11 @@ test("a refused account is the first finding, with the server's words and the fi
   const refused = working({
     lastUpdate: { ...REGISTERED, kind: "refused", detail: "HTTP 401: NG: authentication failed" },
   });
-  const findings = ipipChecks(refused);
-  assert.equal(findings[0]?.id, "ipip.update-refused");
-  assert.match(findings[0]?.summary ?? "", /refused the account \(HTTP 401: NG: authentication failed/);
-  assert.ok(findings[0]?.fix.includes("mapectl up"));
+  const first = ipipChecks(refused)[0];
+  assert.ok(first !== undefined);
+  assert.equal(first.id, "ipip.update-refused");
+  assert.match(first.summary, /refused the account \(HTTP 401: NG: authentication failed/);
+  assert.ok(first.fix.includes("mapectl up"));
 });
 
 test("each broken part gives its own failing id", () => {
