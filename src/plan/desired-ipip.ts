@@ -45,7 +45,7 @@ export function ipipPlanFrom(
     ceAddress: ipipCeAddress(params, where.prefix),
     br: params.br,
     ipv4Address: params.ipv4Address,
-    ipv4PrefixLength: params.ipv4PrefixLength,
+    ipv4BlockLength: params.ipv4PrefixLength,
     from: params.from,
     update: ipipUpdate(settings),
   });

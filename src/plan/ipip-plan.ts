@@ -24,12 +24,17 @@ export interface IpipPlan extends TunnelPlanBase {
   readonly method: "ipip";
   readonly ceAddress: string;
   readonly br: string;
-  /** The router's fixed address; it sits on the tunnel as a /32. */
+  /** The router's fixed address. */
   readonly ipv4Address: string;
-  /** The routed block's length (32: the address alone). */
-  readonly ipv4PrefixLength: number;
-  /** The block's first address, for the "not from the block" source match of the masquerade. */
+  /**
+   * Always 32: the fixed address sits on the tunnel alone (a block on a point-to-point tunnel would
+   * make its other addresses look reachable through it). The same field as MAP-E's, so the steps
+   * that put an address on a tunnel serve both.
+   */
+  readonly ipv4PrefixLength: 32;
+  /** The routed block: its first address and length (32: the address alone). */
   readonly ipv4Block: string;
+  readonly ipv4BlockLength: number;
   readonly forwards: readonly PortForward[];
   readonly from: IpipFrom;
   /**
@@ -46,7 +51,8 @@ export type IpipPlanInput = Pick<
   readonly ceAddress: string;
   readonly br: string;
   readonly ipv4Address: string;
-  readonly ipv4PrefixLength: number;
+  /** The routed block's length (32: the address alone). */
+  readonly ipv4BlockLength: number;
   readonly from: IpipFrom;
   readonly update: IpipPlan["update"];
 };
@@ -80,7 +86,7 @@ export function buildIpipPlan(input: IpipPlanInput): IpipPlan {
   const ce = globalIpv6(input.ceAddress, "the CE address");
   const br = globalIpv6(input.br, "the BR");
   if (ce === br) throw new PlanError(`the CE address and the BR are both ${ce}`);
-  const length = input.ipv4PrefixLength;
+  const length = input.ipv4BlockLength;
   if (!Number.isInteger(length) || length < 0 || length > 32)
     throw new PlanError(`IPv4 prefix length ${length} is not 0–32`);
   const v4 = parseIpv4(input.ipv4Address);
@@ -89,8 +95,9 @@ export function buildIpipPlan(input: IpipPlanInput): IpipPlan {
     ceAddress: ce,
     br,
     ipv4Address: formatIpv4(v4),
-    ipv4PrefixLength: length,
+    ipv4PrefixLength: 32,
     ipv4Block: formatIpv4((v4 & ipv4Mask(length)) >>> 0),
+    ipv4BlockLength: length,
     forwards: input.forwards.map((f) => ({ ...f })),
     from: input.from,
     update: input.update === null ? null : { ...input.update },

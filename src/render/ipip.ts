@@ -10,7 +10,7 @@ import { renderCeTunnelVyos, VYOS_NFT_PATH } from "./vyos.ts";
 /** One sentence describing an IPIP line, for the first comment of every rendered file. */
 export function ipipSummary(plan: IpipPlan): string {
   const block =
-    plan.ipv4PrefixLength === 32 ? "" : ` in the routed block ${plan.ipv4Block}/${plan.ipv4PrefixLength}`;
+    plan.ipv4BlockLength === 32 ? "" : ` in the routed block ${plan.ipv4Block}/${plan.ipv4BlockLength}`;
   const update = plan.update === null ? "no update URL" : "registered through the provider's update URL";
   return `fixed IPv4 ${plan.ipv4Address}${block} (from ${plan.from}), CE ${plan.ceAddress}, BR ${plan.br}, ${update}`;
 }
@@ -23,7 +23,7 @@ export function ipipSummary(plan: IpipPlan): string {
 export function renderIpipNftables(plan: IpipPlan, tunnel = plan.tunnel.name): string {
   const t = nftString(tunnel, "tunnel name");
   const address = nftIpv4(plan.ipv4Address, "IPv4 address");
-  const block = `${nftIpv4(plan.ipv4Block, "IPv4 block")}/${String(plan.ipv4PrefixLength)}`;
+  const block = `${nftIpv4(plan.ipv4Block, "IPv4 block")}/${String(plan.ipv4BlockLength)}`;
   return [
     nftComment(
       `mapectl: IPIP with the fixed IPv4 ${plan.ipv4Address} through ${tunnel} to BR ${plan.br}: the LAN masqueraded to it, all ports`,
@@ -53,7 +53,7 @@ export function renderIpipShell(plan: IpipPlan): string {
   return renderCeTunnelShell(plan, {
     title: `IPIP: ${ipipSummary(plan)}.`,
     nft: renderIpipNftables(plan),
-    ipv4PrefixLength: 32,
+    ipv4PrefixLength: plan.ipv4PrefixLength,
     ceComment: CE_COMMENT,
     natComment:
       "# The masquerade to the fixed address and the inbound filter, last: replacing the table is one atomic transaction.",
@@ -65,7 +65,7 @@ export function renderIpipShell(plan: IpipPlan): string {
 export function renderIpipNetworkd(plan: IpipPlan): RenderedFile[] {
   return renderCeTunnelNetworkd(plan, {
     title: `IPIP: ${ipipSummary(plan)}.`,
-    ipv4: `${plan.ipv4Address}/32`,
+    ipv4: `${plan.ipv4Address}/${plan.ipv4PrefixLength}`,
     nft: renderIpipNftables(plan),
     nftWhat: "IPIP masquerade",
   });
@@ -80,7 +80,7 @@ export function renderIpipVyos(plan: IpipPlan): Rendered {
   return renderCeTunnelVyos(plan, {
     title: `IPIP: ${ipipSummary(plan)}.`,
     defaultTunnelName: IPIP_TUNNEL_NAME,
-    ipv4PrefixLength: 32,
+    ipv4PrefixLength: plan.ipv4PrefixLength,
     ceComment: CE_COMMENT,
     natLines: [
       vyosComment(
