@@ -31,6 +31,11 @@ const DS_LITE: MethodRenderers<DsLitePlan> = {
   networkd: renderDsLiteNetworkd,
 };
 
+/** mapectl's nft table for any method's plan: what `up` loads and `status` compares. */
+export function renderPlanTable(plan: Plan): string {
+  return isDsLitePlan(plan) ? DS_LITE.nftables(plan) : MAP_E.nftables(plan);
+}
+
 /** Every target from one plan; pure, so `render` prints exactly what the same plan would apply. */
 export function renderTarget(target: RenderTarget, plan: Plan | null): Rendered {
   if (target === "systemd-unit") {
