@@ -40,6 +40,13 @@ const IPIP: MethodRenderers<IpipPlan> = {
   networkd: renderIpipNetworkd,
 };
 
+/** mapectl's nft table for any method's plan: what `up` loads and `status` compares. */
+export function renderPlanTable(plan: Plan): string {
+  if (isDsLitePlan(plan)) return DS_LITE.nftables(plan);
+  if (isIpipPlan(plan)) return IPIP.nftables(plan);
+  return MAP_E.nftables(plan);
+}
+
 /** Every target from one plan; pure, so `render` prints exactly what the same plan would apply. */
 export function renderTarget(target: RenderTarget, plan: Plan | null): Rendered {
   if (target === "systemd-unit") {

@@ -228,6 +228,8 @@ export async function runDoctor(
   if (flags.json === true) {
     printJson(output, {
       schemaVersion: SCHEMA_VERSION,
+      // doctor checks MAP-E's path
+      method: "map-e",
       ok: failures === 0,
       tunnel: result.tunnel,
       wan,
