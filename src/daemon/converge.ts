@@ -1,5 +1,7 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { HostError } from "../host/errors.ts";
+import { registerIpip } from "../host/ipip-registration.ts";
+import type { UpdateRecord } from "../provision/ipip-update.ts";
 import { removeBootTable, syncBootTable, type BootTableChange } from "../host/boot-table.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
@@ -8,7 +10,7 @@ import { clearState, loadState, saveState } from "../host/state-store.ts";
 import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/ipv6.ts";
 import { HostNotReady, planContext, type PlanContext } from "../plan/desired.ts";
 import type { HostState, ObservedAddress } from "../plan/observed.ts";
-import { isMapePlan, type Plan } from "../plan/method.ts";
+import { isIpipPlan, isMapePlan, type Plan } from "../plan/method.ts";
 import { planParts } from "../plan/plan-parts.ts";
 import {
   reconcileDown,
@@ -38,6 +40,8 @@ export interface ConvergeResult {
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   /** Why the parameters are the last good answer's, when asking the network again failed. */
   readonly stale: string | null;
+  /** IPIP: the last call of the provider's update URL (this round's, or the one still standing). */
+  readonly update?: UpdateRecord | null;
   /** What the network said that changed nothing but should be seen (a DS-Lite-only HB46PP answer). */
   readonly notice?: string | null;
   /** With a VyOS-owned tunnel: what of VyOS's configuration does not match the plan (vyosDrift). */
@@ -205,6 +209,10 @@ export async function converge(
   const resolution = await resolver(context.prefix, context.wan);
   const line = await planForLine(settings, context, host, resolution, previous);
   const { plan, prefixFrom, source } = line;
+  // IPIP: the provider learns the CE address before the host changes (a refusal changes nothing)
+  const registration = isIpipPlan(plan)
+    ? await registerIpip(plan, formatIpv6Prefix(context.prefix), settings, { dryRun })
+    : null;
   const nftScript = renderPlanTable(plan);
   const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
   const reconcile: ReconcileOptions = { replaceDefault: settings.replaceDefault, nodad: options.nodad };
@@ -249,7 +257,8 @@ export async function converge(
     changed: applied.length > 0,
     flushed,
     stale: resolution.stale ?? line.stale,
-    notice: resolution.notice ?? null,
+    notice: resolution.notice ?? registration?.warning ?? null,
+    ...(registration === null ? {} : { update: registration.record }),
     vyosDrift: drift,
     ...(bootTable === null ? {} : { bootTable }),
   };

@@ -2,6 +2,7 @@ import { resolveAftr, type ResolvedAftr } from "../host/aftr-resolve.ts";
 import { formatIpv6Prefix } from "../mape/ipv6.ts";
 import { planFromResolved, type PlanContext } from "../plan/desired.ts";
 import { dsLitePlanOnHost } from "../plan/desired-dslite.ts";
+import { ipipPlanOnHost } from "../plan/desired-ipip.ts";
 import { isDsLitePlan, type Plan } from "../plan/method.ts";
 import type { HostState } from "../plan/observed.ts";
 import type { AppliedState } from "../plan/reconcile.ts";
@@ -55,6 +56,14 @@ export async function planForLine(
   previous: AppliedState | null,
   resolveName: AftrResolver = resolveAftr,
 ): Promise<LinePlan> {
+  if (resolution.ipip !== undefined) {
+    return {
+      plan: ipipPlanOnHost(settings, context, resolution.ipip),
+      prefixFrom: `${formatIpv6Prefix(context.prefix)} from ${context.prefixFrom}`,
+      source: resolution.ipip.from,
+      stale: null,
+    };
+  }
   if (resolution.dsLite === undefined) {
     if (resolution.resolved === null)
       throw new DsLiteError("the line's answer has neither MAP-E parameters nor an AFTR");

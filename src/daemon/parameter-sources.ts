@@ -13,12 +13,16 @@ import type { RuleTable } from "../rules/table.ts";
 import { MapectlError } from "../mape/errors.ts";
 import type { AftrParameters } from "../provision/dslite.ts";
 import { dsLiteFromSources, dsLiteWithoutNetwork } from "./line-resolution.ts";
+import type { IpipParameters } from "../provision/ipip.ts";
+import { ipipFromSources, ipipWithoutNetwork } from "./ipip-resolution.ts";
 
 export interface Resolution {
   /** MAP-E's parameters; null when the line's method is DS-Lite (`dsLite` has its AFTR). */
   readonly resolved: ResolvedParameters | null;
   /** The line is DS-Lite: its AFTR (a name is resolved by converge, every time it plans). */
   readonly dsLite?: AftrParameters;
+  /** The line is IPIP with a fixed address: its parameters (HB46PP's ipip entry or the sheet's). */
+  readonly ipip?: IpipParameters;
   /** How long the network said these parameters hold (HB46PP ttl), in seconds. */
   readonly ttlSeconds: number | null;
   /** When to ask again: the answering source's TTL window, or a passed-over network source's retry. */
@@ -33,7 +37,7 @@ export interface Resolution {
 
 /** Where a resolution's parameters came from: hb46pp, dhcpv6, tables, manual or configuration. */
 export function resolutionSource(resolution: Resolution): string {
-  return resolution.dsLite?.from ?? resolution.resolved?.source ?? "none";
+  return resolution.dsLite?.from ?? resolution.ipip?.from ?? resolution.resolved?.source ?? "none";
 }
 
 /** Where `up` and the daemon get parameters for a prefix: the same sources as `mapectl provision`. */
@@ -105,6 +109,8 @@ export function parameterResolver(
   const offline = order.every((s) => s === "tables" || s === "manual");
   if (offline) {
     return (prefix) => {
+      const ipip = ipipWithoutNetwork(settings, order);
+      if (ipip !== null) return Promise.resolve({ resolved: null, ipip, ttlSeconds: null });
       const dsLite = dsLiteWithoutNetwork(settings, prefix, table, false);
       if (dsLite !== null) return Promise.resolve({ resolved: null, dsLite: dsLite.aftr, ttlSeconds: null });
       return Promise.resolve({
@@ -114,6 +120,8 @@ export function parameterResolver(
     };
   }
   return async (prefix, wan) => {
+    const sheet = ipipWithoutNetwork(settings, order);
+    if (sheet !== null) return { resolved: null, ipip: sheet, ttlSeconds: null };
     const given = dsLiteWithoutNetwork(settings, prefix, table, true);
     if (given !== null) return { resolved: null, dsLite: given.aftr, ttlSeconds: null };
     const io = hostProvisionIo({
@@ -140,6 +148,8 @@ export function parameterResolver(
     );
     const after = rememberHb46pp(before, result);
     if (after.token !== before.token || after.emptyOrders !== before.emptyOrders) memory.save(after);
+    const ipip = ipipFromSources(settings, result);
+    if (ipip !== null) return { resolved: null, ipip: ipip.params, ttlSeconds: ipip.ttlSeconds };
     const dsLite = dsLiteFromSources(settings, result, table);
     if (dsLite !== null) return { resolved: null, dsLite: dsLite.aftr, ttlSeconds: dsLite.ttlSeconds };
     return resolutionOf(result);

@@ -21,7 +21,8 @@ function pathOf(plan: Plan, long: boolean): string {
     const aftr = plan.aftr.name === null ? plan.tunnel.remote : `${plan.aftr.name} ${plan.tunnel.remote}`;
     return `B4 ${plan.b4Address} via AFTR ${aftr}`;
   }
-  if (isIpipPlan(plan)) return long ? `fixed IPv4 ${plan.ipv4Address} via BR ${plan.br}` : `fixed IPv4 ${plan.ipv4Address}`;
+  if (isIpipPlan(plan))
+    return long ? `fixed IPv4 ${plan.ipv4Address} via BR ${plan.br}` : `fixed IPv4 ${plan.ipv4Address}`;
   const psid = `PSID ${String(plan.parameters.psid)}`;
   return long ? `IPv4 ${plan.ipv4Address} ${psid} via BR ${plan.br}` : `IPv4 ${plan.ipv4Address} ${psid}`;
 }

@@ -220,11 +220,15 @@ function planInput(
   fastPath: boolean,
 ): MapePlan {
   // Until up, watch, status and doctor apply DS-Lite, they must not build MAP-E for a DS-Lite setting.
-  if (settings.method === "ds-lite" || settings.method === "ipip") {
+  if (settings.method === "ds-lite") {
     throw new MapectlError(
       "usage",
-      `method ${settings.method} is rendered (mapectl render --method ${settings.method}) but not yet applied by this command`,
+      "method ds-lite is rendered (mapectl render --method ds-lite) but not yet applied by this command",
     );
+  }
+  // IPIP's plans come from desired-ipip.ts; a MAP-E plan for an IPIP setting is never right.
+  if (settings.method === "ipip") {
+    throw new MapectlError("usage", "method ipip has no MAP-E plan: this command builds MAP-E plans only");
   }
   return buildPlan({
     fastPath,

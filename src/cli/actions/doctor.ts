@@ -29,6 +29,7 @@ import { loadRuleTables } from "../rule-tables.ts";
 import { findTunnel } from "../../diagnose/checks.ts";
 
 export interface DoctorFlags {
+  config?: string;
   wan?: string;
   prefix?: string;
   br?: string;
@@ -179,6 +180,9 @@ export async function runDoctor(
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<ExitCodeValue> {
+  const { runIpipDoctor } = await import("./doctor-ipip.ts");
+  const ipip = await runIpipDoctor(flags, output, runner);
+  if (ipip !== null) return ipip;
   // Independent reads at once: each is a process, and processes are slow on a small router.
   const [host, ruleset, neighbourList] = await Promise.all([
     observeForDoctor(runner),

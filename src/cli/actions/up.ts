@@ -42,6 +42,8 @@ export async function runUp(
       flushed,
       vyosDrift,
       ...(result.bootTable === undefined ? {} : { bootTable: result.bootTable }),
+      // IPIP: the provider's update URL's last verdict (never the account)
+      ...(result.update === undefined ? {} : { update: result.update }),
       plan,
       durationMs,
     });

@@ -9,7 +9,10 @@ import type { RouteLookup } from "../observation.ts";
 
 /** What doctor looked at for an IPIP line mapectl applied; pure data. */
 export interface IpipDoctorInput {
-  readonly plan: IpipPlan;
+  /** The plan applied (state file) or the configuration's; null when neither gives one (up refused). */
+  readonly plan: IpipPlan | null;
+  /** The configuration's update URL template, null when there is none. */
+  readonly updateUrl: string | null;
   readonly host: HostState;
   /** `ip -6 route get <BR>`, null when there is no route at all. */
   readonly brRoute: RouteLookup | null;
@@ -24,14 +27,14 @@ export interface IpipDoctorInput {
 const REAPPLY = "mapectl up";
 
 function credentials(input: IpipDoctorInput): Finding | null {
-  if (input.plan.update === null) return null;
+  if (input.updateUrl === null) return null;
   if (input.accountProblem === null)
     return ok("ipip.credentials-missing", "the update URL's account is there");
   return {
     id: "ipip.credentials-missing",
     verdict: "fail",
     summary: `the provider's update URL cannot be called: ${input.accountProblem}`,
-    evidence: { updateUrl: input.plan.update.url, configFile: input.configFile },
+    evidence: { updateUrl: input.updateUrl, configFile: input.configFile },
     fix: [
       `# put user = "…" and password = "…" under [ipip] in ${input.configFile}, then:`,
       `chmod 600 ${input.configFile}`,
@@ -43,14 +46,16 @@ function credentials(input: IpipDoctorInput): Finding | null {
 /** The update server's last word: refused (the account), failed (the server), or the old CE address. */
 function update(input: IpipDoctorInput): (Finding | null)[] {
   const last = input.lastUpdate;
-  if (input.plan.update === null) return [];
-  const evidence = { lastUpdate: last, ceAddress: input.plan.ceAddress };
+  if (input.updateUrl === null) return [];
+  const ce = input.plan?.ceAddress ?? null;
+  const evidence = { lastUpdate: last, ceAddress: ce };
   if (last === null) {
+    if (ce === null) return [];
     return [
       {
         id: "ipip.prefix-unregistered",
         verdict: "fail",
-        summary: `the update URL was never called for CE ${input.plan.ceAddress}: the BR drops this CE's packets until the provider has it`,
+        summary: `the update URL was never called for CE ${ce}: the BR drops this CE's packets until the provider has it`,
         evidence,
         fix: [REAPPLY],
       },
@@ -82,7 +87,7 @@ function update(input: IpipDoctorInput): (Finding | null)[] {
       },
     ];
   }
-  const current = same6(last.ceAddress, input.plan.ceAddress);
+  const current = ce === null || same6(last.ceAddress, ce);
   return [
     ok("ipip.update-refused", "the update server accepted the account"),
     current
@@ -90,15 +95,14 @@ function update(input: IpipDoctorInput): (Finding | null)[] {
       : {
           id: "ipip.prefix-unregistered",
           verdict: "fail",
-          summary: `the provider has CE ${last.ceAddress}, not this prefix's ${input.plan.ceAddress}: the update URL must be called again`,
+          summary: `the provider has CE ${last.ceAddress}, not this prefix's ${ce ?? "?"}: the update URL must be called again`,
           evidence,
           fix: [REAPPLY],
         },
   ];
 }
 
-function brReachable(input: IpipDoctorInput): Finding {
-  const { plan } = input;
+function brReachable(input: IpipDoctorInput, plan: IpipPlan): Finding {
   if (input.brRoute !== null)
     return ok("ipip.br-unreachable", `the BR ${plan.br} has a route`, { route: input.brRoute });
   return {
@@ -110,8 +114,8 @@ function brReachable(input: IpipDoctorInput): Finding {
   };
 }
 
-function tunnel(input: IpipDoctorInput): Finding[] {
-  const { plan, host } = input;
+function tunnel(input: IpipDoctorInput, plan: IpipPlan): Finding[] {
+  const { host } = input;
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   const ends =
     link?.kind === "ip6tnl" &&
@@ -143,6 +147,8 @@ function tunnel(input: IpipDoctorInput): Finding[] {
 
 /** Every IPIP check, failures first in the order of CHECK_IDS (the most likely cause of a dead path). */
 export function ipipChecks(input: IpipDoctorInput): Finding[] {
-  const all = [credentials(input), ...update(input), brReachable(input), ...tunnel(input)];
+  const plan = input.plan;
+  const path = plan === null ? [] : [brReachable(input, plan), ...tunnel(input, plan)];
+  const all = [credentials(input), ...update(input), ...path];
   return sortFindings(all.filter((f) => f !== null));
 }

@@ -19,6 +19,7 @@ function working(extra: Partial<IpipDoctorInput> = {}): IpipDoctorInput {
   const host = freshHost();
   return {
     plan,
+    updateUrl: plan.update?.url ?? null,
     host: {
       ...host,
       links: [...host.links, plannedTunnel(plan)],
@@ -63,6 +64,14 @@ test("a refused account is the first finding, with the server's words and the fi
   assert.equal(first.id, "ipip.update-refused");
   assert.match(first.summary, /refused the account \(HTTP 401: NG: authentication failed/);
   assert.ok(first.fix.includes("mapectl up"));
+});
+
+test("without a plan (up refused before it applied anything) the record alone says why", () => {
+  const refused = working({
+    plan: null,
+    lastUpdate: { ...REGISTERED, kind: "refused", detail: "HTTP 401: NG: authentication failed" },
+  });
+  assert.deepEqual(failing(refused), ["ipip.update-refused"]);
 });
 
 test("each broken part gives its own failing id", () => {

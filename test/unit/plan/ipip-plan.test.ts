@@ -60,12 +60,14 @@ test("HB46PP's ipip entry wins over the settings; --br alone (the MAP-E override
   assert.equal(ipipParameters(s, null).br, "2001:db8:dddd::1");
 });
 
-test("until up applies IPIP, a MAP-E plan is never built for method ipip (a usage error)", () => {
+test("a MAP-E plan is never built for method ipip (a usage error)", () => {
   assert.throws(
     () =>
       planWithoutHost(settings({ prefix: "2404:7a82:4d02:4100::/56" }), shippedRuleTable(), shippedNotMape()),
     (err: unknown) =>
-      err instanceof MapectlError && err.category === "usage" && /not yet applied/.test(err.message),
+      err instanceof MapectlError &&
+      err.category === "usage" &&
+      /method ipip has no MAP-E plan/.test(err.message),
   );
 });
 
