@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { MapectlError } from "../mape/errors.ts";
 import type { IpipPlan } from "../plan/ipip-plan.ts";
@@ -17,14 +17,15 @@ export function updateRecordPath(): string {
 
 export function loadUpdateRecord(): UpdateRecord | null {
   try {
-    const doc = JSON.parse(readFileSync(updateRecordPath(), "utf8")) as Partial<UpdateRecord>;
-    const kinds = ["registered", "refused", "failed"];
-    if (typeof doc.at !== "string" || typeof doc.kind !== "string" || !kinds.includes(doc.kind)) return null;
+    const doc = JSON.parse(readFileSync(updateRecordPath(), "utf8")) as Record<string, unknown>;
+    const kind = ["registered", "refused", "failed"].find((k) => k === doc.kind) as
+      UpdateRecord["kind"] | undefined;
+    if (typeof doc.at !== "string" || kind === undefined) return null;
     if (typeof doc.ceAddress !== "string" || typeof doc.prefix !== "string") return null;
     return {
       at: doc.at,
-      kind: doc.kind as UpdateRecord["kind"],
-      detail: String(doc.detail ?? ""),
+      kind,
+      detail: typeof doc.detail === "string" ? doc.detail : "",
       ceAddress: doc.ceAddress,
       prefix: doc.prefix,
     };
@@ -32,6 +33,11 @@ export function loadUpdateRecord(): UpdateRecord | null {
     // none yet, or damaged: then the update URL is simply called again
     return null;
   }
+}
+
+/** down: the path is gone, so the next up registers the CE again whatever the interval says. */
+export function clearUpdateRecord(): void {
+  rmSync(updateRecordPath(), { force: true });
 }
 
 function saveUpdateRecord(record: UpdateRecord): void {

@@ -180,9 +180,14 @@ export async function runDoctor(
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<ExitCodeValue> {
-  const { runIpipDoctor } = await import("./doctor-ipip.ts");
-  const ipip = await runIpipDoctor(flags, output, runner);
-  if (ipip !== null) return ipip;
+  // An IPIP line has its own checks; only a configuration or an applied IPIP plan can say so, and
+  // neither is read (nor the configuration's parser loaded) on a router that has neither.
+  const applied = loadState();
+  if (flags.config !== undefined || existsSync(DEFAULT_CONFIG) || applied?.plan.method === "ipip") {
+    const { runIpipDoctor } = await import("./doctor-ipip.ts");
+    const ipip = await runIpipDoctor(flags, output, runner);
+    if (ipip !== null) return ipip;
+  }
   // Independent reads at once: each is a process, and processes are slow on a small router.
   const [host, ruleset, neighbourList] = await Promise.all([
     observeForDoctor(runner),

@@ -28,6 +28,10 @@ export async function runDown(
   };
   const down = () => teardown(runner, options);
   const { applied, method, actions, unrecorded, bootTable } = await lockedUnlessDryRun("down", dryRun, down);
+  if (!dryRun && method === "ipip") {
+    const { clearUpdateRecord } = await import("../../host/ipip-registration.ts");
+    clearUpdateRecord();
+  }
   if (flags.json === true) {
     printJson(output, {
       ...changeJson("down", dryRun, actions),
@@ -56,7 +60,7 @@ export async function runDown(
       describeActions(actions, dryRun),
       dryRun
         ? "dry run: nothing was changed."
-        : `${method === "ds-lite" ? "DS-Lite" : "MAP-E"} is down; everything mapectl applied is removed.`,
+        : `${method === "ds-lite" ? "DS-Lite" : method === "ipip" ? "IPIP" : "MAP-E"} is down; everything mapectl applied is removed.`,
       ...(boot === null ? [] : [`${boot}.`]),
     ].join("\n"),
   );

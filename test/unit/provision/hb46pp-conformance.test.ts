@@ -38,12 +38,12 @@ function base(order: ("hb46pp" | "tables")[] = ["hb46pp", "tables"]) {
   return { prefix: PREFIX, order, table: shippedRuleTable(), notMape: shippedNotMape() };
 }
 
-test("capability is exactly the implemented methods: map_e", async () => {
-  assert.deepEqual(IMPLEMENTED_METHODS, ["map_e"]);
+test("capability is exactly the implemented methods: map_e and ipip", async () => {
+  assert.deepEqual(IMPLEMENTED_METHODS, ["map_e", "ipip"]);
   const io = fakeHb46pp(txt(TXT), { "/config": ok(BIGLOBE_REPLY) });
   await queryHb46pp(io, { identity: DEFAULT_IDENTITY });
   const url = new URL(io.requests[0]?.url ?? "");
-  assert.equal(url.searchParams.getAll("capability").join(";"), "map_e");
+  assert.equal(url.searchParams.getAll("capability").join(";"), "map_e,ipip");
 });
 
 test("the waits land inside the spec's windows, spread out, with a fake clock and seeded random", async () => {
