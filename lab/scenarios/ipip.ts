@@ -8,7 +8,7 @@ import {
   unregisterIpip,
 } from "../ipip-provider.ts";
 import type { Lab } from "../lab.ts";
-import { pingFromLan } from "./probes.ts";
+import { pingFromLan, pingFromRouter } from "./probes.ts";
 import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 const CONFIG = "/etc/mapectl/config.toml";
@@ -99,14 +99,8 @@ async function rightAccount(lab: Lab, checks: Checks): Promise<boolean> {
   await lab.clearRecords();
   const ping = await pingFromLan(lab);
   checks.add("ping 8.8.8.8 from the LAN", ping.ok, ping.detail);
-  const own = await lab.exec(NS.ce, ["ping", "-n", "-c", "1", "-W", "3", INET.hosts[2]], {
-    timeoutMs: 20_000,
-  });
-  checks.add(
-    "the router's own ping",
-    own.code === 0,
-    own.code === 0 ? "1.1.1.1 answered" : own.stdout.trim(),
-  );
+  const own = await pingFromRouter(lab);
+  checks.add("the router's own ping", own.ok, own.detail);
   const seen = [...new Set((await lab.records()).map((r) => r.src))];
   checks.add(
     `inet saw only the fixed address ${IPIP_LAB.ipv4}`,
