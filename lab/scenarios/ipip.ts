@@ -1,4 +1,4 @@
-import { CE, INET, IPIP_LAB, NS } from "../addresses.ts";
+import { CE, INET, IPIP_LAB, NGN, NS } from "../addresses.ts";
 import {
   ipipHb46ppAnswer,
   ipipLabCeAddress,
@@ -24,6 +24,7 @@ function ceConfig(password: string): string {
     "[parameters]",
     'method = "ipip"',
     'source = "hb46pp"',
+    `resolvers = ["${NGN.dns}"]`,
     "[ipip]",
     `update-url = "${IPIP_UPDATE_URL}"`,
     `user = "${IPIP_LAB.user}"`,

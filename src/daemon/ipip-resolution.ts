@@ -1,7 +1,7 @@
 import { ipipParameters } from "../plan/desired-ipip.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { Hb46ppIpip } from "../provision/hb46pp.ts";
-import type { IpipParameters } from "../provision/ipip.ts";
+import { IpipError, type IpipParameters } from "../provision/ipip.ts";
 import { lineMethod } from "../provision/line-method.ts";
 import type { ParameterSource } from "../provision/parameters.ts";
 import type { ProvisionResult } from "../provision/provision.ts";
@@ -48,6 +48,12 @@ export function ipipFromSources(
   if (line.method === "ipip" && hb !== undefined) {
     return { params: ipipParameters(settings, hb46ppEntries(hb.details.ipip)), ttlSeconds: hb.ttl };
   }
-  if (settings.method === "ipip") return { params: ipipParameters(settings, null), ttlSeconds: null };
-  return null;
+  if (settings.method !== "ipip") return null;
+  try {
+    return { params: ipipParameters(settings, null), ttlSeconds: null };
+  } catch (err) {
+    // say what HB46PP said instead, when it was asked and failed
+    if (!(err instanceof IpipError) || hb === undefined || hb.ok || line.method === "ipip") throw err;
+    throw new IpipError(`${err.message} (hb46pp: ${hb.error ?? hb.status})`);
+  }
 }
