@@ -25,6 +25,15 @@ const tunnelPlan = {
   tunnelOwner: z.optional(z.enum(["mapectl", "vyos"])),
 };
 
+const forwards = z.array(
+  z.looseObject({
+    protocol: z.enum(["tcp", "udp"]),
+    port: whole,
+    toAddress: text,
+    toPort: whole,
+  }),
+);
+
 // Every field `down`, `status` and reconcile read: a state that lacks one could not be acted on
 // without guessing, and a guess here removes something of the user's. A plan without `method`
 // (state files from before DS-Lite) is MAP-E's.
@@ -38,14 +47,7 @@ const mapePlan = z.looseObject({
   ipv4LastAddress: text,
   portSets: z.array(z.tuple([whole, whole])),
   portCount: whole,
-  forwards: z.array(
-    z.looseObject({
-      protocol: z.enum(["tcp", "udp"]),
-      port: whole,
-      toAddress: text,
-      toPort: whole,
-    }),
-  ),
+  forwards,
   tcpTimeWait: z.optional(z.nullable(whole)),
   fastPath: z.optional(z.boolean()),
   parameters: z.record(text, z.unknown()),
@@ -65,7 +67,21 @@ const dsLitePlan = z.looseObject({
   aftrIpv4: text,
 });
 
-function stateSchema(plan: typeof mapePlan | typeof dsLitePlan) {
+const ipipPlan = z.looseObject({
+  ...tunnelPlan,
+  method: z.literal("ipip"),
+  ceAddress: text,
+  br: text,
+  ipv4Address: text,
+  ipv4PrefixLength: z.literal(32),
+  ipv4Block: text,
+  ipv4BlockLength: whole,
+  forwards,
+  from: z.enum(["hb46pp", "configuration"]),
+  update: z.nullable(z.looseObject({ url: text, intervalSeconds: whole })),
+});
+
+function stateSchema(plan: typeof mapePlan | typeof dsLitePlan | typeof ipipPlan) {
   return z.looseObject({
     schemaVersion: z.literal(1),
     appliedAt: text,
@@ -80,12 +96,14 @@ function stateSchema(plan: typeof mapePlan | typeof dsLitePlan) {
 }
 const mapeState = stateSchema(mapePlan);
 const dsLiteState = stateSchema(dsLitePlan);
+const ipipState = stateSchema(ipipPlan);
 
 /** The schema of the state's plan's method: one set of complaints, not a union's two. */
 function schemaFor(doc: unknown): typeof mapeState {
   const plan = typeof doc === "object" && doc !== null ? (doc as { plan?: unknown }).plan : undefined;
   const method =
     typeof plan === "object" && plan !== null ? (plan as { method?: unknown }).method : undefined;
+  if (method === "ipip") return ipipState;
   return method === "ds-lite" ? dsLiteState : mapeState;
 }
 
