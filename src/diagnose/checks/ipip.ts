@@ -95,7 +95,7 @@ function update(input: IpipDoctorInput): (Finding | null)[] {
       : {
           id: "ipip.prefix-unregistered",
           verdict: "fail",
-          summary: `the provider has CE ${last.ceAddress}, not this prefix's ${ce ?? "?"}: the update URL must be called again`,
+          summary: `the provider has CE ${last.ceAddress}, not this prefix's ${ce}: the update URL must be called again`,
           evidence,
           fix: [REAPPLY],
         },
