@@ -32,6 +32,11 @@ export interface PlanFlags {
   maxPortsPerHost?: string;
   allocator?: string;
   tunnelOwner?: string;
+  ipv4?: string;
+  interfaceId?: string;
+  updateUrl?: string;
+  updateUser?: string;
+  credentialsFile?: string;
 }
 
 /** The options every command that builds a plan understands; each one overrides the config file. */
@@ -82,5 +87,22 @@ export function addPlanOptions(command: Command): Command {
     .option(
       "--max-ports-per-host <flows>",
       "flows one LAN host may hold through the tunnel at once; new ones beyond are refused (default: no limit)",
+    )
+    .option("--ipv4 <address[/len]>", "IPIP: the fixed IPv4 address (or routed block) the provider assigned")
+    .option(
+      "--interface-id <id>",
+      "IPIP: the CE interface ID the provider assigned (low 64 bits, e.g. 1234:5678:9abc:def0)",
+    )
+    .option(
+      "--update-url <template>",
+      "IPIP: the provider's update URL, with {user} {password} {ipv6} {prefix} {ipv4}",
+    )
+    .option(
+      "--update-user <id>",
+      "IPIP: the update URL's user ID (the password only from the configuration file)",
+    )
+    .option(
+      "--credentials-file <file>",
+      "IPIP: a file (mode 0600) with user = … and password = … for the update URL",
     );
 }

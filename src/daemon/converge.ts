@@ -1,14 +1,17 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { HostError } from "../host/errors.ts";
+import { registerIpip } from "../host/ipip-registration.ts";
+import type { UpdateRecord } from "../provision/ipip-update.ts";
 import { removeBootTable, syncBootTable, type BootTableChange } from "../host/boot-table.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState, saveState } from "../host/state-store.ts";
 import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/ipv6.ts";
-import { HostNotReady, planContext, planFromResolved, type PlanContext } from "../plan/desired.ts";
+import { HostNotReady, planContext, type PlanContext } from "../plan/desired.ts";
 import type { HostState, ObservedAddress } from "../plan/observed.ts";
-import type { MapePlan } from "../plan/plan.ts";
+import { isIpipPlan, isMapePlan, type Plan } from "../plan/method.ts";
+import { planParts } from "../plan/plan-parts.ts";
 import {
   reconcileDown,
   reconcileUp,
@@ -18,15 +21,21 @@ import {
   type ReconcileOptions,
 } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
-import { deleteNatFlows, readNatFlows } from "../host/conntrack.ts";
-import type { PortRange } from "../mape/port-set.ts";
 import { ceAddressDel } from "../render/iproute2.ts";
 import { renderNftables } from "../render/nftables.ts";
+import { renderPlanTable } from "../render/render.ts";
+import { planForLine } from "./line-plan.ts";
+import { flushStaleFlows } from "./stale-flows.ts";
 import type { RuleTable } from "../rules/table.ts";
-import { parameterResolver, sourceOrder, type ParameterResolver } from "./parameter-sources.ts";
+import {
+  parameterResolver,
+  sourceOrder,
+  type ParameterResolver,
+  type Resolution,
+} from "./parameter-sources.ts";
 
 export interface ConvergeResult {
-  readonly plan: MapePlan;
+  readonly plan: Plan;
   /** hb46pp, dhcpv6, tables or manual: where this plan's parameters came from. */
   readonly source: string;
   readonly prefixFrom: string;
@@ -36,6 +45,8 @@ export interface ConvergeResult {
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   /** Why the parameters are the last good answer's, when asking the network again failed. */
   readonly stale: string | null;
+  /** IPIP: the last call of the provider's update URL (this round's, or the one still standing). */
+  readonly update?: UpdateRecord | null;
   /** What the network said that changed nothing but should be seen (a DS-Lite-only HB46PP answer). */
   readonly notice?: string | null;
   /** With a VyOS-owned tunnel: what of VyOS's configuration does not match the plan (vyosDrift). */
@@ -49,8 +60,10 @@ export interface ConvergeResult {
 
 function isDeadCeAddress(a: ObservedAddress, previous: AppliedState | null): boolean {
   if (previous === null || a.family !== 6 || a.dev !== previous.plan.wan) return false;
+  const ce = planParts(previous.plan).wanAddress;
+  if (ce === null) return false;
   try {
-    return parseIpv6(a.address) === parseIpv6(previous.plan.ceAddress.replace(/\/128$/, ""));
+    return parseIpv6(a.address) === parseIpv6(ce.replace(/\/128$/, ""));
   } catch {
     return false;
   }
@@ -70,7 +83,8 @@ export function deadCeAddress(
 ): Action | null {
   if (previous === null || context.widen || previous.plan.wan !== context.wan) return null;
   if (previous.adopted?.ceAddress === true) return null;
-  const ce = previous.plan.ceAddress.replace(/\/128$/, "");
+  const ce = planParts(previous.plan).wanAddress?.replace(/\/128$/, "") ?? null;
+  if (ce === null) return null;
   let value: bigint;
   try {
     value = parseIpv6(ce);
@@ -127,59 +141,21 @@ async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<E
  * in it is made by this very run, so until it exists the check leaves the fast path out (the load
  * itself has it, after the tunnel).
  */
-export function checkable(plan: MapePlan, host: HostState, nftScript: string): string {
-  if (plan.fastPath !== true || host.links.some((l) => l.name === plan.tunnel.name)) return nftScript;
+export function checkable(plan: Plan, host: HostState, nftScript: string): string {
+  if (!isMapePlan(plan) || plan.fastPath !== true || host.links.some((l) => l.name === plan.tunnel.name))
+    return nftScript;
   return renderNftables({ ...plan, fastPath: false });
 }
 
 /** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
 const SETTLE_ROUNDS = 2;
 
-/**
- * Conntrack entries NATed to an address the host no longer has would carry on translating an old
- * flow's packets to it, which the BR drops: removing them makes those connections fail at once
- * (the next packet is NATed anew and the far end resets it), as masquerade does on an address change.
- */
-async function flushOldFlows(runner: CommandRunner, oldAddress: string): Promise<number | null> {
-  // null: conntrack not installed, nothing to flush with, and nothing else depends on it
-  return deleteNatFlows(runner, oldAddress);
-}
-
-/**
- * The same IPv4 address with another PSID (a new prefix that differs only in its PSID bits, as
- * OCN's 6-bit PSIDs allow): the old NAT entries keep their ports, all outside the new set (the sets
- * of two PSIDs are disjoint), and the BR drops every packet of them. Deletes the tcp and udp ones
- * by their NATed port, found in the listing, one conntrack call per port in use; ICMP entries are
- * left to their 30 s timeout (conntrack can filter an echo only by its inside id).
- */
-async function flushOutsidePorts(
-  runner: CommandRunner,
-  address: string,
-  sets: readonly PortRange[],
-): Promise<number | null> {
-  const flows = await readNatFlows(runner, address, { onlyReplyTo: true });
-  if (flows === null) return null;
-  const stale = new Map<string, { protocol: "tcp" | "udp"; port: number }>();
-  for (const flow of flows) {
-    if (flow.protocol !== "tcp" && flow.protocol !== "udp") continue;
-    if (sets.some(([lo, hi]) => flow.outsidePort >= lo && flow.outsidePort <= hi)) continue;
-    stale.set(`${flow.protocol}/${flow.outsidePort}`, { protocol: flow.protocol, port: flow.outsidePort });
-  }
-  let deleted = 0;
-  for (const only of stale.values()) {
-    const count = await deleteNatFlows(runner, address, only);
-    if (count === null) return null;
-    deleted += count;
-  }
-  return deleted;
-}
-
 /** What `flushed` removed, for `up`'s output and the daemon's log; null when nothing was tried. */
 export function flushedNote(result: Pick<ConvergeResult, "flushed" | "plan">): string | null {
   const { flushed, plan } = result;
   if (flushed === null || flushed.flows === null) return null;
   const entries = `${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"}`;
-  return flushed.address === plan.ipv4Address
+  return flushed.address === planParts(plan).tunnelIpv4.address
     ? `dropped ${entries} on ports of the old PSID (the BR would drop their packets)`
     : `dropped ${entries} of the old address ${flushed.address}`;
 }
@@ -236,34 +212,13 @@ export async function converge(
   const dryRun = options.dryRun;
   const { early, host } = await clearHb46ppSource(settings, runner, observed, context, previous, dryRun);
   const resolution = await resolver(context.prefix, context.wan);
-  const { resolved } = resolution;
   const reconcile: ReconcileOptions = { replaceDefault: settings.replaceDefault, nodad: options.nodad };
-  const target = (chosen: Settings) => {
-    const planned = planFromResolved(chosen, context, resolved);
-    const script = renderNftables(planned.plan);
-    return {
-      ...planned,
-      nftScript: script,
-      round: reconcileUp(planned.plan, script, previous, host, reconcile),
-    };
-  };
-  let chosen = target(settings);
-  // nft -c takes as long as loading the table (0.2–1 s on a small router): check while the ip
-  // changes go in, and hold the load until the check has passed; a refusal fails the load, and
-  // applyActions then rolls back what went before it.
-  const loads = (t: typeof chosen) => t.round.actions.some((a) => a.id === "nat");
-  let check = loads(chosen) ? checkRuleset(runner, checkable(chosen.plan, host, chosen.nftScript)) : null;
-  // allocator "auto": where this nft or kernel refuses the fold's port maps, round-robin instead
-  if (
-    check !== null &&
-    settings.allocator === "auto" &&
-    chosen.plan.allocator === "fold" &&
-    (await check) !== null
-  ) {
-    chosen = target({ ...settings, allocator: "round-robin" });
-    check = loads(chosen) ? checkRuleset(runner, checkable(chosen.plan, host, chosen.nftScript)) : null;
-  }
-  const { plan, prefixFrom, nftScript, round: firstRound } = chosen;
+  const chosen = await chooseTarget(settings, runner, { context, host, resolution, previous, reconcile });
+  const { plan, prefixFrom, source, nftScript, round: firstRound, check } = chosen;
+  // IPIP: the provider learns the CE address before the host changes (a refusal changes nothing)
+  const registration = isIpipPlan(plan)
+    ? await registerIpip(plan, formatIpv6Prefix(context.prefix), settings, { dryRun })
+    : null;
   const { actions } = firstRound;
   const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
   if (options.dryRun) {
@@ -271,7 +226,7 @@ export async function converge(
     if (refused !== null) throw refused;
     return {
       plan,
-      source: resolved.source,
+      source,
       prefixFrom,
       actions: [
         ...(early === null ? [] : [early]),
@@ -305,16 +260,50 @@ export async function converge(
   const bootTable = plan.tunnelOwner === "vyos" ? syncBootTable(nftScript) : null;
   return {
     plan,
-    source: resolved.source,
+    source,
     prefixFrom,
     actions: applied,
     changed: applied.length > 0,
     flushed,
-    stale: resolution.stale ?? null,
-    notice: resolution.notice ?? null,
+    stale: resolution.stale ?? chosen.stale,
+    notice: resolution.notice ?? registration?.warning ?? null,
+    ...(registration === null ? {} : { update: registration.record }),
     vyosDrift: drift,
     ...(bootTable === null ? {} : { bootTable }),
   };
+}
+
+/**
+ * The line's plan, its table and first round, with the table's `nft -c` check under way. nft -c takes
+ * as long as loading the table (0.2–1 s on a small router): it runs while the ip changes go in, and
+ * the load waits for it; a refusal fails the load, and applyActions then rolls back what went before
+ * it. With allocator "auto", where this nft or kernel refuses the fold's port maps, round robin.
+ */
+async function chooseTarget(
+  settings: Settings,
+  runner: CommandRunner,
+  at: {
+    readonly context: PlanContext;
+    readonly host: HostState;
+    readonly resolution: Resolution;
+    readonly previous: AppliedState | null;
+    readonly reconcile: ReconcileOptions;
+  },
+) {
+  const target = async (chosen: Settings) => {
+    const line = await planForLine(chosen, at.context, at.host, at.resolution, at.previous);
+    const nftScript = renderPlanTable(line.plan);
+    const round = reconcileUp(line.plan, nftScript, at.previous, at.host, at.reconcile);
+    const check = round.actions.some((a) => a.id === "nat")
+      ? checkRuleset(runner, checkable(line.plan, at.host, nftScript))
+      : null;
+    return { ...line, nftScript, round, check };
+  };
+  const first = await target(settings);
+  const folds = isMapePlan(first.plan) && first.plan.allocator === "fold";
+  if (first.check === null || settings.allocator !== "auto" || !folds || (await first.check) === null)
+    return first;
+  return target({ ...settings, allocator: "round-robin" });
 }
 
 /** A runner that holds `nft -f` of this script until the concurrent `nft -c` check has passed. */
@@ -342,7 +331,7 @@ type Round = ReturnType<typeof reconcileUp>;
  */
 async function applyUntilSettled(
   target: {
-    readonly plan: MapePlan;
+    readonly plan: Plan;
     readonly nftScript: string;
     readonly previous: AppliedState | null;
     readonly reconcile: ReconcileOptions;
@@ -380,30 +369,6 @@ async function applyUntilSettled(
     round = reconcileUp(plan, nftScript, state, await observeHost(runner), target.reconcile);
   }
   return applied;
-}
-
-/** After a change: the flows still on the old address, or on ports no longer ours, are flushed. */
-async function flushStaleFlows(
-  runner: CommandRunner,
-  previous: AppliedState | null,
-  plan: MapePlan,
-): Promise<ConvergeResult["flushed"]> {
-  const oldAddress = previous?.plan.ipv4Address;
-  if (oldAddress === undefined) return null;
-  if (oldAddress !== plan.ipv4Address) {
-    return { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
-  }
-  const before = previous?.plan.allocator ?? "round-robin";
-  const setsChanged = JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets);
-  // Under the fold every flow's wire port follows the set, and a flow of the other allocator is
-  // not in the maps: either way no old flow keeps the port its far end knows.
-  if (before !== (plan.allocator ?? "round-robin") || (setsChanged && before === "fold")) {
-    return { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
-  }
-  if (setsChanged) {
-    return { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
-  }
-  return null;
 }
 
 /** Removes everything `up` applied (the network said no MAP-E, or the daemon was told to stop). */
