@@ -53,7 +53,7 @@ test("on a fresh router, up builds every piece in dependency order, each with an
   // DAD runs while the BR route goes in (and nft -c checks the table); the tunnel made from the
   // CE address waits for it, so a duplicate fails before the tunnel exists
   assert.equal(byId["ce-address"]?.waitForDad, undefined);
-  assert.deepEqual(byId["tunnel"]?.afterDad, {
+  assert.deepEqual(byId["tunnel"].afterDad, {
     dev: "wan0",
     address: "2404:7a82:4d02:4100:85:d10d:200:4100",
   });
