@@ -147,16 +147,17 @@ export function reconcileUp(
 }
 
 /**
- * Duplicate address detection of a new CE address runs in the kernel while the tunnel and NAT are
- * built; the wait for it comes before the first action that sends traffic from that address (with a
- * new tunnel: its routes; with a running one: the new NAT, whose flows leave from it, and the
- * tunnel's change). With none of those, the address's own action waits, so a duplicate still fails
- * the apply and rolls it back.
+ * Duplicate address detection of a new CE address runs in the kernel while the next steps run (the
+ * BR route, the new IPv4 address, and the `nft -c` check, which starts with the apply); the wait
+ * for it comes before the first action that builds on that address: a new tunnel made from it, or,
+ * with a running tunnel, the new NAT (whose flows leave from it once the tunnel moves). With none
+ * of those, the address's own action waits, so a duplicate always fails the apply and rolls it
+ * back, before the tunnel exists.
  */
 function gateOnDad(actions: readonly Action[], wan: string, address: string, fresh: boolean): Action[] {
   const wait = { dev: wan, address };
   const sends = fresh
-    ? ["replace-default", "old-ipv4-default", "ipv4-default"]
+    ? ["tunnel"]
     : ["nat", "tunnel", "tunnel-mtu", "tunnel-up", "replace-default", "old-ipv4-default", "ipv4-default"];
   const gate = actions.findIndex((a) => sends.includes(a.id));
   return actions.map((a, i) => {

@@ -50,16 +50,16 @@ test("on a fresh router, up builds every piece in dependency order, each with an
     "dev",
     "wan0",
   ]);
-  // DAD runs while the tunnel and NAT are built; the default route, the first thing that sends
-  // from the CE address, waits for it
+  // DAD runs while the BR route goes in (and nft -c checks the table); the tunnel made from the
+  // CE address waits for it, so a duplicate fails before the tunnel exists
   assert.equal(byId["ce-address"]?.waitForDad, undefined);
-  assert.deepEqual(byId["ipv4-default"]?.afterDad, {
+  assert.deepEqual(byId["tunnel"].afterDad, {
     dev: "wan0",
     address: "2404:7a82:4d02:4100:85:d10d:200:4100",
   });
   assert.deepEqual(
     actions.filter((a) => a.afterDad !== undefined).map((a) => a.id),
-    ["ipv4-default"],
+    ["tunnel"],
   );
   assert.equal(byId["nat"]?.apply.input, renderNftables(plan));
   assert.deepEqual(byId["nat"].undo?.argv, ["nft", "-f", "-"]);
