@@ -63,6 +63,7 @@ const dsLitePlan = z.looseObject({
   b4Address: text,
   b4PrefixLength: whole,
   aftrIpv4: text,
+  addsSource: z.optional(z.boolean()),
 });
 
 function stateSchema(plan: typeof mapePlan | typeof dsLitePlan) {
