@@ -46,7 +46,9 @@ async function applied(method: string, log: () => Promise<string[]>): Promise<St
       return s.method === method && s.inSync ? s : null;
     });
   } catch (err) {
-    throw new Error(`${(err as Error).message}; daemon:\n${(await log()).slice(-15).join("\n")}`);
+    throw new Error(`${(err as Error).message}; daemon:\n${(await log()).slice(-15).join("\n")}`, {
+      cause: err,
+    });
   }
 }
 
@@ -60,11 +62,11 @@ test(
     await loadAftr(l, [{ prefix: l.prefix, b4: null }]);
     const watch = await startWatch(l, ["--method", "auto", "--source", "hb46pp", "--resolver", NGN.dns]);
     try {
-      await applied("map-e", watch.log);
+      await applied("map-e", () => watch.log());
       assert.ok((await pingFromLan(l)).ok, "IPv4 through MAP-E first");
       // the network changes its answer; nobody touches the router
       await l.isp.setProvisioning({ ...labDsLiteAnswer(), ttl: TTL });
-      const ds = await applied("ds-lite", watch.log);
+      const ds = await applied("ds-lite", () => watch.log());
       assert.ok((await watch.log()).some((line) => /method changed: MAP-E → DS-Lite/.test(line)));
       const links = await l.run(NS.ce, ["ip", "-br", "link", "show"]);
       assert.doesNotMatch(links, /^mape\b/m, "the MAP-E tunnel is gone");
@@ -79,7 +81,7 @@ test(
       assert.ok(ping.ok, `IPv4 through the AFTR after the switch: ${ping.detail}`);
       assert.ok(((await aftrCounters(l)).aftr_nat ?? 0) > 0, "the AFTR translated the LAN's ping");
       await l.isp.setProvisioning(hb46ppAnswer(l.prefix));
-      await applied("map-e", watch.log);
+      await applied("map-e", () => watch.log());
       assert.doesNotMatch(
         await l.run(NS.ce, ["ip", "-br", "link", "show"]),
         /^dslite\b/m,
