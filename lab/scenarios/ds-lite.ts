@@ -14,7 +14,20 @@ interface DsLiteUp {
 
 /** `mapectl up --method ds-lite` on the CE, asking HB46PP (and the line's DNS for the AFTR's name). */
 export async function dsLiteUp(lab: Lab, method = "ds-lite"): Promise<{ doc: DsLiteUp | null; why: string }> {
-  const argv = ["up", "--wan", CE.wan, "--lan", CE.lan, "--method", method, "--resolver", NGN.dns, "--json"];
+  const argv = [
+    "up",
+    "--wan",
+    CE.wan,
+    "--lan",
+    CE.lan,
+    "--method",
+    method,
+    "--source",
+    "hb46pp",
+    "--resolver",
+    NGN.dns,
+    "--json",
+  ];
   const up = await lab.mapectl(NS.ce, argv, { timeoutMs: 120_000 });
   if (up.code !== 0) return { doc: null, why: `exit ${up.code}: ${up.stderr.trim()}` };
   return { doc: JSON.parse(up.stdout) as DsLiteUp, why: "" };

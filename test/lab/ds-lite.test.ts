@@ -109,7 +109,20 @@ test("the AFTR drops a softwire from a line it does not serve, and counts it", {
   try {
     const up = await l.mapectl(
       NS.ce,
-      ["up", "--wan", "wan0", "--lan", "lan0", "--method", "ds-lite", "--resolver", NGN.dns, "--json"],
+      [
+        "up",
+        "--wan",
+        "wan0",
+        "--lan",
+        "lan0",
+        "--method",
+        "ds-lite",
+        "--source",
+        "hb46pp",
+        "--resolver",
+        NGN.dns,
+        "--json",
+      ],
       { timeoutMs: 120_000 },
     );
     assert.equal(up.code, 0, up.stderr);
