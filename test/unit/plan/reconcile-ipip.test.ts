@@ -28,8 +28,10 @@ test("up of IPIP on a fresh router: the CE address, the BR route, the tunnel, th
 });
 
 test("down of IPIP removes exactly what up added: the table, the tunnel, the BR route and the CE address", () => {
-  const commands = reconcileDown(stateOf(plan), hostAfterUp(plan)).map((a) => a.apply.argv.join(" "));
-  assert.ok(commands.includes("nft delete table ip mapectl"));
+  const actions = reconcileDown(stateOf(plan), hostAfterUp(plan));
+  const commands = actions.map((a) => a.apply.argv.join(" "));
+  const table = actions.find((a) => a.apply.argv.join(" ") === "nft -f -");
+  assert.match(table?.apply.input ?? "", /^delete table ip mapectl$/m);
   assert.ok(commands.includes("ip link del dev ipip"));
   assert.ok(commands.some((c) => c.startsWith(`ip -6 route del ${plan.br}/128`)));
   assert.ok(commands.includes(`ip -6 addr del ${plan.ceAddress}/128 dev wan0`), commands.join("\n"));
