@@ -23,7 +23,16 @@ export interface ServedCe {
 export interface BrOptions {
   /** Drop packets with a Destination Options header (a tunnel without `encaplimit none`). */
   readonly strictEncapLimit: boolean;
+  /**
+   * Also hand every dropped packet to NFLOG group DROP_LOG_GROUP (in the same rule as its
+   * counter, so the two never disagree): a capture on `nflog:<group>` then names each drop with
+   * its time and content, where a counter only says how many.
+   */
+  readonly logDrops?: boolean;
 }
+
+/** The NFLOG group the BRs' drops go to with `logDrops`. */
+export const DROP_LOG_GROUP = 46;
 
 /** Every drop reason has a named counter per BR: `<br>_<reason>`. */
 export const DROP_REASONS = ["unknown_ce", "dstopt", "bad_src_addr", "bad_src_port", "bad_icmp_id"] as const;
@@ -145,10 +154,12 @@ export function brRuleset(served: readonly ServedCe[], options: BrOptions): stri
     `    meta l4proto 4 ip6 daddr vmap { ${relayVerdicts} }`,
     "  }",
   );
+  const drop = (name: string) =>
+    `counter name ${name}${options.logDrops === true ? ` log prefix "${name} " group ${DROP_LOG_GROUP}` : ""} drop`;
   for (const relay of BORDER_RELAYS) {
     out.push(`  chain in_${relay.id} {`);
-    out.push(`    ip6 saddr != @served_${relay.id} counter name ${relay.id}_unknown_ce drop`);
-    if (options.strictEncapLimit) out.push(`    exthdr dst exists counter name ${relay.id}_dstopt drop`);
+    out.push(`    ip6 saddr != @served_${relay.id} ${drop(`${relay.id}_unknown_ce`)}`);
+    if (options.strictEncapLimit) out.push(`    exthdr dst exists ${drop(`${relay.id}_dstopt`)}`);
     out.push(`    counter name ${relay.id}_decap`, "  }");
   }
 
@@ -162,9 +173,9 @@ export function brRuleset(served: readonly ServedCe[], options: BrOptions): stri
   for (const ce of served) {
     out.push(
       `  chain from_${ce.tunnel} {`,
-      `    ip saddr != ${ce.ipv4} counter name ${ce.br}_bad_src_addr drop`,
-      `    meta l4proto { tcp, udp } th sport != { ${ranges(ce.portSets)} } counter name ${ce.br}_bad_src_port drop`,
-      `    icmp type echo-request icmp id != { ${ranges(ce.portSets)} } counter name ${ce.br}_bad_icmp_id drop`,
+      `    ip saddr != ${ce.ipv4} ${drop(`${ce.br}_bad_src_addr`)}`,
+      `    meta l4proto { tcp, udp } th sport != { ${ranges(ce.portSets)} } ${drop(`${ce.br}_bad_src_port`)}`,
+      `    icmp type echo-request icmp id != { ${ranges(ce.portSets)} } ${drop(`${ce.br}_bad_icmp_id`)}`,
       "  }",
       `  chain to_${ce.tunnel} {`,
       `    counter name ${ce.br}_encap`,

@@ -1,6 +1,7 @@
 import { INET, NS } from "./addresses.ts";
 import type { Lab } from "./lab.ts";
 import { aptInstall, copyDeb, daemonJournal, lastLine, waitForIpv4 } from "./router-proof.ts";
+import { judgeSwitch, watchBrs } from "./router-br-watch.ts";
 import type { RouterSystem } from "./router-system.ts";
 import type { Checks } from "./scenarios/scenario.ts";
 
@@ -39,7 +40,7 @@ export async function pingDuring(
 }
 
 /** The LAN pings in a loop that survives the router's reboot (its cable is replaced), so inet records the first one through. */
-async function startLanPinger(lab: Lab): Promise<number> {
+export async function startLanPinger(lab: Lab): Promise<number> {
   const loop = `while :; do ping -n -c 1 -W 1 ${INET.hosts[0]} >/dev/null 2>&1; sleep 0.2; done`;
   return lab.guest.start(NS.lan, "lan-pinger", ["sh", "-c", loop], "/run/mapectl-lab/logs/lan-pinger.log");
 }
@@ -86,22 +87,61 @@ function fmt(seconds: number | null): string {
   return seconds === null ? "not measured" : `${seconds.toFixed(1)} s`;
 }
 
-/** A new delegated prefix under the real unit (its sandbox, its capabilities): the daemon reconverges. */
+/**
+ * A new delegated prefix under the real unit (its sandbox, its capabilities): the daemon
+ * reconverges. The LAN sends all along, new flows (the pinger) and one long flow whose conntrack
+ * entry was NATed to the old IPv4 address; the BRs log every drop, and none may come after the
+ * switch to the new CE address, nor from it (judgeSwitch).
+ */
 export async function prefixChange(
   lab: Lab,
   router: RouterSystem,
   checks: Checks,
   prefix: string,
 ): Promise<void> {
-  await lab.isp.setPrefix(prefix, 120_000);
-  const seconds = await waitForIpv4(lab, 120_000);
-  const drops = await lab.isp.brDrops();
+  await lab.isp.setBrOptions({ logDrops: true });
+  const oldCe = lab.isp.servedCes.map((c) => c.ceAddress);
+  const watch = await watchBrs(lab);
+  const pinger = await startLanPinger(lab);
+  const flow = await lab.guest.start(
+    NS.lan,
+    "lan-flow",
+    ["ping", "-n", "-i", "0.2", INET.hosts[1]],
+    "/run/mapectl-lab/logs/lan-flow.log",
+  );
+  const seconds = await (async () => {
+    try {
+      await lab.isp.setPrefix(prefix, 120_000);
+      const back = await waitForIpv4(lab, 120_000);
+      // traffic after the switch, for the check that nothing after it is dropped
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return back;
+    } finally {
+      await lab.guest.stop(flow);
+      await lab.guest.stop(pinger);
+    }
+  })();
+  const seen = await watch.stop();
+  const counted = await lab.isp.brDrops();
+  const judged = judgeSwitch(
+    seen,
+    oldCe,
+    lab.isp.servedCes.map((c) => c.ceAddress),
+  );
   checks.add(
     `prefix change to ${prefix}: IPv4 back under the unit`,
     seconds !== null,
     seconds === null
       ? `no ping got through in 120 s; ${lastLine((await router.exec(["journalctl", "-u", "mapectl", "-n", "5", "--no-pager"])).stdout)}`
-      : `through again ${seconds.toFixed(1)} s after the CE held the new prefix; BR drops: ${drops.join(" ") || "none"}`,
+      : `through again ${seconds.toFixed(1)} s after the CE held the new prefix`,
+  );
+  const fault = judged.faults[0];
+  checks.add(
+    "prefix change: no BR drop after the switch, none from the new CE address",
+    judged.switchAt !== null && judged.faults.length === 0,
+    `${seen.arrivals.length} tunnel packets at the BRs, ${seen.drops.length} dropped: ${judged.unavoidable.length} from the old CE address before the switch (the BRs no longer serve it)` +
+      `, ${judged.faults.length} others${fault === undefined ? "" : ` (first: ${fault.t.toFixed(3)} from ${fault.src}: ${fault.inner})`}` +
+      `; switch at ${judged.switchAt?.toFixed(3) ?? "never"}; counted since the BRs took the new prefix: ${counted.join(" ") || "none"}`,
   );
 }
 

@@ -268,9 +268,21 @@ export async function converge(
     };
   }
   const first = check === null ? runner : holdLoadForCheck(runner, check, nftScript);
-  const rounds = await applyUntilSettled({ plan, nftScript, previous, reconcile }, first, runner, firstRound);
+  // The old address's flows end as soon as the new NAT is loaded, before the tunnel moves to the
+  // new CE address: no flow NATed to the old address may leave from the new one (the BR would drop
+  // it); their next packets are NATed anew.
+  let flushed: ConvergeResult["flushed"] | undefined;
+  const afterEach = async (action: Action) => {
+    if (action.id === "nat" && flushed === undefined) flushed = await flushStaleFlows(runner, previous, plan);
+  };
+  const rounds = await applyUntilSettled(
+    { plan, nftScript, previous, reconcile },
+    { first, runner, afterEach },
+    firstRound,
+  );
   const applied: Action[] = [...(early === null ? [] : [early]), ...rounds];
-  const flushed = applied.length > 0 ? await flushStaleFlows(runner, previous, plan) : null;
+  if (flushed === undefined)
+    flushed = applied.length > 0 ? await flushStaleFlows(runner, previous, plan) : null;
   // Every round, not only when the table changed: a file an older mapectl left behind, or one a
   // failed write missed, is put right as soon as the daemon looks again.
   const bootTable = plan.tunnelOwner === "vyos" ? syncBootTable(nftScript) : null;
@@ -318,16 +330,20 @@ async function applyUntilSettled(
     readonly previous: AppliedState | null;
     readonly reconcile: ReconcileOptions;
   },
-  first: CommandRunner,
-  runner: CommandRunner,
+  runners: {
+    readonly first: CommandRunner;
+    readonly runner: CommandRunner;
+    readonly afterEach: (action: Action) => Promise<void>;
+  },
   firstRound: Round,
 ): Promise<Action[]> {
+  const { first, runner, afterEach } = runners;
   const { plan, nftScript } = target;
   const applied: Action[] = [];
   let state = target.previous;
   let round = firstRound;
   for (let i = 0; ; i++) {
-    if (round.actions.length > 0) await applyActions(i === 0 ? first : runner, round.actions);
+    if (round.actions.length > 0) await applyActions(i === 0 ? first : runner, round.actions, afterEach);
     applied.push(...round.actions);
     // Also when only the plan's record changed (the same parameters now from HB46PP instead of the
     // tables): status and the web page show where the running parameters came from.

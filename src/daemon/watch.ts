@@ -110,7 +110,12 @@ export class Watcher {
   }
 
   start(): void {
-    this.log("info", "mapectl watch starting");
+    // How long the process took to get here (loading the executable and its code) is part of
+    // every boot's time to IPv4: said once, so the journal shows it.
+    this.log(
+      "info",
+      `mapectl watch starting (${Math.round(process.uptime() * 1000)} ms after the process started)`,
+    );
     this.monitor = this.deps.monitor(
       () => {
         this.trigger("netlink change");

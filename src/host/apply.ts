@@ -39,17 +39,25 @@ async function waitForDad(runner: CommandRunner, dev: string, address: string): 
 }
 
 /**
- * Applies the actions in order. If one fails, the ones already done are undone newest first, so
+ * Applies the actions in order, calling `afterEach` after each one (what must happen right then,
+ * between two actions). If one fails, the ones already done are undone newest first, so
  * the host ends exactly as it was, and the error says so.
  */
-export async function applyActions(runner: CommandRunner, actions: readonly Action[]): Promise<ApplyReport> {
+export async function applyActions(
+  runner: CommandRunner,
+  actions: readonly Action[],
+  afterEach?: (action: Action) => Promise<void>,
+): Promise<ApplyReport> {
   const done: Action[] = [];
   for (const action of actions) {
     try {
+      if (action.afterDad !== undefined)
+        await waitForDad(runner, action.afterDad.dev, action.afterDad.address);
       await run(runner, action.apply);
       done.push(action);
       if (action.waitForDad !== undefined)
         await waitForDad(runner, action.waitForDad.dev, action.waitForDad.address);
+      await afterEach?.(action);
     } catch (err) {
       const failures: string[] = [];
       for (const undo of [...done].reverse()) {

@@ -172,17 +172,21 @@ export function tunnelActions(plan: MapePlan, host: HostState, tunnelState: Tunn
   return actions;
 }
 
-/** The IPv4 address on the tunnel, the user's defaults removed, and our default route. */
+/**
+ * The IPv4 address on the tunnel; then, apart (they put traffic on the tunnel, so they come after
+ * its NAT), the user's defaults removed and our default route.
+ */
 export function ipv4RouteActions(
   plan: MapePlan,
   host: HostState,
   tunnelState: TunnelState,
   foreignDefaults: readonly ObservedRoute[],
-): Action[] {
+): { address: Action[]; routes: Action[] } {
+  const address: Action[] = [];
   const actions: Action[] = [];
   const fresh = tunnelState === "absent";
   if (fresh || !hasAddress(host, plan.tunnel.name, plan.ipv4Address, 4)) {
-    actions.push({
+    address.push({
       id: "ipv4-address",
       summary: `put ${plan.ipv4Address}/${plan.ipv4PrefixLength} on ${plan.tunnel.name}`,
       apply: { argv: ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, plan.tunnel.name) },
@@ -216,5 +220,5 @@ export function ipv4RouteActions(
       undo: fresh ? null : { argv: ipv4Default("del", plan.tunnel.name, plan.defaultRouteMetric) },
     });
   }
-  return actions;
+  return { address, routes: actions };
 }

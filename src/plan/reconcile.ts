@@ -26,6 +26,12 @@ export interface Action {
   readonly undo: Command | null;
   /** Wait for duplicate address detection of this address before going on. */
   readonly waitForDad?: { readonly dev: string; readonly address: string };
+  /**
+   * Wait for duplicate address detection of this address before this action: the CE address is
+   * added early and its detection runs while the tunnel and NAT are built, and only the first
+   * action that makes traffic leave from it waits for it.
+   */
+  readonly afterDad?: { readonly dev: string; readonly address: string };
 }
 
 /** What `up` applied, kept under /var/lib/mapectl so `down` removes exactly that. */
@@ -100,27 +106,59 @@ export function reconcileUp(
   }
   const leftovers = previousPlanActions(plan, previous, host);
   actions.push(...leftovers.first);
-  if (!hasAddress(host, plan.wan, plan.ceAddress, 6)) {
+  const newCeAddress = !hasAddress(host, plan.wan, plan.ceAddress, 6);
+  if (newCeAddress) {
     actions.push({
       id: "ce-address",
       summary: `add the CE address ${plan.ceAddress}/128 to ${plan.wan}`,
       apply: { argv: ceAddressAdd(plan, options.nodad) },
       undo: { argv: ceAddressDel(plan.ceAddress, plan.wan) },
-      ...(options.nodad ? {} : { waitForDad: { dev: plan.wan, address: plan.ceAddress } }),
     });
   }
   const toBr = brRouteAction(plan, host);
   if (toBr !== null) actions.push(toBr);
-  actions.push(...tunnelActions(plan, host, tunnelState));
-  actions.push(...ipv4RouteActions(plan, host, tunnelState, foreignDefaults));
-  actions.push(...natActions(plan, nftScript, previous, host));
+  // Nothing may leave through the tunnel before its NAT is in place: a new tunnel is made and
+  // addressed, the table loaded, and only then do the tunnel's new CE address and the default
+  // route put traffic on it (a packet sent before would leave untranslated, or from the new CE
+  // address with the old IPv4 address, and the BR would drop it).
+  const tunnel = tunnelActions(plan, host, tunnelState);
+  const carrier = ipv4RouteActions(plan, host, tunnelState, foreignDefaults);
+  const fresh = tunnelState === "absent";
+  actions.push(
+    ...(fresh ? tunnel : []),
+    ...carrier.address,
+    ...natActions(plan, nftScript, previous, host),
+    ...(fresh ? [] : tunnel),
+    ...carrier.routes,
+  );
+  const ordered = newCeAddress && !options.nodad ? gateOnDad(actions, plan, fresh) : actions;
 
   return {
-    actions: [...actions, ...leftovers.afterwards],
+    actions: [...ordered, ...leftovers.afterwards],
     replacedDefaults: [...(previous?.replacedDefaults ?? []), ...foreignDefaults],
     enabledForwarding,
     adopted: adoption(plan, previous, host, tunnelState !== "absent"),
   };
+}
+
+/**
+ * Duplicate address detection of a new CE address runs in the kernel while the next steps run (the
+ * BR route, the new IPv4 address, and the `nft -c` check, which starts with the apply); the wait
+ * for it comes before the first action that builds on that address: a new tunnel made from it, or,
+ * with a running tunnel, the new NAT (whose flows leave from it once the tunnel moves). With none
+ * of those, the address's own action waits, so a duplicate always fails the apply and rolls it
+ * back, before the tunnel exists.
+ */
+function gateOnDad(actions: readonly Action[], plan: MapePlan, fresh: boolean): Action[] {
+  const wait = { dev: plan.wan, address: plan.ceAddress };
+  const sends = fresh
+    ? ["tunnel"]
+    : ["nat", "tunnel", "tunnel-mtu", "tunnel-up", "replace-default", "old-ipv4-default", "ipv4-default"];
+  const gate = actions.findIndex((a) => sends.includes(a.id));
+  return actions.map((a, i) => {
+    if (gate >= 0) return i === gate ? { ...a, afterDad: wait } : a;
+    return a.id === "ce-address" ? { ...a, waitForDad: wait } : a;
+  });
 }
 
 /** Loads mapectl's table when the host has none or another version of it. */

@@ -202,7 +202,9 @@ export function renderSystemdUnit(options: UnitOptions): RenderedFile {
           "Documentation=man:mapectl(8)",
           "Wants=network-online.target",
           "# nftables.service starts with `flush ruleset`: start after it so the NAPT table is not wiped.",
-          "After=network-online.target nftables.service",
+          "# Not after network-online.target: the daemon waits for the delegated prefix itself and applies",
+          "# the moment it arrives (netlink), so its own start-up overlaps the wait for DHCPv6-PD.",
+          "After=network.target nftables.service",
         ],
       ],
       [

@@ -1,4 +1,5 @@
 import { processRunner } from "../../host/command-runner.ts";
+import { tracingRunner } from "../../host/command-trace.ts";
 import { requireRoot } from "../../host/privilege.ts";
 import { DEFAULT_WATCH, Watcher } from "../../daemon/watch.ts";
 import type { ApplyFlags } from "./action-report.ts";
@@ -11,6 +12,7 @@ import { settingsFrom } from "../settings.ts";
 export interface WatchFlags extends ApplyFlags {
   downOnExit?: boolean;
   periodic?: string;
+  trace?: boolean;
 }
 
 /**
@@ -33,7 +35,15 @@ export async function runWatch(flags: WatchFlags, output: Output): Promise<void>
     const { settings } = settingsFrom(flags);
     return { settings, table: loadRuleTables(settings.rulesFiles) };
   };
-  const watcher = new Watcher(load, processRunner, {
+  const runner =
+    flags.trace === true
+      ? tracingRunner(
+          processRunner,
+          (line) => process.stderr.write(line),
+          process.env.JOURNAL_STREAM !== undefined,
+        )
+      : processRunner;
+  const watcher = new Watcher(load, runner, {
     ...DEFAULT_WATCH,
     periodicMs,
     nodad: flags.nodad === true,

@@ -16,6 +16,7 @@ export function registerWatch(program: Command, output: Output): void {
     .option("--down-on-exit", "remove everything on SIGTERM instead of leaving the path up")
     .option("--nodad", "skip duplicate address detection for the CE address (no check for a second CE)")
     .option("--periodic <seconds>", "re-check at least this often (default 60)")
+    .option("--trace", "log every command run, with its start and duration (debug priority)")
     .action(async (flags: WatchFlags) => {
       const { runWatch } = await import("../actions/watch.ts");
       await runWatch(flags, output);

@@ -13,7 +13,8 @@ test("on a fresh router, up builds every piece in dependency order, each with an
   const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(), OPTIONS);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default", "nat"],
+    // the default route last, after the NAT table: no packet can leave untranslated
+    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
   );
   const byId: Record<string, Action | undefined> = Object.fromEntries(actions.map((a) => [a.id, a]));
   assert.deepEqual(byId["tunnel"]?.apply.argv, [
@@ -49,10 +50,17 @@ test("on a fresh router, up builds every piece in dependency order, each with an
     "dev",
     "wan0",
   ]);
-  assert.deepEqual(byId["ce-address"]?.waitForDad, {
+  // DAD runs while the BR route goes in (and nft -c checks the table); the tunnel made from the
+  // CE address waits for it, so a duplicate fails before the tunnel exists
+  assert.equal(byId["ce-address"]?.waitForDad, undefined);
+  assert.deepEqual(byId["tunnel"].afterDad, {
     dev: "wan0",
     address: "2404:7a82:4d02:4100:85:d10d:200:4100",
   });
+  assert.deepEqual(
+    actions.filter((a) => a.afterDad !== undefined).map((a) => a.id),
+    ["tunnel"],
+  );
   assert.equal(byId["nat"]?.apply.input, renderNftables(plan));
   assert.deepEqual(byId["nat"].undo?.argv, ["nft", "delete", "table", "ip", "mapectl"]);
   for (const a of actions)
@@ -77,8 +85,8 @@ test("a removed piece (someone deleted the BR route) is all that up re-creates",
 });
 
 /** reconcileUp for `after` on a host where `before` is up. */
-function upAfter(before: MapePlan, after: MapePlan) {
-  return reconcileUp(after, renderNftables(after), stateOf(before), hostAfterUp(before), OPTIONS);
+function upAfter(before: MapePlan, after: MapePlan, options = OPTIONS) {
+  return reconcileUp(after, renderNftables(after), stateOf(before), hostAfterUp(before), options);
 }
 
 test("a changed prefix changes the tunnel in place and replaces only what differs", () => {
@@ -88,8 +96,21 @@ test("a changed prefix changes the tunnel in place and replaces only what differ
   assert.deepEqual(
     actions.map((a) => a.id),
     // the new addresses before the old ones go: removing the tunnel's last IPv4 address first
-    // would flush its default route
-    ["ce-address", "tunnel", "ipv4-address", "nat", "old-ce-address", "old-ipv4-address"],
+    // would flush its default route; the new NAT before the tunnel moves to the new CE address,
+    // so nothing NATed to the old IPv4 address leaves from the new CE address
+    ["ce-address", "ipv4-address", "nat", "tunnel", "old-ce-address", "old-ipv4-address"],
+  );
+  // the running tunnel: the new NAT is the first thing whose flows leave from the new CE address
+  assert.deepEqual(
+    actions.filter((a) => a.afterDad !== undefined).map((a) => a.id),
+    ["nat"],
+  );
+  assert.deepEqual(
+    upAfter(before, after, { replaceDefault: false, nodad: true }).actions.filter(
+      (a) => a.afterDad !== undefined || a.waitForDad !== undefined,
+    ),
+    [],
+    "--nodad waits for nothing",
   );
   const tunnel = actions.find((a) => a.id === "tunnel");
   assert.equal(tunnel?.apply.argv.slice(0, 5).join(" "), "ip -6 tunnel change mape");
@@ -223,4 +244,15 @@ test("vyosDrift names each part of VyOS's configuration that a new prefix left b
   assert.match(drift[1] ?? "", /wan0 lacks the CE address 2404:7a82:4d03:4200:/);
   assert.match(drift[2] ?? "", /tun0 lacks the IPv4 address 133\.209\.13\.3\/32/);
   assert.deepEqual(vyosDrift(after, freshHost()).slice(0, 1), ["tunnel tun0 does not exist"]);
+});
+
+test("a CE address put back alone (removed by hand) still waits for its DAD, on its own action", () => {
+  const plan = planFor(USER_PREFIX);
+  const host = hostAfterUp(plan);
+  const lost = { ...host, addresses: host.addresses.filter((a) => a.address !== plan.ceAddress) };
+  const { actions } = reconcileUp(plan, renderNftables(plan), stateOf(plan), lost, OPTIONS);
+  assert.deepEqual(
+    actions.map((a) => [a.id, a.waitForDad?.address ?? null, a.afterDad ?? null]),
+    [["ce-address", plan.ceAddress, null]],
+  );
 });
