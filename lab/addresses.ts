@@ -84,3 +84,23 @@ export const GUEST = {
   runDir: "/run/mapectl-lab",
   caCert: "/etc/mapectl/lab-ca.pem",
 } as const;
+
+/**
+ * The fixed-IPv4 IPIP line (v6プラス 固定IP and the like): its BR and the provider's update server
+ * live on lo in the br namespace, the fixed address in a documentation block that no MAP-E rule
+ * uses. The account is the lab's own; the CE's interface ID is what the provider's sheet would say.
+ */
+export const IPIP_LAB = {
+  br: "2001:db8:1717::64",
+  updateAddress: "2001:db8:1717::80",
+  updatePort: 8080,
+  /** ngn routes this to the br namespace. */
+  route: "2001:db8:1717::/64",
+  ipv4: "198.51.100.9",
+  ipv4Block: "198.51.100.0/24",
+  interfaceId: "1234:5678:9abc:def0",
+  user: "lab-user",
+  password: "lab-Pass-1",
+  /** The BR's tunnel to the registered CE. */
+  tunnel: "ipipce",
+} as const;

@@ -2,7 +2,7 @@ import { portInSet } from "../../src/mape/port-set.ts";
 import { CE, INET, NS } from "../addresses.ts";
 import { countedDrops } from "../border-relays.ts";
 import { connectMany, udpProbe } from "../clients.ts";
-import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
+import { dnsFromLan, httpFromLan, pingFromLan, pingFromRouter } from "./probes.ts";
 import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 interface UpReport {
@@ -67,14 +67,8 @@ export const demo: Scenario = {
       many.ok === plan.portCount && ports.size === plan.portCount && inSet && blocks === plan.portSets.length,
       `${many.ok}/${plan.portCount} succeeded from ${ports.size} distinct ports, ${inSet ? "all" : "NOT all"} in PSID ${plan.parameters.psid}'s set, over ${blocks} of ${plan.portSets.length} blocks`,
     );
-    const own = await lab.exec(NS.ce, ["ping", "-n", "-c", "1", "-W", "3", INET.hosts[2]], {
-      timeoutMs: 20_000,
-    });
-    checks.add(
-      "the router's own ping",
-      own.code === 0,
-      own.code === 0 ? "1.1.1.1 answered" : own.stdout.trim(),
-    );
+    const own = await pingFromRouter(lab);
+    checks.add("the router's own ping", own.ok, own.detail);
     const doctor = await lab.mapectl(NS.ce, ["doctor", "--json"], { timeoutMs: 120_000 });
     const findings =
       doctor.code === 0 || doctor.code === 6

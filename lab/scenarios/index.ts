@@ -1,6 +1,7 @@
 import { resetCe } from "../ce-reset.ts";
 import type { Lab } from "../lab.ts";
 import { demo } from "./demo.ts";
+import { ipip } from "./ipip.ts";
 import { reference } from "./reference.ts";
 import { router } from "./router.ts";
 import type { Scenario, ScenarioReport } from "./scenario.ts";
@@ -8,7 +9,7 @@ import { vyos } from "./vyos.ts";
 import { wrongBr } from "./wrong-br.ts";
 
 /** The scenarios `mapectl lab list` names and `mapectl lab run` runs. */
-export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr, vyos, router];
+export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr, vyos, router, ipip];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

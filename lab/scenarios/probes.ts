@@ -40,3 +40,11 @@ export async function dnsFromLan(
     detail: `www.example.com A via ${server}: ${answer || r.stderr.trim() || "no answer"}`,
   };
 }
+
+/** The router's own IPv4 (from the ce namespace), to 1.1.1.1. */
+export async function pingFromRouter(lab: Lab): Promise<{ ok: boolean; detail: string }> {
+  const own = await lab.exec(NS.ce, ["ping", "-n", "-c", "1", "-W", "3", INET.hosts[2]], {
+    timeoutMs: 20_000,
+  });
+  return { ok: own.code === 0, detail: own.code === 0 ? "1.1.1.1 answered" : own.stdout.trim() };
+}

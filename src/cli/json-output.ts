@@ -6,8 +6,7 @@ import type { StatusReport } from "../daemon/status-report.ts";
 import type { BootTableChange } from "../host/boot-table.ts";
 import type { Finding } from "../diagnose/findings.ts";
 import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
-import type { MapePlan } from "../plan/plan.ts";
-import type { Method } from "../plan/method.ts";
+import type { Method, Plan } from "../plan/method.ts";
 import type { AftrParameters } from "../provision/dslite.ts";
 import type { ParametersJson } from "../provision/parameters.ts";
 import type { ProvisionJson } from "../provision/provision.ts";
@@ -32,6 +31,8 @@ export interface ActionJson {
 /** `mapectl up --json`. */
 export interface UpJson extends Versioned {
   readonly command: "up";
+  /** The applied (or, with --dry-run, planned) plan's method. */
+  readonly method: Method;
   readonly dryRun: boolean;
   readonly changed: boolean;
   readonly prefixFrom: string;
@@ -40,7 +41,7 @@ export interface UpJson extends Versioned {
   /** NAT entries whose translation no longer fits (old address, or old PSID's ports), removed. */
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   readonly vyosDrift: readonly string[];
-  readonly plan: MapePlan;
+  readonly plan: Plan;
   readonly durationMs: number;
   /** VyOS owner mode: what happened to the table VyOS's boot hook loads. */
   readonly bootTable?: BootTableChange;
@@ -49,6 +50,8 @@ export interface UpJson extends Versioned {
 /** `mapectl down --json`. */
 export interface DownJson extends Versioned {
   readonly command: "down";
+  /** The removed plan's method; null when no state file recorded one. */
+  readonly method: Method | null;
   readonly dryRun: boolean;
   readonly changed: boolean;
   readonly actions: readonly ActionJson[];
@@ -60,6 +63,8 @@ export interface DownJson extends Versioned {
 
 /** `mapectl doctor --json`. */
 export interface DoctorJson extends Versioned {
+  /** The method doctor checked the host against. */
+  readonly method: Method;
   readonly ok: boolean;
   readonly tunnel: string | null;
   readonly wan: string | null;

@@ -30,6 +30,11 @@ export interface PlanFlags {
   forward?: string[];
   tcpTimeWait?: string;
   tunnelOwner?: string;
+  ipv4?: string;
+  interfaceId?: string;
+  updateUrl?: string;
+  updateUser?: string;
+  credentialsFile?: string;
 }
 
 /** The options every command that builds a plan understands; each one overrides the config file. */
@@ -72,5 +77,22 @@ export function addPlanOptions(command: Command): Command {
     .option(
       "--tcp-time-wait <seconds>",
       "how long a closed TCP flow through the tunnel keeps its port (default: the kernel's 120)",
+    )
+    .option("--ipv4 <address[/len]>", "IPIP: the fixed IPv4 address (or routed block) the provider assigned")
+    .option(
+      "--interface-id <id>",
+      "IPIP: the CE interface ID the provider assigned (low 64 bits, e.g. 1234:5678:9abc:def0)",
+    )
+    .option(
+      "--update-url <template>",
+      "IPIP: the provider's update URL, with {user} {password} {ipv6} {prefix} {ipv4}",
+    )
+    .option(
+      "--update-user <id>",
+      "IPIP: the update URL's user ID (the password only from the configuration file)",
+    )
+    .option(
+      "--credentials-file <file>",
+      "IPIP: a file (mode 0600) with user = … and password = … for the update URL",
     );
 }

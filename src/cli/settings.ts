@@ -8,6 +8,7 @@ import { isEverySource } from "./common-options.ts";
 import { CliError } from "./exit-codes.ts";
 import { METHOD_CHOICES, unsupportedMethod } from "../plan/method.ts";
 import { aftrFromText } from "../provision/dslite.ts";
+import { ipipFlags } from "./ipip-flags.ts";
 
 import { DEFAULT_CONFIG, type PlanFlags } from "./plan-options.ts";
 
@@ -105,5 +106,6 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   if (flags.tcpTimeWait !== undefined) settings.tcpTimeWait = integer(flags.tcpTimeWait, "--tcp-time-wait");
   if (flags.forward !== undefined)
     settings.forwards = [...settings.forwards, ...flags.forward.map(parseForwardFlag)];
+  settings.ipip = ipipFlags(flags, settings.ipip, configFile);
   return { settings, configFile };
 }

@@ -1,14 +1,17 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import { HostError } from "../host/errors.ts";
+import { registerIpip } from "../host/ipip-registration.ts";
+import type { UpdateRecord } from "../provision/ipip-update.ts";
 import { removeBootTable, syncBootTable, type BootTableChange } from "../host/boot-table.ts";
 import { applyActions } from "../host/apply.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import { observeHost } from "../host/observe.ts";
 import { clearState, loadState, saveState } from "../host/state-store.ts";
 import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/ipv6.ts";
-import { HostNotReady, planContext, planFromResolved, type PlanContext } from "../plan/desired.ts";
+import { HostNotReady, planContext, type PlanContext } from "../plan/desired.ts";
 import type { HostState, ObservedAddress } from "../plan/observed.ts";
-import type { MapePlan } from "../plan/plan.ts";
+import { isIpipPlan, isMapePlan, type Plan } from "../plan/method.ts";
+import { planParts } from "../plan/plan-parts.ts";
 import {
   reconcileDown,
   reconcileUp,
@@ -18,15 +21,16 @@ import {
   type ReconcileOptions,
 } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
-import { deleteNatFlows, readNatFlows } from "../host/conntrack.ts";
-import type { PortRange } from "../mape/port-set.ts";
 import { ceAddressDel } from "../render/iproute2.ts";
 import { renderNftables } from "../render/nftables.ts";
+import { renderPlanTable } from "../render/render.ts";
+import { planForLine } from "./line-plan.ts";
+import { flushStaleFlows } from "./stale-flows.ts";
 import type { RuleTable } from "../rules/table.ts";
 import { parameterResolver, sourceOrder, type ParameterResolver } from "./parameter-sources.ts";
 
 export interface ConvergeResult {
-  readonly plan: MapePlan;
+  readonly plan: Plan;
   /** hb46pp, dhcpv6, tables or manual: where this plan's parameters came from. */
   readonly source: string;
   readonly prefixFrom: string;
@@ -36,6 +40,8 @@ export interface ConvergeResult {
   readonly flushed: { readonly address: string; readonly flows: number | null } | null;
   /** Why the parameters are the last good answer's, when asking the network again failed. */
   readonly stale: string | null;
+  /** IPIP: the last call of the provider's update URL (this round's, or the one still standing). */
+  readonly update?: UpdateRecord | null;
   /** What the network said that changed nothing but should be seen (a DS-Lite-only HB46PP answer). */
   readonly notice?: string | null;
   /** With a VyOS-owned tunnel: what of VyOS's configuration does not match the plan (vyosDrift). */
@@ -49,8 +55,10 @@ export interface ConvergeResult {
 
 function isDeadCeAddress(a: ObservedAddress, previous: AppliedState | null): boolean {
   if (previous === null || a.family !== 6 || a.dev !== previous.plan.wan) return false;
+  const ce = planParts(previous.plan).wanAddress;
+  if (ce === null) return false;
   try {
-    return parseIpv6(a.address) === parseIpv6(previous.plan.ceAddress.replace(/\/128$/, ""));
+    return parseIpv6(a.address) === parseIpv6(ce.replace(/\/128$/, ""));
   } catch {
     return false;
   }
@@ -70,7 +78,8 @@ export function deadCeAddress(
 ): Action | null {
   if (previous === null || context.widen || previous.plan.wan !== context.wan) return null;
   if (previous.adopted?.ceAddress === true) return null;
-  const ce = previous.plan.ceAddress.replace(/\/128$/, "");
+  const ce = planParts(previous.plan).wanAddress?.replace(/\/128$/, "") ?? null;
+  if (ce === null) return null;
   let value: bigint;
   try {
     value = parseIpv6(ce);
@@ -127,59 +136,21 @@ async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<E
  * in it is made by this very run, so until it exists the check leaves the fast path out (the load
  * itself has it, after the tunnel).
  */
-export function checkable(plan: MapePlan, host: HostState, nftScript: string): string {
-  if (plan.fastPath !== true || host.links.some((l) => l.name === plan.tunnel.name)) return nftScript;
+export function checkable(plan: Plan, host: HostState, nftScript: string): string {
+  if (!isMapePlan(plan) || plan.fastPath !== true || host.links.some((l) => l.name === plan.tunnel.name))
+    return nftScript;
   return renderNftables({ ...plan, fastPath: false });
 }
 
 /** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
 const SETTLE_ROUNDS = 2;
 
-/**
- * Conntrack entries NATed to an address the host no longer has would carry on translating an old
- * flow's packets to it, which the BR drops: removing them makes those connections fail at once
- * (the next packet is NATed anew and the far end resets it), as masquerade does on an address change.
- */
-async function flushOldFlows(runner: CommandRunner, oldAddress: string): Promise<number | null> {
-  // null: conntrack not installed, nothing to flush with, and nothing else depends on it
-  return deleteNatFlows(runner, oldAddress);
-}
-
-/**
- * The same IPv4 address with another PSID (a new prefix that differs only in its PSID bits, as
- * OCN's 6-bit PSIDs allow): the old NAT entries keep their ports, all outside the new set (the sets
- * of two PSIDs are disjoint), and the BR drops every packet of them. Deletes the tcp and udp ones
- * by their NATed port, found in the listing, one conntrack call per port in use; ICMP entries are
- * left to their 30 s timeout (conntrack can filter an echo only by its inside id).
- */
-async function flushOutsidePorts(
-  runner: CommandRunner,
-  address: string,
-  sets: readonly PortRange[],
-): Promise<number | null> {
-  const flows = await readNatFlows(runner, address, { onlyReplyTo: true });
-  if (flows === null) return null;
-  const stale = new Map<string, { protocol: "tcp" | "udp"; port: number }>();
-  for (const flow of flows) {
-    if (flow.protocol !== "tcp" && flow.protocol !== "udp") continue;
-    if (sets.some(([lo, hi]) => flow.outsidePort >= lo && flow.outsidePort <= hi)) continue;
-    stale.set(`${flow.protocol}/${flow.outsidePort}`, { protocol: flow.protocol, port: flow.outsidePort });
-  }
-  let deleted = 0;
-  for (const only of stale.values()) {
-    const count = await deleteNatFlows(runner, address, only);
-    if (count === null) return null;
-    deleted += count;
-  }
-  return deleted;
-}
-
 /** What `flushed` removed, for `up`'s output and the daemon's log; null when nothing was tried. */
 export function flushedNote(result: Pick<ConvergeResult, "flushed" | "plan">): string | null {
   const { flushed, plan } = result;
   if (flushed === null || flushed.flows === null) return null;
   const entries = `${flushed.flows} NAT entr${flushed.flows === 1 ? "y" : "ies"}`;
-  return flushed.address === plan.ipv4Address
+  return flushed.address === planParts(plan).tunnelIpv4.address
     ? `dropped ${entries} on ports of the old PSID (the BR would drop their packets)`
     : `dropped ${entries} of the old address ${flushed.address}`;
 }
@@ -236,9 +207,13 @@ export async function converge(
   const dryRun = options.dryRun;
   const { early, host } = await clearHb46ppSource(settings, runner, observed, context, previous, dryRun);
   const resolution = await resolver(context.prefix, context.wan);
-  const { resolved } = resolution;
-  const { plan, prefixFrom } = planFromResolved(settings, context, resolved);
-  const nftScript = renderNftables(plan);
+  const line = await planForLine(settings, context, host, resolution, previous);
+  const { plan, prefixFrom, source } = line;
+  // IPIP: the provider learns the CE address before the host changes (a refusal changes nothing)
+  const registration = isIpipPlan(plan)
+    ? await registerIpip(plan, formatIpv6Prefix(context.prefix), settings, { dryRun })
+    : null;
+  const nftScript = renderPlanTable(plan);
   const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
   const reconcile: ReconcileOptions = { replaceDefault: settings.replaceDefault, nodad: options.nodad };
   const firstRound = reconcileUp(plan, nftScript, previous, host, reconcile);
@@ -254,7 +229,7 @@ export async function converge(
     if (refused !== null) throw refused;
     return {
       plan,
-      source: resolved.source,
+      source,
       prefixFrom,
       actions: [
         ...(early === null ? [] : [early]),
@@ -288,13 +263,14 @@ export async function converge(
   const bootTable = plan.tunnelOwner === "vyos" ? syncBootTable(nftScript) : null;
   return {
     plan,
-    source: resolved.source,
+    source,
     prefixFrom,
     actions: applied,
     changed: applied.length > 0,
     flushed,
-    stale: resolution.stale ?? null,
-    notice: resolution.notice ?? null,
+    stale: resolution.stale ?? line.stale,
+    notice: resolution.notice ?? registration?.warning ?? null,
+    ...(registration === null ? {} : { update: registration.record }),
     vyosDrift: drift,
     ...(bootTable === null ? {} : { bootTable }),
   };
@@ -325,7 +301,7 @@ type Round = ReturnType<typeof reconcileUp>;
  */
 async function applyUntilSettled(
   target: {
-    readonly plan: MapePlan;
+    readonly plan: Plan;
     readonly nftScript: string;
     readonly previous: AppliedState | null;
     readonly reconcile: ReconcileOptions;
@@ -363,23 +339,6 @@ async function applyUntilSettled(
     round = reconcileUp(plan, nftScript, state, await observeHost(runner), target.reconcile);
   }
   return applied;
-}
-
-/** After a change: the flows still on the old address, or on ports no longer ours, are flushed. */
-async function flushStaleFlows(
-  runner: CommandRunner,
-  previous: AppliedState | null,
-  plan: MapePlan,
-): Promise<ConvergeResult["flushed"]> {
-  const oldAddress = previous?.plan.ipv4Address;
-  if (oldAddress === undefined) return null;
-  if (oldAddress !== plan.ipv4Address) {
-    return { address: oldAddress, flows: await flushOldFlows(runner, oldAddress) };
-  }
-  if (JSON.stringify(previous?.plan.portSets) !== JSON.stringify(plan.portSets)) {
-    return { address: oldAddress, flows: await flushOutsidePorts(runner, oldAddress, plan.portSets) };
-  }
-  return null;
 }
 
 /** Removes everything `up` applied (the network said no MAP-E, or the daemon was told to stop). */

@@ -11,9 +11,18 @@ import type { ParameterSource } from "../provision/parameters.ts";
 import { shippedNotMape } from "../rules/shipped.ts";
 import type { RuleTable } from "../rules/table.ts";
 import { MapectlError } from "../mape/errors.ts";
+import type { AftrParameters } from "../provision/dslite.ts";
+import { dsLiteFromSources, dsLiteWithoutNetwork } from "./line-resolution.ts";
+import type { IpipParameters } from "../provision/ipip.ts";
+import { ipipFromSources, ipipWithoutNetwork } from "./ipip-resolution.ts";
 
 export interface Resolution {
-  readonly resolved: ResolvedParameters;
+  /** MAP-E's parameters; null when the line's method is DS-Lite (`dsLite` has its AFTR). */
+  readonly resolved: ResolvedParameters | null;
+  /** The line is DS-Lite: its AFTR (a name is resolved by converge, every time it plans). */
+  readonly dsLite?: AftrParameters;
+  /** The line is IPIP with a fixed address: its parameters (HB46PP's ipip entry or the sheet's). */
+  readonly ipip?: IpipParameters;
   /** How long the network said these parameters hold (HB46PP ttl), in seconds. */
   readonly ttlSeconds: number | null;
   /** When to ask again: the answering source's TTL window, or a passed-over network source's retry. */
@@ -24,6 +33,11 @@ export interface Resolution {
   readonly notice?: string;
   /** A source preferred over the chosen one failed for a reason that says nothing about the line. */
   readonly fallback?: { readonly why: string; readonly retry: RetryWindow };
+}
+
+/** Where a resolution's parameters came from: hb46pp, dhcpv6, tables, manual or configuration. */
+export function resolutionSource(resolution: Resolution): string {
+  return resolution.dsLite?.from ?? resolution.ipip?.from ?? resolution.resolved?.source ?? "none";
 }
 
 /** Where `up` and the daemon get parameters for a prefix: the same sources as `mapectl provision`. */
@@ -92,14 +106,24 @@ export function parameterResolver(
   memory: Hb46ppMemoryStore = fileMemoryStore(),
 ): ParameterResolver {
   const order = sourceOrder(settings);
-  if (order.every((s) => s === "tables" || s === "manual")) {
-    return (prefix) =>
-      Promise.resolve({
+  const offline = order.every((s) => s === "tables" || s === "manual");
+  if (offline) {
+    return (prefix) => {
+      const ipip = ipipWithoutNetwork(settings, order);
+      if (ipip !== null) return Promise.resolve({ resolved: null, ipip, ttlSeconds: null });
+      const dsLite = dsLiteWithoutNetwork(settings, prefix, table, false);
+      if (dsLite !== null) return Promise.resolve({ resolved: null, dsLite: dsLite.aftr, ttlSeconds: null });
+      return Promise.resolve({
         resolved: resolveFromSettings(settings, prefix, table, shippedNotMape()),
         ttlSeconds: null,
       });
+    };
   }
   return async (prefix, wan) => {
+    const sheet = ipipWithoutNetwork(settings, order);
+    if (sheet !== null) return { resolved: null, ipip: sheet, ttlSeconds: null };
+    const given = dsLiteWithoutNetwork(settings, prefix, table, true);
+    if (given !== null) return { resolved: null, dsLite: given.aftr, ttlSeconds: null };
     const io = hostProvisionIo({
       sources: order,
       wan,
@@ -124,6 +148,10 @@ export function parameterResolver(
     );
     const after = rememberHb46pp(before, result);
     if (after.token !== before.token || after.emptyOrders !== before.emptyOrders) memory.save(after);
+    const ipip = ipipFromSources(settings, result);
+    if (ipip !== null) return { resolved: null, ipip: ipip.params, ttlSeconds: ipip.ttlSeconds };
+    const dsLite = dsLiteFromSources(settings, result, table);
+    if (dsLite !== null) return { resolved: null, dsLite: dsLite.aftr, ttlSeconds: dsLite.ttlSeconds };
     return resolutionOf(result);
   };
 }
@@ -261,7 +289,7 @@ export function cachingResolver(
   let inFlight: ((err: Error) => void) | null = null;
   const keepLast = (key: string, why: string, waitMs: number): Resolution | null => {
     if (answer?.key !== key) return null;
-    const stale = `${why}; keeping the parameters from the last answer (${answer.resolution.resolved.source}) until the next try in ${Math.round(waitMs / 1000)} s`;
+    const stale = `${why}; keeping the parameters from the last answer (${resolutionSource(answer.resolution)}) until the next try in ${Math.round(waitMs / 1000)} s`;
     answer = { key, resolution: { ...answer.resolution, stale }, expires: now() + waitMs, why: "retry" };
     return answer.resolution;
   };
@@ -278,9 +306,9 @@ export function cachingResolver(
       const resolution = await Promise.race([asked, interrupted]);
       const fallback = resolution.fallback;
       if (fallback !== undefined && answer?.key === key) {
-        const previous = answer.resolution.resolved.source;
+        const previous = resolutionSource(answer.resolution);
         const waitMs = Math.min(retryDelayMs(fallback.retry, random), maxRetryMs);
-        if (previous !== resolution.resolved.source) {
+        if (previous !== resolutionSource(resolution)) {
           const kept = keepLast(key, fallback.why, waitMs);
           if (kept !== null) return kept;
         }

@@ -4,7 +4,8 @@ import { readNatFlows } from "../host/conntrack.ts";
 import { observeHost } from "../host/observe.ts";
 import { loadState } from "../host/state-store.ts";
 import { readEvents, type DaemonEvent } from "../host/event-log.ts";
-import type { MapePlan } from "../plan/plan.ts";
+import { isMapePlan, planMethod, type Method, type Plan } from "../plan/method.ts";
+import { planParts } from "../plan/plan-parts.ts";
 import type { ParametersJson } from "../provision/parameters.ts";
 import { portUsage, type PortUsage } from "../plan/port-usage.ts";
 import { reconcileUp, vyosDrift } from "../plan/reconcile.ts";
@@ -22,14 +23,18 @@ export interface TunnelStatus {
 /** `status --json` (schemaVersion 1); also what the web page and the daemon read. */
 export interface StatusReport {
   readonly schemaVersion: typeof SCHEMA_VERSION;
+  /** The applied plan's IPv4 method; null when nothing is applied. */
+  readonly method: Method | null;
   readonly applied: boolean;
   readonly appliedAt: string | null;
   readonly inSync: boolean;
   readonly drift: readonly string[];
+  /** MAP-E's parameters (the calc object); null when nothing is applied or the method has none. */
   readonly parameters: ParametersJson | null;
   readonly tunnel: TunnelStatus | null;
+  /** MAP-E's NAT port usage; null for a method whose NAT is elsewhere (DS-Lite's AFTR). */
   readonly ports: PortUsage | null;
-  readonly plan: MapePlan | null;
+  readonly plan: Plan | null;
   readonly events: readonly DaemonEvent[];
 }
 
@@ -39,6 +44,7 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
   if (state === null) {
     return {
       schemaVersion: SCHEMA_VERSION,
+      method: null,
       applied: false,
       appliedAt: null,
       inSync: false,
@@ -65,14 +71,16 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
     drift = [(err as Error).message];
   }
   const link = host.links.find((l) => l.name === plan.tunnel.name);
-  const flows = await readNatFlows(runner, plan.ipv4Address);
+  // the router's own NAT: only MAP-E's (DS-Lite's is the AFTR's)
+  const flows = isMapePlan(plan) ? await readNatFlows(runner, planParts(plan).tunnelIpv4.address) : null;
   return {
     schemaVersion: SCHEMA_VERSION,
+    method: planMethod(plan),
     applied: true,
     appliedAt: state.appliedAt,
     inSync: drift.length === 0,
     drift,
-    parameters: plan.parameters,
+    parameters: isMapePlan(plan) ? plan.parameters : null,
     tunnel: {
       name: plan.tunnel.name,
       exists: link !== undefined,
@@ -82,7 +90,7 @@ export async function readStatus(runner: CommandRunner): Promise<StatusReport> {
       rxBytes: link?.stats?.rxBytes ?? null,
       txBytes: link?.stats?.txBytes ?? null,
     },
-    ports: flows === null ? null : portUsage(flows, plan.portSets, plan.portCount),
+    ports: flows === null || !isMapePlan(plan) ? null : portUsage(flows, plan.portSets, plan.portCount),
     plan,
     events,
   };

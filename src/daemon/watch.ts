@@ -2,7 +2,8 @@ import { bootTableNote } from "../host/boot-table.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
 import type { DaemonEvent } from "../host/event-log.ts";
 import { HostNotReady } from "../plan/desired.ts";
-import type { MapePlan } from "../plan/plan.ts";
+import { isMapePlan, type Plan } from "../plan/method.ts";
+import { planParts } from "../plan/plan-parts.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
 import { vyosDriftNote, type ConvergeResult } from "./converge.ts";
@@ -64,7 +65,7 @@ export class Watcher {
   private running = false;
   private pending: string | null = null;
   private failures = 0;
-  private lastPlan: MapePlan | null = null;
+  private lastPlan: Plan | null = null;
   private stopping = false;
   /** After a failed apply (rolled back), netlink events are our own undo: ignore them until the retry. */
   private quietUntil = 0;
@@ -349,7 +350,10 @@ export class Watcher {
     if (text === this.drift) return;
     this.drift = text;
     if (text === "") {
-      this.log("info", `VyOS's configuration matches the plan again (IPv4 ${result.plan.ipv4Address})`);
+      this.log(
+        "info",
+        `VyOS's configuration matches the plan again (IPv4 ${planParts(result.plan).tunnelIpv4.address})`,
+      );
       return;
     }
     this.log("warning", vyosDriftNote(result.vyosDrift));
@@ -357,7 +361,8 @@ export class Watcher {
 
   private async checkPorts(): Promise<void> {
     const plan = this.lastPlan;
-    if (plan === null) return;
+    // only MAP-E's ports are the router's to count (DS-Lite's NAT is the AFTR's)
+    if (plan === null || !isMapePlan(plan)) return;
     const flows = await this.deps.readFlows(this.runner, plan.ipv4Address);
     if (flows === null) return;
     const warning = portWarning(flows, plan.portCount, this.options.portWarnRatio);

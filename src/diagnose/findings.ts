@@ -24,6 +24,14 @@ export const CHECK_IDS = [
   "ipv4-forwarding",
   "boot-table-stale",
   "probe-path",
+  // IPIP with a fixed address (src/diagnose/checks/ipip.ts), most likely cause first
+  "ipip.credentials-missing",
+  "ipip.update-refused",
+  "ipip.update-failed",
+  "ipip.prefix-unregistered",
+  "ipip.br-unreachable",
+  "ipip.tunnel-missing",
+  "ipip.fixed-address-missing",
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

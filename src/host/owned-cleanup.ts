@@ -1,5 +1,7 @@
 import { HostRefusal } from "./host-refusal.ts";
 import { ownedCleanup } from "../plan/owned-cleanup.ts";
+import { planMethod, type Method } from "../plan/method.ts";
+import { planParts } from "../plan/plan-parts.ts";
 import { reconcileDown, type Action, type AppliedState } from "../plan/reconcile.ts";
 import { applyActions } from "./apply.ts";
 import { removeBootTable, type BootTableChange } from "./boot-table.ts";
@@ -18,6 +20,8 @@ export interface TeardownOptions {
 export interface Teardown {
   /** What the state file recorded ("mape (192.0.2.1)"), null when it was missing or damaged. */
   readonly applied: string | null;
+  /** The recorded plan's method; null without a usable state file. */
+  readonly method: Method | null;
   readonly actions: readonly Action[];
   /** No state and no --force-owned: what is provably mapectl's on the host, left in place. */
   readonly unrecorded: readonly Action[];
@@ -44,13 +48,14 @@ export async function teardown(runner: CommandRunner, options: TeardownOptions):
   }
   if (previous !== null) {
     const actions = reconcileDown(previous, await observeHost(runner));
-    if (options.dryRun) return { applied: label(previous), actions, unrecorded: [] };
+    const method = planMethod(previous.plan);
+    if (options.dryRun) return { applied: label(previous), method, actions, unrecorded: [] };
     await applyActions(runner, actions);
     clearState();
     const bootTable = previous.plan.tunnelOwner === "vyos" ? removeBootTable() : null;
     const rest = options.forceOwned ? ownedCleanup(await observeHost(runner), options.tunnelName) : [];
     await applyActions(runner, rest);
-    return { applied: label(previous), actions: [...actions, ...rest], unrecorded: [], bootTable };
+    return { applied: label(previous), method, actions: [...actions, ...rest], unrecorded: [], bootTable };
   }
   if (!options.forceOwned) {
     let unrecorded: Action[] = [];
@@ -59,16 +64,16 @@ export async function teardown(runner: CommandRunner, options: TeardownOptions):
     } catch {
       // cannot look (no ip here): there is no record either, so nothing to say
     }
-    return { applied: null, actions: [], unrecorded };
+    return { applied: null, method: null, actions: [], unrecorded };
   }
   const owned = ownedCleanup(await observeHost(runner), options.tunnelName);
   if (!options.dryRun) {
     await applyActions(runner, owned);
     clearState();
   }
-  return { applied: null, actions: owned, unrecorded: [] };
+  return { applied: null, method: null, actions: owned, unrecorded: [] };
 }
 
 function label(state: AppliedState): string {
-  return `${state.plan.tunnel.name} (${state.plan.ipv4Address})`;
+  return `${state.plan.tunnel.name} (${planParts(state.plan).tunnelIpv4.address})`;
 }

@@ -9,10 +9,11 @@ import { parseIpv4 } from "../mape/ipv4.ts";
 import { checkIdentity, DEFAULT_IDENTITY } from "../provision/hb46pp-request.ts";
 import { formatIpv6, parseIpv6 } from "../mape/ipv6.ts";
 import { oneLine } from "../text/one-line.ts";
-import type { Settings } from "./settings.ts";
+import { DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { METHOD_CHOICES, unsupportedMethod } from "./method.ts";
 import { aftrFromText } from "../provision/dslite.ts";
 import { MapectlError } from "../mape/errors.ts";
+import { ipipSchema, ipipSettings } from "./ipip-config.ts";
 
 export class ConfigError extends MapectlError {
   constructor(message: string) {
@@ -81,6 +82,7 @@ const schema = z.strictObject({
     }),
   ),
   forward: optional(z.array(forwardSchema)),
+  ipip: optional(ipipSchema),
   nat: optional(
     z.strictObject({
       "tcp-time-wait": optional(int()),
@@ -224,6 +226,7 @@ export function parseConfig(text: string, file: string): Partial<Settings> {
     throw new ConfigError(`${file}: parameters.source = "manual" needs a [parameters.rule] table`);
   }
   if (c.hb46pp !== undefined) out.hb46pp = hb46ppIdentity(c.hb46pp, file);
+  if (c.ipip !== undefined) out.ipip = { ...DEFAULT_SETTINGS.ipip, ...ipipSettings(c.ipip, file) };
   if (c.tunnel?.name !== undefined) out.tunnelName = c.tunnel.name;
   if (c.tunnel?.mtu !== undefined) out.mtu = c.tunnel.mtu;
   if (c.tunnel?.gateway !== undefined) {

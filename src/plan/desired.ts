@@ -226,6 +226,10 @@ function planInput(
       "method ds-lite is rendered (mapectl render --method ds-lite) but not yet applied by this command",
     );
   }
+  // IPIP's plans come from desired-ipip.ts; a MAP-E plan for an IPIP setting is never right.
+  if (settings.method === "ipip") {
+    throw new MapectlError("usage", "method ipip has no MAP-E plan: this command builds MAP-E plans only");
+  }
   return buildPlan({
     fastPath,
     resolved,

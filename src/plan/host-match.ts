@@ -2,7 +2,7 @@ import { parseIpv6 } from "../mape/ipv6.ts";
 import { BR_ROUTE_METRIC, ROUTE_PROTOCOL, type Argv } from "./iproute2.ts";
 import { NFT_TABLE } from "./plan.ts";
 import type { HostState, ObservedRoute } from "./observed.ts";
-import type { MapePlan } from "./plan.ts";
+import type { TunnelPlanBase } from "./plan.ts";
 import type { Action, Command } from "./reconcile.ts";
 
 /** How reconcile recognises on the observed host what the plan describes, and what is mapectl's. */
@@ -42,7 +42,7 @@ export function isDefault4(route: ObservedRoute): boolean {
   );
 }
 
-export function ourDefault(route: ObservedRoute, plan: MapePlan): boolean {
+export function ourDefault(route: ObservedRoute, plan: Pick<TunnelPlanBase, "tunnel">): boolean {
   return isDefault4(route) && route.dev === plan.tunnel.name && route.protocol === ROUTE_PROTOCOL;
 }
 
@@ -86,7 +86,10 @@ export function nftRestore(previousTable: string | null): Command {
   };
 }
 
-export function tunnelMatches(host: HostState, plan: MapePlan): "absent" | "same" | "differs" | "foreign" {
+export function tunnelMatches(
+  host: HostState,
+  plan: TunnelPlanBase,
+): "absent" | "same" | "differs" | "foreign" {
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   if (link === undefined) return "absent";
   if (link.kind !== "ip6tnl" || link.tunnel === null) return "foreign";

@@ -14,8 +14,12 @@ export type Argv = readonly string[];
 export function ipv6HostAddress(verb: "add" | "del" | "replace", address: string, dev: string): Argv {
   return ["ip", "-6", "addr", verb, `${address}/128`, "dev", dev];
 }
-export function ceAddressAdd(plan: MapePlan, nodad: boolean): Argv {
-  return [...ipv6HostAddress("add", plan.ceAddress, plan.wan), ...(nodad ? ["nodad"] : [])];
+/** A /128 the tunnel leaves from, added to the WAN (nodad: skip duplicate address detection). */
+export function wanAddressAdd(address: string, wan: string, nodad: boolean): Argv {
+  return [...ipv6HostAddress("add", address, wan), ...(nodad ? ["nodad"] : [])];
+}
+export function ceAddressAdd(plan: Pick<MapePlan, "ceAddress" | "wan">, nodad: boolean): Argv {
+  return wanAddressAdd(plan.ceAddress, plan.wan, nodad);
 }
 export function ceAddressDel(ce: string, wan: string): Argv {
   return ipv6HostAddress("del", ce, wan);

@@ -1,9 +1,10 @@
 import type { DsLitePlan } from "./dslite-plan.ts";
+import type { IpipPlan } from "./ipip-plan.ts";
 import type { MapePlan } from "./plan.ts";
 
 /**
- * The IPv4 methods of Japan's IPoE lines. A plan is one of them, told apart by `method`; IPIP with
- * a fixed address will be a third plan variant beside these two.
+ * The IPv4 methods of Japan's IPoE lines. A plan is one of them, told apart by `method`: MAP-E,
+ * DS-Lite, and IPIP with a fixed address.
  */
 export const METHODS = ["map-e", "ds-lite", "ipip"] as const;
 export type Method = (typeof METHODS)[number];
@@ -13,13 +14,13 @@ export const METHOD_CHOICES = ["auto", ...METHODS] as const;
 export type MethodChoice = (typeof METHOD_CHOICES)[number];
 
 /** The methods this version builds plans for. */
-export const SUPPORTED_METHODS: readonly Method[] = ["map-e", "ds-lite"];
+export const SUPPORTED_METHODS: readonly Method[] = ["map-e", "ds-lite", "ipip"];
 
 /** Every plan mapectl can make. */
-export type Plan = MapePlan | DsLitePlan;
+export type Plan = MapePlan | DsLitePlan | IpipPlan;
 
 /** A plan's method; state files from before `method` existed hold MAP-E plans. */
-export function planMethod(plan: Plan): Exclude<Method, "ipip"> {
+export function planMethod(plan: Plan): Method {
   return plan.method ?? "map-e";
 }
 
@@ -27,8 +28,12 @@ export function isDsLitePlan(plan: Plan): plan is DsLitePlan {
   return plan.method === "ds-lite";
 }
 
+export function isIpipPlan(plan: Plan): plan is IpipPlan {
+  return plan.method === "ipip";
+}
+
 export function isMapePlan(plan: Plan): plan is MapePlan {
-  return plan.method !== "ds-lite";
+  return plan.method === undefined || plan.method === "map-e";
 }
 
 /** Why a method cannot be used by this version, or null when it can. */

@@ -1,7 +1,9 @@
 import { BR_ROUTE_METRIC, ROUTE_PROTOCOL, brRoute, ipv4Address, ipv4Default } from "./iproute2.ts";
 import { hasAddress, ourBrRoute, ourDefault, sameIpv6 } from "./host-match.ts";
 import type { HostState } from "./observed.ts";
-import { PlanError, type MapePlan } from "./plan.ts";
+import { PlanError } from "./plan.ts";
+import type { Plan } from "./method.ts";
+import { planParts } from "./plan-parts.ts";
 import type { Action, Adopted, AppliedState } from "./reconcile.ts";
 
 /** What of the plan's pieces on the host is mapectl's, and how it takes what is not. */
@@ -11,22 +13,30 @@ import type { Action, Adopted, AppliedState } from "./reconcile.ts";
  * by the previous `up` (a piece it adopted stays adopted).
  */
 export function adoption(
-  plan: MapePlan,
+  plan: Plan,
   previous: AppliedState | null,
   host: HostState,
   tunnelExists: boolean,
 ): Adopted {
-  const prev = previous?.plan ?? null;
+  const prev = previous === null ? null : planParts(previous.plan);
+  const now = planParts(plan);
   const was = previous?.adopted;
-  const sameTunnel = prev?.tunnel.name === plan.tunnel.name;
-  const sameCe = prev !== null && prev.wan === plan.wan && sameIpv6(prev.ceAddress, plan.ceAddress);
-  const sameIpv4 = sameTunnel && prev.ipv4Address === plan.ipv4Address;
+  const sameTunnel = previous?.plan.tunnel.name === plan.tunnel.name;
+  const sameCe =
+    prev !== null &&
+    previous?.plan.wan === plan.wan &&
+    now.wanAddress !== null &&
+    sameIpv6(prev.wanAddress, now.wanAddress);
+  const sameIpv4 = sameTunnel && prev?.tunnelIpv4.address === now.tunnelIpv4.address;
   return {
     tunnel: tunnelExists && !(sameTunnel && was?.tunnel !== true),
-    ceAddress: hasAddress(host, plan.wan, plan.ceAddress, 6) && !(sameCe && was?.ceAddress !== true),
+    ceAddress:
+      now.wanAddress !== null &&
+      hasAddress(host, plan.wan, now.wanAddress, 6) &&
+      !(sameCe && was?.ceAddress !== true),
     ipv4Address:
       tunnelExists &&
-      hasAddress(host, plan.tunnel.name, plan.ipv4Address, 4) &&
+      hasAddress(host, plan.tunnel.name, now.tunnelIpv4.address, 4) &&
       !(sameIpv4 && was?.ipv4Address !== true),
   };
 }
@@ -38,37 +48,40 @@ export function adoption(
  * left with an old gateway), takes a user's route that already goes the same way as it is, and
  * refuses one that goes elsewhere.
  */
-export function brRouteAction(plan: MapePlan, host: HostState): Action | null {
-  if (host.routes.some((r) => ourBrRoute(r, plan.br, plan.gateway, plan.wan))) return null;
+export function brRouteAction(plan: Plan, host: HostState): Action | null {
+  const br = planParts(plan).pinnedRemote;
+  if (br === null) return null;
+  if (host.routes.some((r) => ourBrRoute(r, br, plan.gateway, plan.wan))) return null;
   const atOurMetric = host.routes.filter(
-    (r) => r.family === 6 && sameIpv6(r.dst, plan.br) && String(r.metric) === BR_ROUTE_METRIC,
+    (r) => r.family === 6 && sameIpv6(r.dst, br) && String(r.metric) === BR_ROUTE_METRIC,
   );
   const users = atOurMetric.find((r) => r.protocol !== ROUTE_PROTOCOL);
   if (users !== undefined) {
     if (users.dev === plan.wan && sameIpv6(users.gateway, plan.gateway)) return null;
     throw new PlanError(
-      `a route to the BR ${plan.br} with metric ${BR_ROUTE_METRIC} already exists (${users.gateway === null ? "" : `via ${users.gateway} `}dev ${users.dev ?? "?"}, proto ${users.protocol}) and is not mapectl's; mapectl will not replace it: remove it, or make it go via ${plan.gateway} dev ${plan.wan}`,
+      `a route to the BR ${br} with metric ${BR_ROUTE_METRIC} already exists (${users.gateway === null ? "" : `via ${users.gateway} `}dev ${users.dev ?? "?"}, proto ${users.protocol}) and is not mapectl's; mapectl will not replace it: remove it, or make it go via ${plan.gateway} dev ${plan.wan}`,
     );
   }
   const stale = atOurMetric[0];
-  const ours = brRoute("replace", plan.br, plan.gateway, plan.wan);
+  const ours = brRoute("replace", br, plan.gateway, plan.wan);
   return {
     id: "br-route",
-    summary: `route the BR ${plan.br} via the WAN's router ${plan.gateway}`,
+    summary: `route the BR ${br} via the WAN's router ${plan.gateway}`,
     // iproute2.ts has no "add" form; the words after the verb are the same
     apply: { argv: stale === undefined ? [...ours.slice(0, 3), "add", ...ours.slice(4)] : ours },
     undo: {
       argv:
         stale?.gateway == null || stale.dev === null
-          ? brRoute("del", plan.br, plan.gateway, plan.wan)
-          : brRoute("replace", plan.br, stale.gateway, stale.dev),
+          ? brRoute("del", br, plan.gateway, plan.wan)
+          : brRoute("replace", br, stale.gateway, stale.dev),
     },
   };
 }
 
 /** The tunnel was there before mapectl and stays: only what mapectl put on it goes. */
-export function offAdoptedTunnel(plan: MapePlan, host: HostState, ipv4Adopted: boolean): Action[] {
+export function offAdoptedTunnel(plan: Plan, host: HostState, ipv4Adopted: boolean): Action[] {
   const name = plan.tunnel.name;
+  const { address, prefixLength } = planParts(plan).tunnelIpv4;
   // the route first: the kernel flushes a device's IPv4 routes with its last IPv4 address
   const actions: Action[] = host.routes
     .filter((r) => ourDefault(r, plan))
@@ -78,12 +91,12 @@ export function offAdoptedTunnel(plan: MapePlan, host: HostState, ipv4Adopted: b
       apply: { argv: ipv4Default("del", name, r.metric) },
       undo: { argv: ipv4Default("add", name, r.metric) },
     }));
-  if (!ipv4Adopted && hasAddress(host, name, plan.ipv4Address, 4)) {
+  if (!ipv4Adopted && hasAddress(host, name, address, 4)) {
     actions.push({
       id: "ipv4-address",
-      summary: `remove ${plan.ipv4Address}/${plan.ipv4PrefixLength} from ${name} (the tunnel was there before mapectl and stays)`,
-      apply: { argv: ipv4Address("del", plan.ipv4Address, plan.ipv4PrefixLength, name) },
-      undo: { argv: ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, name) },
+      summary: `remove ${address}/${prefixLength} from ${name} (the tunnel was there before mapectl and stays)`,
+      apply: { argv: ipv4Address("del", address, prefixLength, name) },
+      undo: { argv: ipv4Address("add", address, prefixLength, name) },
     });
   }
   return actions;

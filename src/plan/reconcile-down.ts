@@ -9,6 +9,7 @@ import {
 } from "./host-match.ts";
 import type { HostState } from "./observed.ts";
 import { offAdoptedTunnel } from "./ownership.ts";
+import { planParts } from "./plan-parts.ts";
 import type { Action, AppliedState } from "./reconcile.ts";
 
 /** The actions that remove what `up` applied (and only that), newest first. */
@@ -41,20 +42,21 @@ export function reconcileDown(previous: AppliedState, host: HostState): Action[]
       });
     }
   }
-  if (host.routes.some((r) => ourBrRoute(r, plan.br, plan.gateway, plan.wan))) {
+  const { pinnedRemote: br, wanAddress: ce } = planParts(plan);
+  if (br !== null && host.routes.some((r) => ourBrRoute(r, br, plan.gateway, plan.wan))) {
     actions.push({
       id: "br-route",
-      summary: `remove the route to BR ${plan.br}`,
-      apply: { argv: brRoute("del", plan.br, plan.gateway, plan.wan) },
-      undo: { argv: brRoute("replace", plan.br, plan.gateway, plan.wan) },
+      summary: `remove the route to BR ${br}`,
+      apply: { argv: brRoute("del", br, plan.gateway, plan.wan) },
+      undo: { argv: brRoute("replace", br, plan.gateway, plan.wan) },
     });
   }
-  if (adopted?.ceAddress !== true && hasAddress(host, plan.wan, plan.ceAddress, 6)) {
+  if (ce !== null && adopted?.ceAddress !== true && hasAddress(host, plan.wan, ce, 6)) {
     actions.push({
       id: "ce-address",
-      summary: `remove the CE address ${plan.ceAddress} from ${plan.wan}`,
-      apply: { argv: ceAddressDel(plan.ceAddress, plan.wan) },
-      undo: { argv: ["ip", "-6", "addr", "add", `${plan.ceAddress}/128`, "dev", plan.wan, "nodad"] },
+      summary: `remove the CE address ${ce} from ${plan.wan}`,
+      apply: { argv: ceAddressDel(ce, plan.wan) },
+      undo: { argv: ["ip", "-6", "addr", "add", `${ce}/128`, "dev", plan.wan, "nodad"] },
     });
   }
   if (previous.enabledForwarding && host.ipv4Forwarding === true) {

@@ -13,7 +13,9 @@ import {
 } from "./iproute2.ts";
 import { defaultRouteArgv, hasAddress, isDefault4, ourBrRoute, ourDefault, sameIpv6 } from "./host-match.ts";
 import type { HostState, ObservedLink, ObservedRoute } from "./observed.ts";
-import { PlanError, type MapePlan } from "./plan.ts";
+import { PlanError } from "./plan.ts";
+import type { Plan } from "./method.ts";
+import { planParts } from "./plan-parts.ts";
 import type { Action, AppliedState } from "./reconcile.ts";
 
 type TunnelState = "absent" | "same" | "differs";
@@ -24,7 +26,7 @@ type TunnelState = "absent" | "same" | "differs";
  * is renamed (removing the tunnel takes its routes): it is ours, not the user's.
  */
 export function foreignDefaultRoutes(
-  plan: MapePlan,
+  plan: Plan,
   previous: AppliedState | null,
   host: HostState,
   replaceDefault: boolean,
@@ -52,7 +54,7 @@ export function foreignDefaultRoutes(
  * CE address is in nobody's way.
  */
 export function previousPlanActions(
-  plan: MapePlan,
+  plan: Plan,
   previous: AppliedState | null,
   host: HostState,
 ): { first: Action[]; afterwards: Action[] } {
@@ -61,6 +63,8 @@ export function previousPlanActions(
   const prev = previous?.plan ?? null;
   if (prev === null) return { first, afterwards };
   const was = previous?.adopted;
+  const then = planParts(prev);
+  const now = planParts(plan);
   if (
     was?.tunnel !== true &&
     prev.tunnel.name !== plan.tunnel.name &&
@@ -73,40 +77,45 @@ export function previousPlanActions(
       undo: null,
     });
   }
+  const oldCe = then.wanAddress;
   if (
+    oldCe !== null &&
     was?.ceAddress !== true &&
-    (!sameIpv6(prev.ceAddress, plan.ceAddress) || prev.wan !== plan.wan) &&
-    hasAddress(host, prev.wan, prev.ceAddress, 6)
+    (!sameIpv6(oldCe, now.wanAddress) || prev.wan !== plan.wan) &&
+    hasAddress(host, prev.wan, oldCe, 6)
   ) {
     afterwards.push({
       id: "old-ce-address",
-      summary: `remove the old CE address ${prev.ceAddress} from ${prev.wan}`,
-      apply: { argv: ceAddressDel(prev.ceAddress, prev.wan) },
-      undo: { argv: ["ip", "-6", "addr", "add", `${prev.ceAddress}/128`, "dev", prev.wan, "nodad"] },
+      summary: `remove the old CE address ${oldCe} from ${prev.wan}`,
+      apply: { argv: ceAddressDel(oldCe, prev.wan) },
+      undo: { argv: ["ip", "-6", "addr", "add", `${oldCe}/128`, "dev", prev.wan, "nodad"] },
     });
   }
-  const oldRoute = host.routes.find((r) => ourBrRoute(r, prev.br, prev.gateway, prev.wan));
+  const oldBr = then.pinnedRemote;
+  const oldRoute =
+    oldBr === null ? undefined : host.routes.find((r) => ourBrRoute(r, oldBr, prev.gateway, prev.wan));
   const changed =
-    !sameIpv6(prev.br, plan.br) || !sameIpv6(prev.gateway, plan.gateway) || prev.wan !== plan.wan;
-  if (changed && oldRoute !== undefined) {
+    !sameIpv6(oldBr, now.pinnedRemote) || !sameIpv6(prev.gateway, plan.gateway) || prev.wan !== plan.wan;
+  if (changed && oldBr !== null && oldRoute !== undefined) {
     first.push({
       id: "old-br-route",
-      summary: `remove the old route to BR ${prev.br}`,
-      apply: { argv: brRoute("del", prev.br, prev.gateway, prev.wan) },
-      undo: { argv: brRoute("replace", prev.br, prev.gateway, prev.wan) },
+      summary: `remove the old route to BR ${oldBr}`,
+      apply: { argv: brRoute("del", oldBr, prev.gateway, prev.wan) },
+      undo: { argv: brRoute("replace", oldBr, prev.gateway, prev.wan) },
     });
   }
+  const old4 = then.tunnelIpv4;
   if (
     was?.ipv4Address !== true &&
     prev.tunnel.name === plan.tunnel.name &&
-    prev.ipv4Address !== plan.ipv4Address &&
-    hasAddress(host, plan.tunnel.name, prev.ipv4Address, 4)
+    old4.address !== now.tunnelIpv4.address &&
+    hasAddress(host, plan.tunnel.name, old4.address, 4)
   ) {
     afterwards.push({
       id: "old-ipv4-address",
-      summary: `remove the old IPv4 address ${prev.ipv4Address}`,
-      apply: { argv: ipv4Address("del", prev.ipv4Address, prev.ipv4PrefixLength, plan.tunnel.name) },
-      undo: { argv: ipv4Address("add", prev.ipv4Address, prev.ipv4PrefixLength, plan.tunnel.name) },
+      summary: `remove the old IPv4 address ${old4.address}`,
+      apply: { argv: ipv4Address("del", old4.address, old4.prefixLength, plan.tunnel.name) },
+      undo: { argv: ipv4Address("add", old4.address, old4.prefixLength, plan.tunnel.name) },
     });
   }
   return { first, afterwards };
@@ -134,7 +143,7 @@ function tunnelRestore(name: string, old: NonNullable<ObservedLink["tunnel"]>): 
 }
 
 /** Creates the tunnel, or changes one that differs from the plan, and brings it up. */
-export function tunnelActions(plan: MapePlan, host: HostState, tunnelState: TunnelState): Action[] {
+export function tunnelActions(plan: Plan, host: HostState, tunnelState: TunnelState): Action[] {
   const actions: Action[] = [];
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   if (tunnelState === "absent") {
@@ -177,22 +186,22 @@ export function tunnelActions(plan: MapePlan, host: HostState, tunnelState: Tunn
  * its NAT), the user's defaults removed and our default route.
  */
 export function ipv4RouteActions(
-  plan: MapePlan,
+  plan: Plan,
   host: HostState,
   tunnelState: TunnelState,
   foreignDefaults: readonly ObservedRoute[],
 ): { address: Action[]; routes: Action[] } {
-  const address: Action[] = [];
+  const onTunnel: Action[] = [];
   const actions: Action[] = [];
   const fresh = tunnelState === "absent";
-  if (fresh || !hasAddress(host, plan.tunnel.name, plan.ipv4Address, 4)) {
-    address.push({
+  const { address, prefixLength } = planParts(plan).tunnelIpv4;
+  const dev = plan.tunnel.name;
+  if (fresh || !hasAddress(host, dev, address, 4)) {
+    onTunnel.push({
       id: "ipv4-address",
-      summary: `put ${plan.ipv4Address}/${plan.ipv4PrefixLength} on ${plan.tunnel.name}`,
-      apply: { argv: ipv4Address("add", plan.ipv4Address, plan.ipv4PrefixLength, plan.tunnel.name) },
-      undo: fresh
-        ? null
-        : { argv: ipv4Address("del", plan.ipv4Address, plan.ipv4PrefixLength, plan.tunnel.name) },
+      summary: `put ${address}/${prefixLength} on ${dev}`,
+      apply: { argv: ipv4Address("add", address, prefixLength, dev) },
+      undo: fresh ? null : { argv: ipv4Address("del", address, prefixLength, dev) },
     });
   }
   for (const route of foreignDefaults) {
@@ -220,5 +229,5 @@ export function ipv4RouteActions(
       undo: fresh ? null : { argv: ipv4Default("del", plan.tunnel.name, plan.defaultRouteMetric) },
     });
   }
-  return { address, routes: actions };
+  return { address: onTunnel, routes: actions };
 }

@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
-import { ceAddressAdd, ceAddressDel, forwarding, type Argv } from "./iproute2.ts";
+import { ceAddressDel, forwarding, wanAddressAdd, type Argv } from "./iproute2.ts";
 import { hasAddress, nftRestore, sameIpv6, tunnelMatches } from "./host-match.ts";
 import {
   foreignDefaultRoutes,
@@ -11,7 +11,9 @@ import type { HostState, ObservedRoute } from "./observed.ts";
 import { sameNftTable } from "./nft-table.ts";
 import { adoption, brRouteAction } from "./ownership.ts";
 import { pinnedBrRouteDrift, vyosTunnelParameterDrift } from "./vyos-drift.ts";
-import { NFT_TABLE, PlanError, type MapePlan } from "./plan.ts";
+import { NFT_TABLE, PlanError } from "./plan.ts";
+import type { Plan } from "./method.ts";
+import { planParts } from "./plan-parts.ts";
 
 export interface Command {
   readonly argv: Argv;
@@ -38,7 +40,8 @@ export interface Action {
 export interface AppliedState {
   readonly schemaVersion: typeof SCHEMA_VERSION;
   readonly appliedAt: string;
-  readonly plan: MapePlan;
+  /** Any method's plan; a state file from before DS-Lite holds a MAP-E plan without `method`. */
+  readonly plan: Plan;
   readonly nftScript: string;
   /** The user's IPv4 default routes that `--replace-default` removed, restored by `down`. */
   readonly replacedDefaults: readonly ObservedRoute[];
@@ -54,6 +57,7 @@ export interface AppliedState {
 /** The pieces of the plan that were on the host before mapectl, and so are not its to remove. */
 export interface Adopted {
   readonly tunnel: boolean;
+  /** The plan's WAN address (PlanParts.wanAddress: MAP-E's CE address); false when it has none. */
   readonly ceAddress: boolean;
   readonly ipv4Address: boolean;
 }
@@ -69,7 +73,7 @@ export interface ReconcileOptions {
  * means the host already matches: `up` then does nothing.
  */
 export function reconcileUp(
-  plan: MapePlan,
+  plan: Plan,
   nftScript: string,
   previous: AppliedState | null,
   host: HostState,
@@ -106,13 +110,14 @@ export function reconcileUp(
   }
   const leftovers = previousPlanActions(plan, previous, host);
   actions.push(...leftovers.first);
-  const newCeAddress = !hasAddress(host, plan.wan, plan.ceAddress, 6);
+  const { wanAddress } = planParts(plan);
+  const newCeAddress = wanAddress !== null && !hasAddress(host, plan.wan, wanAddress, 6);
   if (newCeAddress) {
     actions.push({
       id: "ce-address",
-      summary: `add the CE address ${plan.ceAddress}/128 to ${plan.wan}`,
-      apply: { argv: ceAddressAdd(plan, options.nodad) },
-      undo: { argv: ceAddressDel(plan.ceAddress, plan.wan) },
+      summary: `add the CE address ${wanAddress}/128 to ${plan.wan}`,
+      apply: { argv: wanAddressAdd(wanAddress, plan.wan, options.nodad) },
+      undo: { argv: ceAddressDel(wanAddress, plan.wan) },
     });
   }
   const toBr = brRouteAction(plan, host);
@@ -131,7 +136,7 @@ export function reconcileUp(
     ...(fresh ? [] : tunnel),
     ...carrier.routes,
   );
-  const ordered = newCeAddress && !options.nodad ? gateOnDad(actions, plan, fresh) : actions;
+  const ordered = newCeAddress && !options.nodad ? gateOnDad(actions, plan.wan, wanAddress, fresh) : actions;
 
   return {
     actions: [...ordered, ...leftovers.afterwards],
@@ -149,8 +154,8 @@ export function reconcileUp(
  * of those, the address's own action waits, so a duplicate always fails the apply and rolls it
  * back, before the tunnel exists.
  */
-function gateOnDad(actions: readonly Action[], plan: MapePlan, fresh: boolean): Action[] {
-  const wait = { dev: plan.wan, address: plan.ceAddress };
+function gateOnDad(actions: readonly Action[], wan: string, address: string, fresh: boolean): Action[] {
+  const wait = { dev: wan, address };
   const sends = fresh
     ? ["tunnel"]
     : ["nat", "tunnel", "tunnel-mtu", "tunnel-up", "replace-default", "old-ipv4-default", "ipv4-default"];
@@ -162,12 +167,7 @@ function gateOnDad(actions: readonly Action[], plan: MapePlan, fresh: boolean): 
 }
 
 /** Loads mapectl's table when the host has none or another version of it. */
-function natActions(
-  plan: MapePlan,
-  nftScript: string,
-  previous: AppliedState | null,
-  host: HostState,
-): Action[] {
+function natActions(plan: Plan, nftScript: string, previous: AppliedState | null, host: HostState): Action[] {
   const planned = host.nftTable !== null && previous?.nftScript === nftScript;
   if (planned && sameNftTable(host.nftTable, nftScript)) return [];
   return [
@@ -175,7 +175,7 @@ function natActions(
       id: "nat",
       summary: planned
         ? `restore the table "ip ${NFT_TABLE}": the running one differs from the plan (changed by hand?)`
-        : `load the NAPT and filter table "ip ${NFT_TABLE}" (${plan.portCount} ports, tcp/udp/icmp)`,
+        : `load the ${planParts(plan).table} "ip ${NFT_TABLE}"`,
       apply: { argv: ["nft", "-f", "-"], input: nftScript },
       undo: nftRestore(host.nftTable),
     },
@@ -186,29 +186,31 @@ function natActions(
  * What of VyOS's part (tunnel, CE address, IPv4 address) does not match the plan, one line each;
  * empty when it all does. Only for a plan whose tunnel VyOS owns.
  */
-export function vyosDrift(plan: MapePlan, host: HostState): string[] {
+export function vyosDrift(plan: Plan, host: HostState): string[] {
   const drift: string[] = [];
   const name = plan.tunnel.name;
+  const parts = planParts(plan);
   const link = host.links.find((l) => l.name === name);
   if (link === undefined || link.tunnel === null) {
     drift.push(`tunnel ${name} does not exist`);
   } else {
     if (!sameIpv6(link.tunnel.local, plan.tunnel.local))
       drift.push(
-        `tunnel ${name} source-address is ${link.tunnel.local ?? "unset"}, not the CE address ${plan.tunnel.local}`,
+        `tunnel ${name} source-address is ${link.tunnel.local ?? "unset"}, not ${parts.wanAddress === null ? "the WAN address" : "the CE address"} ${plan.tunnel.local}`,
       );
     if (!sameIpv6(link.tunnel.remote, plan.tunnel.remote))
       drift.push(
-        `tunnel ${name} remote is ${link.tunnel.remote ?? "unset"}, not the BR ${plan.tunnel.remote}`,
+        `tunnel ${name} remote is ${link.tunnel.remote ?? "unset"}, not the ${parts.pinnedRemote === null ? "AFTR" : "BR"} ${plan.tunnel.remote}`,
       );
     drift.push(...vyosTunnelParameterDrift(plan, link));
   }
-  const pinned = pinnedBrRouteDrift(plan, host);
+  const pinned = parts.pinnedRemote === null ? null : pinnedBrRouteDrift(plan, parts.pinnedRemote, host);
   if (pinned !== null) drift.push(pinned);
-  if (!hasAddress(host, plan.wan, plan.ceAddress, 6))
-    drift.push(`${plan.wan} lacks the CE address ${plan.ceAddress}/128`);
-  if (!hasAddress(host, name, plan.ipv4Address, 4))
-    drift.push(`tunnel ${name} lacks the IPv4 address ${plan.ipv4Address}/${plan.ipv4PrefixLength}`);
+  if (parts.wanAddress !== null && !hasAddress(host, plan.wan, parts.wanAddress, 6))
+    drift.push(`${plan.wan} lacks the CE address ${parts.wanAddress}/128`);
+  const { address, prefixLength } = parts.tunnelIpv4;
+  if (!hasAddress(host, name, address, 4))
+    drift.push(`tunnel ${name} lacks the IPv4 address ${address}/${prefixLength}`);
   return drift;
 }
 

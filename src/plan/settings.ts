@@ -44,6 +44,30 @@ export interface Settings {
   tunnelOwner: "mapectl" | "vyos";
   /** Seconds a closed MAP-E TCP flow keeps its port (conntrack TIME_WAIT); null: the kernel's 120. */
   tcpTimeWait: number | null;
+  /** IPIP's parameters and update account, for lines whose HB46PP gives none. */
+  ipip: IpipSettingsFields;
+}
+
+/** [ipip] in the configuration, --ipv4, --br, --interface-id, --update-url, --update-user. */
+export interface IpipSettingsFields {
+  /** The fixed address, a.b.c.d or a.b.c.d/len for a routed block. */
+  readonly ipv4: string | null;
+  /** The BR; null: --br (the MAP-E override's flag) or HB46PP's. */
+  readonly br: string | null;
+  /** The provider's CE interface ID (the low 64 bits). */
+  readonly interfaceId: string | null;
+  /** The provider's update URL template (src/provision/ipip-update.ts). */
+  readonly updateUrl: string | null;
+  /** Seconds between updates; null: DEFAULT_UPDATE_INTERVAL. */
+  readonly updateInterval: number | null;
+  readonly user: string | null;
+  /**
+   * Only from the configuration file or the credentials file (mode 0600), never from a flag: argv is
+   * visible to every user of the host. Never printed, logged or stored in a plan or state file.
+   */
+  readonly password: string | null;
+  /** A separate file with user and password, mode 0600. */
+  readonly credentialsFile: string | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -68,4 +92,14 @@ export const DEFAULT_SETTINGS: Settings = {
   forwards: [],
   tcpTimeWait: null,
   tunnelOwner: "mapectl",
+  ipip: {
+    ipv4: null,
+    br: null,
+    interfaceId: null,
+    updateUrl: null,
+    updateInterval: null,
+    user: null,
+    password: null,
+    credentialsFile: null,
+  },
 };

@@ -122,9 +122,9 @@ export type Hb46ppMethod = "map_e" | "dslite" | "ipip" | "map_t" | "lw4o6" | "46
 /**
  * The methods this CE can run, and so the only ones it claims: servers choose by `capability`, and a
  * method claimed but not run reads as "no service" on lines that offer only it. Each method
- * implementation adds its name here (DS-Lite and IPIP will).
+ * implementation adds its name here (DS-Lite will).
  */
-export const IMPLEMENTED_METHODS: readonly Hb46ppMethod[] = ["map_e"];
+export const IMPLEMENTED_METHODS: readonly Hb46ppMethod[] = ["map_e", "ipip"];
 
 export function checkIdentity(identity: CeIdentity): string | null {
   if (!/^[0-9A-Fa-f]{6}(-[0-9A-Za-z_]{1,24})?$/.test(identity.vendorId)) {

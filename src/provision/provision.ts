@@ -144,6 +144,7 @@ function fromHb46pp(outcome: Hb46ppOutcome): Pending {
     ispName: reply?.ispName ?? null,
     order: reply?.order ?? null,
     aftr: reply?.dslite?.aftr ?? null,
+    ipip: reply?.ipip ?? null,
     token: reply?.token ?? null,
     mesh: reply?.mapE?.mesh ?? null,
   };

@@ -1,4 +1,4 @@
-import { NFT_TABLE, type MapePlan } from "../plan/plan.ts";
+import { NFT_TABLE, type MapePlan, type PortForward } from "../plan/plan.ts";
 import { nftComment, nftString } from "../text/nft.ts";
 import { UnsafeValueError } from "../text/one-line.ts";
 
@@ -57,6 +57,11 @@ function checked(value: string | number, pattern: RegExp, what: string): string 
 
 const number = (value: number, what: string): string => checked(value, /^[0-9]+$/, what);
 const ipv4 = (value: string, what: string): string => checked(value, IPV4, what);
+
+/** An IPv4 address checked for its form before it reaches the table. */
+export function nftIpv4(value: string, what: string): string {
+  return ipv4(value, what);
+}
 
 /** Clamps the MSS of SYNs leaving through the tunnel to its MTU, for when PMTU discovery is blocked. */
 export function mssClampRule(tunnel: string): string {
@@ -121,14 +126,19 @@ export function renderNftables(plan: MapePlan): string {
   return renderNaptTable(naptSpec(plan));
 }
 
+/** One dnat rule per port forward from the tunnel (`t`: the quoted tunnel name). */
+export function dnatRules(t: string, forwards: readonly PortForward[]): string[] {
+  return forwards.map(
+    (f) =>
+      `iifname ${t} ${checked(f.protocol, /^(tcp|udp)$/, "protocol")} dport ${number(f.port, "port")} dnat ip to ${ipv4(f.toAddress, "forward address")}:${number(f.toPort, "port")}`,
+  );
+}
+
 /** The same table from what it is made of, where there is no plan (doctor's NAT fix). */
 export function renderNaptTable(spec: NaptSpec): string {
   const t = nftString(spec.tunnel, "tunnel name");
   const indent = (lines: string[], depth: number): string[] => lines.map((l) => `${"\t".repeat(depth)}${l}`);
-  const dnat = spec.forwards.map(
-    (f) =>
-      `iifname ${t} ${checked(f.protocol, /^(tcp|udp)$/, "protocol")} dport ${number(f.port, "port")} dnat ip to ${ipv4(f.toAddress, "forward address")}:${number(f.toPort, "port")}`,
-  );
+  const dnat = dnatRules(t, spec.forwards);
   // A closed connection holds its outside port for TIME_WAIT; with a few hundred ports a shorter
   // one for the tunnel's flows (set on the flow's first packet, before conntrack confirms it) frees
   // them sooner without touching the host's other connections.

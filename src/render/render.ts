@@ -1,4 +1,6 @@
-import { isDsLitePlan, type Plan } from "../plan/method.ts";
+import { isDsLitePlan, isIpipPlan, type Plan } from "../plan/method.ts";
+import type { IpipPlan } from "../plan/ipip-plan.ts";
+import { renderIpipNetworkd, renderIpipNftables, renderIpipShell, renderIpipVyos } from "./ipip.ts";
 import type { DsLitePlan } from "../plan/dslite-plan.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import { renderDsLiteNetworkd, renderDsLiteNftables, renderDsLiteShell } from "./dslite.ts";
@@ -31,13 +33,29 @@ const DS_LITE: MethodRenderers<DsLitePlan> = {
   networkd: renderDsLiteNetworkd,
 };
 
+const IPIP: MethodRenderers<IpipPlan> = {
+  vyos: renderIpipVyos,
+  nftables: renderIpipNftables,
+  shell: renderIpipShell,
+  networkd: renderIpipNetworkd,
+};
+
+/** mapectl's nft table for any method's plan: what `up` loads and `status` compares. */
+export function renderPlanTable(plan: Plan): string {
+  if (isDsLitePlan(plan)) return DS_LITE.nftables(plan);
+  if (isIpipPlan(plan)) return IPIP.nftables(plan);
+  return MAP_E.nftables(plan);
+}
+
 /** Every target from one plan; pure, so `render` prints exactly what the same plan would apply. */
 export function renderTarget(target: RenderTarget, plan: Plan | null): Rendered {
   if (target === "systemd-unit") {
     return { files: [renderSystemdUnit({ command: [DEBIAN_EXECUTABLE] })], warnings: [] };
   }
   if (plan === null) throw new Error(`render target ${target} needs a plan`);
-  return isDsLitePlan(plan) ? renderWith(target, plan, DS_LITE) : renderWith(target, plan, MAP_E);
+  if (isDsLitePlan(plan)) return renderWith(target, plan, DS_LITE);
+  if (isIpipPlan(plan)) return renderWith(target, plan, IPIP);
+  return renderWith(target, plan, MAP_E);
 }
 
 function renderWith<P>(

@@ -39,7 +39,10 @@ export function planSummary(plan: MapePlan): string {
  * Comment lines telling the user how to fill in the gateway, or nothing when the plan has it;
  * `comment` is the comment escaper of the file's format.
  */
-export function gatewayNote(plan: MapePlan, comment: (text: string) => string = shellComment): string[] {
+export function gatewayNote(
+  plan: Pick<MapePlan, "gateway" | "wan">,
+  comment: (text: string) => string = shellComment,
+): string[] {
   if (plan.gateway !== GATEWAY_PLACEHOLDER) return [];
   return [
     comment(
@@ -65,13 +68,42 @@ function guarded(test: Argv, absent: readonly string[]): string[] {
  * twice: every step that would fail the second time is guarded.
  */
 export function renderShell(plan: MapePlan): string {
-  const nft = renderNftables(plan);
-  return [...shellPreamble(plan), ...shellSetup(plan, nft), ...shellUndoNote(plan)].join("\n");
+  return renderCeTunnelShell(plan, {
+    title: `MAP-E: ${planSummary(plan)}.`,
+    nft: renderNftables(plan),
+    ipv4PrefixLength: plan.ipv4PrefixLength,
+    ceComment:
+      "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
+    natComment: "# The NAPT into this line's ports, last: replacing the table is one atomic transaction.",
+    upMessage: `MAP-E is up: IPv4 ${plan.ipv4Address} through ${plan.tunnel.name}`,
+  });
+}
+
+/** What MAP-E and IPIP build alike: the CE address on the WAN, the BR's route, the tunnel with an IPv4 address. */
+export type CeTunnelPlan = Pick<
+  MapePlan,
+  "wan" | "tunnel" | "gateway" | "ceAddress" | "br" | "ipv4Address" | "defaultRouteMetric"
+>;
+
+/** The words of a CE-tunnel script that differ between methods. */
+export interface CeTunnelScript {
+  readonly title: string;
+  readonly nft: string;
+  /** The length of the address on the tunnel. */
+  readonly ipv4PrefixLength: number;
+  readonly ceComment: string;
+  readonly natComment: string;
+  readonly upMessage: string;
+}
+
+/** A POSIX sh script for a method whose tunnel leaves from a CE address (MAP-E, IPIP). */
+export function renderCeTunnelShell(plan: CeTunnelPlan, words: CeTunnelScript): string {
+  return [...shellPreamble(plan, words.title), ...shellSetup(plan, words), ...shellUndoNote(plan)].join("\n");
 }
 
 /** The header and every check, before the first change: a missing tool or interface changes nothing. */
-function shellPreamble(plan: MapePlan): string[] {
-  const lines = shellChecks(`MAP-E: ${planSummary(plan)}.`, plan.wan);
+function shellPreamble(plan: CeTunnelPlan, title: string): string[] {
+  const lines = shellChecks(title, plan.wan);
   if (plan.gateway === GATEWAY_PLACEHOLDER) {
     lines.push(
       "",
@@ -153,16 +185,16 @@ export function shellIpv4Side(tun: string, address: string, prefixLength: number
 }
 
 /** The changes, in `mapectl up`'s order, each guarded so a second run changes nothing. */
-function shellSetup(plan: MapePlan, nft: string): string[] {
+function shellSetup(plan: CeTunnelPlan, words: CeTunnelScript): string[] {
   const tun = plan.tunnel.name;
   return [
     "",
-    ...shellNftScript(nft),
+    ...shellNftScript(words.nft),
     "",
     "# The router forwards IPv4 between the LAN and the tunnel.",
     shellCommand(forwarding(true)),
     "",
-    "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
+    words.ceComment,
     "# nodad: it lies inside this line's own prefix, so nobody else on the link can hold it.",
     ...guarded(
       ["ip", "-6", "addr", "show", "dev", plan.wan, "to", `${plan.ceAddress}/128`],
@@ -176,16 +208,16 @@ function shellSetup(plan: MapePlan, nft: string): string[] {
     "# ip4ip6 to the BR, without the encapsulation-limit option that BRs drop; an existing tunnel of the",
     "# same name is changed in place, so its address and routes survive a prefix change.",
     ...shellTunnel(plan),
-    ...shellIpv4Side(tun, plan.ipv4Address, plan.ipv4PrefixLength, plan.defaultRouteMetric),
+    ...shellIpv4Side(tun, plan.ipv4Address, words.ipv4PrefixLength, plan.defaultRouteMetric),
     "",
-    "# The NAPT into this line's ports, last: replacing the table is one atomic transaction.",
+    words.natComment,
     "nft_script | nft -f -",
-    `echo ${shellLineWord(`MAP-E is up: IPv4 ${plan.ipv4Address} through ${tun}`)}`,
+    `echo ${shellLineWord(words.upMessage)}`,
   ];
 }
 
 /** `mapectl down` does not know what the script built: the commands that undo it, as comments. */
-function shellUndoNote(plan: MapePlan): string[] {
+function shellUndoNote(plan: CeTunnelPlan): string[] {
   const tun = plan.tunnel.name;
   return [
     "",

@@ -2,7 +2,7 @@ import type { MapePlan } from "../plan/plan.ts";
 import { BR_ROUTE_METRIC, ROUTE_PROTOCOL } from "./iproute2.ts";
 import { NFT_TABLE, renderNftables } from "./nftables.ts";
 import { iniAssign, iniComment, unitWord } from "../text/ini.ts";
-import { gatewayNote, planSummary } from "./shell.ts";
+import { gatewayNote, planSummary, type CeTunnelPlan } from "./shell.ts";
 import type { RenderedFile } from "./targets.ts";
 
 export const NETWORKD_DIR = "/etc/systemd/network";
@@ -18,7 +18,7 @@ export function ini(
 }
 
 /** The ip6tnl tunnel itself. */
-function tunnelNetdev(plan: MapePlan, head: readonly string[]): string {
+function tunnelNetdev(plan: Pick<MapePlan, "tunnel">, head: readonly string[]): string {
   const tun = plan.tunnel.name;
   return ini(head, [
     [
@@ -75,7 +75,7 @@ export function tunnelNetworkFile(
 }
 
 /** The WAN's side: the tunnel on it, the CE address and the route to the BR. */
-function wanNetworkFile(plan: MapePlan, head: readonly string[]): string {
+function wanNetworkFile(plan: CeTunnelPlan, head: readonly string[]): string {
   const tun = plan.tunnel.name;
   return ini(
     [
@@ -151,23 +151,33 @@ export function nftUnitFile(head: readonly string[], what = "MAP-E NAPT"): strin
  * (.network), IPv4 forwarding (sysctl.d) and the NAPT table with a oneshot unit that loads it.
  */
 export function renderNetworkd(plan: MapePlan): RenderedFile[] {
+  return renderCeTunnelNetworkd(plan, {
+    title: `MAP-E: ${planSummary(plan)}.`,
+    ipv4: `${plan.ipv4Address}/${plan.ipv4PrefixLength}`,
+    nft: renderNftables(plan),
+    nftWhat: "MAP-E NAPT",
+  });
+}
+
+/** The networkd files of a method whose tunnel leaves from a CE address (MAP-E, IPIP). */
+export function renderCeTunnelNetworkd(
+  plan: CeTunnelPlan,
+  words: { readonly title: string; readonly ipv4: string; readonly nft: string; readonly nftWhat: string },
+): RenderedFile[] {
   const tun = plan.tunnel.name;
-  const head = [
-    iniComment(`MAP-E: ${planSummary(plan)}.`),
-    "# Rendered by `mapectl render --target systemd-networkd`.",
-  ];
+  const head = [iniComment(words.title), "# Rendered by `mapectl render --target systemd-networkd`."];
   const netdev = tunnelNetdev(plan, head);
-  const tunnelNetwork = tunnelNetworkFile(plan, `${plan.ipv4Address}/${plan.ipv4PrefixLength}`, head);
+  const tunnelNetwork = tunnelNetworkFile(plan, words.ipv4, head);
   const wanNetwork = wanNetworkFile(plan, head);
   const sysctl = [...head, "net.ipv4.ip_forward = 1", ""].join("\n");
-  const nftUnit = nftUnitFile(head);
+  const nftUnit = nftUnitFile(head, words.nftWhat);
   const base = `${NETWORKD_DIR}/50-mapectl-${tun}`;
   return [
     { path: `${NETWORKD_DIR}/10-mapectl-${plan.wan}.network`, mode: 0o644, content: wanNetwork },
     { path: `${base}.netdev`, mode: 0o644, content: netdev },
     { path: `${base}.network`, mode: 0o644, content: tunnelNetwork },
     { path: "/etc/sysctl.d/50-mapectl.conf", mode: 0o644, content: sysctl },
-    { path: NETWORKD_NFT_PATH, mode: 0o644, content: renderNftables(plan) },
+    { path: NETWORKD_NFT_PATH, mode: 0o644, content: words.nft },
     { path: `/etc/systemd/system/${NETWORKD_NFT_UNIT}`, mode: 0o644, content: nftUnit },
   ];
 }

@@ -1,7 +1,7 @@
 import type { MapePlan } from "../plan/plan.ts";
 import { renderNftables } from "./nftables.ts";
 import { vyosComment, vyosWord } from "../text/vyos.ts";
-import { gatewayNote, planSummary } from "./shell.ts";
+import { gatewayNote, planSummary, type CeTunnelPlan } from "./shell.ts";
 import { oneLine } from "../text/one-line.ts";
 import type { MarkedBlock } from "./marked-block.ts";
 import type { Rendered } from "./targets.ts";
@@ -191,7 +191,7 @@ export function vyosBrRoute(br: string, gateway: string, wan: string): string {
  * `ipv6 address autoconf` or `address dhcpv6` (accept_ra 2, vyos-1x python/vyos/ifconfig/interface.py,
  * sagitta L1617-1622, circinus L1758-1763; otherwise 1, which a forwarding interface ignores).
  */
-function vyosBrRouteSection(plan: MapePlan): string[] {
+function vyosBrRouteSection(plan: CeTunnelPlan): string[] {
   return [
     vyosComment(
       `The BR is reached through ${plan.wan}'s IPv6 default route, with no route of its own: a route6 to the`,
@@ -217,7 +217,7 @@ const FORWARD_RULE = 5;
 const INPUT_RULE = 5;
 
 /** The firewall rules a default-action drop needs, uncommented by the user (vyosFirewallSection). */
-export function vyosFirewallRules(plan: MapePlan, tunnel: string): string[] {
+export function vyosFirewallRules(plan: Pick<MapePlan, "br" | "forwards">, tunnel: string): string[] {
   const forward = ["firewall", "ipv4", "forward", "filter", "rule"];
   const input = ["firewall", "ipv6", "input", "filter", "rule", String(INPUT_RULE)];
   const out = [...forward, String(FORWARD_RULE)];
@@ -238,7 +238,7 @@ export function vyosFirewallRules(plan: MapePlan, tunnel: string): string[] {
   ];
 }
 
-function vyosFirewallSection(plan: MapePlan, tunnel: string): string[] {
+function vyosFirewallSection(plan: Pick<MapePlan, "br" | "forwards">, tunnel: string): string[] {
   return [
     "# VyOS's firewall runs beside mapectl's table and a VyOS drop is final. The state-policy above lets",
     "# the replies back from the tunnel through. A forward filter with default-action drop must also",
@@ -259,14 +259,51 @@ function vyosFirewallSection(plan: MapePlan, tunnel: string): string[] {
  * VyOS NAT cannot express (several port ranges, ICMP), and the boot script that loads it.
  */
 export function renderVyos(plan: MapePlan): Rendered {
+  const blocks = plan.portSets.length;
+  return renderCeTunnelVyos(plan, {
+    title: `MAP-E: ${planSummary(plan)}.`,
+    defaultTunnelName: "mape",
+    ipv4PrefixLength: 32,
+    ceComment:
+      "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
+    natLines: [
+      vyosComment(
+        `The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH}, not a VyOS \`nat source\` rule: VyOS NAT`,
+      ),
+      vyosComment(
+        `takes one port range per rule and none for ICMP, while this line has ${blocks} port block${blocks === 1 ? "" : "s"}. A \`nat source\``,
+      ),
+      "# rule of VyOS's for the tunnel never matches (mapectl's chain runs first, at priority 99 before 100).",
+    ],
+    nft: (tun) => renderNftables({ ...plan, tunnel: { ...plan.tunnel, name: tun } }),
+  });
+}
+
+/** The words of a CE-tunnel configuration that differ between methods. */
+export interface CeTunnelVyosWords {
+  readonly title: string;
+  /** The plan's tunnel name that is the method's default: VyOS's tunN replaces it without a warning. */
+  readonly defaultTunnelName: string;
+  readonly ipv4PrefixLength: number;
+  readonly ceComment: string;
+  /** Why the NAT is mapectl's nft table, before the lines that say how it is loaded. */
+  readonly natLines: readonly string[];
+  /** The table for the VyOS tunnel's name. */
+  readonly nft: (tunnel: string) => string;
+}
+
+/** The configure script, nft file and boot script of a method whose tunnel leaves from a CE address. */
+export function renderCeTunnelVyos(
+  plan: CeTunnelPlan & Pick<MapePlan, "forwards">,
+  words: CeTunnelVyosWords,
+): Rendered {
   const warnings: string[] = [];
   const tun = vyosTunnelName(plan.tunnel.name);
-  if (tun !== plan.tunnel.name && plan.tunnel.name !== "mape") {
+  if (tun !== plan.tunnel.name && plan.tunnel.name !== words.defaultTunnelName) {
     warnings.push(
       `VyOS names tunnels tunN: the tunnel is ${tun}, not ${plan.tunnel.name} (--tunnel-name tunN picks another)`,
     );
   }
-  const vyosPlan: MapePlan = { ...plan, tunnel: { ...plan.tunnel, name: tun } };
   const wan = wanPath(plan.wan);
   const spec: VyosTunnelSpec = {
     wan: plan.wan,
@@ -275,9 +312,10 @@ export function renderVyos(plan: MapePlan): Rendered {
     br: plan.tunnel.remote,
     mtu: plan.tunnel.mtu,
     ipv4Address: plan.ipv4Address,
+    ipv4PrefixLength: words.ipv4PrefixLength,
   };
   const lines = [
-    vyosComment(`MAP-E: ${planSummary(plan)}.`),
+    vyosComment(words.title),
     "# Rendered by `mapectl render --target vyos` for VyOS 1.4 and 1.5. Paste the set commands in",
     "# configure mode, look at them with `compare`, then `commit` and `save`.",
   ];
@@ -291,7 +329,7 @@ export function renderVyos(plan: MapePlan): Rendered {
   lines.push(
     "# After a prefix change the CE address changes: delete the old one from the WAN before pasting again.",
     "",
-    "# The CE address is the tunnel's IPv6 source: the BR accepts the IPv4 address and ports only from it.",
+    words.ceComment,
     vyosCeAddress(wan, plan.ceAddress),
     "",
     ...vyosConntrackSection(),
@@ -307,13 +345,7 @@ export function renderVyos(plan: MapePlan): Rendered {
     "# IPv4 leaves through the tunnel.",
     vyosIpv4Default(tun),
     "",
-    vyosComment(
-      `The NAPT is mapectl's own nft table in ${VYOS_NFT_PATH}, not a VyOS \`nat source\` rule: VyOS NAT`,
-    ),
-    vyosComment(
-      `takes one port range per rule and none for ICMP, while this line has ${plan.portSets.length} port block${plan.portSets.length === 1 ? "" : "s"}. A \`nat source\``,
-    ),
-    "# rule of VyOS's for the tunnel never matches (mapectl's chain runs first, at priority 99 before 100).",
+    ...words.natLines,
     "# `mapectl install`, `up` and the daemon write the file, again whenever the prefix changes, and",
     vyosComment(`${VYOS_BOOT_SCRIPT} loads it at boot; load it now from op mode:`),
     vyosComment(`  sudo nft -f ${VYOS_NFT_PATH}`),
@@ -321,11 +353,10 @@ export function renderVyos(plan: MapePlan): Rendered {
     ...vyosFirewallSection(plan, tun),
     "",
   );
-  const nft = renderNftables(vyosPlan);
   return {
     files: [
       { path: VYOS_CONFIGURE_FILE, mode: 0o644, content: lines.join("\n") },
-      { path: VYOS_NFT_PATH, mode: 0o644, content: nft },
+      { path: VYOS_NFT_PATH, mode: 0o644, content: words.nft(tun) },
       {
         path: VYOS_BOOT_SCRIPT,
         mode: 0o755,

@@ -35,16 +35,11 @@ test("render --json carries the method: ds-lite, map-e, and null for a target wi
   assert.equal((JSON.parse(unit.stdout) as { method: null }).method, null);
 });
 
-test("--method ipip is a one-line usage error (2) saying it is not supported yet; an unknown method too", () => {
-  for (const [method, reason] of [
-    ["ipip", /not supported yet/],
-    ["6rd", /must be one of auto, map-e, ds-lite, ipip/],
-  ] as const) {
-    const r = runCli(["render", "--method", method, "--target", "shell", ...AWAY]);
-    assert.equal(r.code, 2, r.stderr);
-    assert.ok(isOneLineError(r.stderr), r.stderr);
-    assert.match(r.stderr, reason);
-  }
+test("an unknown --method is a one-line usage error (2) naming the methods", () => {
+  const r = runCli(["render", "--method", "6rd", "--target", "shell", ...AWAY]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(isOneLineError(r.stderr), r.stderr);
+  assert.match(r.stderr, /must be one of auto, map-e, ds-lite, ipip/);
 });
 
 test("ds-lite without any AFTR source, or with a bad --aftr, says what is missing and where it comes from", () => {

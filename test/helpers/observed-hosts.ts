@@ -1,7 +1,8 @@
 import type { HostState, ObservedAddress, ObservedLink, ObservedRoute } from "../../src/plan/observed.ts";
-import type { MapePlan } from "../../src/plan/plan.ts";
+import type { Plan } from "../../src/plan/method.ts";
+import { planParts } from "../../src/plan/plan-parts.ts";
 import type { AppliedState } from "../../src/plan/reconcile.ts";
-import { renderNftables } from "../../src/render/nftables.ts";
+import { renderPlanTable } from "../../src/render/render.ts";
 
 // Hosts as `ip -j` shows them, for reconcile's tests.
 
@@ -43,7 +44,7 @@ export function freshHost(extra: Partial<HostState> = {}): HostState {
 
 /** The plan's tunnel as `ip -j` shows it once made (`encapLimit` as the kernel reports it). */
 export function plannedTunnel(
-  plan: MapePlan,
+  plan: Pick<Plan, "tunnel" | "wan">,
   encapLimit: number | "none" | null = "none",
   extra: Partial<ObservedLink> = {},
 ): ObservedLink {
@@ -62,18 +63,30 @@ export function plannedTunnel(
 }
 
 /** The same host after a successful up of `plan`, as `ip -j` would show it. */
-export function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): HostState {
+export function hostAfterUp(plan: Plan, base: HostState = freshHost()): HostState {
+  const { wanAddress, pinnedRemote, tunnelIpv4 } = planParts(plan);
   return {
     ...base,
     links: [...base.links, plannedTunnel(plan)],
     addresses: [
       ...base.addresses,
-      addr(plan.wan, plan.ceAddress, 128),
-      addr(plan.tunnel.name, plan.ipv4Address, 32, 4),
+      ...(wanAddress === null ? [] : [addr(plan.wan, wanAddress, 128)]),
+      addr(plan.tunnel.name, tunnelIpv4.address, tunnelIpv4.prefixLength, 4),
     ],
     routes: [
       ...base.routes,
-      route({ family: 6, dst: plan.br, gateway: plan.gateway, dev: plan.wan, protocol: "77", metric: 1 }),
+      ...(pinnedRemote === null
+        ? []
+        : [
+            route({
+              family: 6,
+              dst: pinnedRemote,
+              gateway: plan.gateway,
+              dev: plan.wan,
+              protocol: "77",
+              metric: 1,
+            }),
+          ]),
       route({
         family: 4,
         dst: "default",
@@ -83,16 +96,16 @@ export function hostAfterUp(plan: MapePlan, base: HostState = freshHost()): Host
       }),
     ],
     // as loaded; test/unit/plan/nft-table.test.ts holds what nft really prints for it
-    nftTable: renderNftables(plan),
+    nftTable: renderPlanTable(plan),
   };
 }
 
-export function stateOf(plan: MapePlan): AppliedState {
+export function stateOf(plan: Plan): AppliedState {
   return {
     schemaVersion: 1,
     appliedAt: "2026-11-29T00:00:00Z",
     plan,
-    nftScript: renderNftables(plan),
+    nftScript: renderPlanTable(plan),
     replacedDefaults: [],
     enabledForwarding: false,
   };

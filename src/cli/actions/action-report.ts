@@ -3,7 +3,9 @@
 import { withHostLock } from "../../host/lock.ts";
 import { requireRoot } from "../../host/privilege.ts";
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
-import type { MapePlan } from "../../plan/plan.ts";
+import { ipipSummary } from "../../render/ipip.ts";
+import { isIpipPlan, isDsLitePlan, type Plan } from "../../plan/method.ts";
+import { dsLiteSummary } from "../../render/dslite.ts";
 import { type Action } from "../../plan/reconcile.ts";
 import type { ActionJson } from "../json-output.ts";
 import type { PlanFlags } from "../plan-options.ts";
@@ -76,7 +78,9 @@ export function describeActions(actions: readonly Action[], dryRun: boolean): st
   return lines.join("\n");
 }
 
-export function planSummary(plan: MapePlan): string {
+export function planSummary(plan: Plan): string {
+  if (isDsLitePlan(plan)) return `DS-Lite: ${dsLiteSummary(plan)}`;
+  if (isIpipPlan(plan)) return `IPIP: ${ipipSummary(plan)}`;
   const p = plan.parameters;
   const service = typeof p.serviceName === "string" ? `${p.serviceName}: ` : "";
   return `${service}${plan.ipv4Address} PSID ${String(p.psid)}, ${plan.portCount} ports in ${plan.portSets.length} blocks, BR ${plan.br}, CE ${plan.ceAddress}`;

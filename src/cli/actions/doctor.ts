@@ -29,6 +29,7 @@ import { loadRuleTables } from "../rule-tables.ts";
 import { findTunnel } from "../../diagnose/checks.ts";
 
 export interface DoctorFlags {
+  config?: string;
   wan?: string;
   prefix?: string;
   br?: string;
@@ -179,6 +180,14 @@ export async function runDoctor(
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<ExitCodeValue> {
+  // An IPIP line has its own checks; only a configuration or an applied IPIP plan can say so, and
+  // neither is read (nor the configuration's parser loaded) on a router that has neither.
+  const applied = loadState();
+  if (flags.config !== undefined || existsSync(DEFAULT_CONFIG) || applied?.plan.method === "ipip") {
+    const { runIpipDoctor } = await import("./doctor-ipip.ts");
+    const ipip = await runIpipDoctor(flags, output, runner);
+    if (ipip !== null) return ipip;
+  }
   // Independent reads at once: each is a process, and processes are slow on a small router.
   const [host, ruleset, neighbourList] = await Promise.all([
     observeForDoctor(runner),
@@ -228,6 +237,8 @@ export async function runDoctor(
   if (flags.json === true) {
     printJson(output, {
       schemaVersion: SCHEMA_VERSION,
+      // doctor checks MAP-E's path
+      method: "map-e",
       ok: failures === 0,
       tunnel: result.tunnel,
       wan,

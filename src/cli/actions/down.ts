@@ -27,10 +27,15 @@ export async function runDown(
     dryRun,
   };
   const down = () => teardown(runner, options);
-  const { applied, actions, unrecorded, bootTable } = await lockedUnlessDryRun("down", dryRun, down);
+  const { applied, method, actions, unrecorded, bootTable } = await lockedUnlessDryRun("down", dryRun, down);
+  if (!dryRun && method === "ipip") {
+    const { clearUpdateRecord } = await import("../../host/ipip-registration.ts");
+    clearUpdateRecord();
+  }
   if (flags.json === true) {
     printJson(output, {
       ...changeJson("down", dryRun, actions),
+      method,
       actions: actions.map(actionJson),
       ...(unrecorded.length === 0 ? {} : { unrecorded: unrecorded.map(actionJson) }),
       ...(bootTable === undefined || bootTable === null ? {} : { bootTable }),
@@ -53,7 +58,9 @@ export async function runDown(
     [
       `mapectl down: ${applied ?? "what is provably mapectl's (no usable state file)"}`,
       describeActions(actions, dryRun),
-      dryRun ? "dry run: nothing was changed." : "MAP-E is down; everything mapectl applied is removed.",
+      dryRun
+        ? "dry run: nothing was changed."
+        : `${method === "ds-lite" ? "DS-Lite" : method === "ipip" ? "IPIP" : "MAP-E"} is down; everything mapectl applied is removed.`,
       ...(boot === null ? [] : [`${boot}.`]),
     ].join("\n"),
   );

@@ -1,3 +1,4 @@
+import { isMapePlan } from "../../plan/method.ts";
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
 import { listNatFlows, needsPrivilege } from "../../host/conntrack.ts";
@@ -35,6 +36,12 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     );
   }
   const plan = state.plan;
+  if (!isMapePlan(plan)) {
+    throw new CliError(
+      "environment",
+      "DS-Lite is applied on this host: the AFTR translates and holds the ports, so the router has no port set to count",
+    );
+  }
   let flows: NatFlow[];
   try {
     flows = await listNatFlows(runner, plan.ipv4Address);

@@ -15,7 +15,7 @@ export async function runStatus(
   }
   const { plan, tunnel, ports } = report;
   if (!report.applied || plan === null || tunnel === null) {
-    output.out("mapectl status: MAP-E is not applied on this host (run mapectl up).");
+    output.out("mapectl status: no IPv4 method (MAP-E, DS-Lite) is applied on this host (run mapectl up).");
     return;
   }
   const rows: [string, string][] = [
@@ -46,7 +46,7 @@ export async function runStatus(
       `  NAT ports in use: ${ports.total} of ${ports.portCount} (${perProtocol === "" ? "none" : perProtocol})`,
     );
     lines.push(`    per block: ${ports.perBlock.map((b) => `${b.first}:${b.used}`).join(" ")}`);
-  } else {
+  } else if (report.method === "map-e") {
     lines.push("  NAT ports in use: unknown (conntrack not installed or not root)");
   }
   if (report.events.length > 0) {

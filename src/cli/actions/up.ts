@@ -4,6 +4,8 @@ import { converge, flushedNote, vyosDriftNote } from "../../daemon/converge.ts";
 import { printJson, type Output } from "../output.ts";
 import { loadRuleTables } from "../rule-tables.ts";
 import { settingsFrom } from "../settings.ts";
+import { planMethod } from "../../plan/method.ts";
+import { planParts } from "../../plan/plan-parts.ts";
 
 import {
   actionJson,
@@ -32,6 +34,7 @@ export async function runUp(
   if (flags.json === true) {
     printJson(output, {
       ...changeJson("up", dryRun, actions),
+      method: planMethod(plan),
       prefixFrom,
       source,
       actions: actions.map(actionJson),
@@ -39,6 +42,8 @@ export async function runUp(
       flushed,
       vyosDrift,
       ...(result.bootTable === undefined ? {} : { bootTable: result.bootTable }),
+      // IPIP: the provider's update URL's last verdict (never the account)
+      ...(result.update === undefined ? {} : { update: result.update }),
       plan,
       durationMs,
     });
@@ -51,13 +56,14 @@ export async function runUp(
   ];
   const flushedLine = flushedNote(result);
   if (flags.quiet === true && actions.length === 0 && drift.length === 0) return;
+  const label = planParts(plan).label;
   const head = [`mapectl up: ${prefixFrom}`, `  ${planSummary(plan)} (parameters from ${source})`];
   if (actions.length === 0) {
     output.out(
       [
         ...head,
         ...(drift.length === 0
-          ? [`MAP-E is already up as planned on ${plan.tunnel.name}: nothing to do.`]
+          ? [`${label} is already up as planned on ${plan.tunnel.name}: nothing to do.`]
           : ["mapectl's NAPT table is up to date.", ...drift]),
       ].join("\n"),
     );
@@ -69,7 +75,7 @@ export async function runUp(
       describeActions(actions, dryRun),
       dryRun
         ? `dry run: ${actions.length} change${actions.length === 1 ? "" : "s"} would be made; nothing was changed.`
-        : `MAP-E is up: IPv4 ${plan.ipv4Address} through ${plan.tunnel.name} (${actions.length} change${actions.length === 1 ? "" : "s"} in ${(durationMs / 1000).toFixed(1)} s).`,
+        : `${label} is up: IPv4 ${planParts(plan).tunnelIpv4.address} through ${plan.tunnel.name} (${actions.length} change${actions.length === 1 ? "" : "s"} in ${(durationMs / 1000).toFixed(1)} s).`,
       ...(flushedLine === null ? [] : [`${flushedLine.charAt(0).toUpperCase()}${flushedLine.slice(1)}.`]),
       ...drift,
     ].join("\n"),

@@ -18,6 +18,7 @@ export function registerDoctor(program: Command, output: Output): void {
         "dropping the tunnel's replies or the BR's packets, a stale boot table file.\n" +
         `Check ids: ${CHECK_IDS.join(", ")}.`,
     )
+    .option("--config <file>", "configuration file (an IPIP line's account and update URL are read from it)")
     .option("--wan <if>", "the WAN interface (default: the tunnel's underlying device)")
     .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN)")
     .option("--br <address>", "the BR this line should use (default: from the rule tables)")

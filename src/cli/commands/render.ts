@@ -51,6 +51,10 @@ async function planFor(flags: RenderFlags, warnings: string[]): Promise<Plan> {
   const desired = await import("../../plan/desired.ts");
   const dsLite = await import("../../plan/desired-dslite.ts");
   const { settings } = settingsFrom(flags);
+  if (settings.method === "ipip" || (settings.method === "auto" && settings.ipip.ipv4 !== null)) {
+    const { ipipRenderPlan } = await import("./render-ipip.ts");
+    return ipipRenderPlan(settings, warnings);
+  }
   const table = loadRuleTables(settings.rulesFiles);
   if (settings.prefix !== null) {
     const decision = await decide(settings, parseIpv6Prefix(settings.prefix), table);
@@ -140,7 +144,8 @@ export function registerRender(program: Command, output: Output): void {
         "Turn the plan that `up` would apply into files for another system, changing nothing. With --prefix\n" +
           "it works away from the router (the host is not read; give --wan, and --gateway or fill in the\n" +
           "placeholder); without it, the prefix and the WAN's default router are read from the host as `up` does.\n" +
-          "--method ds-lite renders DS-Lite: the AFTR from --aftr or the prefix's service, resolved with --resolver.",
+          "--method ds-lite renders DS-Lite: the AFTR from --aftr or the prefix's service, resolved with --resolver.\n" +
+          "--method ipip renders a fixed IPv4 address over IPIP: --ipv4, --br and --interface-id (or [ipip]).",
       ),
   )
     .addOption(

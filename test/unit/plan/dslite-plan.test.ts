@@ -109,20 +109,17 @@ test("away from the router the WAN address is a placeholder; forwards and bad na
   );
 });
 
-test("a MAP-E plan says map-e; ipip is named as not supported yet", () => {
+test("a MAP-E plan says map-e; ds-lite and ipip are both supported", () => {
   assert.equal(planFor(USER_PREFIX).method, "map-e");
   assert.equal(unsupportedMethod("ds-lite"), null);
-  assert.match(unsupportedMethod("ipip") ?? "", /not supported yet/);
+  assert.equal(unsupportedMethod("ipip"), null);
 });
 
-test("the configuration takes method and aftr, and refuses ipip and a bad AFTR with the key", () => {
+test("the configuration takes method and aftr, and refuses an unknown method and a bad AFTR with the key", () => {
   const parsed = parseConfig('[parameters]\nmethod = "ds-lite"\naftr = "gw.transix.jp"\n', "c.toml");
   assert.equal(parsed.method, "ds-lite");
   assert.equal(parsed.aftr, "gw.transix.jp");
-  assert.throws(
-    () => parseConfig('[parameters]\nmethod = "ipip"\n', "c.toml"),
-    /parameters\.method.*not supported yet/,
-  );
+  assert.equal(parseConfig('[parameters]\nmethod = "ipip"\n', "c.toml").method, "ipip");
   assert.throws(() => parseConfig('[parameters]\nmethod = "6rd"\n', "c.toml"), /parameters\.method/);
   assert.throws(() => parseConfig('[parameters]\naftr = "a_b.jp"\n', "c.toml"), /parameters\.aftr/);
 });

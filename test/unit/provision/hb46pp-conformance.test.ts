@@ -38,12 +38,12 @@ function base(order: ("hb46pp" | "tables")[] = ["hb46pp", "tables"]) {
   return { prefix: PREFIX, order, table: shippedRuleTable(), notMape: shippedNotMape() };
 }
 
-test("capability is exactly the implemented methods: map_e", async () => {
-  assert.deepEqual(IMPLEMENTED_METHODS, ["map_e"]);
+test("capability is exactly the implemented methods: map_e and ipip", async () => {
+  assert.deepEqual(IMPLEMENTED_METHODS, ["map_e", "ipip"]);
   const io = fakeHb46pp(txt(TXT), { "/config": ok(BIGLOBE_REPLY) });
   await queryHb46pp(io, { identity: DEFAULT_IDENTITY });
   const url = new URL(io.requests[0]?.url ?? "");
-  assert.equal(url.searchParams.getAll("capability").join(";"), "map_e");
+  assert.equal(url.searchParams.getAll("capability").join(";"), "map_e,ipip");
 });
 
 test("the waits land inside the spec's windows, spread out, with a fake clock and seeded random", async () => {
@@ -144,7 +144,7 @@ test("auto: one empty order or a server error keeps the last HB46PP answer, not 
     const fallback = resolutionOf(
       await provision(base(), { hb46pp: fakeHb46pp(txt(TXT), { "/config": answer }) }),
     );
-    assert.equal(fallback.resolved.source, "tables");
+    assert.equal(fallback.resolved?.source, "tables");
     assert.ok(fallback.fallback !== undefined);
     const steps: Resolution[] = [hb, fallback];
     let calls = 0;
@@ -154,7 +154,7 @@ test("auto: one empty order or a server error keeps the last HB46PP answer, not 
     await resolver(PREFIX, "wan0");
     now = 3_600_000;
     const kept = await resolver(PREFIX, "wan0");
-    assert.equal(kept.resolved.source, "hb46pp");
+    assert.equal(kept.resolved?.source, "hb46pp");
     assert.match(
       kept.stale ?? "",
       /keeping the parameters from the last answer \(hb46pp\) until the next try in \d+ s/,
@@ -179,7 +179,7 @@ test("a DS-Lite-only answer in auto: the tables serve, and it is reported", asyn
       }),
     }),
   );
-  assert.equal(r.resolved.source, "tables");
+  assert.equal(r.resolved?.source, "tables");
   assert.equal(r.fallback, undefined, "a real answer, not a transient failure");
   assert.match(
     r.notice ?? "",

@@ -1,6 +1,8 @@
 import { planWithoutHost } from "../../../src/plan/desired.ts";
 import { dsLitePlanWithoutHost } from "../../../src/plan/desired-dslite.ts";
 import { buildDsLitePlan, type DsLitePlan } from "../../../src/plan/dslite-plan.ts";
+import { ipipParameters, ipipPlanWithoutHost } from "../../../src/plan/desired-ipip.ts";
+import type { IpipPlan } from "../../../src/plan/ipip-plan.ts";
 import type { MapePlan, PortForward } from "../../../src/plan/plan.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../../../src/plan/settings.ts";
 import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
@@ -60,3 +62,38 @@ export function dsLiteAwayPlan(): DsLitePlan {
 }
 
 export const DS_LITE_CASES = { "ds-lite": dsLiteCasePlan, "ds-lite-away": dsLiteAwayPlan } as const;
+
+/** A fixed-address IPIP line as the provider's sheet gives it: the address, the BR and the interface ID. */
+export function ipipCasePlan(): IpipPlan {
+  const settings = settingsFor("2001:db8:1200:3400::/56", {
+    method: "ipip",
+    forwards: [{ protocol: "tcp", port: 443, toAddress: "192.168.1.10", toPort: 8443 }],
+    ipip: {
+      ...DEFAULT_SETTINGS.ipip,
+      ipv4: "203.0.113.9",
+      br: "2001:db8:ffff::64",
+      interfaceId: "1234:5678:9abc:def0",
+      updateUrl: "https://update.example.net/ipip?user={user}&pass={password}&ip6={ipv6}",
+    },
+  });
+  return ipipPlanWithoutHost(settings, ipipParameters(settings, null)).plan;
+}
+
+/** A routed /29 from HB46PP's ipip entry, rendered away from the router without the gateway. */
+export function ipipBlockPlan(): IpipPlan {
+  const settings = settingsFor("2001:db8:1200:3400::/56", {
+    method: "ipip",
+    gateway: null,
+    tunnelName: "tun1",
+  });
+  const hb46pp = [
+    {
+      ipv6Local: "2001:db8:1200:3400:c6:3364:800:0",
+      ipv6Remote: "2001:db8:ffff::64",
+      ipv4: "198.51.100.8/29",
+    },
+  ];
+  return ipipPlanWithoutHost(settings, ipipParameters(settings, hb46pp)).plan;
+}
+
+export const IPIP_CASES = { ipip: ipipCasePlan, "ipip-block": ipipBlockPlan } as const;

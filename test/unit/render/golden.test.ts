@@ -4,7 +4,7 @@ import { renderTarget } from "../../../src/render/render.ts";
 import { formatRendered, RENDER_TARGETS, type RenderTarget } from "../../../src/render/targets.ts";
 import { assertGolden } from "../../helpers/golden.ts";
 import { applyDiff, lineDiff } from "../../helpers/golden-diff.ts";
-import { CASES, casePlan, DS_LITE_CASES } from "./cases.ts";
+import { CASES, casePlan, DS_LITE_CASES, IPIP_CASES } from "./cases.ts";
 
 const EXTENSION: Record<RenderTarget, string> = {
   vyos: "vyos.txt",
@@ -37,6 +37,19 @@ for (const [name, plan] of Object.entries(DS_LITE_CASES)) {
       assert.deepEqual(rendered.warnings, []);
       // the line away from the router is kept as its difference from the one on it
       const base = name === "ds-lite" ? undefined : `render/ds-lite.${EXTENSION[target]}`;
+      assertGolden(`render/${name}.${EXTENSION[target]}`, formatRendered(rendered), base);
+    });
+  }
+}
+
+// IPIP: a fixed address from the provider's sheet on the router, and a routed block from HB46PP
+// rendered away from it (the gateway placeholder), kept as its difference from the first.
+for (const [name, plan] of Object.entries(IPIP_CASES)) {
+  for (const target of RENDER_TARGETS.filter((t) => t !== "systemd-unit")) {
+    test(`${name}: render --method ipip --target ${target} matches test/golden/render/${name}.${EXTENSION[target]}`, () => {
+      const rendered = renderTarget(target, plan());
+      assert.deepEqual(rendered.warnings, []);
+      const base = name === "ipip" ? undefined : `render/ipip.${EXTENSION[target]}`;
       assertGolden(`render/${name}.${EXTENSION[target]}`, formatRendered(rendered), base);
     });
   }

@@ -7,8 +7,14 @@ import { renderShell } from "../../../src/render/shell.ts";
 import { renderNetworkd } from "../../../src/render/systemd.ts";
 import { renderVyos, VYOS_NFT_PATH } from "../../../src/render/vyos.ts";
 import { isRoot, Netns } from "../../helpers/netns.ts";
+import {
+  renderIpipNetworkd,
+  renderIpipNftables,
+  renderIpipShell,
+  renderIpipVyos,
+} from "../../../src/render/ipip.ts";
 import { renderDsLiteNetworkd, renderDsLiteNftables, renderDsLiteShell } from "../../../src/render/dslite.ts";
-import { CASES, casePlan, DS_LITE_CASES } from "./cases.ts";
+import { CASES, casePlan, DS_LITE_CASES, IPIP_CASES } from "./cases.ts";
 
 // nft -c needs CAP_NET_ADMIN; a namespace of the test's own keeps the check away from this host's ruleset.
 const skip =
@@ -74,6 +80,23 @@ for (const [name, plan] of Object.entries(DS_LITE_CASES)) {
         renderDsLiteNetworkd(plan()).find((f) => f.path.endsWith(".nft"))?.content ?? "",
         "systemd-networkd",
       );
+    },
+  );
+}
+
+for (const [name, plan] of Object.entries(IPIP_CASES)) {
+  test(
+    `${name}: nft -c accepts IPIP's masquerade, forwards and filter table of every target`,
+    { skip },
+    () => {
+      const table = renderIpipNftables(plan());
+      check(table, "nftables");
+      assert.equal(heredoc(renderIpipShell(plan())), table);
+      check(
+        renderIpipNetworkd(plan()).find((f) => f.path.endsWith(".nft"))?.content ?? "",
+        "systemd-networkd",
+      );
+      check(renderIpipVyos(plan()).files.find((f) => f.path === VYOS_NFT_PATH)?.content ?? "", "vyos");
     },
   );
 }

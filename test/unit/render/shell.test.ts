@@ -18,7 +18,9 @@ import {
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { renderShell, shellCommand, shellQuote } from "../../../src/render/shell.ts";
 import { renderDsLiteNftables, renderDsLiteShell } from "../../../src/render/dslite.ts";
-import { CASES, casePlan, dsLiteAwayPlan, dsLiteCasePlan } from "./cases.ts";
+import { renderIpipNftables, renderIpipShell } from "../../../src/render/ipip.ts";
+import { brRoute, ceAddressAdd } from "../../../src/plan/iproute2.ts";
+import { CASES, casePlan, dsLiteAwayPlan, dsLiteCasePlan, ipipBlockPlan, ipipCasePlan } from "./cases.ts";
 
 test("shellQuote gives sh back exactly the word, whatever it holds", () => {
   const word = fc.string({ unit: "binary", maxLength: 40 }).filter((s) => !s.includes("\0"));
@@ -225,4 +227,40 @@ test("DS-Lite rendered away from the router stops before any change until the WA
   assert.equal(r.code, 2);
   assert.match(r.stderr, /replace WAN-IPV6-ADDRESS with the WAN's global IPv6 address first/);
   assert.deepEqual(changes(r.calls), []);
+});
+
+test("IPIP: on a fresh host the script adds the CE address, the BR route, the tunnel with the fixed /32, the route and the masquerade", () => {
+  const plan = ipipCasePlan();
+  const script = renderIpipShell(plan);
+  assert.equal(spawnSync("sh", ["-n"], { input: script, encoding: "utf8" }).status, 0);
+  const r = runScriptWithStubs(script, plan.wan, "absent");
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(changes(r.calls), [
+    [...forwarding(true)],
+    [...ceAddressAdd(plan, true)],
+    [...brRoute("replace", plan.br, plan.gateway, plan.wan)],
+    [...tunnelAdd(plan)],
+    [...linkSet("ipip", ["up"])],
+    [...ipv4Address("add", "203.0.113.9", 32, "ipip")],
+    [...ipv4Default("add", "ipip", 10)],
+    ["nft", "-f", "-"],
+  ]);
+  const nft = renderIpipNftables(plan);
+  assert.equal(r.nftInput, nft + nft);
+  assert.match(nft, /oifname "ipip" ip saddr != 203\.0\.113\.9\/32 snat ip to 203\.0\.113\.9\n/);
+  assert.match(nft, /iifname "ipip" tcp dport 443 dnat ip to 192\.168\.1\.10:8443/);
+  // the account never reaches a rendered file, only the URL's placeholders
+  assert.match(script, /registered through the provider's update URL/);
+  assert.doesNotMatch(script, /\{password\}|pass=/);
+});
+
+test("IPIP rendered away from the router stops before any change until the gateway is filled in; a block keeps its own sources", () => {
+  const plan = ipipBlockPlan();
+  const r = runScriptWithStubs(renderIpipShell(plan), plan.wan, "absent");
+  assert.equal(r.code, 2);
+  assert.deepEqual(changes(r.calls), []);
+  assert.match(
+    renderIpipNftables(plan),
+    /oifname "tun1" ip saddr != 198\.51\.100\.8\/29 snat ip to 198\.51\.100\.8\n/,
+  );
 });

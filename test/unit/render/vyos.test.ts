@@ -15,7 +15,8 @@ import {
   vyosTunnelName,
 } from "../../../src/render/vyos.ts";
 import { renderDsLiteVyos } from "../../../src/render/dslite-vyos.ts";
-import { CASES, casePlan, DS_LITE_CASES } from "./cases.ts";
+import { renderIpipVyos } from "../../../src/render/ipip.ts";
+import { CASES, casePlan, DS_LITE_CASES, IPIP_CASES } from "./cases.ts";
 import { checkSet, loadSchema, VYOS_DATA } from "./vyos-schema.ts";
 
 const DEFINITIONS = ["interfaces_tunnel.xml.in", "interfaces_ethernet.xml.in", "protocols_static.xml.in"];
@@ -259,5 +260,28 @@ for (const [name, plan] of Object.entries(DS_LITE_CASES)) {
       if (placeholder && line.includes("source-address")) assert.notEqual(why, null, line);
       else assert.equal(why, null, line);
     }
+  });
+}
+
+for (const [name, plan] of Object.entries(IPIP_CASES)) {
+  test(`${name}: IPIP's set lines are accepted by VyOS 1.4 and 1.5, and its table is mapectl's nft file`, () => {
+    const rendered = renderIpipVyos(plan());
+    assert.deepEqual(
+      rendered.files.map((f) => f.path),
+      [VYOS_CONFIGURE_FILE, VYOS_NFT_PATH, VYOS_BOOT_SCRIPT],
+    );
+    const script = rendered.files[0]?.content ?? "";
+    const lines = setLines(script);
+    const tun = name === "ipip" ? "tun0" : "tun1";
+    assert.ok(lines.includes(`set interfaces tunnel ${tun} address ${plan().ipv4Address}/32`));
+    assert.ok(lines.includes(`set interfaces ethernet eth1 address ${plan().ceAddress}/128`));
+    assert.ok(lines.includes(`set interfaces tunnel ${tun} parameters ipv6 encaplimit none`));
+    for (const line of [...lines, ...commentedSets(script)]) {
+      const why = checkBoth(line);
+      // the gateway placeholder must be refused by VyOS itself, every other line accepted
+      if (line.includes(GATEWAY_PLACEHOLDER)) assert.notEqual(why, null, line);
+      else assert.equal(why, null, line);
+    }
+    assert.match(rendered.files[1]?.content ?? "", new RegExp(`oifname "${tun}" ip saddr != `));
   });
 }
