@@ -77,6 +77,12 @@ export const INET = {
   iperfPort: 5201,
 } as const;
 
+/** The lab AFTR's ISP-side IPv4 address (lab/aftr.ts translates DS-Lite's flows to it). */
+export const AFTR_IPV4 = "198.51.100.1";
+/** The lab AFTR's IPv6 address (on lo in the br namespace) and the name the lab's DNS gives it. */
+export const AFTR_ADDRESS = "2001:db8:af72::1";
+export const AFTR_NAME = "aftr.ngn.test";
+
 export const DEFAULT_PREFIX = "2404:7a82:4d02:4100::/56";
 
 /** Guest paths (inside the RAM overlay, shared by all namespaces). */

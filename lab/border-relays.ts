@@ -4,7 +4,7 @@ import { formatIpv6, parseIpv6Prefix } from "../src/mape/ipv6.ts";
 import { portSets, type PortRange } from "../src/mape/port-set.ts";
 import { shippedRuleTable } from "../src/rules/shipped.ts";
 import { selectRule } from "../src/rules/table.ts";
-import { BORDER_RELAYS, BR_NS, IPIP_LAB, type BorderRelayId } from "./addresses.ts";
+import { AFTR_IPV4, BORDER_RELAYS, BR_NS, IPIP_LAB, type BorderRelayId } from "./addresses.ts";
 
 /** One CE that a BR serves: what the BR accepts from it and where it sends its replies. */
 export interface ServedCe {
@@ -190,6 +190,8 @@ export function brRuleset(served: readonly ServedCe[], options: BrOptions): stri
     "    meta nfproto != ipv4 return",
     // the fixed-IPv4 IPIP line's block is routed to its own BR's tunnel (lab/ipip-provider.ts)
     `    ip daddr ${IPIP_LAB.ipv4Block} return`,
+    // the AFTR's translated flows (lab/aftr.ts) find their softwire by their own mark
+    `    ip daddr ${AFTR_IPV4} return`,
     "    meta l4proto { tcp, udp } meta mark set ip daddr . th dport map @ports_to_ce",
     "    icmp type echo-reply meta mark set ip daddr . icmp id map @echo_to_ce",
     "    meta mark 0 counter name no_ce drop",

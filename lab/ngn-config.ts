@@ -1,5 +1,5 @@
 import { formatIpv6Prefix, parseIpv6Prefix } from "../src/mape/ipv6.ts";
-import { NGN } from "./addresses.ts";
+import { AFTR_ADDRESS, AFTR_NAME, NGN } from "./addresses.ts";
 import { labV6migAnswer } from "./v6mig-answers.ts";
 
 /** Kea serves the delegated /56 (DHCPv6-PD) on the line, with the NGN's resolver. */
@@ -73,6 +73,8 @@ export function unboundConfig(dir: string, txt: string | null): string {
   lines.push(
     '  local-zone: "ngn.test." static',
     `  local-data: "${NGN.provisioningHost}. 300 IN AAAA ${NGN.provisioningAddress}"`,
+    // the lab AFTR's name (lab/aftr.ts), as a DS-Lite line's HB46PP answer gives it
+    `  local-data: "${AFTR_NAME}. 60 IN AAAA ${AFTR_ADDRESS}"`,
     "remote-control:",
     "  control-enable: no",
   );

@@ -1,6 +1,7 @@
 import { resetCe } from "../ce-reset.ts";
 import type { Lab } from "../lab.ts";
 import { demo } from "./demo.ts";
+import { dsLite } from "./ds-lite.ts";
 import { ipip } from "./ipip.ts";
 import { reference } from "./reference.ts";
 import { router } from "./router.ts";
@@ -9,7 +10,7 @@ import { vyos } from "./vyos.ts";
 import { wrongBr } from "./wrong-br.ts";
 
 /** The scenarios `mapectl lab list` names and `mapectl lab run` runs. */
-export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr, vyos, router, ipip];
+export const SCENARIOS: readonly Scenario[] = [demo, reference, wrongBr, vyos, router, dsLite, ipip];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -5,6 +5,7 @@ import { dsLitePlanOnHost } from "../plan/desired-dslite.ts";
 import { ipipPlanOnHost } from "../plan/desired-ipip.ts";
 import { isDsLitePlan, type Plan } from "../plan/method.ts";
 import type { HostState } from "../plan/observed.ts";
+import { planParts } from "../plan/plan-parts.ts";
 import type { AppliedState } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
 import { DsLiteError, type AftrParameters } from "../provision/dslite.ts";
@@ -47,6 +48,11 @@ async function aftrAddress(
   }
 }
 
+function ceOf(previous: AppliedState | null): string[] {
+  const address = previous === null ? null : planParts(previous.plan).wanAddress;
+  return address === null ? [] : [address];
+}
+
 /** verify + generate for the line's method: MAP-E from its parameters, DS-Lite from its AFTR. */
 export async function planForLine(
   settings: Settings,
@@ -72,7 +78,8 @@ export async function planForLine(
   }
   const { aftr, stale } = await aftrAddress(resolution.dsLite, settings.resolvers, previous, resolveName);
   return {
-    plan: dsLitePlanOnHost(settings, context, host, aftr),
+    // the previous plan's CE address is mapectl's own, never the WAN's: not a B4 source
+    plan: dsLitePlanOnHost(settings, context, host, aftr, ceOf(previous)),
     prefixFrom: `${formatIpv6Prefix(context.prefix)} from ${context.prefixFrom}`,
     source: aftr.from,
     stale,

@@ -4,6 +4,7 @@ import { resolveFromSettings } from "../plan/desired.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { ResolvedParameters } from "../provision/parameters.ts";
 import { DEFAULT_IDENTITY, type CeIdentity } from "../provision/hb46pp.ts";
+import { claimedMethods } from "../provision/hb46pp-request.ts";
 import { HB46PP_RETRY, retryDelayMs, type RetryWindow } from "../provision/hb46pp-flow.ts";
 import { DEFAULT_ORDER, provision, type ProvisionResult, type SourceReport } from "../provision/provision.ts";
 import { fileMemoryStore, type Hb46ppMemory, type Hb46ppMemoryStore } from "../host/hb46pp-state.ts";
@@ -82,7 +83,12 @@ export function sourceOrder(settings: Settings): ParameterSource[] {
 
 /** The CE identity HB46PP sends: the configuration's [hb46pp] over mapectl's defaults. */
 export function settingsIdentity(settings: Settings, token: string | null): CeIdentity {
-  return { ...DEFAULT_IDENTITY, ...settings.hb46pp, ...(token === null ? {} : { token }) };
+  return {
+    ...DEFAULT_IDENTITY,
+    capability: claimedMethods(settings.method),
+    ...settings.hb46pp,
+    ...(token === null ? {} : { token }),
+  };
 }
 
 /** The memory after a query: the server's new token, and the run of empty orders. */

@@ -65,6 +65,7 @@ const dsLitePlan = z.looseObject({
   b4Address: text,
   b4PrefixLength: whole,
   aftrIpv4: text,
+  addsSource: z.optional(z.boolean()),
 });
 
 const ipipPlan = z.looseObject({

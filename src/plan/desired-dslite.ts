@@ -1,15 +1,10 @@
 import { isMapeError } from "../mape/errors.ts";
-import type { Ipv6Prefix } from "../mape/ipv6.ts";
+import { formatIpv6, type Ipv6Prefix } from "../mape/ipv6.ts";
 import { aftrFromTables, aftrWithoutNetwork, type AftrParameters } from "../provision/dslite.ts";
 import type { AftrNameTable } from "../rules/aftr-names.ts";
 import type { NotMapePrefix, RuleTable } from "../rules/table.ts";
-import {
-  GATEWAY_PLACEHOLDER,
-  HostNotReady,
-  isGlobal,
-  resolveFromSettings,
-  type PlanContext,
-} from "./desired.ts";
+import { sameIpv6 } from "./host-match.ts";
+import { GATEWAY_PLACEHOLDER, isGlobal, resolveFromSettings, type PlanContext } from "./desired.ts";
 import {
   buildDsLitePlan,
   DS_LITE_TUNNEL_NAME,
@@ -58,8 +53,15 @@ export function methodWithoutNetwork(
   }
 }
 
-/** The WAN's own stable global IPv6 address: the B4's tunnel source (RFC 6333 §5.3). */
-export function detectWanAddress(host: HostState, wan: string): string | null {
+/**
+ * The WAN's own stable global IPv6 address: the B4's tunnel source (RFC 6333 §5.3). `exclude`: the
+ * /128s mapectl puts there itself (MAP-E's CE address, the B4 source below), never the WAN's own.
+ */
+export function detectWanAddress(
+  host: HostState,
+  wan: string,
+  exclude: readonly string[] = [],
+): string | null {
   const usable = host.addresses.filter(
     (a) =>
       a.family === 6 &&
@@ -68,9 +70,24 @@ export function detectWanAddress(host: HostState, wan: string): string | null {
       !a.temporary &&
       !a.deprecated &&
       !a.tentative &&
-      !a.dadFailed,
+      !a.dadFailed &&
+      !exclude.some((x) => sameIpv6(x, a.address)),
   );
   return usable[0]?.address ?? null;
+}
+
+/** The interface ID of the B4 source mapectl adds on a line that gives the WAN no address. */
+const B4_SOURCE_IID = 0xb4n;
+
+/**
+ * On a line that only delegates a prefix (DHCPv6-PD, no address for the WAN: FLET'S with a PD),
+ * the B4's source is an address of the delegated prefix that mapectl puts on the WAN as a /128:
+ * the tunnel needs its source on its own link device. It is the prefix's last /64 (the one a LAN
+ * is least likely to use), interface ID ::b4.
+ */
+export function b4SourceFromPrefix(prefix: Ipv6Prefix): string {
+  const subnets = prefix.length >= 64 ? 0n : (1n << BigInt(64 - prefix.length)) - 1n;
+  return formatIpv6(prefix.value | (subnets << 64n) | B4_SOURCE_IID);
 }
 
 type ResolvedAftr = AftrParameters & { readonly address: string };
@@ -99,15 +116,12 @@ export function dsLitePlanOnHost(
   context: PlanContext,
   host: HostState,
   aftr: ResolvedAftr,
+  exclude: readonly string[] = [],
 ): DsLitePlan {
-  const local = detectWanAddress(host, context.wan);
-  if (local === null) {
-    throw new HostNotReady(
-      "address",
-      `no global IPv6 address on ${context.wan} yet (DS-Lite's tunnel leaves from it): check the WAN's router advertisements or DHCPv6`,
-    );
-  }
-  return fromSettings(settings, { wan: context.wan, gateway: context.gateway, local }, aftr);
+  const added = b4SourceFromPrefix(context.prefix);
+  const own = detectWanAddress(host, context.wan, [...exclude, added]);
+  const where = { wan: context.wan, gateway: context.gateway, local: own ?? added };
+  return { ...fromSettings(settings, where, aftr), addsSource: own === null };
 }
 
 /**

@@ -36,6 +36,11 @@ export interface DsLitePlan extends TunnelPlanBase {
   readonly b4Address: string;
   readonly b4PrefixLength: number;
   readonly aftrIpv4: string;
+  /**
+   * True when the tunnel's source is a /128 of the delegated prefix that mapectl adds to the WAN (a
+   * line that gives the WAN no address); false or absent: the WAN's own address.
+   */
+  readonly addsSource?: boolean;
 }
 
 export type DsLitePlanInput = Pick<

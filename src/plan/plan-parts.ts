@@ -8,7 +8,7 @@ import { isDsLitePlan, isIpipPlan, type Plan } from "./method.ts";
 export interface PlanParts {
   /**
    * The /128 mapectl adds to the WAN as the tunnel's source (MAP-E's CE address); null when the
-   * tunnel leaves from an address the WAN already has (DS-Lite's B4 uses the WAN's own).
+   * tunnel leaves from an address the WAN already has (DS-Lite's B4 on a WAN with its own address).
    */
   readonly wanAddress: string | null;
   /**
@@ -27,7 +27,7 @@ export interface PlanParts {
 export function planParts(plan: Plan): PlanParts {
   if (isDsLitePlan(plan)) {
     return {
-      wanAddress: null,
+      wanAddress: plan.addsSource === true ? plan.tunnel.local : null,
       pinnedRemote: null,
       tunnelIpv4: { address: plan.b4Address, prefixLength: plan.b4PrefixLength },
       table: "MSS clamp and inbound filter table (no NAT: the AFTR translates)",

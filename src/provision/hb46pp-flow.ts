@@ -3,7 +3,7 @@ import { redirectTarget } from "./hb46pp-redirect.ts";
 import {
   HB46PP_NAME,
   hb46ppVerdict,
-  IMPLEMENTED_METHODS,
+  DEFAULT_CLAIM,
   parseHb46ppReply,
   parseTxtRecords,
   redactUrl,
@@ -253,7 +253,7 @@ function interpret(
   const { reply, verdict } = done;
   if (reply === null || verdict === null) throw new Error("interpret needs a reply");
   const who = reply.serviceName ?? reply.enablerName ?? "the provisioning server";
-  const capability = (options.identity.capability ?? IMPLEMENTED_METHODS).join(",");
+  const capability = (options.identity.capability ?? DEFAULT_CLAIM).join(",");
   switch (verdict.kind) {
     case "no-service":
       if (options.emptyOrderConfirmed === true) {
@@ -340,7 +340,7 @@ export async function queryHb46pp(io: Hb46ppIo, options: Hb46ppQueryOptions): Pr
   warnings.push(...reply.warnings);
   if (reply.mapE?.mesh === true)
     warnings.push("map_e.mesh is 1: this CE does not do mesh; traffic to other CEs goes through the BR");
-  const verdict = hb46ppVerdict(reply, options.identity.capability ?? IMPLEMENTED_METHODS);
+  const verdict = hb46ppVerdict(reply, options.identity.capability ?? DEFAULT_CLAIM);
   return interpret(
     { ...reached, httpStatus: fetched.status, reply, verdict, retry: ttlWindow(reply.ttl) },
     options,

@@ -120,11 +120,26 @@ export const DEFAULT_IDENTITY: CeIdentity = {
 export type Hb46ppMethod = "map_e" | "dslite" | "ipip" | "map_t" | "lw4o6" | "464xlat";
 
 /**
- * The methods this CE can run, and so the only ones it claims: servers choose by `capability`, and a
- * method claimed but not run reads as "no service" on lines that offer only it. Each method
- * implementation adds its name here (DS-Lite will).
+ * The methods this CE can run: servers choose by `capability`, and a method claimed but not run
+ * reads as "no service" on lines that offer only it. What a CE claims is narrowed to the method the
+ * user chose (claimedMethods).
  */
-export const IMPLEMENTED_METHODS: readonly Hb46ppMethod[] = ["map_e", "ipip"];
+export const IMPLEMENTED_METHODS: readonly Hb46ppMethod[] = ["map_e", "dslite", "ipip"];
+
+/** What a CE claims when its identity names no capability: MAP-E, the default method's. */
+export const DEFAULT_CLAIM: readonly Hb46ppMethod[] = ["map_e"];
+
+/**
+ * What the CE claims for the user's method: only MAP-E for map-e (so a server that prefers DS-Lite
+ * or a fixed address still answers MAP-E where it has it, as before those methods existed), only
+ * that method for ds-lite or ipip, and every implemented method for auto, in the server's hands.
+ */
+export function claimedMethods(method: "auto" | "map-e" | "ds-lite" | "ipip"): readonly Hb46ppMethod[] {
+  if (method === "map-e") return DEFAULT_CLAIM;
+  if (method === "ds-lite") return ["dslite"];
+  if (method === "ipip") return ["ipip"];
+  return IMPLEMENTED_METHODS;
+}
 
 export function checkIdentity(identity: CeIdentity): string | null {
   if (!/^[0-9A-Fa-f]{6}(-[0-9A-Za-z_]{1,24})?$/.test(identity.vendorId)) {
@@ -163,7 +178,7 @@ export function requestUrl(serverUrl: string, identity: CeIdentity): string {
   url.searchParams.append("vendorid", identity.vendorId);
   url.searchParams.append("product", identity.product);
   url.searchParams.append("version", identity.version);
-  url.searchParams.append("capability", (identity.capability ?? IMPLEMENTED_METHODS).join(","));
+  url.searchParams.append("capability", (identity.capability ?? DEFAULT_CLAIM).join(","));
   if (identity.token !== undefined) url.searchParams.append("token", identity.token);
   if (identity.user !== undefined && identity.pass !== undefined) {
     url.searchParams.append("user", identity.user);

@@ -5,7 +5,7 @@ import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../mape/ipv6.ts";
 import { makeRule, type MapRule } from "../mape/rule.ts";
 import { validateRuleFromSource } from "../rules/source-checks.ts";
 import { DecodeError } from "./errors.ts";
-import { IMPLEMENTED_METHODS, isToken } from "./hb46pp-request.ts";
+import { DEFAULT_CLAIM, isToken } from "./hb46pp-request.ts";
 
 /**
  * HB46PP (v6pc/v6mig-prov spec.md 1.1, "IPv6マイグレーション技術の国内標準プロビジョニング方式"):
@@ -267,7 +267,7 @@ function describeMethods(reply: Hb46ppReply, methods: readonly string[]): string
 
 export function hb46ppVerdict(
   reply: Hb46ppReply,
-  capability: readonly string[] = IMPLEMENTED_METHODS,
+  capability: readonly string[] = DEFAULT_CLAIM,
 ): Hb46ppVerdict {
   if (reply.order.length === 0) return { kind: "no-service" };
   const at = reply.order.indexOf("map_e");

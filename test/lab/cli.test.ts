@@ -33,7 +33,7 @@ function mapectl(
 }
 
 test(
-  "mapectl lab list --json names demo, reference, wrong-br, vyos, router and ipip",
+  "mapectl lab list --json names demo, reference, wrong-br, vyos, router, ds-lite and ipip",
   { skip: existsSync(bundle) ? false : "no bundle" },
   async () => {
     const r = await mapectl(["lab", "list", "--json"]);
@@ -42,7 +42,7 @@ test(
     assert.equal(doc.schemaVersion, 1);
     assert.deepEqual(
       doc.scenarios.map((s) => s.name),
-      ["demo", "reference", "wrong-br", "vyos", "router", "ipip"],
+      ["demo", "reference", "wrong-br", "vyos", "router", "ds-lite", "ipip"],
     );
   },
 );

@@ -3,12 +3,13 @@ import { test } from "node:test";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import { parseConfig } from "../../../src/plan/config.ts";
 import {
+  b4SourceFromPrefix,
   detectWanAddress,
   dsLitePlanOnHost,
   dsLitePlanWithoutHost,
   methodWithoutNetwork,
 } from "../../../src/plan/desired-dslite.ts";
-import { HostNotReady, planWithoutHost } from "../../../src/plan/desired.ts";
+import { planWithoutHost } from "../../../src/plan/desired.ts";
 import { MapectlError } from "../../../src/base/mapectl-error.ts";
 import { WAN_ADDRESS_PLACEHOLDER } from "../../../src/plan/dslite-plan.ts";
 import { isDsLitePlan, planMethod, unsupportedMethod } from "../../../src/plan/method.ts";
@@ -92,8 +93,18 @@ test("the DS-Lite plan: tunnel from the WAN's address to the AFTR, B4 192.0.0.2/
   assert.equal(plan.b4PrefixLength, 29);
   assert.equal(plan.aftr.name, "gw.transix.jp");
   assert.equal("portSets" in plan, false);
+  assert.equal(plan.addsSource, false);
+  // a PD-only line gives the WAN no address: the source is the prefix's last /64, ::b4, added by mapectl
   const bare = freshHost({ addresses: [] });
-  assert.throws(() => dsLitePlanOnHost(settings(), context, bare, AFTR), HostNotReady);
+  const added = dsLitePlanOnHost(settings(), context, bare, AFTR);
+  assert.equal(added.tunnel.local, "2404:8e00:12:34ff::b4");
+  assert.equal(added.addsSource, true);
+  // and stays so once it is there (it is mapectl's, not the WAN's own), as does a MAP-E CE address
+  const after = freshHost({ addresses: [address("2404:8e00:12:34ff::b4", { prefixLength: 128 })] });
+  assert.equal(dsLitePlanOnHost(settings(), context, after, AFTR).addsSource, true);
+  const ce = freshHost({ addresses: [address("2404:8e00:12:3400:1::1", { prefixLength: 128 })] });
+  assert.equal(dsLitePlanOnHost(settings(), context, ce, AFTR, ["2404:8e00:12:3400:1::1"]).addsSource, true);
+  assert.equal(b4SourceFromPrefix(parseIpv6Prefix("2001:db8:1:2::/64")), "2001:db8:1:2::b4");
 });
 
 test("away from the router the WAN address is a placeholder; forwards and bad names are refused", () => {

@@ -133,3 +133,15 @@ test("a DS-Lite state file round-trips; one missing the B4 address is refused wi
   assert.ok(older.ok);
   assert.equal(older.state.plan.method, undefined);
 });
+
+test("a B4 source mapectl adds (a PD-only line) goes on the WAN before the tunnel and comes off with down", () => {
+  const plan: DsLitePlan = { ...dsLite(), addsSource: true };
+  const { actions } = up(plan, null);
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["ce-address", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default", "nat"],
+  );
+  assert.equal(actions[0]?.apply.argv.join(" "), `ip -6 addr add ${WAN_ADDRESS}/128 dev wan0`);
+  const down = reconcileDown(stateOf(plan), hostAfterUp(plan)).map((a) => a.apply.argv.join(" "));
+  assert.ok(down.includes(`ip -6 addr del ${WAN_ADDRESS}/128 dev wan0`), down.join("; "));
+});

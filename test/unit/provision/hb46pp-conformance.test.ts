@@ -14,6 +14,7 @@ import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import { parseConfig } from "../../../src/plan/config.ts";
 import { DEFAULT_SETTINGS } from "../../../src/plan/settings.ts";
 import { DEFAULT_IDENTITY, IMPLEMENTED_METHODS, redactUrl } from "../../../src/provision/hb46pp.ts";
+import { claimedMethods } from "../../../src/provision/hb46pp-request.ts";
 import { HB46PP_RETRY, queryHb46pp, type RetryWindow } from "../../../src/provision/hb46pp-flow.ts";
 import { provision, provisionJson } from "../../../src/provision/provision.ts";
 import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
@@ -38,8 +39,12 @@ function base(order: ("hb46pp" | "tables")[] = ["hb46pp", "tables"]) {
   return { prefix: PREFIX, order, table: shippedRuleTable(), notMape: shippedNotMape() };
 }
 
-test("capability is exactly the implemented methods: map_e and ipip", async () => {
-  assert.deepEqual(IMPLEMENTED_METHODS, ["map_e", "ipip"]);
+test("capability: the implemented methods are map_e, dslite and ipip; a CE claims map_e unless told", async () => {
+  assert.deepEqual(IMPLEMENTED_METHODS, ["map_e", "dslite", "ipip"]);
+  assert.deepEqual(claimedMethods("map-e"), ["map_e"]);
+  assert.deepEqual(claimedMethods("ds-lite"), ["dslite"]);
+  assert.deepEqual(claimedMethods("ipip"), ["ipip"]);
+  assert.deepEqual(claimedMethods("auto"), ["map_e", "dslite", "ipip"]);
   const io = fakeHb46pp(txt(TXT), { "/config": ok(BIGLOBE_REPLY) });
   await queryHb46pp(io, { identity: DEFAULT_IDENTITY });
   const url = new URL(io.requests[0]?.url ?? "");
@@ -226,6 +231,8 @@ test("[hb46pp] in the configuration: identity and account, validated without ech
     vendorId: "acde48-lab",
     product: "mapectl",
     version: "1_2",
+    // the default method (map-e) claims MAP-E only
+    capability: ["map_e"],
     user: "u",
     pass: "p",
     token: TOKEN,

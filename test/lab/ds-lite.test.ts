@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { NGN, NS } from "../../lab/addresses.ts";
+import { AFTR, aftrCounters, labDsLiteAnswer, loadAftr } from "../../lab/aftr.ts";
+import { resetCe } from "../../lab/ce-reset.ts";
+import { runScenario } from "../../lab/scenarios/index.ts";
+import { dsLite } from "../../lab/scenarios/ds-lite.ts";
+import { pingFromLan } from "../../lab/scenarios/probes.ts";
+import { startWatch } from "../../lab/traffic.ts";
+import { waitFor } from "../../lab/wait.ts";
+import { useLab } from "../helpers/lab.ts";
+import { hb46ppAnswer, TTL } from "../helpers/watch-lab.ts";
+
+// DS-Lite (RFC 6333) on a real kernel, one boot for the file: the B4 that `up` builds carries IPv4
+// from the LAN and the router through the lab's AFTR, and the daemon follows a line whose HB46PP
+// answer changes from MAP-E to DS-Lite and back with no command typed.
+const { skip, lab: booted } = useLab({ needsBundle: true });
+
+test(
+  "mapectl lab run ds-lite: up to the AFTR by its name, traffic from LAN and router, status, down",
+  { skip },
+  async () => {
+    const report = await runScenario(booted(), dsLite);
+    const failed = report.checks.filter((c) => !c.passed);
+    assert.deepEqual(failed, [], JSON.stringify(report.checks, null, 2));
+  },
+);
+
+interface Status {
+  method: string | null;
+  inSync: boolean;
+  plan: { tunnel: { name: string; local: string } } | null;
+}
+
+async function status(): Promise<Status> {
+  const r = await booted().mapectl(NS.ce, ["status", "--json"], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Status;
+}
+
+/** Waits until the applied plan is `method` and in sync; returns its status. */
+async function applied(method: string, log: () => Promise<string[]>): Promise<Status> {
+  try {
+    return await waitFor(`the daemon to apply ${method}`, 90_000, async () => {
+      const s = await status();
+      return s.method === method && s.inSync ? s : null;
+    });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; daemon:\n${(await log()).slice(-15).join("\n")}`, {
+      cause: err,
+    });
+  }
+}
+
+test(
+  "the daemon follows a line whose HB46PP answer changes from MAP-E to DS-Lite and back",
+  { skip },
+  async () => {
+    const l = booted();
+    await resetCe(l.guest);
+    await l.isp.setProvisioning(hb46ppAnswer(l.prefix));
+    await loadAftr(l, [{ prefix: l.prefix, b4: null }]);
+    const watch = await startWatch(l, ["--method", "auto", "--source", "hb46pp", "--resolver", NGN.dns]);
+    try {
+      await applied("map-e", () => watch.log());
+      assert.ok((await pingFromLan(l)).ok, "IPv4 through MAP-E first");
+      // the network changes its answer; nobody touches the router
+      await l.isp.setProvisioning({ ...labDsLiteAnswer(), ttl: TTL });
+      const ds = await applied("ds-lite", () => watch.log());
+      assert.ok((await watch.log()).some((line) => /method changed: MAP-E → DS-Lite/.test(line)));
+      const links = await l.run(NS.ce, ["ip", "-br", "link", "show"]);
+      assert.doesNotMatch(links, /^mape\b/m, "the MAP-E tunnel is gone");
+      assert.doesNotMatch(
+        await l.run(NS.ce, ["ip", "-6", "route", "show", "proto", "77"]),
+        /\S/,
+        "no BR route left",
+      );
+      // the ISP registers the line's B4 (its softwire source) with the AFTR
+      await loadAftr(l, [{ prefix: l.prefix, b4: ds.plan?.tunnel.local ?? "" }]);
+      const ping = await pingFromLan(l);
+      assert.ok(ping.ok, `IPv4 through the AFTR after the switch: ${ping.detail}`);
+      assert.ok(((await aftrCounters(l)).aftr_nat ?? 0) > 0, "the AFTR translated the LAN's ping");
+      await l.isp.setProvisioning(hb46ppAnswer(l.prefix));
+      await applied("map-e", () => watch.log());
+      assert.doesNotMatch(
+        await l.run(NS.ce, ["ip", "-br", "link", "show"]),
+        /^dslite\b/m,
+        "the softwire is gone",
+      );
+      assert.doesNotMatch(
+        await l.run(NS.ce, ["ip", "-6", "addr", "show"]),
+        /::b4\//,
+        "the B4 source is gone",
+      );
+      assert.ok((await pingFromLan(l)).ok, "IPv4 through MAP-E again");
+    } finally {
+      await watch.stop();
+      await l.mapectl(NS.ce, ["down"], { timeoutMs: 60_000 });
+      await l.isp.setProvisioning(null);
+    }
+  },
+);
+
+test("the AFTR drops a softwire from a line it does not serve, and counts it", { skip }, async () => {
+  const l = booted();
+  await loadAftr(l, [{ prefix: "2001:db8:dead::/56", b4: null }]);
+  await resetCe(l.guest);
+  await l.isp.setProvisioning(labDsLiteAnswer());
+  try {
+    const up = await l.mapectl(
+      NS.ce,
+      [
+        "up",
+        "--wan",
+        "wan0",
+        "--lan",
+        "lan0",
+        "--method",
+        "ds-lite",
+        "--source",
+        "hb46pp",
+        "--resolver",
+        NGN.dns,
+        "--json",
+      ],
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(up.code, 0, up.stderr);
+    const ping = await pingFromLan(l, undefined, 2);
+    assert.equal(ping.ok, false, "no IPv4 for an unregistered B4");
+    assert.ok(((await aftrCounters(l)).aftr_unknown_b4 ?? 0) >= 2, JSON.stringify(await aftrCounters(l)));
+    assert.equal(
+      AFTR.address,
+      (JSON.parse(up.stdout) as { plan: { tunnel: { remote: string } } }).plan.tunnel.remote,
+    );
+  } finally {
+    await l.mapectl(NS.ce, ["down"], { timeoutMs: 60_000 });
+    await l.isp.setProvisioning(null);
+  }
+});
