@@ -35,7 +35,7 @@ test("DS-Lite on a fresh router: tunnel from the WAN's own address, B4 192.0.0.2
   const { actions, adopted } = up(plan, null);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["tunnel", "tunnel-up", "ipv4-address", "ipv4-default", "nat"],
+    ["tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
   );
   const byId = Object.fromEntries(actions.map((a) => [a.id, a]));
   const tunnel = byId["tunnel"]?.apply.argv.join(" ") ?? "";
@@ -63,10 +63,11 @@ test("DS-Lite already up as planned: nothing to do; a new AFTR address changes t
   const moved = up(dsLite({ aftr: "2001:db8:a::2" }), plan).actions;
   assert.deepEqual(
     moved.map((a) => a.id),
-    ["tunnel", "nat"],
+    ["nat", "tunnel"],
   );
-  assert.ok(moved[0]?.apply.argv.includes("2001:db8:a::2"));
-  assert.ok(moved[0]?.undo?.argv.includes("2001:db8:a::1"));
+  const tunnel = moved.find((a) => a.id === "tunnel");
+  assert.ok(tunnel?.apply.argv.includes("2001:db8:a::2"));
+  assert.ok(tunnel?.undo?.argv.includes("2001:db8:a::1"));
 });
 
 test("MAP-E → DS-Lite: the old tunnel, BR route and CE address go, and nothing of the user's", () => {
@@ -80,8 +81,8 @@ test("MAP-E → DS-Lite: the old tunnel, BR route and CE address go, and nothing
       "tunnel",
       "tunnel-up",
       "ipv4-address",
-      "ipv4-default",
       "nat",
+      "ipv4-default",
       "old-ce-address",
     ],
   );
@@ -99,7 +100,7 @@ test("DS-Lite → MAP-E with the same tunnel name: changed in place, the B4 addr
   const { actions } = up(planFor(USER_PREFIX), before);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["ce-address", "br-route", "tunnel", "ipv4-address", "nat", "old-ipv4-address"],
+    ["ce-address", "br-route", "ipv4-address", "nat", "tunnel", "old-ipv4-address"],
   );
   assert.equal(
     actions.find((a) => a.id === "old-ipv4-address")?.apply.argv.join(" "),
@@ -139,7 +140,7 @@ test("a B4 source mapectl adds (a PD-only line) goes on the WAN before the tunne
   const { actions } = up(plan, null);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["ce-address", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default", "nat"],
+    ["ce-address", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
   );
   assert.equal(actions[0]?.apply.argv.join(" "), `ip -6 addr add ${WAN_ADDRESS}/128 dev wan0`);
   const down = reconcileDown(stateOf(plan), hostAfterUp(plan)).map((a) => a.apply.argv.join(" "));

@@ -48,7 +48,7 @@ test("capability: the implemented methods are map_e, dslite and ipip; a CE claim
   const io = fakeHb46pp(txt(TXT), { "/config": ok(BIGLOBE_REPLY) });
   await queryHb46pp(io, { identity: DEFAULT_IDENTITY });
   const url = new URL(io.requests[0]?.url ?? "");
-  assert.equal(url.searchParams.getAll("capability").join(";"), "map_e,ipip");
+  assert.equal(url.searchParams.getAll("capability").join(";"), "map_e");
 });
 
 test("the waits land inside the spec's windows, spread out, with a fake clock and seeded random", async () => {

@@ -26,7 +26,7 @@ test("TXT → GET with the CE's parameters → MAP-E, with the TTL as the next q
   assert.equal(url.searchParams.get("product"), "mapectl");
   assert.equal(url.searchParams.get("version"), "0_1");
   // only what this CE can run: MAP-E
-  assert.equal(url.searchParams.get("capability"), "map_e,ipip");
+  assert.equal(url.searchParams.get("capability"), "map_e");
 });
 
 test("no TTL in the answer: ask again in 20–24 h", async () => {
@@ -67,7 +67,7 @@ test("307 is followed, relative or absolute, keeping the CE's parameters", async
     "/config": status(307, "/v2/config"),
     "/v2/config": status(
       307,
-      "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e%2Cipip",
+      "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e",
     ),
     "/final": ok(BIGLOBE_REPLY),
   });
@@ -76,10 +76,10 @@ test("307 is followed, relative or absolute, keeping the CE's parameters", async
   assert.equal(out.urls.length, 3);
   const second = new URL(out.urls[1] ?? "");
   assert.equal(second.href.split("?")[0], "https://prov.example.jp/v2/config");
-  assert.equal(second.searchParams.get("capability"), "map_e,ipip");
+  assert.equal(second.searchParams.get("capability"), "map_e");
   assert.equal(
     out.urls[2],
-    "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e%2Cipip",
+    "https://other.example.jp/final?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=0_00&capability=map_e",
   );
   assert.ok(io.requests.every((r) => r.verify));
 });
@@ -199,7 +199,7 @@ test("a DS-Lite-only answer to a CE that claimed only map_e is reported, not a r
   assert.equal(ds.disableMapE, false);
   assert.equal(
     ds.message,
-    "transix provisions DS-Lite (AFTR 2404:8e00::feed:101), which this CE did not claim (capability=map_e,ipip) and cannot run; not taken as a refusal of MAP-E",
+    "transix provisions DS-Lite (AFTR 2404:8e00::feed:101), which this CE did not claim (capability=map_e) and cannot run; not taken as a refusal of MAP-E",
   );
   // a CE that claimed dslite (when it can run it) has been told its line is DS-Lite
   const claimed = await queryHb46pp(

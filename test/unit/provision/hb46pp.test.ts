@@ -75,7 +75,7 @@ test("the GET carries vendorid, product, version and capability, after the serve
   const url = requestUrl("https://vne.example.jp/rule.cgi?x=1", { ...DEFAULT_IDENTITY });
   assert.equal(
     url,
-    "https://vne.example.jp/rule.cgi?x=1&vendorid=acde48-mapectl&product=mapectl&version=0_1&capability=map_e%2Cipip",
+    "https://vne.example.jp/rule.cgi?x=1&vendorid=acde48-mapectl&product=mapectl&version=0_1&capability=map_e",
   );
   const token = "a".repeat(64);
   assert.match(requestUrl("https://x/", { ...DEFAULT_IDENTITY, token }), new RegExp(`&token=${token}$`));
@@ -198,7 +198,7 @@ test("bodies that are not the spec's JSON name the field", () => {
 test("verdicts: empty order is no service; DS-Lite and IPIP are reported as such", () => {
   assert.deepEqual(hb46ppVerdict(parseHb46ppReply('{"order":[],"ttl":3600}')), { kind: "no-service" });
   const ds = hb46ppVerdict(parseHb46ppReply('{"order":["dslite"],"dslite":{"aftr":"gw.transix.jp"}}'));
-  // not claimed by this CE (capability map_e, ipip): says nothing of MAP-E
+  // not claimed by this CE (capability map_e): says nothing of MAP-E
   assert.deepEqual(ds, {
     kind: "unclaimed",
     methods: ["dslite"],
