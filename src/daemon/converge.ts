@@ -221,24 +221,8 @@ export async function converge(
     : null;
   const { actions } = firstRound;
   const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
-  if (options.dryRun) {
-    const refused = check === null ? null : await check;
-    if (refused !== null) throw refused;
-    return {
-      plan,
-      source,
-      prefixFrom,
-      actions: [
-        ...(early === null ? [] : [early]),
-        // the early removal already stands for it (a dry run leaves the host as it was)
-        ...actions.filter((a) => early === null || a.id !== "old-ce-address"),
-      ],
-      changed: false,
-      flushed: null,
-      stale: null,
-      vyosDrift: drift,
-    };
-  }
+  if (options.dryRun)
+    return dryRunResult({ plan, source, prefixFrom, vyosDrift: drift }, early, actions, check);
   const first = check === null ? runner : holdLoadForCheck(runner, check, nftScript);
   // The old address's flows end as soon as the new NAT is loaded, before the tunnel moves to the
   // new CE address: no flow NATed to the old address may leave from the new one (the BR would drop
@@ -304,6 +288,31 @@ async function chooseTarget(
   if (first.check === null || settings.allocator !== "auto" || !folds || (await first.check) === null)
     return first;
   return target({ ...settings, allocator: "round-robin" });
+}
+
+/** What a dry run reports: the table checked, nothing applied, the host left as it was. */
+async function dryRunResult(
+  head: Pick<ConvergeResult, "plan" | "source" | "prefixFrom" | "vyosDrift">,
+  early: Action | null,
+  actions: readonly Action[],
+  check: Promise<Error | null> | null,
+): Promise<ConvergeResult> {
+  const refused = check === null ? null : await check;
+  if (refused !== null) throw refused;
+  return {
+    plan: head.plan,
+    source: head.source,
+    prefixFrom: head.prefixFrom,
+    actions: [
+      ...(early === null ? [] : [early]),
+      // the early removal already stands for it (a dry run leaves the host as it was)
+      ...actions.filter((a) => early === null || a.id !== "old-ce-address"),
+    ],
+    changed: false,
+    flushed: null,
+    stale: null,
+    vyosDrift: head.vyosDrift,
+  };
 }
 
 /** A runner that holds `nft -f` of this script until the concurrent `nft -c` check has passed. */

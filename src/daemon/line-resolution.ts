@@ -1,5 +1,4 @@
 import type { Ipv6Prefix } from "../mape/ipv6.ts";
-import { MapectlError } from "../mape/errors.ts";
 import { methodWithoutNetwork } from "../plan/desired-dslite.ts";
 import type { Settings } from "../plan/settings.ts";
 import { aftrWithoutNetwork, type AftrParameters } from "../provision/dslite.ts";
@@ -46,8 +45,8 @@ export function dsLiteWithoutNetwork(
 /**
  * After the network was asked: DS-Lite when the line's first source that names a method names it
  * (HB46PP's order, DHCPv6 option 64, the tables' service), for ds-lite and auto. ds-lite on a line
- * whose sources name no AFTR is an error saying where one would come from; auto on an IPIP line
- * says this version cannot run it. null: MAP-E, resolved as before.
+ * whose sources name no AFTR is an error saying where one would come from. null: MAP-E (or IPIP,
+ * resolved before), as before.
  */
 export function dsLiteFromSources(
   settings: Settings,
@@ -66,11 +65,6 @@ export function dsLiteFromSources(
     const aftr = aftrWithoutNetwork(null, result.prefix, t.notMape, t.aftrNames);
     return { aftr, ttlSeconds: null };
   }
-  if (line.method === "ipip") {
-    throw new MapectlError(
-      "no-parameters",
-      "the line's HB46PP answer names IPIP (a fixed IPv4 address), which this version of mapectl does not run yet",
-    );
-  }
+  // an IPIP line never gets here: ipipFromSources, asked first, plans it (auto, ipip) or says why not
   return null;
 }
