@@ -332,11 +332,14 @@ export function portFolds(ruleset: unknown, tunnel: string): PortFolds {
   return folds;
 }
 
-/** The rule's port ranges as they reach the wire through a fold (ports the fold misses stay). */
-export function foldedRule(rule: NatRule, fold: ReadonlyMap<number, number> | undefined): NatRule {
-  if (fold === undefined || rule.ports === null) return rule;
+/** Port ranges as they reach the wire through a fold (ports the fold misses stay). */
+export function foldPorts(
+  ports: readonly PortRange[],
+  fold: ReadonlyMap<number, number> | undefined,
+): PortRange[] {
+  if (fold === undefined) return [...ports];
   const wire: number[] = [];
-  for (const [lo, hi] of rule.ports) for (let p = lo; p <= hi; p++) wire.push(fold.get(p) ?? p);
+  for (const [lo, hi] of ports) for (let p = lo; p <= hi; p++) wire.push(fold.get(p) ?? p);
   wire.sort((a, b) => a - b);
   const ranges: [number, number][] = [];
   for (const p of wire) {
@@ -344,5 +347,11 @@ export function foldedRule(rule: NatRule, fold: ReadonlyMap<number, number> | un
     if (last !== undefined && p <= last[1] + 1) last[1] = Math.max(last[1], p);
     else ranges.push([p, p]);
   }
-  return { ...rule, ports: ranges };
+  return ranges;
+}
+
+/** The rule with its port ranges as they reach the wire through a fold. */
+export function foldedRule(rule: NatRule, fold: ReadonlyMap<number, number> | undefined): NatRule {
+  if (fold === undefined || rule.ports === null) return rule;
+  return { ...rule, ports: foldPorts(rule.ports, fold) };
 }

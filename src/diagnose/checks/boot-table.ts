@@ -3,7 +3,7 @@ import type { PortRange } from "../../mape/port-set.ts";
 import { shellCommand } from "../../render/shell.ts";
 import { type CheckContext, ok } from "../context.ts";
 import type { Finding } from "../findings.ts";
-import { analyzeNat } from "../nat-analysis.ts";
+import { analyzeNat, foldPorts, foldedRule, portFolds } from "../nat-analysis.ts";
 
 /** mapectl's NAPT table in the running ruleset and in the files it renders. */
 const TABLE = "ip mapectl";
@@ -29,12 +29,28 @@ function same(a: Napt, b: Napt, compareTunnel: boolean): boolean {
   );
 }
 
+/**
+ * The fold a table file applies after NAT (the fold allocator): the map a `… sport set … sport map
+ * @name` statement names, as allocated port → port on the wire.
+ */
+function foldOfFile(text: string): ReadonlyMap<number, number> | undefined {
+  const name = /sport set [a-z]+ sport map @([A-Za-z0-9_-]+)/.exec(text)?.[1];
+  if (name === undefined) return undefined;
+  const body = new RegExp(`map ${name} \\{[^}]*elements = \\{([^}]*)\\}`).exec(text)?.[1];
+  if (body === undefined) return undefined;
+  return new Map([...body.matchAll(/([0-9]+) : ([0-9]+)/g)].map((m) => [Number(m[1]), Number(m[2])]));
+}
+
 /** The NAPT a table file loads, read from mapectl's own rendering (renderNaptTable). */
 export function naptOfFile(text: string): Napt {
-  const ports = [...text.matchAll(/([0-9.]+) \. ([0-9]+)-([0-9]+)/g)].map((m): PortRange => [
+  const setPorts = [...text.matchAll(/([0-9.]+) \. ([0-9]+)-([0-9]+)/g)].map((m): PortRange => [
     Number(m[2]),
     Number(m[3]),
   ]);
+  // the fold allocator: one range the kernel allocates from, mapped onto the set after NAT
+  const range = /snat ip to [0-9.]+:([0-9]+)-([0-9]+)/.exec(text);
+  const allocated: PortRange[] = range === null ? [] : [[Number(range[1]), Number(range[2])]];
+  const ports = setPorts.length > 0 ? setPorts : foldPorts(allocated, foldOfFile(text));
   const address =
     /([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+) \. [0-9]+-/.exec(text)?.[1] ??
     /snat ip to ([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)/.exec(text)?.[1] ??
@@ -47,10 +63,13 @@ function naptOfRuleset(ruleset: unknown): Napt | null {
   const rules = analyzeNat(ruleset).filter((r) => r.where.startsWith(`${TABLE} `));
   if (rules.length === 0) return null;
   const ported = rules.filter((r) => r.ports !== null);
+  const tunnel = rules.find((r) => r.oifname !== null)?.oifname ?? null;
+  // ports on the wire: through the fold mapectl's table applies after NAT, if it has one
+  const fold = tunnel === null ? undefined : portFolds(ruleset, tunnel).tcp;
   return {
     address: rules.flatMap((r) => r.addresses ?? [])[0] ?? null,
-    ports: ported.flatMap((r) => r.ports ?? []),
-    tunnel: rules.find((r) => r.oifname !== null)?.oifname ?? null,
+    ports: ported.flatMap((r) => foldedRule(r, fold).ports ?? []),
+    tunnel,
   };
 }
 

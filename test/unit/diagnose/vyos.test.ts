@@ -16,6 +16,7 @@ const BOOT_PATH = "/config/mapectl/mapectl.nft";
 const fixtureUrl = (name: string) => new URL(`fixtures/${name}`, import.meta.url);
 const ruleset = (name: string): unknown => JSON.parse(readFileSync(fixtureUrl(`vyos-${name}.json`), "utf8"));
 const bootFile = readFileSync(fixtureUrl("vyos-mapectl.nft"), "utf8");
+const foldBootFile = readFileSync(fixtureUrl("vyos-mapectl-fold.nft"), "utf8");
 
 function host(): HostState {
   const tunnel = { mode: "ipip6", local: CE, remote: BR, link: "eth1", encapLimit: "none" } as const;
@@ -115,6 +116,32 @@ test("boot-table-stale: the boot file of this prefix matching the running table 
   );
   assert.equal(f?.verdict, "ok", f?.summary);
   assert.equal(finding(input("state-policy"), "boot-table-stale"), undefined, "no hook, no check");
+});
+
+test("boot-table-stale under the fold allocator: the file and the running table are read by their wire ports", () => {
+  const fine = finding(
+    input("state-policy-fold", { bootTable: { path: BOOT_PATH, text: foldBootFile } }),
+    "boot-table-stale",
+  );
+  assert.equal(fine?.verdict, "ok", fine?.summary);
+  // the fold maps 16-255 onto PSID 65's blocks, the first of which is 5136-5151
+  assert.match(fine.summary, /133\.209\.13\.2 ports 5136-5151,9232-9247/);
+
+  // a fold file whose map is another PSID's (66: 5152-5167 …) is another prefix's NAPT
+  const otherPsid = foldBootFile.replace(/ : ([0-9]+)/g, (_, p: string) => ` : ${Number(p) + 16}`);
+  const stale = finding(
+    input("state-policy-fold", { bootTable: { path: BOOT_PATH, text: otherPsid } }),
+    "boot-table-stale",
+  );
+  assert.equal(stale?.verdict, "fail");
+  assert.match(stale.summary, /is the NAPT of another prefix \(133\.209\.13\.2 ports 5152-5167/);
+
+  // round robin's file against the fold's running table: same wire ports, so the same NAPT
+  const mixed = finding(
+    input("state-policy-fold", { bootTable: { path: BOOT_PATH, text: bootFile } }),
+    "boot-table-stale",
+  );
+  assert.equal(mixed?.verdict, "ok", mixed?.summary);
 });
 
 test("boot-table-stale: a boot file of another prefix, one the running table does not match, or none at all", () => {
