@@ -345,10 +345,11 @@ test(
       );
       assert.match(drift, /tun0 lacks the IPv4 address 133\.209\.13\.3\/32/);
       assert.match(drift, /mapectl render --target vyos/);
-      assert.match(
-        await l.run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]),
-        /133\.209\.13\.3 \. 5152-5167/,
-      );
+      // the fold allocator (the default): allocated from 16-255, port 16 leaves as PSID 66's first
+      const napt = await l.run(NS.ce, ["nft", "list", "table", "ip", "mapectl"]);
+      const fold = await l.exec(NS.ce, ["nft", "list", "table", "netdev", "mapectl"]);
+      assert.match(napt, /snat to 133\.209\.13\.3:16-255/, "the NAPT followed at once");
+      assert.match(`${napt}\n${fold.stdout}`, /16 : 5152,/, "the fold maps onto PSID 66's ports");
       assert.deepEqual((await vyosNow()).tunnels, before.tunnels, "tun0 is still VyOS's, untouched");
       const lagging = await status(l);
       assert.equal(lagging.inSync, false);
