@@ -3,6 +3,7 @@ import type { Lab } from "./lab.ts";
 import { aptInstall, copyDeb, daemonJournal, lastLine, waitForIpv4 } from "./router-proof.ts";
 import { judgeSwitch, watchBrs } from "./router-br-watch.ts";
 import type { RouterSystem } from "./router-system.ts";
+import { timelineFromOnline, traceDaemon, tracingRequested, untraceDaemon } from "./router-trace.ts";
 import type { Checks } from "./scenarios/scenario.ts";
 
 /** What the reboot proof measured (seconds, guest clock). */
@@ -49,7 +50,9 @@ export async function startLanPinger(lab: Lab): Promise<number> {
 export async function rebootProof(lab: Lab, router: RouterSystem, checks: Checks): Promise<RebootFigures> {
   const pinger = await startLanPinger(lab);
   let figures: RebootFigures = { bootToFirstPacket: null, onlineToFirstPacket: null, bootToRunning: 0 };
+  const trace = tracingRequested();
   try {
+    if (trace) await traceDaemon(router);
     await router.reboot();
     const boot = (await router.boots()).at(-1);
     if (boot === undefined) throw new Error("no boot recorded");
@@ -71,8 +74,11 @@ export async function rebootProof(lab: Lab, router: RouterSystem, checks: Checks
       seconds !== null && first !== undefined,
       `boot → first IPv4 packet through the BR ${fmt(figures.bootToFirstPacket)}, network-online → first packet ${fmt(figures.onlineToFirstPacket)} (goal ≤ 2 s), boot → systemd running ${fmt(figures.bootToRunning)}`,
     );
+    if (trace)
+      process.stderr.write(`reboot timeline (from network-online):\n${await timelineFromOnline(router)}\n`);
   } finally {
     await lab.guest.stop(pinger);
+    if (trace) await untraceDaemon(router);
   }
   const before = await daemonJournal(router, "-1");
   checks.add(

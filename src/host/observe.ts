@@ -98,13 +98,14 @@ async function listTables(runner: CommandRunner): Promise<string | null> {
 
 /** Reads everything reconcile, status and doctor compare with the plan, in one pass. */
 export async function observeHost(runner: CommandRunner): Promise<HostState> {
-  const [links, addresses, routes4, routes6] = await Promise.all([
+  // All at once: on a slow router each is mostly its process's start-up, and they read apart.
+  const [links, addresses, routes4, routes6, nftTable] = await Promise.all([
     ipJson(runner, ["-d", "-s", "link", "show"]),
     ipJson(runner, ["addr", "show"]),
     ipJson(runner, ["-4", "route", "show", "table", "main"]),
     ipJson(runner, ["-6", "route", "show", "table", "main"]),
+    listTables(runner),
   ]);
-  const nftTable = await listTables(runner);
   return {
     links: parseLinks(links),
     addresses: parseAddresses(addresses),

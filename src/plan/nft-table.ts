@@ -6,7 +6,9 @@ export const NFT_PER_HOST_SET = "per-host";
  * to one form, so a table changed by hand shows as a difference and nothing else does. nft prints
  * what it loaded in its own way: counters with their values, anonymous sets in its own order,
  * "snat to" for "snat ip to" in an ip table, an address range that is one prefix as that prefix,
- * its own line breaks and blank lines, a flowtable's devices without quotes.
+ * its own line breaks and blank lines, a flowtable's devices without quotes, and a layer 4 protocol
+ * by the name /etc/protocols gives it, or by its number where that file is missing (a Debian
+ * system without netbase, as a minimal router is).
  */
 export function canonicalNftTable(text: string): string {
   const lines = text
@@ -24,6 +26,7 @@ export function canonicalNftTable(text: string): string {
     .replace(/\b(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)\b/g, asPrefix)
     .replace(/\s+/g, " ")
     .trim()
+    .replace(PROTOCOL_MATCH, protocolsAsNumbers)
     .replace(new RegExp(`(set ${NFT_PER_HOST_SET} \\{[^{}]*?) elements = \\{[^{}]*\\}`), "$1")
     .replace(
       /\{ ([^{};]*?) \}/g,
@@ -33,6 +36,43 @@ export function canonicalNftTable(text: string): string {
           .sort()
           .join(", ")} }`,
     );
+}
+
+/**
+ * The protocols as netbase's /etc/protocols names them (and nft's own aliases), by number: nft
+ * prints a protocol by the name getprotobynumber() finds, and by its number when there is none.
+ */
+const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
+  icmp: 1,
+  igmp: 2,
+  ipencap: 4,
+  ipip: 4,
+  tcp: 6,
+  udp: 17,
+  ipv6: 41,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  "ipv6-icmp": 58,
+  icmpv6: 58,
+  sctp: 132,
+  udplite: 136,
+};
+
+/** Where nft prints a protocol: `meta l4proto`, `ip protocol`, `ip6 nexthdr`, a ct timeout's `protocol`. */
+const PROTOCOL_MATCH = /\b(l4proto|protocol|nexthdr) ((?:!= )?)(\{ [^{}]*? \}|[\w-]+)/g;
+
+function protocolsAsNumbers(_whole: string, key: string, operator: string, value: string): string {
+  const number = (word: string) => String(PROTOCOL_NUMBERS[word] ?? word);
+  const set = /^\{ (.*) \}$/.exec(value);
+  const text =
+    set === null
+      ? number(value)
+      : `{ ${(set[1] ?? "")
+          .split(/\s*,\s*/)
+          .map(number)
+          .join(", ")} }`;
+  return `${key} ${operator}${text}`;
 }
 
 /** nft prints a flowtable's device names without the quotes the rendered table has. */

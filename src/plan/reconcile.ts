@@ -12,7 +12,7 @@ import { sameNftTable } from "./nft-table.ts";
 import { adoption, brRouteAction } from "./ownership.ts";
 import { pinnedBrRouteDrift, vyosTunnelParameterDrift } from "./vyos-drift.ts";
 import { NFT_TABLE, PlanError } from "./plan.ts";
-import type { Plan } from "./method.ts";
+import { isMapePlan, type Plan } from "./method.ts";
 import { planParts } from "./plan-parts.ts";
 
 export interface Command {
@@ -129,10 +129,16 @@ export function reconcileUp(
   const tunnel = tunnelActions(plan, host, tunnelState);
   const carrier = ipv4RouteActions(plan, host, tunnelState, foreignDefaults);
   const fresh = tunnelState === "absent";
+  const nat = natActions(plan, nftScript, previous, host);
+  // A new tunnel waits for the new CE address's DAD (gateOnDad); a table that names no device (no
+  // fast path's flowtable, no fold on the tunnel device) needs no tunnel, so it loads before that
+  // wait, while DAD runs, instead of after it.
+  const natFirst = fresh && newCeAddress && !options.nodad && !namesTunnelDevice(plan);
   actions.push(
+    ...(natFirst ? nat : []),
     ...(fresh ? tunnel : []),
     ...carrier.address,
-    ...natActions(plan, nftScript, previous, host),
+    ...(natFirst ? [] : nat),
     ...(fresh ? [] : tunnel),
     ...carrier.routes,
   );
@@ -144,6 +150,14 @@ export function reconcileUp(
     enabledForwarding,
     adopted: adoption(plan, previous, host, tunnelState !== "absent"),
   };
+}
+
+/**
+ * Whether loading the plan's table needs the tunnel device to exist: the fast path's flowtable
+ * lists it, and the fold beside the fast path hooks its egress (nft resolves both at load).
+ */
+function namesTunnelDevice(plan: Plan): boolean {
+  return isMapePlan(plan) && plan.fastPath === true;
 }
 
 /**

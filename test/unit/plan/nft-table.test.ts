@@ -163,3 +163,43 @@ test("the fold on the tunnel device: the ip and netdev tables as nft lists them 
   const roundRobin = renderNftables({ ...netdevPlan, allocator: "round-robin" });
   assert.equal(sameNftTable(netdevListed, roundRobin), false);
 });
+
+// The same two tables as nft 1.0.6 listed them where /etc/protocols is missing (Debian without
+// netbase, as the lab's router system and a minimal router are): every protocol by its number.
+const numeric = (name: string) =>
+  readFileSync(
+    new URL(`../../fixtures/nft/${name}-listed-by-nft-1.0.6-without-netbase.txt`, import.meta.url),
+    "utf8",
+  );
+
+test("without /etc/protocols nft lists protocols by number, and that is still the table as rendered", () => {
+  for (const [listedNumeric, named, script] of [
+    [numeric("mapectl-table"), listed, rendered],
+    [numeric("mapectl-fold-table"), foldListed, foldRendered],
+  ] as const) {
+    assert.match(listedNumeric, /meta l4proto \{ 1, 6, 17 \}/);
+    assert.match(listedNumeric, /protocol 6\n/);
+    assert.notEqual(listedNumeric, named);
+    assert.ok(sameNftTable(listedNumeric, script), canonicalNftTable(listedNumeric));
+    // a protocol taken out of the NAT, or another one put in, is still a difference
+    assert.equal(sameNftTable(listedNumeric.replace("{ 1, 6, 17 }", "{ 6, 17 }"), script), false);
+    assert.equal(
+      sameNftTable(listedNumeric.replace("l4proto 6 ct timeout", "l4proto 17 ct timeout"), script),
+      false,
+    );
+  }
+  // the fast path's rule, as nft prints it without names
+  const fast = renderNftables({ ...plan, fastPath: true });
+  assert.ok(
+    sameNftTable(fast.replace("meta l4proto { tcp, udp } flow add", "meta l4proto { 17, 6 } flow add"), fast),
+  );
+});
+
+test("the settle round after a load on a system without netbase finds nothing to do (no reload)", () => {
+  const state = stateOf(plan);
+  const afterLoad = { ...hostAfterUp(plan), nftTable: numeric("mapectl-table").trim() };
+  assert.deepEqual(
+    reconcileUp(plan, rendered, state, afterLoad, { replaceDefault: false, nodad: true }).actions,
+    [],
+  );
+});

@@ -13,8 +13,9 @@ test("on a fresh router, up builds every piece in dependency order, each with an
   const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(), OPTIONS);
   assert.deepEqual(
     actions.map((a) => a.id),
-    // the default route last, after the NAT table: no packet can leave untranslated
-    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
+    // the default route last, after the NAT table: no packet can leave untranslated; the table
+    // (it names no device) loads while the CE address's DAD runs, before the tunnel waits for it
+    ["ce-address", "br-route", "nat", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default"],
   );
   const byId: Record<string, Action | undefined> = Object.fromEntries(actions.map((a) => [a.id, a]));
   assert.deepEqual(byId["tunnel"]?.apply.argv, [
@@ -68,6 +69,23 @@ test("on a fresh router, up builds every piece in dependency order, each with an
   assert.match(byId["nat"].undo.input ?? "", /^delete table netdev mapectl$/m);
   for (const a of actions)
     assert.ok(a.undo !== null || ["tunnel-up", "ipv4-address", "ipv4-default"].includes(a.id), a.id);
+});
+
+test("with the fast path the fresh tunnel comes before the table, whose flowtable names it", () => {
+  const plan = planFor(USER_PREFIX, { fastPath: true, netdevEgress: true, lan: ["lan0"] });
+  const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(), OPTIONS);
+  assert.match(actions.find((a) => a.id === "nat")?.apply.input ?? "", /devices = \{[^}]*"mape"/);
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
+  );
+  // without DAD to wait for (nodad) nothing is gained by loading the table first: the order stays
+  const plain = planFor(USER_PREFIX);
+  const nodad = reconcileUp(plain, renderNftables(plain), null, freshHost(), { ...OPTIONS, nodad: true });
+  assert.deepEqual(
+    nodad.actions.map((a) => a.id),
+    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
+  );
 });
 
 test("up on a host that already matches the plan does nothing", () => {
