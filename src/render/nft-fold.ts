@@ -106,6 +106,31 @@ function foldRules(v4: string, v4hex: string, out: string, inward: string): { ou
   };
 }
 
+/**
+ * The fold's rules on the tunnel device, cut to what each packet needs (every packet the tunnel
+ * sends or receives passes them, fast-pathed or not): the device is the tunnel, so no interface
+ * match; every IPv4 packet on it is from (to) the line's address (one /32: the snat rules take
+ * every flow, and the BR sends nothing else), so no address match for ports and echo ids; UDP
+ * first (the small packets, where a rule costs most), and each rewrite ends the chain (accept), so
+ * a folded packet skips the ICMP rules. A port the maps do not hold fails the lookup and goes on.
+ */
+function tunnelFoldRules(v4: string, v4hex: string): { out: string[]; in: string[] } {
+  return {
+    out: [
+      `udp sport set udp sport map @${FOLD.port} accept`,
+      `tcp sport set tcp sport map @${FOLD.port} accept`,
+      `icmp type echo-request icmp id set icmp id map @${FOLD.id} accept`,
+      quotedFold("", v4, v4hex),
+    ],
+    in: [
+      `tcp dport set tcp dport map @${FOLD.unport} accept`,
+      `udp dport set udp dport map @${FOLD.unport} accept`,
+      `icmp type echo-reply icmp id set icmp id map @${FOLD.unid} accept`,
+      ...quotedUnfold("", v4hex),
+    ],
+  };
+}
+
 /** Zeroes the compensation word again once conntrack (at priority -200) has related the error. */
 function tidyChain(tunnel: string, fold: PortFold, v4hex: string): string[] {
   return [
@@ -163,7 +188,7 @@ export function foldOnTunnel(
   ipv4: string,
 ): { ip: string[]; netdev: string[] } {
   const v4hex = hexAddress(ipv4);
-  const rules = foldRules(ipv4, v4hex, "", "");
+  const rules = tunnelFoldRules(ipv4, v4hex);
   return {
     ip: tidyChain(tunnel, fold, v4hex),
     netdev: [
