@@ -88,19 +88,27 @@ function quotedFold(out: string, v4: string, v4hex: string): string {
   return `${out}ip saddr ${v4} ${ICMP_ERRORS} @th,32,16 0x0 @th,64,8 0x45 @th,192,32 ${v4hex} @th,136,8 { 0x6, 0x11 } @th,32,16 set @th,240,16 map @${FOLD.outSum} @th,240,16 set @th,240,16 map @${FOLD.id}`;
 }
 
-/** The fold's rules, each after `out` (leaving) or `in` (arriving): the same on either hook. */
+/**
+ * The fold's rules, each after `out` (leaving) or `in` (arriving): the same on either hook, cut to
+ * what each packet needs, since every packet the tunnel sends or receives passes them. Every IPv4
+ * packet through the tunnel is from (to) the line's address (one /32: the snat rules take every
+ * flow, and the BR sends nothing else), so ports and echo ids need no address match; UDP leads
+ * outward (small packets, where a rule costs most), TCP inward (the replies of bulk uploads); a
+ * rewrite ends the chain (accept; later chains still run), so a folded packet skips the ICMP rules.
+ * A port the maps do not hold fails the lookup and goes on unchanged.
+ */
 function foldRules(v4: string, v4hex: string, out: string, inward: string): { out: string[]; in: string[] } {
   return {
     out: [
-      `${out}ip saddr ${v4} tcp sport set tcp sport map @${FOLD.port}`,
-      `${out}ip saddr ${v4} udp sport set udp sport map @${FOLD.port}`,
-      `${out}ip saddr ${v4} icmp type echo-request icmp id set icmp id map @${FOLD.id}`,
+      `${out}udp sport set udp sport map @${FOLD.port} accept`,
+      `${out}tcp sport set tcp sport map @${FOLD.port} accept`,
+      `${out}icmp type echo-request icmp id set icmp id map @${FOLD.id} accept`,
       quotedFold(out, v4, v4hex),
     ],
     in: [
-      `${inward}ip daddr ${v4} tcp dport set tcp dport map @${FOLD.unport}`,
-      `${inward}ip daddr ${v4} udp dport set udp dport map @${FOLD.unport}`,
-      `${inward}ip daddr ${v4} icmp type echo-reply icmp id set icmp id map @${FOLD.unid}`,
+      `${inward}tcp dport set tcp dport map @${FOLD.unport} accept`,
+      `${inward}udp dport set udp dport map @${FOLD.unport} accept`,
+      `${inward}icmp type echo-reply icmp id set icmp id map @${FOLD.unid} accept`,
       ...quotedUnfold(inward, v4hex),
     ],
   };

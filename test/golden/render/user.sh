@@ -230,16 +230,16 @@ table ip mapectl {
 	}
 	chain fold {
 		type filter hook postrouting priority srcnat + 10; policy accept;
-		oifname "mape" ip saddr 133.209.13.2 tcp sport set tcp sport map @fold-port
-		oifname "mape" ip saddr 133.209.13.2 udp sport set udp sport map @fold-port
-		oifname "mape" ip saddr 133.209.13.2 icmp type echo-request icmp id set icmp id map @fold-id
+		oifname "mape" udp sport set udp sport map @fold-port accept
+		oifname "mape" tcp sport set tcp sport map @fold-port accept
+		oifname "mape" icmp type echo-request icmp id set icmp id map @fold-id accept
 		oifname "mape" ip saddr 133.209.13.2 icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,32,16 0x0 @th,64,8 0x45 @th,192,32 0x85d10d02 @th,136,8 { 0x6, 0x11 } @th,32,16 set @th,240,16 map @fold-sum @th,240,16 set @th,240,16 map @fold-id
 	}
 	chain unfold {
 		type filter hook prerouting priority raw; policy accept;
-		iifname "mape" ip daddr 133.209.13.2 tcp dport set tcp dport map @unfold-port
-		iifname "mape" ip daddr 133.209.13.2 udp dport set udp dport map @unfold-port
-		iifname "mape" ip daddr 133.209.13.2 icmp type echo-reply icmp id set icmp id map @unfold-id
+		iifname "mape" tcp dport set tcp dport map @unfold-port accept
+		iifname "mape" udp dport set udp dport map @unfold-port accept
+		iifname "mape" icmp type echo-reply icmp id set icmp id map @unfold-id accept
 		iifname "mape" icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,32,16 0x0 @th,64,8 0x45 @th,160,32 0x85d10d02 @th,136,8 { 0x6, 0x11 } @th,32,16 set @th,224,16 map @unfold-sum @th,224,16 set @th,224,16 map @unfold-id
 		iifname "mape" icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,32,16 0x0 @th,64,8 0x45 @th,160,32 0x85d10d02 @th,136,8 0x1 @th,224,8 0x8 @th,32,16 set @th,256,16 map @unfold-sum @th,256,16 set @th,256,16 map @unfold-id
 	}

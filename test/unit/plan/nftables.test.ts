@@ -145,12 +145,12 @@ test("fold with the fast path: the fold on the tunnel's egress, the unfold on it
   assert.match(netdev, /^table netdev mapectl \{\n\tmap fold-port \{/);
   assert.match(
     netdev,
-    /chain fold \{\n\t\ttype filter hook egress device "mape" priority filter; policy accept;\n\t\tip saddr 133\.209\.13\.2 tcp sport set tcp sport map @fold-port\n/,
+    /chain fold \{\n\t\ttype filter hook egress device "mape" priority filter; policy accept;\n\t\tudp sport set udp sport map @fold-port accept\n\t\ttcp sport set tcp sport map @fold-port accept\n/,
   );
   // before the flowtable (ingress, priority filter) and before conntrack (IP prerouting)
   assert.match(
     netdev,
-    /chain unfold \{\n\t\ttype filter hook ingress device "mape" priority filter - 10; policy accept;\n\t\tip daddr 133\.209\.13\.2 tcp dport set tcp dport map @unfold-port\n/,
+    /chain unfold \{\n\t\ttype filter hook ingress device "mape" priority filter - 10; policy accept;\n\t\ttcp dport set tcp dport map @unfold-port accept\n\t\tudp dport set udp dport map @unfold-port accept\n/,
   );
   assert.doesNotMatch(netdev, /[io]ifname/);
   // round robin needs no fold: the netdev table is only deleted (one left by a fold goes)
