@@ -19,6 +19,7 @@ import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
 import {
   IPERF_CLIENT,
+  QUIET_VCPU0_KERNEL_ARGS,
   benchFlowtable,
   dropFastPathRule,
   plainRouting,
@@ -35,9 +36,19 @@ const churnOnly = process.argv.includes("--churn-only");
 // --allocators: of the cost paths only plain, mape (the fold) and mapeRoundRobin, to compare the two
 const allocatorsOnly = process.argv.includes("--allocators");
 const ALLOCATOR_PATHS = ["plain", "mape", "mapeRoundRobin"];
+// --paths=plain,mape: only these cost paths (the first one listed in the bench's order is the reference)
+const pathsArg = process.argv
+  .find((a) => a.startsWith("--paths="))
+  ?.slice("--paths=".length)
+  .split(",");
 // --profile: the cost's UDP runs also by kernel symbol (bench/README.md)
 const profile = process.argv.includes("--profile");
-const lab = await bootBenchLab("lab-dataplane", { countInstructions: true });
+const lab = await bootBenchLab("lab-dataplane", {
+  countInstructions: true,
+  kernelArgs: QUIET_VCPU0_KERNEL_ARGS,
+  // with the plugin loaded and the host busy (load 20–26 on 2 cores), boots took 77 s and more
+  bootTimeoutMs: 240_000,
+});
 const results: Record<string, unknown> = { bench: "lab-dataplane" };
 
 async function mapectl(args: string[]) {
@@ -210,7 +221,9 @@ try {
           await toMape();
         },
       },
-    ].filter((path) => !allocatorsOnly || ALLOCATOR_PATHS.includes(path.name)),
+    ]
+      .filter((path) => !allocatorsOnly || ALLOCATOR_PATHS.includes(path.name))
+      .filter((path) => pathsArg === undefined || pathsArg.includes(path.name)),
     (line) => {
       console.error(line);
     },

@@ -30,6 +30,11 @@ export interface VmOptions {
    * emulation; ignored under KVM, where nothing counts).
    */
   countInstructions?: boolean;
+  /**
+   * More kernel command-line parameters (`name=value` or `name`), e.g. a bench's CPU isolation;
+   * each is checked to be one plain word, so none can end the command line or start another.
+   */
+  kernelArgs?: readonly string[];
 }
 
 export interface BootedVm {
@@ -101,7 +106,16 @@ function newRunFiles(): RunFiles {
   };
 }
 
-function kernelCommandLine(repo: string, kernel: LabKernel, resultsDir: string): string {
+const KERNEL_ARG = /^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:-]+)?$/;
+
+function kernelCommandLine(
+  repo: string,
+  kernel: LabKernel,
+  resultsDir: string,
+  extra: readonly string[] = [],
+): string {
+  const bad = extra.find((arg) => !KERNEL_ARG.test(arg));
+  if (bad !== undefined) throw new Error(`not a kernel parameter: ${JSON.stringify(bad)}`);
   return [
     "console=ttyS0",
     "quiet",
@@ -119,6 +133,7 @@ function kernelCommandLine(repo: string, kernel: LabKernel, resultsDir: string):
     `mapectl.node=${process.execPath}`,
     `mapectl.modules=${kernel.modulesDir}`,
     `mapectl.results=${resultsDir}`,
+    ...extra,
   ].join(" ");
 }
 
@@ -239,7 +254,7 @@ export async function bootVm(options: VmOptions = {}): Promise<BootedVm> {
   const initramfs = buildInitramfs(kernel, join(repo, "lab", "guest", "init.sh"));
   const accel = chooseAccel(options.accel ?? "auto");
   const files = newRunFiles();
-  const append = kernelCommandLine(repo, kernel, files.resultsDir);
+  const append = kernelCommandLine(repo, kernel, files.resultsDir, options.kernelArgs);
   const plugin =
     options.countInstructions === true && accel.accel === "tcg" ? buildInsnCountPlugin() : undefined;
   const argv = qemuArgv(options, accel, kernel, initramfs, append, files, plugin);

@@ -108,3 +108,37 @@ export async function quietVcpu0(lab: Lab): Promise<void> {
   ].join("\n");
   await lab.run(NS.ce, ["sh", "-c", script]);
 }
+
+/**
+ * Kernel parameters of the bench's boot that keep per-CPU chores off vCPU 0 from the start: RCU
+ * callbacks run in kernel threads (which quietVcpu0 moves to vCPU 1) instead of vCPU 0's softirq,
+ * the "power efficient" workqueues (conntrack's garbage collector among them, which otherwise
+ * re-queues itself on the CPU it ran on) are unbound and so follow the workqueue mask, and
+ * interrupts start on vCPU 1. The tick cannot leave vCPU 0: Debian's kernel keeps the boot CPU
+ * for timekeeping, whatever nohz_full says.
+ */
+export const QUIET_VCPU0_KERNEL_ARGS = ["rcu_nocbs=0", "workqueue.power_efficient=1", "irqaffinity=1"];
+
+/**
+ * Keeps what the path's memory and neighbours cost per packet from following the host's load:
+ *  - slab pages stay with their cache when they empty (min_partial 256 per cache) instead of
+ *    going back to the page allocator: vCPU 0 allocates the packets and vCPU 1 frees most of
+ *    them, so without this each slab emptied on vCPU 1 was discarded and vCPU 0 took a new page,
+ *    which Debian's kernel zeroes (init_on_alloc) and TCG counts byte by byte; how many it took
+ *    followed how far vCPU 1 lagged (clear_page_erms 38–170 instructions per datagram apart
+ *    between runs). Each allocation is still zeroed (memset_erms), as the path's own cost.
+ *  - neighbours on the user's side stay confirmed for an hour (base_reachable_time): a UDP flow
+ *    confirms none, so every 15–45 s of wall clock its next hop went stale and was probed again,
+ *    and the packets meanwhile took the resolving output path (neigh_resolve_output): a cost per
+ *    second, not per packet, which a run slowed by the host paid more of.
+ */
+export async function steadyPath(lab: Lab): Promise<void> {
+  await lab.run(NS.ce, [
+    "sh",
+    "-c",
+    'for f in /sys/kernel/slab/*/min_partial; do echo 256 > "$f"; done 2>/dev/null; true',
+  ]);
+  const neigh = "/proc/sys/net/ipv[46]/neigh/*/base_reachable_time_ms";
+  for (const ns of [NS.lan, NS.ce])
+    await lab.run(ns, ["sh", "-c", `for f in ${neigh}; do echo 3600000 > "$f"; done`]);
+}

@@ -1,11 +1,27 @@
-import type { Lab } from "../../lab/lab.ts";
-import { NS } from "../../lab/addresses.ts";
 import type { BlockCount } from "../../lab/plugins/insn-count.ts";
-import { bySymbol, parseKallsyms } from "../../lab/plugins/kernel-symbols.ts";
+import { bySymbol, symbolOf, type KernelSymbol } from "../../lab/plugins/kernel-symbols.ts";
 
 // Where vCPU 0's instructions go, by kernel symbol: the plugin counts executions per translation
 // block (lab/plugins/insn-count.c), and the guest's /proc/kallsyms names the addresses
 // (lab/plugins/kernel-symbols.ts).
+
+/**
+ * The lock slow paths where a CPU spins until another releases the lock (the queued spinlock's and
+ * the queued rwlock's): under TCG every turn of the loop is counted, so what they count is how
+ * long the holder took (vCPU 1, which the host may have off its CPU), not what the path costs.
+ */
+export const SPIN_WAIT_SYMBOL = /^(native_|__pv_)?queued_(spin|read|write)_lock_slowpath$/;
+
+/** Of a window's blocks, the instructions executed in the spin-wait slow paths. */
+export function spinWaitInsns(
+  symbols: readonly KernelSymbol[],
+  blocks: ReadonlyMap<string, BlockCount>,
+): number {
+  let n = 0;
+  for (const b of blocks.values())
+    if (SPIN_WAIT_SYMBOL.test(symbolOf(symbols, b.address))) n += b.windowInsns;
+  return n;
+}
 
 /** What each block executed inside the windows between two profile reads. */
 export function windowDifference(
@@ -51,22 +67,21 @@ function top(entries: Iterable<[string, number]>, by: (n: number) => number) {
 }
 
 /**
- * The report of `--profile`: for each path, its top symbols by vCPU 0 instructions per UDP
- * datagram (mean of the runs) and the symbols that moved most between its runs; and MAP-E minus
- * plain routing by symbol, "where the rest goes".
+ * The report of `--profile`: for each path, its top symbols by vCPU 0 instructions per unit (a
+ * UDP datagram, a MB of TCP; mean of the runs) and the symbols that moved most between its runs;
+ * and MAP-E minus plain routing by symbol, "where the rest goes".
  */
-export async function profileReport(
-  lab: Lab,
-  runs: Readonly<Record<string, readonly { udpProfile?: ReadonlyMap<string, BlockCount> }[]>>,
+export function profileReport<Run>(
+  symbols: readonly KernelSymbol[],
+  runs: Readonly<Record<string, readonly Run[]>>,
+  blocksOf: (run: Run) => ReadonlyMap<string, BlockCount>,
+  unit: string,
 ) {
-  const symbols = parseKallsyms(await lab.run(NS.ce, ["cat", "/proc/kallsyms"]));
-  if (symbols.length === 0)
-    throw new Error("/proc/kallsyms in the guest showed no addresses (kptr_restrict?)");
   const text = symbols.find((s) => s.name === "_text")?.address;
   const paths: Record<string, unknown> = {};
   const means: Record<string, Map<string, number>> = {};
   for (const [name, pathRuns] of Object.entries(runs)) {
-    const perRun = pathRuns.flatMap((r) => (r.udpProfile ? [bySymbol(symbols, r.udpProfile)] : []));
+    const perRun = pathRuns.map((r) => bySymbol(symbols, blocksOf(r)));
     const mean = meanBySymbol(perRun);
     means[name] = mean;
     const spread = [...mean.keys()].map((sym): [string, number] => {
@@ -74,11 +89,15 @@ export async function profileReport(
       return [sym, Math.max(...values) - Math.min(...values)];
     });
     paths[name] = {
-      insnsPerPacket: round1([...mean.values()].reduce((a, b) => a + b, 0)),
-      top: top(mean, (n) => n).map(([sym, n]) => ({ symbol: sym, insnsPerPacket: round1(n) })),
+      insnsPerUnit: round1([...mean.values()].reduce((a, b) => a + b, 0)),
+      top: top(mean, (n) => n).map(([sym, n]) => ({ symbol: sym, insns: round1(n) })),
       runToRunMaxMinusMin: top(spread, (n) => n)
-        .slice(0, 10)
-        .map(([sym, n]) => ({ symbol: sym, insnsPerPacket: round1(n) })),
+        .slice(0, 15)
+        .map(([sym, n]) => ({
+          symbol: sym,
+          insns: round1(n),
+          runs: perRun.map((run) => round1(run.get(sym) ?? 0)),
+        })),
     };
   }
   const plain = means.plain ?? new Map<string, number>();
@@ -92,10 +111,10 @@ export async function profileReport(
     paths,
     mapeMinusPlain: top(difference, Math.abs).map(([sym, n]) => ({
       symbol: sym,
-      insnsPerPacket: round1(n),
+      insns: round1(n),
       mape: round1(mape.get(sym) ?? 0),
       plain: round1(plain.get(sym) ?? 0),
     })),
-    note: "vCPU 0 instructions per 64-byte UDP datagram by the kernel symbol each translation block starts in (guest /proc/kallsyms), mean of the runs",
+    note: `vCPU 0 instructions per ${unit} by the kernel symbol each translation block starts in (guest /proc/kallsyms), mean of the runs`,
   };
 }

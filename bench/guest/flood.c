@@ -4,14 +4,22 @@
  * test is no use for it: it paces by polling the clock (its own instructions then follow wall
  * time), and through the lab it put no datagrams on the line at all.
  *
- *   flood send ADDR PORT COUNT PAYLOAD BURST GAP_US
+ *   flood send ADDR PORT COUNT PAYLOAD BURST GAP_US [PROGRESS AHEAD]
  *     one hello datagram, answered by the receiver (so the flow is established in conntrack, as
  *     any UDP flow with replies is), then COUNT datagrams of PAYLOAD bytes, BURST per sendmmsg
  *     and a GAP_US sleep after each burst. The number of sleeps is fixed, not the deadline, so
- *     the sender's own work does not depend on how fast the host is. Prints {"sent":N,"seconds":S}.
- *   flood recv ADDR PORT EXPECT IDLE_MS
+ *     the sender's own work does not depend on how fast the host is. With PROGRESS (a file the
+ *     receiver keeps its count in, see recv) the sender also stays at most AHEAD datagrams ahead
+ *     of the receiver, sleeping GAP_US more until it catches up: otherwise a receiver the host
+ *     holds off its CPU lets the queues between them fill, and the sender's side pays for the
+ *     drops and the memory the queued packets hold. A receiver that made no progress for 50 extra
+ *     sleeps is taken to have lost what it still lacks. Those sleeps are outside the window: the
+ *     sender closes it while it waits and opens it again after. Prints
+ *     {"sent":N,"seconds":S,"waits":W,"windows":O}: O windows opened (and closed), W extra sleeps.
+ *   flood recv ADDR PORT EXPECT IDLE_MS [PROGRESS]
  *     answers hellos, counts the rest; exits after EXPECT datagrams or IDLE_MS without one (after
- *     the first), printing {"received":N}. Bound to ADDR: a socket bound to any address answers
+ *     the first), printing {"received":N}; with PROGRESS it also keeps the count in that file (8
+ *     bytes, shared memory), for the sender. Bound to ADDR: a socket bound to any address answers
  *     from the address of the way out (in the lab inet's link address, not 8.8.8.8), which no
  *     NAT on the way matches to the flow; that is also why iperf3's UDP test (its server binds to
  *     any address) got nothing back through the lab.
@@ -35,7 +43,10 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +77,24 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The receiver's count, shared through PROGRESS (NULL: none); the receiver creates it afresh. */
+static volatile int64_t *progress_map(const char *path, int create)
+{
+    if (path == NULL) return NULL;
+    int fd = open(path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR, 0600);
+    if (fd < 0 || (create && ftruncate(fd, sizeof(int64_t)) != 0)) {
+        perror(path);
+        exit(1);
+    }
+    void *p = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    return p;
+}
+
 static int handshake(int fd, int payload)
 {
     char buf[2048];
@@ -79,13 +108,44 @@ static int handshake(int fd, int payload)
     return 1;
 }
 
-static int do_send(const char *addr, int port, long count, int payload, int burst, long gap_us)
+/*
+ * Sleeps GAP more while the sender is more than AHEAD datagrams ahead of the receiver's count,
+ * outside the window (waiting for the far side is not the path's work: the burst's packets were
+ * handled on this CPU before sendmmsg returned, and the regular sleep after it is inside); LOST
+ * grows by what the receiver still lacks when it made no progress for 50 sleeps. Returns the
+ * sleeps; *WINDOWS counts the windows opened.
+ */
+static long wait_for_receiver(volatile int64_t *received, long sent, long ahead, long *lost,
+                              const struct timespec *gap, long *windows)
+{
+    long waits = 0, still = 0;
+    int64_t last = -1;
+    for (int64_t got; (got = __atomic_load_n(received, __ATOMIC_ACQUIRE)) + *lost + ahead < sent;) {
+        if (got != last) still = 0;
+        last = got;
+        if (++still > 50) {
+            *lost = sent - got;
+            break;
+        }
+        if (waits++ == 0) WINDOW_CLOSE();
+        nanosleep(gap, NULL);
+    }
+    if (waits > 0) {
+        WINDOW_OPEN();
+        (*windows)++;
+    }
+    return waits;
+}
+
+static int do_send(const char *addr, int port, long count, int payload, int burst, long gap_us,
+                   const char *progress, long ahead)
 {
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, addr, &to.sin_addr) != 1) return fail("address");
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof to) != 0) return fail("socket");
     if (handshake(fd, payload) != 0) return 1;
+    volatile int64_t *received = progress_map(progress, 0);
     static char data[2048];
     memset(data, DATA, (size_t)payload);
     struct iovec iov[MAX_BURST];
@@ -97,7 +157,7 @@ static int do_send(const char *addr, int port, long count, int payload, int burs
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
     struct timespec gap = {.tv_sec = gap_us / 1000000, .tv_nsec = (gap_us % 1000000) * 1000};
-    long sent = 0;
+    long sent = 0, waits = 0, lost = 0, windows = 1;
     double started = now();
     WINDOW_OPEN();
     while (sent < count) {
@@ -106,9 +166,12 @@ static int do_send(const char *addr, int port, long count, int payload, int burs
         if (done < 0) return fail("sendmmsg");
         sent += done;
         nanosleep(&gap, NULL);
+        if (received != NULL && sent < count)
+            waits += wait_for_receiver(received, sent, ahead, &lost, &gap, &windows);
     }
     WINDOW_CLOSE();
-    printf("{\"sent\":%ld,\"seconds\":%.3f}\n", sent, now() - started);
+    printf("{\"sent\":%ld,\"seconds\":%.3f,\"waits\":%ld,\"windows\":%ld}\n", sent, now() - started, waits,
+           windows);
     return 0;
 }
 
@@ -165,8 +228,9 @@ static int do_tcp_recv(const char *addr, int port)
     return 0;
 }
 
-static int do_recv(const char *addr, int port, long expect, int idle_ms)
+static int do_recv(const char *addr, int port, long expect, int idle_ms, const char *progress)
 {
+    volatile int64_t *shared = progress_map(progress, 1);
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in at = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, addr, &at.sin_addr) != 1) return fail("address");
@@ -184,8 +248,10 @@ static int do_recv(const char *addr, int port, long expect, int idle_ms)
         started = 1;
         if (buf[0] == HELLO)
             sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
-        else
+        else {
             received++;
+            if (shared != NULL) __atomic_store_n(shared, (int64_t)received, __ATOMIC_RELEASE);
+        }
     }
     printf("{\"received\":%ld}\n", received);
     return 0;
@@ -193,13 +259,15 @@ static int do_recv(const char *addr, int port, long expect, int idle_ms)
 
 int main(int argc, char **argv)
 {
-    if (argc == 8 && strcmp(argv[1], "send") == 0) {
+    if ((argc == 8 || argc == 10) && strcmp(argv[1], "send") == 0) {
         int payload = atoi(argv[5]), burst = atoi(argv[6]);
         if (payload < 1 || payload > 2048 || burst < 1 || burst > MAX_BURST) {
             fprintf(stderr, "flood: PAYLOAD 1-2048, BURST 1-%d\n", MAX_BURST);
             return 2;
         }
-        return do_send(argv[2], atoi(argv[3]), atol(argv[4]), payload, burst, atol(argv[7]));
+        const char *progress = argc == 10 ? argv[8] : NULL;
+        return do_send(argv[2], atoi(argv[3]), atol(argv[4]), payload, burst, atol(argv[7]), progress,
+                       argc == 10 ? atol(argv[9]) : 0);
     }
     if (argc == 7 && strcmp(argv[1], "tcp-send") == 0) {
         long chunk = atol(argv[5]), rate = atol(argv[6]);
@@ -210,9 +278,10 @@ int main(int argc, char **argv)
         return do_tcp_send(argv[2], atoi(argv[3]), atol(argv[4]), chunk, (unsigned int)rate);
     }
     if (argc == 4 && strcmp(argv[1], "tcp-recv") == 0) return do_tcp_recv(argv[2], atoi(argv[3]));
-    if (argc == 6 && strcmp(argv[1], "recv") == 0)
-        return do_recv(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
-    fprintf(stderr, "usage: flood send ADDR PORT COUNT PAYLOAD BURST GAP_US | recv ADDR PORT EXPECT IDLE_MS"
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "recv") == 0)
+        return do_recv(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]), argc == 7 ? argv[6] : NULL);
+    fprintf(stderr, "usage: flood send ADDR PORT COUNT PAYLOAD BURST GAP_US [PROGRESS AHEAD]"
+                    " | recv ADDR PORT EXPECT IDLE_MS [PROGRESS]"
                     " | tcp-send ADDR PORT BYTES CHUNK RATE | tcp-recv ADDR PORT\n");
     return 2;
 }

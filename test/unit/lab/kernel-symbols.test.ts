@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { perUnit, windowDifference } from "../../../bench/dataplane/profile.ts";
+import { perUnit, spinWaitInsns, windowDifference } from "../../../bench/dataplane/profile.ts";
 import type { BlockCount } from "../../../lab/plugins/insn-count.ts";
 import { bySymbol, parseKallsyms, symbolOf } from "../../../lab/plugins/kernel-symbols.ts";
 
@@ -43,4 +43,24 @@ test("window difference and per-unit cost add blocks up by symbol", () => {
   assert.deepEqual([...bySymbol(symbols, window)], [["__udp4_lib_rcv", 1200]]);
   const small = new Map([block(0xffffffff9a001400n, 10, 20, 20)].map((b) => [b.key, b]));
   assert.deepEqual([...bySymbol(symbols, perUnit(window, small, 10))], [["__udp4_lib_rcv", 100]]);
+});
+
+test("spin-waiting: only the lock slow paths' blocks count, whichever variant the kernel has", () => {
+  const symbols = parseKallsyms(
+    [
+      KALLSYMS,
+      "ffffffff9a003000 T native_queued_spin_lock_slowpath",
+      "ffffffff9a003400 T queued_read_lock_slowpath",
+      "ffffffff9a003800 T _raw_spin_lock",
+      "ffffffff9a003c00 T clear_page_erms",
+    ].join("\n"),
+  );
+  const blocks = [
+    block(0xffffffff9a003010n, 5, 100, 40), // spinning: 200 in the window
+    block(0xffffffff9a003404n, 3, 10, 10), // a reader waiting: 30
+    block(0xffffffff9a003800n, 4, 50, 50), // the lock's fast path is the path's own work
+    block(0xffffffff9a003c00n, 4096, 2, 1), // so is zeroing a page
+    block(0n, 7, 9, 9), // user space
+  ];
+  assert.equal(spinWaitInsns(symbols, new Map(blocks.map((b) => [b.key, b]))), 230);
 });
