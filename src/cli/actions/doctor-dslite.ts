@@ -45,9 +45,12 @@ function isDsLiteLine(flags: DsLiteDoctorFlags, settings: Settings, applied: Pla
   return settings.method === "ds-lite" || (settings.method === "auto" && settings.aftr !== null);
 }
 
-/** The AFTR doctor asks about: the applied plan's (its name asked again), else the settings'/tables'. */
+/**
+ * The AFTR doctor asks about: the one given (--aftr, the configuration), else the applied plan's
+ * (its name asked again), else the tables'.
+ */
 function aftrToCheck(settings: Settings, applied: DsLitePlan | null, context: PlanContext | null) {
-  if (applied !== null) {
+  if (applied !== null && settings.aftr === null) {
     const a = applied.aftr;
     // a name is asked again: the AFTR's address may have moved since up
     return { ...a, address: a.name === null ? a.address : null } satisfies AftrParameters;
