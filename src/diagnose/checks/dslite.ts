@@ -191,6 +191,9 @@ function b4Address(input: DsLiteDoctorInput): Finding {
       `the B4 address ${B4_ADDRESS} is not on ${expect.tunnel}: the router's own IPv4 has no source`,
     );
     fix.push(shellCommand(ipv4Address("add", B4_ADDRESS, B4_PREFIX_LENGTH, expect.tunnel)));
+    // the kernel drops a link's IPv4 routes with its last IPv4 address; adding it does not restore them
+    if (!hasDefaultThrough(host, expect.tunnel))
+      fix.push(shellCommand(ipv4Default("add", expect.tunnel, expect.metric)));
   }
   if (!sourceThere) {
     problems.push(
@@ -207,13 +210,17 @@ function b4Address(input: DsLiteDoctorInput): Finding {
   };
 }
 
+function hasDefaultThrough(host: HostState, dev: string): boolean {
+  return host.routes.some(
+    (r) => r.family === 4 && (r.dst === "default" || r.dst === "0.0.0.0/0") && r.dev === dev,
+  );
+}
+
 function defaultRoute(input: DsLiteDoctorInput): Finding {
   const { host, expect } = input;
   const dev = ipv4DefaultDev(host);
   if (dev === expect.tunnel) return ok("dslite.default-route-missing", `IPv4 default through ${dev}`);
-  const ours = host.routes.some(
-    (r) => r.family === 4 && (r.dst === "default" || r.dst === "0.0.0.0/0") && r.dev === expect.tunnel,
-  );
+  const ours = hasDefaultThrough(host, expect.tunnel);
   return {
     id: "dslite.default-route-missing",
     verdict: "fail",

@@ -146,6 +146,19 @@ test("192.0.0.2 gone from the tunnel: dslite.b4-address-missing, fixed by adding
   );
   assert.deepEqual(notOk(input), ["dslite.b4-address-missing"]);
   assert.deepEqual(dsLiteChecks(input)[0]?.fix, [`ip -4 addr add 192.0.0.2/29 dev ${plan.tunnel.name}`]);
+  // as the kernel does it: the link's last IPv4 address takes its routes with it; the fix puts both back
+  const asKernel = working(
+    {},
+    broken((h) => ({
+      addresses: h.addresses.filter((a) => a.address !== "192.0.0.2"),
+      routes: h.routes.filter((r) => r.dev !== plan.tunnel.name),
+    })),
+  );
+  assert.deepEqual(notOk(asKernel), ["dslite.b4-address-missing", "dslite.default-route-missing"]);
+  assert.deepEqual(dsLiteChecks(asKernel)[0]?.fix, [
+    `ip -4 addr add 192.0.0.2/29 dev ${plan.tunnel.name}`,
+    `ip -4 route add default dev ${plan.tunnel.name} proto 77 metric ${plan.defaultRouteMetric}`,
+  ]);
 });
 
 test("a PD-only line whose ::b4 source is gone from the WAN: dslite.b4-address-missing", () => {
