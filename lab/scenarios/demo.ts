@@ -30,6 +30,7 @@ interface UpReport {
  */
 export const demo: Scenario = {
   name: "demo",
+  method: "map-e",
   summary:
     "mapectl up on a fresh router for the delegated prefix, then ping, DNS, HTTP, UDP and 240 connections through MAP-E",
   async run(lab) {

@@ -3,7 +3,7 @@ import { AFTR, aftrCounters, labDsLiteAnswer, loadAftr } from "../aftr.ts";
 import { udpProbe } from "../clients.ts";
 import type { Lab } from "../lab.ts";
 import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
-import { Checks, nonZero, type Scenario, type ScenarioReport } from "./scenario.ts";
+import { Checks, nonZero, type Scenario, type ScenarioResult } from "./scenario.ts";
 
 interface DsLiteUp {
   method: string;
@@ -85,9 +85,10 @@ export async function dsLiteTraffic(lab: Lab, checks: Checks): Promise<void> {
  */
 export const dsLite: Scenario = {
   name: "ds-lite",
+  method: "ds-lite",
   summary:
     "HB46PP answers DS-Lite: mapectl up builds the B4 to the lab's AFTR (NAT44, registered B4s only); ping, DNS, TCP, UDP from LAN and router; status and down",
-  async run(lab: Lab): Promise<ScenarioReport> {
+  async run(lab: Lab): Promise<ScenarioResult> {
     const checks = new Checks();
     await lab.isp.setProvisioning(labDsLiteAnswer());
     await loadAftr(lab, [{ prefix: lab.prefix, b4: null }]);

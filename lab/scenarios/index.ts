@@ -21,5 +21,5 @@ export async function runScenario(lab: Lab, scenario: Scenario): Promise<Scenari
   // A router system brings its own CE up from power-on; the namespace CE has nothing to reset.
   if (lab.ceDhcpClient) await resetCe(lab.guest);
   await lab.isp.resetCounters();
-  return scenario.run(lab);
+  return { ...(await scenario.run(lab)), method: scenario.method };
 }

@@ -124,6 +124,7 @@ async function rightAccount(lab: Lab, checks: Checks): Promise<boolean> {
  */
 export const ipip: Scenario = {
   name: "ipip",
+  method: "ipip",
   summary:
     "IPIP with a fixed IPv4 from HB46PP: wrong password refused (path down, doctor says why), right one registered, LAN and router traffic as the fixed address",
   async run(lab) {

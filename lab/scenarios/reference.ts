@@ -18,6 +18,7 @@ function portOf(record: InetRecord): number | undefined {
  */
 export const reference: Scenario = {
   name: "reference",
+  method: "map-e",
   summary: "hand-written reference CE: ping, TCP, UDP and DNS reach inet from ports of the CE's port set",
   async run(lab) {
     const checks = new Checks();

@@ -5,7 +5,7 @@ import { prefixChange, rebootProof, removeAndPurge, restartUpgradeStop } from ".
 import { networkdAlone, renderNetworkd } from "../router-networkd.ts";
 import { installAndEnable, unitHealth } from "../router-proof.ts";
 import { RouterSystem } from "../router-system.ts";
-import { Checks, nonZero, type Scenario, type ScenarioReport } from "./scenario.ts";
+import { Checks, nonZero, type Scenario, type ScenarioResult } from "./scenario.ts";
 
 /** The second BIGLOBE prefix the line moves to (another IPv4 and PSID of the same rule). */
 export const ROUTER_SECOND_PREFIX = "2404:7a82:4d03:4200::/56";
@@ -18,13 +18,14 @@ export const ROUTER_SECOND_PREFIX = "2404:7a82:4d03:4200::/56";
  */
 export const router: Scenario = {
   name: "router",
+  method: "map-e",
   summary:
     "the .deb on a real Debian 12 router system (systemd PID 1, no Node): install, enable, reboot, prefix change, restart, upgrade, stop, remove, purge, networkd render alone",
   labOptions: { ceDhcpClient: false, strictEncapLimit: true },
   beforeBoot: (repo, log) => {
     prepareRouterImage(repo, log);
   },
-  async run(lab: Lab): Promise<ScenarioReport> {
+  async run(lab: Lab): Promise<ScenarioResult> {
     const checks = new Checks();
     const image = prepareRouterImage(lab.repo);
     const system = new RouterSystem(lab, image);

@@ -1,5 +1,6 @@
 import type { Counter } from "../isp.ts";
 import type { Lab, LabOptions } from "../lab.ts";
+import type { Method } from "../../src/plan/method.ts";
 
 export interface Check {
   readonly name: string;
@@ -11,6 +12,8 @@ export interface Check {
 export interface ScenarioReport {
   readonly schemaVersion: 1;
   readonly scenario: string;
+  /** The IPv4 method the scenario proves. */
+  readonly method: Method;
   readonly prefix: string;
   readonly passed: boolean;
   readonly checks: readonly Check[];
@@ -20,8 +23,12 @@ export interface ScenarioReport {
   readonly figures?: Record<string, number | null>;
 }
 
+/** What a scenario's run returns; runScenario adds the scenario's method. */
+export type ScenarioResult = Omit<ScenarioReport, "method">;
+
 export interface Scenario {
   readonly name: string;
+  readonly method: Method;
   readonly summary: string;
   /** How the lab must boot for it (the router scenario: no namespace CE client, strict BRs). */
   readonly labOptions?: Partial<LabOptions>;
@@ -31,7 +38,7 @@ export interface Scenario {
    */
   readonly beforeBoot?: (repo: string, log: (line: string) => void) => void;
   /** Runs on a booted lab whose CE is fresh (resetCe) and delegated `lab.prefix`. */
-  run(lab: Lab): Promise<ScenarioReport>;
+  run(lab: Lab): Promise<ScenarioResult>;
 }
 
 /** Collects checks; a check that throws is a failed check with the error as its detail. */
@@ -52,7 +59,7 @@ export class Checks {
     }
   }
 
-  report(scenario: string, lab: Lab, counters: Record<string, Counter>): ScenarioReport {
+  report(scenario: string, lab: Lab, counters: Record<string, Counter>): ScenarioResult {
     return {
       schemaVersion: 1,
       scenario,

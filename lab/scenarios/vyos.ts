@@ -21,6 +21,7 @@ function addProbes(checks: Checks, step: string, probes: readonly Probe[]): void
  */
 export const vyos: Scenario = {
   name: "vyos",
+  method: "map-e",
   summary: "the CE as VyOS: rendered set lines committed, mapectl install, a NAT rule deleted, a reboot",
   async run(lab) {
     const checks = new Checks();

@@ -13,6 +13,7 @@ const JPNE = BORDER_RELAYS.find((b) => b.id === "jpne");
  */
 export const wrongBr: Scenario = {
   name: "wrong-br",
+  method: "map-e",
   summary: "reference CE pointed at JPNE's BR: packets leave, nothing returns, the BR counts an unknown CE",
   async run(lab) {
     if (JPNE === undefined) throw new Error("no JPNE BR in the topology");

@@ -11,9 +11,9 @@ import type { AftrParameters } from "../provision/dslite.ts";
 import type { ParametersJson } from "../provision/parameters.ts";
 import type { ProvisionJson } from "../provision/provision.ts";
 import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
-import type { PortsReport } from "./actions/ports.ts";
+import type { NoPortSetReport, PortsReport } from "./actions/ports.ts";
 
-export type { StatusReport, ParametersJson, PortsReport, ProvisionJson, ScenarioReport };
+export type { StatusReport, ParametersJson, PortsReport, NoPortSetReport, ProvisionJson, ScenarioReport };
 
 interface Versioned {
   readonly schemaVersion: typeof SCHEMA_VERSION;
@@ -117,5 +117,6 @@ export type JsonDocument =
   | RenderJson
   | InstallJson
   | PortsReport
+  | NoPortSetReport
   | LabScenariosJson
   | ScenarioReport;

@@ -1,8 +1,8 @@
 import { bootTableNote } from "../host/boot-table.ts";
 import type { CommandRunner } from "../host/command-runner.ts";
-import type { DaemonEvent } from "../host/event-log.ts";
+import { daemonEvent, type DaemonEvent } from "../host/event-log.ts";
 import { HostNotReady } from "../plan/desired.ts";
-import { isMapePlan, type Plan } from "../plan/method.ts";
+import { isMapePlan, planMethod, type Method, type Plan } from "../plan/method.ts";
 import { planParts } from "../plan/plan-parts.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { RuleTable } from "../rules/table.ts";
@@ -98,18 +98,18 @@ export class Watcher {
     );
   }
 
-  log(level: DaemonEvent["level"], message: string): void {
-    const event = { at: new Date().toISOString(), level, message };
+  log(level: DaemonEvent["level"], message: string, method?: Method): void {
+    const event = daemonEvent(level, message, method);
     this.events.push(event);
     if (this.events.length > 50) this.events.splice(0, this.events.length - 50);
     this.deps.emit(event, this.events);
   }
 
   /** Logs a verdict that stands until something changes, once. */
-  private logOnce(level: DaemonEvent["level"], key: string, message: string): void {
+  private logOnce(level: DaemonEvent["level"], key: string, message: string, method?: Method): void {
     if (this.standing === key) return;
     this.standing = key;
-    this.log(level, message);
+    this.log(level, message, method);
   }
 
   start(): void {
@@ -262,7 +262,7 @@ export class Watcher {
       recovered,
       next: this.resolver.nextQueryAt(),
     });
-    if (line !== null) this.log("info", line);
+    if (line !== null) this.log("info", line, planMethod(result.plan));
     this.reportDrift(result);
     const notice = result.notice ?? "";
     if (notice !== this.notice && notice !== "") this.log("warning", `${reason}: provisioning: ${notice}`);
@@ -273,6 +273,7 @@ export class Watcher {
         "warning",
         `stale ${result.stale}`,
         `${reason}: asking for parameters failed: ${result.stale}`,
+        planMethod(result.plan),
       );
     }
   }
@@ -390,11 +391,7 @@ export class Watcher {
     if (this.periodic !== null) clearInterval(this.periodic);
     if (this.portTimer !== null) clearInterval(this.portTimer);
     if (this.running) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.log(
-      "info",
-      leaveUp
-        ? "mapectl watch stopped; the MAP-E path is left up"
-        : "mapectl watch stopping; taking MAP-E down",
-    );
+    const how = leaveUp ? "stopped; the MAP-E path is left up" : "stopping; taking MAP-E down";
+    this.log("info", `mapectl watch ${how}`);
   }
 }

@@ -32,6 +32,17 @@ export const CHECK_IDS = [
   "ipip.br-unreachable",
   "ipip.tunnel-missing",
   "ipip.fixed-address-missing",
+  // DS-Lite's B4 (src/diagnose/checks/dslite.ts), most likely cause first
+  "dslite.aftr-name-unresolved",
+  "dslite.aftr-unreachable",
+  "dslite.tunnel-missing",
+  "dslite.tunnel-mismatch",
+  "dslite.tunnel-down",
+  "dslite.b4-address-missing",
+  "dslite.default-route-missing",
+  "dslite.ipv4-forwarding",
+  "dslite.mtu-mss",
+  "dslite.nat-on-router",
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

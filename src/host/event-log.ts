@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Method } from "../plan/method.ts";
 import { logText } from "../text/log-line.ts";
 import { oneLine } from "../text/one-line.ts";
 
@@ -8,9 +9,17 @@ export interface DaemonEvent {
   readonly at: string;
   readonly level: "info" | "warning" | "error";
   readonly message: string;
+  /** The line's method when the event is about the plan (applied, unchanged, stale); else absent. */
+  readonly method?: Method;
 }
 
 const KEEP = 50;
+
+/** An event now; `method` when it is about the line's plan. */
+export function daemonEvent(level: DaemonEvent["level"], message: string, method?: Method): DaemonEvent {
+  const at = new Date().toISOString();
+  return method === undefined ? { at, level, message } : { at, level, message, method };
+}
 
 export function runDir(): string {
   return process.env.MAPECTL_RUN_DIR ?? "/run/mapectl";

@@ -59,6 +59,7 @@ test("no flows: every port free, nobody busiest", () => {
 function report(flows: NatFlow[]): PortsReport {
   return {
     schemaVersion: 1,
+    method: "map-e",
     at: "2026-01-01T00:00:00.000Z",
     ipv4Address: "133.209.13.2",
     psid: 65,

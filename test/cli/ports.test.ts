@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { renderNftables } from "../../src/render/nftables.ts";
 import { CLI, isOneLineError, runCli } from "../helpers/run-cli.ts";
+import { stateOf } from "../helpers/observed-hosts.ts";
 import { USER_PREFIX, planFor } from "../helpers/plans.ts";
+import { dsLiteCasePlan } from "../unit/render/cases.ts";
 
 function stateDir(applied: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), "mapectl-ports-"));
@@ -34,6 +36,27 @@ test("ports without MAP-E applied: one line, exit 5", () => {
   assert.ok(isOneLineError(r.stderr), r.stderr);
   assert.match(r.stderr, /MAP-E is not applied on this host \(run mapectl up\)/);
   assert.equal(r.stdout, "");
+});
+
+test("ports on a DS-Lite router: method ds-lite, no port set (the AFTR translates), exit 0", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mapectl-ports-"));
+  const plan = dsLiteCasePlan();
+  writeFileSync(join(dir, "state.json"), JSON.stringify(stateOf(plan)));
+  // no conntrack on PATH: a DS-Lite router has no NAT of its own to read
+  const env = { MAPECTL_STATE_DIR: dir, PATH: "/nonexistent" };
+  const r = runCli(["ports", "--json"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(doc.method, "ds-lite");
+  assert.equal(doc.portSet, null);
+  assert.equal(doc.nat, "aftr");
+  assert.equal(doc.ipv4Address, "192.0.0.2");
+  assert.equal(doc.tunnel, plan.tunnel.name);
+  assert.equal("portCount" in doc, false, "no MAP-E numbers");
+  const text = runCli(["ports", "--watch", "--count", "3"], { env });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /DS-Lite: no NAT on this router; the AFTR gw\.transix\.jp translates/);
+  assert.equal(text.stdout.match(/mapectl ports:/g)?.length, 1, "said once, not every 2 s");
 });
 
 test("ports without conntrack installed: names the package, exit 5", () => {

@@ -4,7 +4,7 @@ import { NGN, NS } from "../../lab/addresses.ts";
 import { AFTR, aftrCounters, labDsLiteAnswer, loadAftr } from "../../lab/aftr.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
 import { runScenario } from "../../lab/scenarios/index.ts";
-import { dsLite } from "../../lab/scenarios/ds-lite.ts";
+import { dsLite, dsLiteUp } from "../../lab/scenarios/ds-lite.ts";
 import { pingFromLan } from "../../lab/scenarios/probes.ts";
 import { startWatch } from "../../lab/traffic.ts";
 import { waitFor } from "../../lab/wait.ts";
@@ -23,6 +23,89 @@ test(
     const report = await runScenario(booted(), dsLite);
     const failed = report.checks.filter((c) => !c.passed);
     assert.deepEqual(failed, [], JSON.stringify(report.checks, null, 2));
+    assert.equal(report.method, "ds-lite");
+  },
+);
+
+interface DoctorDoc {
+  method: string;
+  ok: boolean;
+  tunnel: string | null;
+  findings: { id: string; verdict: string; summary: string; fix: string[] }[];
+}
+
+/** `mapectl doctor --json` on the CE, asking the line's DNS (as up did); its exit code and document. */
+async function doctor(extra: readonly string[] = []): Promise<{ code: number; doc: DoctorDoc }> {
+  const r = await booted().mapectl(NS.ce, ["doctor", "--json", "--resolver", NGN.dns, ...extra], {
+    timeoutMs: 60_000,
+  });
+  assert.ok(r.code === 0 || r.code === 6, `doctor exit ${r.code}: ${r.stderr}`);
+  return { code: r.code, doc: JSON.parse(r.stdout) as DoctorDoc };
+}
+
+function notOk(doc: DoctorDoc): string[] {
+  return doc.findings.filter((f) => f.verdict !== "ok").map((f) => `${f.id} ${f.verdict}: ${f.summary}`);
+}
+
+test(
+  "doctor on the DS-Lite router: clean after up; a missing B4 address or an AFTR name that does not resolve is its first finding",
+  { skip },
+  async () => {
+    const l = booted();
+    await resetCe(l.guest);
+    await l.isp.setProvisioning(labDsLiteAnswer());
+    await loadAftr(l, [{ prefix: l.prefix, b4: null }]);
+    try {
+      const { doc: up, why } = await dsLiteUp(l);
+      assert.ok(up !== null, why);
+      await loadAftr(l, [{ prefix: l.prefix, b4: up.plan.tunnel.local }]);
+      assert.ok((await pingFromLan(l)).ok, "IPv4 through the AFTR");
+
+      const healthy = await doctor();
+      assert.equal(healthy.doc.method, "ds-lite");
+      assert.equal(healthy.doc.tunnel, up.plan.tunnel.name);
+      assert.deepEqual(notOk(healthy.doc), [], JSON.stringify(healthy.doc.findings, null, 2));
+      assert.equal(healthy.code, 0);
+      assert.ok(healthy.doc.ok);
+      assert.ok(
+        healthy.doc.findings.some((f) => f.id === "dslite.aftr-name-unresolved" && f.verdict === "ok"),
+        "the AFTR's name was asked of the line's DNS",
+      );
+      // no port set on a DS-Lite router: ports says so, with the method
+      const ports = await l.mapectl(NS.ce, ["ports", "--json"], { timeoutMs: 60_000 });
+      assert.equal(ports.code, 0, ports.stderr);
+      const portsDoc = JSON.parse(ports.stdout) as { method: string; portSet: unknown; nat: string };
+      assert.deepEqual([portsDoc.method, portsDoc.portSet, portsDoc.nat], ["ds-lite", null, "aftr"]);
+
+      // the B4 address goes: the router's own IPv4 has no source
+      await l.run(NS.ce, ["ip", "-4", "addr", "del", "192.0.0.2/29", "dev", up.plan.tunnel.name]);
+      const broken = await doctor();
+      assert.equal(broken.code, 6);
+      assert.equal(broken.doc.method, "ds-lite");
+      const [first] = broken.doc.findings;
+      assert.equal(first?.id, "dslite.b4-address-missing", JSON.stringify(broken.doc.findings, null, 2));
+      assert.equal(first.verdict, "fail");
+      // the fix, run as printed, repairs it
+      for (const command of first.fix) await l.run(NS.ce, ["sh", "-c", command]);
+      assert.deepEqual(notOk((await doctor()).doc), [], "clean after the printed fix");
+
+      // the line's DNS does not know the AFTR's name
+      const unresolved = await doctor(["--aftr", "gone.ngn.test"]);
+      assert.equal(unresolved.code, 6);
+      assert.equal(unresolved.doc.findings[0]?.id, "dslite.aftr-name-unresolved");
+      assert.match(unresolved.doc.findings[0].summary, /gone\.ngn\.test/);
+
+      // the softwire deleted: up makes it again, and doctor is clean
+      await l.run(NS.ce, ["ip", "link", "del", "dev", up.plan.tunnel.name]);
+      assert.equal((await doctor()).doc.findings[0]?.id, "dslite.tunnel-missing");
+      const again = await dsLiteUp(l);
+      assert.ok(again.doc !== null, again.why);
+      assert.deepEqual(notOk((await doctor()).doc), [], "clean after up again");
+      assert.ok((await pingFromLan(l)).ok, "IPv4 through the AFTR again");
+    } finally {
+      await l.mapectl(NS.ce, ["down"], { timeoutMs: 60_000 });
+      await l.isp.setProvisioning(null);
+    }
   },
 );
 

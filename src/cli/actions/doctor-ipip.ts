@@ -1,6 +1,4 @@
-import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { ipipChecks, type IpipDoctorInput } from "../../diagnose/checks/ipip.ts";
-import type { Finding } from "../../diagnose/findings.ts";
 import type { CommandRunner } from "../../host/command-runner.ts";
 import { routeGet } from "../../host/doctor-observe.ts";
 import { ipipAccount } from "../../host/ipip-credentials.ts";
@@ -13,7 +11,8 @@ import type { IpipPlan } from "../../plan/ipip-plan.ts";
 import { isIpipPlan } from "../../plan/method.ts";
 import type { Settings } from "../../plan/settings.ts";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.ts";
-import { printJson, type Output } from "../output.ts";
+import type { Output } from "../output.ts";
+import { reportMethodDoctor } from "./doctor-report.ts";
 import { DEFAULT_CONFIG } from "../plan-options.ts";
 import { settingsFrom } from "../settings.ts";
 
@@ -56,7 +55,7 @@ function accountProblem(settings: Settings): string | null {
  * line is not IPIP, for MAP-E's doctor to take over.
  */
 export async function runIpipDoctor(
-  flags: { readonly config?: string; readonly json?: boolean },
+  flags: { readonly config?: string; readonly method?: string; readonly json?: boolean },
   output: Output,
   runner: CommandRunner,
 ): Promise<ExitCodeValue | null> {
@@ -64,10 +63,13 @@ export async function runIpipDoctor(
   const applied = state !== null && isIpipPlan(state.plan) ? state.plan : null;
   let loaded: ReturnType<typeof settingsFrom>;
   try {
-    loaded = settingsFrom(flags.config === undefined ? {} : { config: flags.config });
+    loaded = settingsFrom({
+      ...(flags.config === undefined ? {} : { config: flags.config }),
+      ...(flags.method === undefined ? {} : { method: flags.method }),
+    });
   } catch (err) {
     // MAP-E's doctor never needed the configuration: a broken one stops only an IPIP line's
-    if (applied !== null || flags.config !== undefined) throw err;
+    if (applied !== null || flags.config !== undefined || flags.method === "ipip") throw err;
     return null;
   }
   const { settings, configFile } = loaded;
@@ -84,37 +86,13 @@ export async function runIpipDoctor(
     configFile: configFile ?? DEFAULT_CONFIG,
   };
   const findings = ipipChecks(input);
-  report(findings, plan, flags.json === true, output);
+  const shown = {
+    method: "ipip",
+    label: "IPIP",
+    tunnel: plan?.tunnel.name ?? null,
+    wan: plan?.wan ?? null,
+    prefix: null,
+  } as const;
+  reportMethodDoctor(findings, shown, flags.json === true, output);
   return findings.some((f) => f.verdict === "fail") ? ExitCode.problemsFound : ExitCode.ok;
-}
-
-function report(findings: readonly Finding[], plan: IpipPlan | null, json: boolean, output: Output): void {
-  const failing = findings.filter((f) => f.verdict === "fail");
-  if (json) {
-    printJson(output, {
-      schemaVersion: SCHEMA_VERSION,
-      method: "ipip",
-      ok: failing.length === 0,
-      tunnel: plan?.tunnel.name ?? null,
-      wan: plan?.wan ?? null,
-      prefix: null,
-      vyos: false,
-      findings,
-    });
-    return;
-  }
-  const lines = [
-    failing.length === 0
-      ? "mapectl doctor: IPIP: no failures"
-      : `mapectl doctor: IPIP: ${failing.length} problem${failing.length === 1 ? "" : "s"}, most likely cause first`,
-    "",
-  ];
-  for (const f of failing) {
-    lines.push(`✗ [${f.id}] ${f.summary}`);
-    if (f.fix.length > 0) lines.push("    fix:", ...f.fix.map((c) => `      ${c}`));
-    lines.push("");
-  }
-  const passed = findings.filter((f) => f.verdict === "ok").map((f) => f.id);
-  if (passed.length > 0) lines.push(`✓ passed: ${passed.join(", ")}`);
-  output.out(lines.join("\n"));
 }

@@ -38,6 +38,10 @@ export interface DoctorFlags {
   vyos?: boolean;
   probe?: boolean;
   probeTarget?: string;
+  /** map-e, ds-lite, ipip or auto: which method's checks (default: the applied plan's). */
+  method?: string;
+  aftr?: string;
+  resolver?: string[];
 }
 
 const MARK = { ok: "✓", warn: "!", fail: "✗" } as const;
@@ -180,10 +184,21 @@ export async function runDoctor(
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<ExitCodeValue> {
-  // An IPIP line has its own checks; only a configuration or an applied IPIP plan can say so, and
-  // neither is read (nor the configuration's parser loaded) on a router that has neither.
+  // DS-Lite and IPIP lines have their own checks; only --method, --aftr, a configuration or an
+  // applied plan of theirs can say so, and none is read (nor the configuration's parser loaded) on
+  // a router that has none of them.
   const applied = loadState();
-  if (flags.config !== undefined || existsSync(DEFAULT_CONFIG) || applied?.plan.method === "ipip") {
+  const method = applied?.plan.method;
+  const configured = flags.config !== undefined || existsSync(DEFAULT_CONFIG);
+  if (
+    flags.method !== "map-e" &&
+    (configured || flags.method !== undefined || flags.aftr !== undefined || method === "ds-lite")
+  ) {
+    const { runDsLiteDoctor } = await import("./doctor-dslite.ts");
+    const dsLite = await runDsLiteDoctor(flags, output, runner, applied);
+    if (dsLite !== null) return dsLite;
+  }
+  if (flags.method !== "map-e" && (configured || flags.method !== undefined || method === "ipip")) {
     const { runIpipDoctor } = await import("./doctor-ipip.ts");
     const ipip = await runIpipDoctor(flags, output, runner);
     if (ipip !== null) return ipip;
@@ -237,7 +252,6 @@ export async function runDoctor(
   if (flags.json === true) {
     printJson(output, {
       schemaVersion: SCHEMA_VERSION,
-      // doctor checks MAP-E's path
       method: "map-e",
       ok: failures === 0,
       tunnel: result.tunnel,

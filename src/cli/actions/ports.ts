@@ -1,4 +1,6 @@
-import { isMapePlan } from "../../plan/method.ts";
+import type { DsLitePlan } from "../../plan/dslite-plan.ts";
+import type { IpipPlan } from "../../plan/ipip-plan.ts";
+import { isDsLitePlan, isMapePlan } from "../../plan/method.ts";
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import { processRunner, type CommandRunner } from "../../host/command-runner.ts";
 import { listNatFlows, needsPrivilege } from "../../host/conntrack.ts";
@@ -17,17 +19,53 @@ export interface PortsFlags {
 /** `ports --json` (schemaVersion 1): the port usage of the applied plan at one moment. */
 export interface PortsReport extends PortUsage {
   readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly method: "map-e";
   readonly at: string;
   readonly ipv4Address: string;
   readonly psid: number | null;
   readonly tunnel: string;
 }
 
+/**
+ * `ports --json` on a line whose router has no port set: DS-Lite (the AFTR translates and holds the
+ * ports) or IPIP (every port of the fixed address is the router's).
+ */
+export interface NoPortSetReport {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly method: "ds-lite" | "ipip";
+  readonly at: string;
+  readonly tunnel: string;
+  /** The router's own IPv4 address: DS-Lite's B4 address, IPIP's fixed address. */
+  readonly ipv4Address: string;
+  readonly portSet: null;
+  /** Where the NAT is: the AFTR's (DS-Lite), or the router's masquerade to all ports (IPIP). */
+  readonly nat: "aftr" | "router-all-ports";
+  readonly why: string;
+}
+
+export type PortsDocument = PortsReport | NoPortSetReport;
+
+function noPortSet(plan: DsLitePlan | IpipPlan): NoPortSetReport {
+  const dsLite = isDsLitePlan(plan);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    method: dsLite ? "ds-lite" : "ipip",
+    at: new Date().toISOString(),
+    tunnel: plan.tunnel.name,
+    ipv4Address: dsLite ? plan.b4Address : plan.ipv4Address,
+    portSet: null,
+    nat: dsLite ? "aftr" : "router-all-ports",
+    why: dsLite
+      ? `DS-Lite: no NAT on this router; the AFTR ${plan.aftr.name ?? plan.aftr.address} translates and holds the ports, so there is no port set to count here`
+      : `IPIP: every port of the fixed address ${plan.ipv4Address} is this router's; there is no port set to run short of`,
+  };
+}
+
 const REFRESH_MS = 2_000;
 const BLOCKS_IN_ONE_COLUMN = 16;
 
 /** The applied plan's NAT flows from conntrack; one-line errors for the two usual reasons it cannot. */
-export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
+export async function readPorts(runner: CommandRunner): Promise<PortsDocument> {
   const state = loadState();
   if (state === null) {
     throw new CliError(
@@ -36,12 +74,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
     );
   }
   const plan = state.plan;
-  if (!isMapePlan(plan)) {
-    throw new CliError(
-      "environment",
-      "DS-Lite is applied on this host: the AFTR translates and holds the ports, so the router has no port set to count",
-    );
-  }
+  if (!isMapePlan(plan)) return noPortSet(plan);
   let flows: NatFlow[];
   try {
     flows = await listNatFlows(runner, plan.ipv4Address);
@@ -58,6 +91,7 @@ export async function readPorts(runner: CommandRunner): Promise<PortsReport> {
   const psid = plan.parameters.psid;
   return {
     schemaVersion: SCHEMA_VERSION,
+    method: "map-e",
     at: new Date().toISOString(),
     ipv4Address: plan.ipv4Address,
     psid: typeof psid === "number" ? psid : null,
@@ -174,13 +208,13 @@ export async function runPorts(
   const runner = options.runner ?? processRunner;
   const count = parseCount(flags.count);
   if (count !== null && flags.watch !== true) throw new CliError("usage", "--count goes with --watch");
-  const show = (report: PortsReport, frame: number) => {
+  const show = (report: PortsDocument, frame: number) => {
     if (flags.json === true) {
       // one document per line under --watch, so the stream can be read line by line
       output.out(flags.watch === true ? JSON.stringify(report) : JSON.stringify(report, null, 2));
       return;
     }
-    const text = describePorts(report);
+    const text = report.method === "map-e" ? describePorts(report) : `mapectl ports: ${report.why}`;
     if (flags.watch !== true) output.out(text);
     else if (options.tty === true) output.out(`${CLEAR}${text}\n\nevery 2 s, Ctrl-C ends`);
     else output.out(`${frame > 0 ? "\n" : ""}${report.at}\n${text}`);
@@ -198,7 +232,7 @@ export async function runPorts(
   try {
     for (let frame = 0; count === null || frame < count; frame++) {
       if (frame > 0 && !(await pause(REFRESH_MS, controller.signal))) break;
-      let report: PortsReport;
+      let report: PortsDocument;
       try {
         report = await readPorts(runner);
       } catch (err) {
@@ -207,6 +241,8 @@ export async function runPorts(
         throw err;
       }
       show(report, frame);
+      // no port set: nothing to follow
+      if (report.method !== "map-e") break;
     }
   } finally {
     process.off("SIGINT", stop);

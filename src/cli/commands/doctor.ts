@@ -9,7 +9,7 @@ import type { Output } from "../output.ts";
 export function registerDoctor(program: Command, output: Output): void {
   program
     .command("doctor")
-    .summary("explain why MAP-E does not work on this router, and how to fix it")
+    .summary("explain why IPv4 (MAP-E, DS-Lite, IPIP) does not work on this router, and how to fix it")
     .description(
       "Read the live host (tunnel, addresses, routes, neighbours, nft ruleset), compute what this line's\n" +
         "prefix needs, and compare: every check has a stable id, a verdict, the evidence and the fix.\n" +
@@ -19,6 +19,16 @@ export function registerDoctor(program: Command, output: Output): void {
         `Check ids: ${CHECK_IDS.join(", ")}.`,
     )
     .option("--config <file>", "configuration file (an IPIP line's account and update URL are read from it)")
+    .option(
+      "--method <method>",
+      "map-e, ds-lite, ipip or auto: whose checks run (default: the applied plan's, else the configuration's)",
+    )
+    .option("--aftr <name|address>", "DS-Lite: the AFTR this line should use (default: the applied plan's)")
+    .option(
+      "--resolver <address>",
+      "DS-Lite: a DNS server of the line, to resolve the AFTR's name with (repeatable)",
+      collect,
+    )
     .option("--wan <if>", "the WAN interface (default: the tunnel's underlying device)")
     .option("--prefix <prefix>", "the delegated prefix (default: read from the WAN)")
     .option("--br <address>", "the BR this line should use (default: from the rule tables)")

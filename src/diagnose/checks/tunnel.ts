@@ -76,6 +76,15 @@ export function tunnelDown(ctx: CheckContext): Finding {
   };
 }
 
+/** The commands that clamp the MSS of SYNs leaving through `tunnel`, in a table of their own. */
+export function mssClampFix(tunnel: string): string[] {
+  return [
+    shellCommand(["nft", "add", "table", "ip", MSS_TABLE]),
+    shellCommand(["nft", `add chain ip ${MSS_TABLE} forward { type filter hook forward priority filter; }`]),
+    `nft add rule ip ${MSS_TABLE} forward ${mssClampRule(tunnel)}`,
+  ];
+}
+
 /** A tunnel MTU above what the NGN carries, or no TCP MSS clamping for forwarded SYNs. */
 export function mtuMss(ctx: CheckContext): Finding {
   const { name, link } = ctx;
@@ -101,16 +110,7 @@ export function mtuMss(ctx: CheckContext): Finding {
     evidence: { mtu: link.mtu, mssClamp: clamp },
     fix: [
       ...(tooBig ? [shellCommand(linkSet(name, ["mtu", String(MAX_TUNNEL_MTU)]))] : []),
-      ...(clamp
-        ? []
-        : [
-            shellCommand(["nft", "add", "table", "ip", MSS_TABLE]),
-            shellCommand([
-              "nft",
-              `add chain ip ${MSS_TABLE} forward { type filter hook forward priority filter; }`,
-            ]),
-            `nft add rule ip ${MSS_TABLE} forward ${mssClampRule(name)}`,
-          ]),
+      ...(clamp ? [] : mssClampFix(name)),
     ],
     vyosFix: vyosTunnelFix(ctx, [
       ...(tooBig ? [vyosTunnel(ctx, "set", "mtu", String(MAX_TUNNEL_MTU))] : []),

@@ -16,10 +16,12 @@ import { formatIpv6Prefix, parseIpv6Prefix, type Ipv6Prefix } from "../../../src
 import { HostNotReady } from "../../../src/plan/desired.ts";
 import type { NatFlow } from "../../../src/plan/port-usage.ts";
 import type { Action } from "../../../src/plan/reconcile.ts";
+import type { Plan } from "../../../src/plan/method.ts";
 import { DEFAULT_SETTINGS } from "../../../src/plan/settings.ts";
 import { resolveParameters } from "../../../src/provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../../src/rules/shipped.ts";
 import { planFor } from "../../helpers/plans.ts";
+import { dsLiteCasePlan } from "../render/cases.ts";
 
 const FIRST = "2404:7a82:4d02:4100::/56";
 const SECOND = "2404:7a82:4d03:4200::/56";
@@ -43,6 +45,8 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
     prefix: FIRST,
     notReady: false,
     applied: null as string | null,
+    /** The plan the fake converge returns; null: MAP-E's for the current prefix. */
+    plan: null as Plan | null,
     converges: 0,
     withdrawals: 0,
     monitorStarts: 0,
@@ -67,7 +71,7 @@ function harness(inner: ParameterResolver, options: Partial<typeof DEFAULT_WATCH
       const changed = h.applied !== h.prefix;
       h.applied = h.prefix;
       return {
-        plan: planFor(h.prefix),
+        plan: h.plan ?? planFor(h.prefix),
         source: "hb46pp",
         prefixFrom: `${h.prefix} from the delegated prefix`,
         actions: changed ? [action("tunnel"), action("nat")] : [],
@@ -173,6 +177,23 @@ test("the provisioning TTL running out wakes the daemon: HB46PP is asked again w
     h.messages().join("\n"),
   );
   await watcher.stop();
+});
+
+test("the daemon's events about the line say its method; the others carry none", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, null));
+  const mape = await started(inner);
+  const applied = mape.h.events.find((e) => /^start: applied /.test(e.message));
+  assert.equal(applied?.method, "map-e", JSON.stringify(mape.h.events));
+  assert.equal(mape.h.events.find((e) => /watch starting/.test(e.message))?.method, undefined);
+  await mape.watcher.stop();
+  const ds = harness(inner);
+  ds.h.plan = dsLiteCasePlan();
+  ds.watcher.start();
+  await settle();
+  const line = ds.h.events.find((e) => /^start: applied /.test(e.message));
+  assert.match(line?.message ?? "", /B4 192\.0\.0\.2 via AFTR gw\.transix\.jp/);
+  assert.equal(line?.method, "ds-lite");
+  await ds.watcher.stop();
 });
 
 test("the network disabling MAP-E takes it down once, logs it once, and does not ask again before the retry", async () => {
