@@ -12,8 +12,12 @@ interface DsLiteUp {
   plan: { tunnel: { name: string; local: string; remote: string }; aftr: { name: string | null } };
 }
 
-/** `mapectl up --method ds-lite` on the CE, asking HB46PP (and the line's DNS for the AFTR's name). */
-export async function dsLiteUp(lab: Lab, method = "ds-lite"): Promise<{ doc: DsLiteUp | null; why: string }> {
+/**
+ * `mapectl up --method ds-lite` on the CE with the default sources (HB46PP, DHCPv6, then the
+ * tables: the lab's prefix is in no shipped DS-Lite service, so the AFTR must come from HB46PP), and
+ * the line's DNS for the AFTR's name.
+ */
+export async function dsLiteUp(lab: Lab): Promise<{ doc: DsLiteUp | null; why: string }> {
   const argv = [
     "up",
     "--wan",
@@ -21,9 +25,7 @@ export async function dsLiteUp(lab: Lab, method = "ds-lite"): Promise<{ doc: DsL
     "--lan",
     CE.lan,
     "--method",
-    method,
-    "--source",
-    "hb46pp",
+    "ds-lite",
     "--resolver",
     NGN.dns,
     "--json",
