@@ -8,7 +8,7 @@ import {
   unregisterIpip,
 } from "../ipip-provider.ts";
 import type { Lab } from "../lab.ts";
-import { pingFromLan, pingFromRouter } from "./probes.ts";
+import { lanTraffic, pingFromLan, pingFromRouter } from "./probes.ts";
 import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 export const IPIP_CONFIG = "/etc/mapectl/config.toml";
@@ -110,8 +110,7 @@ async function rightAccount(lab: Lab, checks: Checks): Promise<boolean> {
     JSON.stringify(log.filter((e) => e.registered !== undefined || e.refused !== undefined)),
   );
   await lab.clearRecords();
-  const ping = await pingFromLan(lab);
-  checks.add("ping 8.8.8.8 from the LAN", ping.ok, ping.detail);
+  await lanTraffic(lab, checks);
   const own = await pingFromRouter(lab);
   checks.add("the router's own ping", own.ok, own.detail);
   const seen = [...new Set((await lab.records()).map((r) => r.src))];

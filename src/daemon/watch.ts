@@ -62,8 +62,12 @@ export class Watcher {
   private bootFailure: string | null = null;
   /** IPIP: wakes the daemon when the provider's update URL is due again. */
   private readonly ipipUpdate = new IpipUpdateTimer(
-    (reason) => this.trigger(reason),
-    (level, message) => this.log(level, message),
+    (reason) => {
+      this.trigger(reason);
+    },
+    (level, message) => {
+      this.log(level, message);
+    },
   );
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;

@@ -171,7 +171,7 @@ test("a refused account is logged as an error and tried again with back-off; the
     messages().join("\n"),
   );
   await advance(5000);
-  assert.ok(calls.length >= 3, "retried");
+  assert.ok(calls.slice(2).length > 0, "retried");
   await watcher.stop();
   assert.ok(messages().every((m) => !m.includes(PASSWORD)));
 });

@@ -57,8 +57,9 @@ test("with the default sources, the AFTR of HB46PP's dslite answer is the line's
     aftrNames: shippedAftrNames(),
   });
   const found = dsLiteFromSources(settings, result, line);
-  assert.deepEqual(found?.aftr, { name: "aftr.lab.example", address: null, from: "hb46pp", service: null });
-  assert.equal(found?.ttlSeconds, 86400);
+  assert.ok(found !== null, "DS-Lite");
+  assert.deepEqual(found.aftr, { name: "aftr.lab.example", address: null, from: "hb46pp", service: null });
+  assert.equal(found.ttlSeconds, 86400);
 });
 
 test("--source tables on a line the shipped table has no AFTR for says that the network was not asked", async () => {
