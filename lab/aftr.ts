@@ -1,6 +1,7 @@
 import { AFTR_ADDRESS, AFTR_IPV4, AFTR_NAME, BR_NS, INET, NGN, NS } from "./addresses.ts";
 import type { Lab } from "./lab.ts";
 import { parseJson } from "./parse-json.ts";
+import { softwireEndpointRuleset } from "./softwire-endpoint.ts";
 
 /**
  * The lab's AFTR (RFC 6333): in the br namespace beside the BRs, an ip6tnl softwire per known B4
@@ -34,39 +35,29 @@ export function aftrRuleset(registered: readonly RegisteredB4[]): string {
   const tunnels = registered.flatMap((r, i) => (r.b4 === null ? [] : [i]));
   const marks = tunnels.map((i) => `"${softwire(i)}" : ${MARK_BASE + i}`).join(", ");
   const names = tunnels.map((i) => `"${softwire(i)}"`).join(", ");
-  const lines = [
-    `table inet ${AFTR.table}`,
-    `delete table inet ${AFTR.table}`,
-    `table inet ${AFTR.table} {`,
-    "  counter aftr_unknown_b4 {}",
-    "  counter aftr_decap {}",
-    "  counter aftr_nat {}",
-    "  set b4_prefixes {",
-    "    type ipv6_addr",
-    "    flags interval",
-    ...(registered.length > 0 ? [`    elements = { ${registered.map((r) => r.prefix).join(", ")} }`] : []),
-    "  }",
-    "  chain outer {",
-    "    type filter hook prerouting priority -300; policy accept;",
-    `    meta l4proto 4 ip6 daddr ${AFTR.address} ip6 saddr != @b4_prefixes counter name aftr_unknown_b4 drop`,
-    `    meta l4proto 4 ip6 daddr ${AFTR.address} counter name aftr_decap`,
-    "  }",
-    "  chain flows {",
-    "    type filter hook prerouting priority mangle; policy accept;",
-    ...(tunnels.length > 0 ? [`    ct state new ct mark set iifname map { ${marks} }`] : []),
-    `    iifname "${BR_NS.inetIface}" ip daddr ${AFTR.ipv4} meta mark set ct mark`,
-    "  }",
-    "  chain nat44 {",
-    "    type nat hook postrouting priority srcnat; policy accept;",
-    ...(tunnels.length > 0
-      ? [
-          `    iifname { ${names} } oifname "${BR_NS.inetIface}" counter name aftr_nat snat ip to ${AFTR.ipv4}`,
-        ]
-      : []),
-    "  }",
-    "}",
-  ];
-  return lines.join("\n") + "\n";
+  return softwireEndpointRuleset({
+    table: AFTR.table,
+    address: AFTR.address,
+    unknownCounter: "aftr_unknown_b4",
+    decapCounter: "aftr_decap",
+    counters: ["aftr_nat"],
+    served: { name: "b4_prefixes", interval: true, elements: registered.map((r) => r.prefix) },
+    chains: [
+      "  chain flows {",
+      "    type filter hook prerouting priority mangle; policy accept;",
+      ...(tunnels.length > 0 ? [`    ct state new ct mark set iifname map { ${marks} }`] : []),
+      `    iifname "${BR_NS.inetIface}" ip daddr ${AFTR.ipv4} meta mark set ct mark`,
+      "  }",
+      "  chain nat44 {",
+      "    type nat hook postrouting priority srcnat; policy accept;",
+      ...(tunnels.length > 0
+        ? [
+            `    iifname { ${names} } oifname "${BR_NS.inetIface}" counter name aftr_nat snat ip to ${AFTR.ipv4}`,
+          ]
+        : []),
+      "  }",
+    ],
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { formatIpv6, ipv6Mask, parseIpv6, parseIpv6Prefix } from "../src/mape/ip
 import { BR_NS, GUEST, IPIP_LAB, NGN, NS } from "./addresses.ts";
 import type { Lab } from "./lab.ts";
 import { parseJsonLines } from "./parse-json.ts";
+import { softwireEndpointRuleset } from "./softwire-endpoint.ts";
 import { logFile } from "./topology.ts";
 import { waitFor } from "./wait.ts";
 
@@ -38,30 +39,22 @@ export function ipipHb46ppAnswer(prefix: string): Record<string, unknown> {
 
 /** The BR's filter: ip4ip6 to the IPIP BR only from the registered CE, inner source the fixed address. */
 function ipipBrRuleset(): string {
-  return [
-    "table inet ipipbr {}",
-    "delete table inet ipipbr",
-    "table inet ipipbr {",
-    "  counter ipip_unregistered {}",
-    "  counter ipip_decap {}",
-    "  counter ipip_bad_src {}",
-    "  counter ipip_encap {}",
-    "  set registered {",
-    "    type ipv6_addr",
-    "  }",
-    "  chain outer {",
-    "    type filter hook prerouting priority -300; policy accept;",
-    `    meta l4proto 4 ip6 daddr ${IPIP_LAB.br} ip6 saddr != @registered counter name ipip_unregistered drop`,
-    `    meta l4proto 4 ip6 daddr ${IPIP_LAB.br} counter name ipip_decap`,
-    "  }",
-    "  chain forward {",
-    "    type filter hook forward priority 0; policy accept;",
-    `    iifname "${IPIP_LAB.tunnel}" ip saddr != ${IPIP_LAB.ipv4} counter name ipip_bad_src drop`,
-    `    oifname "${IPIP_LAB.tunnel}" counter name ipip_encap`,
-    "  }",
-    "}",
-    "",
-  ].join("\n");
+  return softwireEndpointRuleset({
+    table: "ipipbr",
+    address: IPIP_LAB.br,
+    unknownCounter: "ipip_unregistered",
+    decapCounter: "ipip_decap",
+    counters: ["ipip_bad_src", "ipip_encap"],
+    // the update server's hook adds the CE it registered (lab/ipip-br-register.sh)
+    served: { name: "registered", interval: false, elements: [] },
+    chains: [
+      "  chain forward {",
+      "    type filter hook forward priority 0; policy accept;",
+      `    iifname "${IPIP_LAB.tunnel}" ip saddr != ${IPIP_LAB.ipv4} counter name ipip_bad_src drop`,
+      `    oifname "${IPIP_LAB.tunnel}" counter name ipip_encap`,
+      "  }",
+    ],
+  });
 }
 
 /** The account the update server accepts; `accounts` replaces it (a wrong-password case uses the CE's). */

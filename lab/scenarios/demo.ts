@@ -1,8 +1,8 @@
 import { portInSet } from "../../src/mape/port-set.ts";
 import { CE, INET, NS } from "../addresses.ts";
 import { countedDrops } from "../border-relays.ts";
-import { connectMany, udpProbe } from "../clients.ts";
-import { dnsFromLan, httpFromLan, pingFromLan, pingFromRouter } from "./probes.ts";
+import { connectMany } from "../clients.ts";
+import { lanTraffic, pingFromRouter } from "./probes.ts";
 import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
 interface UpReport {
@@ -50,14 +50,7 @@ export const demo: Scenario = {
       `${doc.prefixFrom}: ${plan.parameters.serviceName ?? "?"}, ${plan.ipv4Address} PSID ${plan.parameters.psid}, CE ${plan.ceAddress}, BR ${plan.br}; ${doc.actions.length} changes in ${(doc.durationMs / 1000).toFixed(1)} s: ${doc.actions.map((a) => a.summary).join("; ")}`,
     );
     await lab.clearRecords();
-    const ping = await pingFromLan(lab);
-    checks.add("ping 8.8.8.8 from the LAN", ping.ok, ping.detail);
-    const dns = await dnsFromLan(lab);
-    checks.add("DNS from the LAN", dns.ok, dns.detail);
-    const http = await httpFromLan(lab);
-    checks.add("HTTP from the LAN", http.ok, http.detail);
-    const udp = await udpProbe(lab, 4, INET.hosts[2], INET.udpEchoPort, 8);
-    checks.add("UDP from the LAN", udp.ok === 4, `${udp.ok}/4 echoed`);
+    await lanTraffic(lab, checks);
     const many = await connectMany(lab, plan.portCount, INET.hosts[1], INET.manyPort, 30);
     const { psidOffset, psidLength } = plan.parameters.rule;
     const ports = new Set(many.seen.map((s) => s.sport));

@@ -1,8 +1,7 @@
 import { CE, INET, NGN, NS } from "../addresses.ts";
 import { AFTR, aftrCounters, labDsLiteAnswer, loadAftr } from "../aftr.ts";
-import { udpProbe } from "../clients.ts";
 import type { Lab } from "../lab.ts";
-import { dnsFromLan, httpFromLan, pingFromLan } from "./probes.ts";
+import { lanTraffic, pingFromRouter } from "./probes.ts";
 import { Checks, nonZero, type Scenario, type ScenarioResult } from "./scenario.ts";
 
 interface DsLiteUp {
@@ -12,8 +11,12 @@ interface DsLiteUp {
   plan: { tunnel: { name: string; local: string; remote: string }; aftr: { name: string | null } };
 }
 
-/** `mapectl up --method ds-lite` on the CE, asking HB46PP (and the line's DNS for the AFTR's name). */
-export async function dsLiteUp(lab: Lab, method = "ds-lite"): Promise<{ doc: DsLiteUp | null; why: string }> {
+/**
+ * `mapectl up --method ds-lite` on the CE with the default sources (HB46PP, DHCPv6, then the
+ * tables: the lab's prefix is in no shipped DS-Lite service, so the AFTR must come from HB46PP), and
+ * the line's DNS for the AFTR's name.
+ */
+export async function dsLiteUp(lab: Lab): Promise<{ doc: DsLiteUp | null; why: string }> {
   const argv = [
     "up",
     "--wan",
@@ -21,9 +24,7 @@ export async function dsLiteUp(lab: Lab, method = "ds-lite"): Promise<{ doc: DsL
     "--lan",
     CE.lan,
     "--method",
-    method,
-    "--source",
-    "hb46pp",
+    "ds-lite",
     "--resolver",
     NGN.dns,
     "--json",
@@ -36,12 +37,8 @@ export async function dsLiteUp(lab: Lab, method = "ds-lite"): Promise<{ doc: DsL
 /** The router's own IPv4 through the softwire: ping, DNS and HTTP from the ce namespace. */
 async function fromRouter(lab: Lab, checks: Checks): Promise<void> {
   const host = INET.hosts[2];
-  const ping = await lab.exec(NS.ce, ["ping", "-n", "-c", "1", "-W", "3", host], { timeoutMs: 20_000 });
-  checks.add(
-    "the router's own ping",
-    ping.code === 0,
-    ping.code === 0 ? `${host} answered` : ping.stdout.trim(),
-  );
+  const ping = await pingFromRouter(lab);
+  checks.add("the router's own ping", ping.ok, ping.detail);
   const dns = await lab.exec(
     NS.ce,
     ["kdig", `@${INET.hosts[0]}`, "+timeout=3", "+short", "www.example.com", "A"],
@@ -61,14 +58,7 @@ async function fromRouter(lab: Lab, checks: Checks): Promise<void> {
 /** Traffic from the LAN and the router through the AFTR, translated to the AFTR's address. */
 export async function dsLiteTraffic(lab: Lab, checks: Checks): Promise<void> {
   await lab.clearRecords();
-  const ping = await pingFromLan(lab);
-  checks.add("ping 8.8.8.8 from the LAN", ping.ok, ping.detail);
-  const dns = await dnsFromLan(lab);
-  checks.add("DNS from the LAN", dns.ok, dns.detail);
-  const http = await httpFromLan(lab);
-  checks.add("TCP (HTTP) from the LAN", http.ok, http.detail);
-  const udp = await udpProbe(lab, 4, INET.hosts[2], INET.udpEchoPort, 8);
-  checks.add("UDP from the LAN", udp.ok === 4, `${udp.ok}/4 echoed`);
+  await lanTraffic(lab, checks);
   await fromRouter(lab, checks);
   const sources = [...new Set((await lab.records()).map((r) => r.src))];
   checks.add(

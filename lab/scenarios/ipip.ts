@@ -8,16 +8,20 @@ import {
   unregisterIpip,
 } from "../ipip-provider.ts";
 import type { Lab } from "../lab.ts";
-import { pingFromLan, pingFromRouter } from "./probes.ts";
+import { lanTraffic, pingFromLan, pingFromRouter } from "./probes.ts";
 import { Checks, nonZero, type Scenario } from "./scenario.ts";
 
-const CONFIG = "/etc/mapectl/config.toml";
+export const IPIP_CONFIG = "/etc/mapectl/config.toml";
+const CONFIG = IPIP_CONFIG;
 /** A password the update server does not know: it must never show in anything mapectl prints. */
 const WRONG_PASSWORD = "wrong-Lab-Secret-7";
 const UP = ["up", "--config", CONFIG, "--json"];
 
-/** The CE's configuration (mode 0600): IPIP from HB46PP, the account for the update URL. */
-function ceConfig(password: string): string {
+/**
+ * The CE's configuration (mode 0600): IPIP from HB46PP, the account for the update URL, and how
+ * often to call it (null: mapectl's default).
+ */
+export function ipipCeConfig(password: string, updateInterval: number | null = null): string {
   return [
     `wan = "${CE.wan}"`,
     `lan = ["${CE.lan}"]`,
@@ -29,11 +33,19 @@ function ceConfig(password: string): string {
     `update-url = "${IPIP_UPDATE_URL}"`,
     `user = "${IPIP_LAB.user}"`,
     `password = "${password}"`,
+    ...(updateInterval === null ? [] : [`update-interval = ${updateInterval}`]),
     "",
   ].join("\n");
 }
 
 const started = new WeakSet<Lab>();
+
+/** The BR and the update server, started once per lab. */
+export async function ipipProviderUp(lab: Lab): Promise<void> {
+  if (started.has(lab)) return;
+  await startIpipProvider(lab);
+  started.add(lab);
+}
 
 async function doctorFailures(lab: Lab): Promise<{ code: number; failing: string[] }> {
   const r = await lab.mapectl(NS.ce, ["doctor", "--config", CONFIG, "--json"], { timeoutMs: 120_000 });
@@ -50,7 +62,7 @@ async function counter(lab: Lab, name: string): Promise<number> {
 
 /** Wrong password: up refuses before changing anything, the path stays down, doctor says why. */
 async function wrongAccount(lab: Lab, checks: Checks): Promise<void> {
-  await lab.guest.writeFile(CONFIG, ceConfig(WRONG_PASSWORD), 0o600);
+  await lab.guest.writeFile(CONFIG, ipipCeConfig(WRONG_PASSWORD), 0o600);
   const up = await lab.mapectl(NS.ce, UP, { timeoutMs: 120_000 });
   checks.add(
     "wrong password: up exits 4 saying the update server refused it",
@@ -76,7 +88,7 @@ async function wrongAccount(lab: Lab, checks: Checks): Promise<void> {
 
 /** The right account: registered, then IPv4 from the LAN and the router leaves as the fixed address. */
 async function rightAccount(lab: Lab, checks: Checks): Promise<boolean> {
-  await lab.guest.writeFile(CONFIG, ceConfig(IPIP_LAB.password), 0o600);
+  await lab.guest.writeFile(CONFIG, ipipCeConfig(IPIP_LAB.password), 0o600);
   const up = await lab.mapectl(NS.ce, UP, { timeoutMs: 120_000 });
   const doc =
     up.code === 0
@@ -98,8 +110,7 @@ async function rightAccount(lab: Lab, checks: Checks): Promise<boolean> {
     JSON.stringify(log.filter((e) => e.registered !== undefined || e.refused !== undefined)),
   );
   await lab.clearRecords();
-  const ping = await pingFromLan(lab);
-  checks.add("ping 8.8.8.8 from the LAN", ping.ok, ping.detail);
+  await lanTraffic(lab, checks);
   const own = await pingFromRouter(lab);
   checks.add("the router's own ping", own.ok, own.detail);
   const seen = [...new Set((await lab.records()).map((r) => r.src))];
@@ -129,10 +140,7 @@ export const ipip: Scenario = {
     "IPIP with a fixed IPv4 from HB46PP: wrong password refused (path down, doctor says why), right one registered, LAN and router traffic as the fixed address",
   async run(lab) {
     const checks = new Checks();
-    if (!started.has(lab)) {
-      await startIpipProvider(lab);
-      started.add(lab);
-    }
+    await ipipProviderUp(lab);
     await lab.isp.setProvisioning(ipipHb46ppAnswer(lab.prefix));
     await lab.mapectl(NS.ce, ["down"], { timeoutMs: 60_000 });
     await wrongAccount(lab, checks);

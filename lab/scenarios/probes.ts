@@ -1,5 +1,7 @@
 import { INET, NS } from "../addresses.ts";
+import { udpProbe } from "../clients.ts";
 import type { Lab } from "../lab.ts";
+import type { Checks } from "./scenario.ts";
 
 /** The probes the scenarios share, from the lan client to "the internet". */
 export async function pingFromLan(
@@ -47,4 +49,19 @@ export async function pingFromRouter(lab: Lab): Promise<{ ok: boolean; detail: s
     timeoutMs: 20_000,
   });
   return { ok: own.code === 0, detail: own.code === 0 ? "1.1.1.1 answered" : own.stdout.trim() };
+}
+
+/**
+ * What every method's scenario proves from the LAN, one check each: ping, DNS, TCP (HTTP) and UDP
+ * from the lan client to the lab's internet, through whatever the router built.
+ */
+export async function lanTraffic(lab: Lab, checks: Checks): Promise<void> {
+  const ping = await pingFromLan(lab);
+  checks.add("ping 8.8.8.8 from the LAN", ping.ok, ping.detail);
+  const dns = await dnsFromLan(lab);
+  checks.add("DNS from the LAN", dns.ok, dns.detail);
+  const http = await httpFromLan(lab);
+  checks.add("TCP (HTTP) from the LAN", http.ok, http.detail);
+  const udp = await udpProbe(lab, 4, INET.hosts[2], INET.udpEchoPort, 8);
+  checks.add("UDP from the LAN", udp.ok === 4, `${udp.ok}/4 echoed`);
 }

@@ -33,7 +33,7 @@ export const JSON_HELP = `print one JSON object (schemaVersion ${SCHEMA_VERSION}
  * provision, which only asks and compares, also takes a comma list.
  */
 export const SOURCE_HELP =
-  "which source gives the parameters: hb46pp, dhcpv6, tables, manual, or auto (each in turn: HB46PP, DHCPv6, then the tables; all means the same; one empty HB46PP order or an answer for a method this CE did not claim keeps MAP-E, two empty orders in a row withdraw it)";
+  "which source gives the parameters: hb46pp, dhcpv6, tables, manual, or auto (each in turn: HB46PP, DHCPv6, then the tables; all means the same; one empty HB46PP order or an answer for a method this CE did not claim keeps MAP-E, two empty orders in a row withdraw it); default: tables for --method map-e, auto for ds-lite and auto";
 
 /** auto and all both mean every source, in the preference order. */
 export function isEverySource(source: string): boolean {

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { interfaceNameProblem } from "../plan/interface-name.ts";
 import { readTextFile } from "../host/files.ts";
 import { gatewayAddress, parseConfig, parseForwardTarget } from "../plan/config.ts";
-import { DEFAULT_SETTINGS, type Settings } from "../plan/settings.ts";
+import { DEFAULT_SETTINGS, defaultSource, type Settings } from "../plan/settings.ts";
 import { parseManualRule, parseRuleFields } from "../rules/rule-spec.ts";
 import { isEverySource } from "./common-options.ts";
 import { CliError } from "./exit-codes.ts";
@@ -51,8 +51,11 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
   const settings: Settings = { ...DEFAULT_SETTINGS, overrides: {}, lan: [], forwards: [], rulesFiles: [] };
   let configFile: string | null = null;
   const path = flags.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null);
+  let sourceGiven = flags.source !== undefined || flags.rule !== undefined;
   if (path !== null) {
-    Object.assign(settings, parseConfig(readTextFile(path, "configuration"), path));
+    const config = parseConfig(readTextFile(path, "configuration"), path);
+    sourceGiven ||= config.source !== undefined;
+    Object.assign(settings, config);
     configFile = path;
   }
   // Checked here, before any command reads the host: `render` and `up` refuse a bad name alike.
@@ -74,6 +77,7 @@ export function settingsFrom(flags: PlanFlags): { settings: Settings; configFile
     settings.source = source;
   }
   if (flags.method !== undefined) settings.method = methodFlag(flags.method);
+  if (!sourceGiven) settings.source = defaultSource(settings.method);
   if (flags.aftr !== undefined) {
     try {
       aftrFromText(flags.aftr, "configuration");

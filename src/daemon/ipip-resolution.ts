@@ -2,10 +2,9 @@ import { ipipParameters } from "../plan/desired-ipip.ts";
 import type { Settings } from "../plan/settings.ts";
 import type { Hb46ppIpip } from "../provision/hb46pp.ts";
 import { IpipError, type IpipParameters } from "../provision/ipip.ts";
-import { lineMethod } from "../provision/line-method.ts";
+import type { LineMethod } from "../provision/line-method.ts";
 import type { ParameterSource } from "../provision/parameters.ts";
 import type { ProvisionResult } from "../provision/provision.ts";
-import { shippedAftrNames, shippedNotMape } from "../rules/shipped.ts";
 
 /**
  * Which lines are IPIP: --method ipip, or auto with a fixed address in the configuration; HB46PP's
@@ -32,18 +31,16 @@ function hb46ppEntries(value: unknown): Hb46ppIpip[] | null {
 }
 
 /**
- * After the network was asked: HB46PP's ipip entry when its order names IPIP first (ipip or auto),
- * else, for --method ipip, the sheet's parameters (an error naming what is missing). null: not IPIP.
+ * After the network was asked: HB46PP's ipip entry when its order names IPIP first (`line`, ipip or
+ * auto), else, for --method ipip, the sheet's parameters (an error naming what is missing). null:
+ * not IPIP.
  */
 export function ipipFromSources(
   settings: Settings,
   result: ProvisionResult,
+  line: LineMethod,
 ): { params: IpipParameters; ttlSeconds: number | null } | null {
   if (settings.method !== "ipip" && settings.method !== "auto") return null;
-  const line = lineMethod(result.sources, result.prefix, {
-    notMape: shippedNotMape(),
-    aftrNames: shippedAftrNames(),
-  });
   const hb = result.sources.find((s) => s.source === "hb46pp");
   if (line.method === "ipip" && hb !== undefined) {
     return { params: ipipParameters(settings, hb46ppEntries(hb.details.ipip)), ttlSeconds: hb.ttl };

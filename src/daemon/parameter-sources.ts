@@ -9,7 +9,8 @@ import { HB46PP_RETRY, retryDelayMs, type RetryWindow } from "../provision/hb46p
 import { DEFAULT_ORDER, provision, type ProvisionResult, type SourceReport } from "../provision/provision.ts";
 import { fileMemoryStore, type Hb46ppMemory, type Hb46ppMemoryStore } from "../host/hb46pp-state.ts";
 import type { ParameterSource } from "../provision/parameters.ts";
-import { shippedNotMape } from "../rules/shipped.ts";
+import { lineMethod } from "../provision/line-method.ts";
+import { shippedAftrNames, shippedNotMape } from "../rules/shipped.ts";
 import type { RuleTable } from "../rules/table.ts";
 import { MapectlError } from "../mape/errors.ts";
 import type { AftrParameters } from "../provision/dslite.ts";
@@ -154,9 +155,14 @@ export function parameterResolver(
     );
     const after = rememberHb46pp(before, result);
     if (after.token !== before.token || after.emptyOrders !== before.emptyOrders) memory.save(after);
-    const ipip = ipipFromSources(settings, result);
+    // which method the line's sources name: asked once, for IPIP and DS-Lite alike
+    const line = lineMethod(result.sources, result.prefix, {
+      notMape: shippedNotMape(),
+      aftrNames: shippedAftrNames(),
+    });
+    const ipip = ipipFromSources(settings, result, line);
     if (ipip !== null) return { resolved: null, ipip: ipip.params, ttlSeconds: ipip.ttlSeconds };
-    const dsLite = dsLiteFromSources(settings, result, table);
+    const dsLite = dsLiteFromSources(settings, result, line);
     if (dsLite !== null) return { resolved: null, dsLite: dsLite.aftr, ttlSeconds: dsLite.ttlSeconds };
     return resolutionOf(result);
   };

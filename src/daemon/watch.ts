@@ -10,6 +10,8 @@ import { vyosDriftNote, type ConvergeResult } from "./converge.ts";
 import { hostLimitWarning, hostsAtLimit, portWarning } from "./port-warning.ts";
 import { HOST_DEPS, type WatchDeps } from "./watch-host-deps.ts";
 import { convergedLine } from "./watch-report.ts";
+import { IpipUpdateTimer } from "./ipip-update-timer.ts";
+import type { WatchOptions } from "./watch-options.ts";
 import {
   isMapeDisabled,
   QueryInterrupted,
@@ -17,29 +19,7 @@ import {
   type MapeDisabled,
 } from "./parameter-sources.ts";
 
-export interface WatchOptions {
-  /** Quiet time after the last netlink event before re-reading the host. */
-  readonly debounceMs: number;
-  /** Re-check even without events (self-healing, and a WAN that came back without events). */
-  readonly periodicMs: number;
-  readonly portCheckMs: number;
-  /** Share of the port set in use towards one destination that makes the daemon warn. */
-  readonly portWarnRatio: number;
-  readonly nodad: boolean;
-  /** Upper bound for waiting after the network disabled MAP-E (the spec says 1–3 h). */
-  readonly disabledRetryMaxSeconds: number;
-}
-
-export const DEFAULT_WATCH: WatchOptions = {
-  debounceMs: 150,
-  periodicMs: 60_000,
-  portCheckMs: 30_000,
-  portWarnRatio: 0.8,
-  // a second CE on the line is refused by the daemon as by up (README)
-  nodad: false,
-  disabledRetryMaxSeconds: 3 * 3600,
-};
-
+export { DEFAULT_WATCH, type WatchOptions } from "./watch-options.ts";
 export { portWarning };
 export type { WatchDeps };
 
@@ -80,6 +60,15 @@ export class Watcher {
   /** The provisioning notice last reported (e.g. a DS-Lite-only answer), said once while it holds. */
   private notice = "";
   private bootFailure: string | null = null;
+  /** IPIP: wakes the daemon when the provider's update URL is due again. */
+  private readonly ipipUpdate = new IpipUpdateTimer(
+    (reason) => {
+      this.trigger(reason);
+    },
+    (level, message) => {
+      this.log(level, message);
+    },
+  );
   private readonly load: LoadConfig;
   private readonly runner: CommandRunner;
   private readonly options: WatchOptions;
@@ -268,6 +257,7 @@ export class Watcher {
     if (notice !== this.notice && notice !== "") this.log("warning", `${reason}: provisioning: ${notice}`);
     this.notice = notice;
     this.reportBootTable(result);
+    this.ipipUpdate.follow(result, reason);
     if (result.stale !== null) {
       this.logOnce(
         "warning",
@@ -388,6 +378,7 @@ export class Watcher {
     this.stopping = true;
     this.monitor?.stop();
     for (const t of [this.debounce, this.retry, this.requery]) if (t !== null) clearTimeout(t);
+    this.ipipUpdate.stop();
     if (this.periodic !== null) clearInterval(this.periodic);
     if (this.portTimer !== null) clearInterval(this.portTimer);
     if (this.running) await new Promise<void>((resolve) => (this.idle = resolve));

@@ -7,7 +7,7 @@ import type { UpdateRecord, UpdateVerdict } from "../provision/ipip-update.ts";
 import { oneLine } from "../text/one-line.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 import { ipipAccount } from "./ipip-credentials.ts";
-import { callUpdateUrl } from "./ipip-update.ts";
+import { callUpdateUrl, type UpdateCall } from "./ipip-update.ts";
 import { stateDir } from "./state-store.ts";
 
 /** The last call of the update URL (no account in it), beside state.json. */
@@ -80,14 +80,19 @@ export async function registerIpip(
   plan: IpipPlan,
   prefix: string,
   settings: Settings,
-  options: { readonly dryRun: boolean; readonly now?: number },
+  options: {
+    readonly dryRun: boolean;
+    readonly now?: number;
+    /** The call itself; tests replace it. */
+    readonly call?: (call: UpdateCall) => Promise<UpdateVerdict>;
+  },
 ): Promise<Registration> {
   const last = loadUpdateRecord();
   const now = options.now ?? Date.now();
   if (plan.update === null || options.dryRun || stillRegistered(last, plan, prefix, now)) {
     return { verdict: null, record: last, warning: null };
   }
-  const verdict = await callUpdateUrl({ plan, prefix, account: ipipAccount(settings) });
+  const verdict = await (options.call ?? callUpdateUrl)({ plan, prefix, account: ipipAccount(settings) });
   const record: UpdateRecord = {
     at: new Date(now).toISOString(),
     kind: verdict.kind,

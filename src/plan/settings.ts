@@ -81,6 +81,16 @@ export interface IpipSettingsFields {
   readonly credentialsFile: string | null;
 }
 
+/**
+ * Where parameters come from when neither the configuration nor a flag says. MAP-E: the shipped
+ * tables, as ever (the network only when asked). DS-Lite and auto: every source in turn (HB46PP,
+ * DHCPv6, then the tables), because the AFTR is the network's to name: the shipped table knows only
+ * the big services' prefixes, so with the tables alone a line anywhere else had "no AFTR".
+ */
+export function defaultSource(method: MethodChoice): Settings["source"] {
+  return method === "ds-lite" || method === "auto" ? "auto" : DEFAULT_SETTINGS.source;
+}
+
 export const DEFAULT_SETTINGS: Settings = {
   wan: null,
   lan: [],

@@ -7,6 +7,7 @@ import {
   vyosIpv4Default,
   vyosLine,
   vyosStatePolicyLines,
+  vyosCeAddress,
   vyosTunnelLines,
   vyosTunnelName,
   wanPath,
@@ -19,7 +20,7 @@ import {
  */
 export function renderDsLiteVyos(plan: DsLitePlan): Rendered {
   const tun = vyosTunnelName(plan.tunnel.name);
-  wanPath(plan.wan); // the same refusal of a WAN VyOS cannot name as for MAP-E
+  const wan = wanPath(plan.wan); // the same refusal of a WAN VyOS cannot name as for MAP-E
   const warnings =
     tun !== plan.tunnel.name && plan.tunnel.name !== DS_LITE_TUNNEL_NAME
       ? [
@@ -45,7 +46,16 @@ export function renderDsLiteVyos(plan: DsLitePlan): Rendered {
           "# IPv6 address, from: show interfaces ethernet",
         ]
       : []),
-    "# The tunnel leaves from the WAN's own address: when the line's prefix changes, set source-address again.",
+    ...(plan.addsSource === true
+      ? [
+          "# The line gives the WAN no address of its own (a delegated prefix only): the tunnel leaves from",
+          "# ::b4 in the prefix's last /64, a /128 on the WAN, as `mapectl up` adds it. When the line's prefix",
+          "# changes, delete the old one and set this and source-address again.",
+          vyosCeAddress(wan, plan.tunnel.local),
+        ]
+      : [
+          "# The tunnel leaves from the WAN's own address: when the line's prefix changes, set source-address again.",
+        ]),
     "",
     "# ip4ip6 to the AFTR. encaplimit none: VyOS adds the encapsulation-limit option by default (4) and",
     vyosComment(

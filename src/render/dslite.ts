@@ -1,8 +1,16 @@
 import type { DsLitePlan } from "../plan/dslite-plan.ts";
 import { WAN_ADDRESS_PLACEHOLDER } from "../plan/dslite-plan.ts";
-import { forwarding, linkDel } from "./iproute2.ts";
+import { ceAddressDel, forwarding, linkDel } from "./iproute2.ts";
 import { NFT_TABLE, tunnelFilterChains } from "./nftables.ts";
-import { errorLine, shellChecks, shellCommand, shellIpv4Side, shellNftScript, shellTunnel } from "./shell.ts";
+import {
+  errorLine,
+  shellChecks,
+  shellCommand,
+  shellIpv4Side,
+  shellNftScript,
+  shellTunnel,
+  shellWanAddress,
+} from "./shell.ts";
 import {
   NETWORKD_DIR,
   NETWORKD_NFT_PATH,
@@ -10,6 +18,7 @@ import {
   ini,
   nftUnitFile,
   tunnelNetworkFile,
+  wanAddressSection,
 } from "./systemd.ts";
 import type { RenderedFile } from "./targets.ts";
 import { iniAssign, iniComment } from "../text/ini.ts";
@@ -58,6 +67,34 @@ function placeholderCheck(plan: DsLitePlan): string[] {
   ];
 }
 
+/** Why a line that only delegates a prefix gets a B4 source of mapectl's, for every render's comment. */
+const B4_SOURCE_WHY = [
+  "The line gives the WAN no address of its own (a delegated prefix only): the tunnel's source is",
+  "::b4 in the prefix's last /64, a /128 on the WAN, as `mapectl up` adds it.",
+] as const;
+
+/** The B4's source /128 on a line that gives the WAN no address; nothing when the WAN has its own. */
+function shellB4Source(plan: DsLitePlan): string[] {
+  if (plan.addsSource !== true) return [];
+  return [
+    ...B4_SOURCE_WHY.map((line) => shellComment(line)),
+    ...shellWanAddress(plan.tunnel.local, plan.wan),
+    "",
+  ];
+}
+
+/** The networkd [Address] section of the B4's source, when mapectl adds it (see B4_SOURCE_WHY). */
+function networkdB4Source(plan: DsLitePlan): (readonly [string, readonly string[]])[] {
+  if (plan.addsSource !== true) return [];
+  const why = [...B4_SOURCE_WHY, "It lies inside this line's own prefix, so no DAD."];
+  return [
+    wanAddressSection(
+      plan.tunnel.local,
+      why.map((line) => iniComment(line)),
+    ),
+  ];
+}
+
 /** A POSIX sh script that builds DS-Lite as `mapectl up` would, safe to run twice. */
 export function renderDsLiteShell(plan: DsLitePlan): string {
   const tun = plan.tunnel.name;
@@ -70,6 +107,7 @@ export function renderDsLiteShell(plan: DsLitePlan): string {
     "# The router forwards the LAN's IPv4 into the tunnel as it is: the AFTR does the NAT.",
     shellCommand(forwarding(true)),
     "",
+    ...shellB4Source(plan),
     "# ip4ip6 from the WAN's address to the AFTR, without the encapsulation-limit option; an existing",
     "# tunnel of the same name is changed in place, so its address and routes survive.",
     ...shellTunnel(plan),
@@ -83,6 +121,9 @@ export function renderDsLiteShell(plan: DsLitePlan): string {
     "# To undo it:",
     shellComment(`  ${shellCommand(["nft", "delete", "table", "ip", NFT_TABLE])}`),
     shellComment(`  ${shellCommand(linkDel(tun))}`),
+    ...(plan.addsSource === true
+      ? [shellComment(`  ${shellCommand(ceAddressDel(plan.tunnel.local, plan.wan))}`)]
+      : []),
     "# (net.ipv4.ip_forward stays on: other things on the router may need it.)",
     "",
   ].join("\n");
@@ -125,7 +166,9 @@ export function renderDsLiteNetworkd(plan: DsLitePlan): RenderedFile[] {
       iniComment(
         `networkd uses only the first .network file that matches ${plan.wan}: if it has one already,`,
       ),
-      "# add Tunnel= to it (a drop-in) and leave this file out.",
+      plan.addsSource === true
+        ? "# add Tunnel= and the [Address] section to it (a drop-in) and leave this file out."
+        : "# add Tunnel= to it (a drop-in) and leave this file out.",
     ],
     [
       ["Match", [iniAssign("Name", plan.wan)]],
@@ -137,6 +180,7 @@ export function renderDsLiteNetworkd(plan: DsLitePlan): RenderedFile[] {
           iniAssign("Tunnel", tun),
         ],
       ],
+      ...networkdB4Source(plan),
     ],
   );
   const base = `${NETWORKD_DIR}/50-mapectl-${tun}`;

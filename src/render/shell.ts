@@ -2,7 +2,6 @@ import { GATEWAY_PLACEHOLDER } from "../plan/desired.ts";
 import type { MapePlan } from "../plan/plan.ts";
 import {
   brRoute,
-  ceAddressAdd,
   ceAddressDel,
   forwarding,
   ipv4Address,
@@ -14,6 +13,7 @@ import {
   tunnelChange,
   type Argv,
   type TunnelEnds,
+  wanAddressAdd,
 } from "./iproute2.ts";
 import { NFT_TABLE, renderNftables } from "./nftables.ts";
 import { shellComment, shellLineWord, shellQuote } from "../text/shell.ts";
@@ -184,6 +184,20 @@ export function shellIpv4Side(tun: string, address: string, prefixLength: number
   ];
 }
 
+/**
+ * The /128 the tunnel leaves from, added to the WAN when missing (MAP-E's and IPIP's CE address,
+ * DS-Lite's B4 source on a line that gives the WAN no address), as `mapectl up` adds it.
+ */
+export function shellWanAddress(address: string, wan: string): string[] {
+  return [
+    "# nodad: it lies inside this line's own prefix, so nobody else on the link can hold it.",
+    ...guarded(
+      ["ip", "-6", "addr", "show", "dev", wan, "to", `${address}/128`],
+      [shellCommand(wanAddressAdd(address, wan, true))],
+    ),
+  ];
+}
+
 /** The changes, in `mapectl up`'s order, each guarded so a second run changes nothing. */
 function shellSetup(plan: CeTunnelPlan, words: CeTunnelScript): string[] {
   const tun = plan.tunnel.name;
@@ -195,11 +209,7 @@ function shellSetup(plan: CeTunnelPlan, words: CeTunnelScript): string[] {
     shellCommand(forwarding(true)),
     "",
     words.ceComment,
-    "# nodad: it lies inside this line's own prefix, so nobody else on the link can hold it.",
-    ...guarded(
-      ["ip", "-6", "addr", "show", "dev", plan.wan, "to", `${plan.ceAddress}/128`],
-      [shellCommand(ceAddressAdd(plan, true))],
-    ),
+    ...shellWanAddress(plan.ceAddress, plan.wan),
     "",
     ...gatewayNote(plan),
     "# The BR is reached through the WAN's default router; NGN does not put it on the link.",

@@ -74,6 +74,14 @@ export function tunnelNetworkFile(
   ]);
 }
 
+/**
+ * The /128 the tunnel leaves from, on the WAN (`why`: comment lines saying what it is). It lies
+ * inside the line's own prefix, so nobody else on the link can hold it: no DAD, as the shell does.
+ */
+export function wanAddressSection(address: string, why: readonly string[]): readonly [string, string[]] {
+  return ["Address", [...why, iniAssign("Address", `${address}/128`), "DuplicateAddressDetection=none"]];
+}
+
 /** The WAN's side: the tunnel on it, the CE address and the route to the BR. */
 function wanNetworkFile(plan: CeTunnelPlan, head: readonly string[]): string {
   const tun = plan.tunnel.name;
@@ -96,14 +104,9 @@ function wanNetworkFile(plan: CeTunnelPlan, head: readonly string[]): string {
           iniAssign("Tunnel", tun),
         ],
       ],
-      [
-        "Address",
-        [
-          "# The CE address, the tunnel's source; it lies inside this line's own prefix, so no DAD.",
-          iniAssign("Address", `${plan.ceAddress}/128`),
-          "DuplicateAddressDetection=none",
-        ],
-      ],
+      wanAddressSection(plan.ceAddress, [
+        "# The CE address, the tunnel's source; it lies inside this line's own prefix, so no DAD.",
+      ]),
       [
         "Route",
         [

@@ -1,5 +1,6 @@
 import { planWithoutHost } from "../../../src/plan/desired.ts";
-import { dsLitePlanWithoutHost } from "../../../src/plan/desired-dslite.ts";
+import { b4SourceFromPrefix, dsLitePlanWithoutHost } from "../../../src/plan/desired-dslite.ts";
+import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import { buildDsLitePlan, type DsLitePlan } from "../../../src/plan/dslite-plan.ts";
 import { ipipParameters, ipipPlanWithoutHost } from "../../../src/plan/desired-ipip.ts";
 import type { IpipPlan } from "../../../src/plan/ipip-plan.ts";
@@ -61,7 +62,20 @@ export function dsLiteAwayPlan(): DsLitePlan {
   );
 }
 
-export const DS_LITE_CASES = { "ds-lite": dsLiteCasePlan, "ds-lite-away": dsLiteAwayPlan } as const;
+/**
+ * A transix line that only delegates a prefix (no address for the WAN), as `render` builds it on the
+ * router: the tunnel leaves from ::b4 in the prefix's last /64, which mapectl adds to the WAN.
+ */
+export function dsLitePdOnlyPlan(): DsLitePlan {
+  const local = b4SourceFromPrefix(parseIpv6Prefix("2404:8e00:12:3400::/56"));
+  return { ...dsLiteCasePlan(), tunnel: { ...dsLiteCasePlan().tunnel, local }, addsSource: true };
+}
+
+export const DS_LITE_CASES = {
+  "ds-lite": dsLiteCasePlan,
+  "ds-lite-away": dsLiteAwayPlan,
+  "ds-lite-pd": dsLitePdOnlyPlan,
+} as const;
 
 /** A fixed-address IPIP line as the provider's sheet gives it: the address, the BR and the interface ID. */
 export function ipipCasePlan(): IpipPlan {

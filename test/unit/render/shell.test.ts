@@ -20,7 +20,15 @@ import { renderShell, shellCommand, shellQuote } from "../../../src/render/shell
 import { renderDsLiteNftables, renderDsLiteShell } from "../../../src/render/dslite.ts";
 import { renderIpipNftables, renderIpipShell } from "../../../src/render/ipip.ts";
 import { brRoute, ceAddressAdd } from "../../../src/plan/iproute2.ts";
-import { CASES, casePlan, dsLiteAwayPlan, dsLiteCasePlan, ipipBlockPlan, ipipCasePlan } from "./cases.ts";
+import {
+  CASES,
+  casePlan,
+  dsLiteAwayPlan,
+  dsLiteCasePlan,
+  dsLitePdOnlyPlan,
+  ipipBlockPlan,
+  ipipCasePlan,
+} from "./cases.ts";
 
 test("shellQuote gives sh back exactly the word, whatever it holds", () => {
   const word = fc.string({ unit: "binary", maxLength: 40 }).filter((s) => !s.includes("\0"));
@@ -219,6 +227,23 @@ test("DS-Lite: on a fresh host the script builds the tunnel to the AFTR, the B4 
     [...tunnelChange(plan)],
     [...linkSet("dslite", ["mtu", "1460"])],
   ]);
+});
+
+test("DS-Lite on a line that only delegates a prefix: the script adds the B4 source /128 before the tunnel that leaves from it", () => {
+  const plan = dsLitePdOnlyPlan();
+  const script = renderDsLiteShell(plan);
+  assert.equal(spawnSync("sh", ["-n"], { input: script, encoding: "utf8" }).status, 0);
+  const r = runScriptWithStubs(script, plan.wan, "absent");
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(changes(r.calls).slice(0, 3), [
+    [...forwarding(true)],
+    ["ip", "-6", "addr", "add", "2404:8e00:12:34ff::b4/128", "dev", "eth1", "nodad"],
+    [...tunnelAdd(plan)],
+  ]);
+  assert.match(tunnelAdd(plan).join(" "), / local 2404:8e00:12:34ff::b4 /);
+  assert.match(script, /^# {3}ip -6 addr del 2404:8e00:12:34ff::b4\/128 dev eth1$/m);
+  // a WAN with its own address gets no address of mapectl's
+  assert.doesNotMatch(renderDsLiteShell(dsLiteCasePlan()), /ip -6 addr add/);
 });
 
 test("DS-Lite rendered away from the router stops before any change until the WAN address is filled in", () => {

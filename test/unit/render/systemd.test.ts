@@ -7,7 +7,8 @@ import { basename, join } from "node:path";
 import { test } from "node:test";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { NETWORKD_NFT_PATH, renderNetworkd, renderSystemdUnit } from "../../../src/render/systemd.ts";
-import { CASES, casePlan, USER_GATEWAY } from "./cases.ts";
+import { renderDsLiteNetworkd } from "../../../src/render/dslite.ts";
+import { CASES, casePlan, dsLiteCasePlan, dsLitePdOnlyPlan, USER_GATEWAY } from "./cases.ts";
 
 type Ini = Map<string, Map<string, string[]>>;
 
@@ -52,7 +53,11 @@ test(
       known.has("Tunnel.EncapsulationLimit") && known.has("Network.Tunnel"),
       "the key table was found",
     );
-    for (const file of renderNetworkd(casePlan(CASES.user))) {
+    // MAP-E, and DS-Lite on a line that only delegates a prefix (the B4 source's [Address] too)
+    for (const file of [
+      ...renderNetworkd(casePlan(CASES.user)),
+      ...renderDsLiteNetworkd(dsLitePdOnlyPlan()),
+    ]) {
       if (!/\.(network|netdev)$/.test(file.path)) continue;
       for (const [section, keys] of parseIni(file.content)) {
         for (const key of keys.keys())
@@ -104,6 +109,22 @@ test("the networkd files carry the plan: ipip6 tunnel without encapsulation limi
   }
   assert.equal(files.find((f) => f.path === NETWORKD_NFT_PATH)?.content, renderNftables(plan));
   assert.match(files.find((f) => f.path.endsWith(".conf"))?.content ?? "", /^net\.ipv4\.ip_forward = 1$/m);
+});
+
+test("DS-Lite on a line that only delegates a prefix: the WAN gets the B4 source /128 the tunnel leaves from, no DAD", () => {
+  const plan = dsLitePdOnlyPlan();
+  const ini = (suffix: string) => {
+    const file = renderDsLiteNetworkd(plan).find((f) => f.path.endsWith(suffix));
+    assert.ok(file !== undefined, suffix);
+    return parseIni(file.content);
+  };
+  assert.equal(value(ini("dslite.netdev"), "Tunnel", "Local"), "2404:8e00:12:34ff::b4");
+  const wan = ini("10-mapectl-eth1.network");
+  assert.deepEqual(wan.get("Address")?.get("Address"), ["2404:8e00:12:34ff::b4/128"]);
+  assert.equal(value(wan, "Address", "DuplicateAddressDetection"), "none");
+  // a WAN with its own address gets no address of mapectl's
+  const own = renderDsLiteNetworkd(dsLiteCasePlan()).find((f) => f.path.endsWith("10-mapectl-eth1.network"));
+  assert.equal(parseIni(own?.content ?? "").get("Address"), undefined);
 });
 
 function verifyUnit(content: string, name: string): void {
