@@ -23,7 +23,11 @@ export function ipipSummary(plan: IpipPlan): string {
 export function renderIpipNftables(plan: IpipPlan, tunnel = plan.tunnel.name): string {
   const t = nftString(tunnel, "tunnel name");
   const address = nftIpv4(plan.ipv4Address, "IPv4 address");
-  const block = `${nftIpv4(plan.ipv4Block, "IPv4 block")}/${String(plan.ipv4BlockLength)}`;
+  // one address is written as nft lists it back (no /32), so the running table compares equal
+  const block =
+    plan.ipv4BlockLength === 32
+      ? nftIpv4(plan.ipv4Block, "IPv4 block")
+      : `${nftIpv4(plan.ipv4Block, "IPv4 block")}/${String(plan.ipv4BlockLength)}`;
   return [
     nftComment(
       `mapectl: IPIP with the fixed IPv4 ${plan.ipv4Address} through ${tunnel} to BR ${plan.br}: the LAN masqueraded to it, all ports`,

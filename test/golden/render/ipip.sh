@@ -20,7 +20,7 @@ delete table ip mapectl
 table ip mapectl {
 	chain srcnat {
 		type nat hook postrouting priority srcnat - 1; policy accept;
-		oifname "ipip" ip saddr != 203.0.113.9/32 snat ip to 203.0.113.9
+		oifname "ipip" ip saddr != 203.0.113.9 snat ip to 203.0.113.9
 	}
 	chain dstnat {
 		type nat hook prerouting priority dstnat - 1; policy accept;

@@ -272,7 +272,7 @@ test("IPIP: on a fresh host the script adds the CE address, the BR route, the tu
   ]);
   const nft = renderIpipNftables(plan);
   assert.equal(r.nftInput, nft + nft);
-  assert.match(nft, /oifname "ipip" ip saddr != 203\.0\.113\.9\/32 snat ip to 203\.0\.113\.9\n/);
+  assert.match(nft, /oifname "ipip" ip saddr != 203\.0\.113\.9 snat ip to 203\.0\.113\.9\n/);
   assert.match(nft, /iifname "ipip" tcp dport 443 dnat ip to 192\.168\.1\.10:8443/);
   // the account never reaches a rendered file, only the URL's placeholders
   assert.match(script, /registered through the provider's update URL/);
