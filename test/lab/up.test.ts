@@ -11,24 +11,11 @@ import { parseConntrack } from "../../src/plan/port-usage.ts";
 import { stableState } from "../helpers/lab-state.ts";
 import { useLab } from "../helpers/lab.ts";
 import { waitFor } from "../../lab/wait.ts";
+import { ECHO_CLIENT, ECHO_SERVER, wirePort } from "../helpers/fold-lab.ts";
 
 // Proves mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
 const { skip, lab: booted } = useLab({ strictEncapLimit: true });
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan];
-
-/**
- * conntrack holds the port the kernel allocated from 16-255 (the fold allocator, the default);
- * on the wire allocated port i·16 + j is i·4096 + PSID·16 + j (RFC 7597, a = 4, k = 8), spelled
- * out here on its own.
- */
-function wirePort(allocated: number, psid: number): number {
-  if (allocated < 16 || allocated > 255) return allocated;
-  return Math.floor(allocated / 16) * 4096 + psid * 16 + (allocated % 16);
-}
-const ECHO_SERVER =
-  "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 7007)); s.listen()\nwhile True:\n  c,_=s.accept(); c.sendall(c.recv(100)); c.close()";
-const ECHO_CLIENT =
-  "import socket; s=socket.create_connection(('133.209.13.2', PORT), timeout=5); s.sendall(b'hi\\n'); print(s.recv(10).decode().strip())";
 
 async function mapectl(args: string[], env?: Record<string, string>) {
   const r = await booted().mapectl(NS.ce, args, {

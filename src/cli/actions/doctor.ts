@@ -179,14 +179,16 @@ function expectedForDoctor(
   return expected;
 }
 
-export async function runDoctor(
+/**
+ * DS-Lite and IPIP lines have their own checks; only --method, --aftr, a configuration or an applied
+ * plan of theirs can say so, and none is read (nor the configuration's parser loaded) on a router
+ * that has none of them. Null: the line is judged as MAP-E.
+ */
+async function otherMethodDoctor(
   flags: DoctorFlags,
   output: Output,
-  runner: CommandRunner = processRunner,
-): Promise<ExitCodeValue> {
-  // DS-Lite and IPIP lines have their own checks; only --method, --aftr, a configuration or an
-  // applied plan of theirs can say so, and none is read (nor the configuration's parser loaded) on
-  // a router that has none of them.
+  runner: CommandRunner,
+): Promise<ExitCodeValue | null> {
   const applied = loadState();
   const method = applied?.plan.method;
   const configured = flags.config !== undefined || existsSync(DEFAULT_CONFIG);
@@ -200,9 +202,18 @@ export async function runDoctor(
   }
   if (flags.method !== "map-e" && (configured || flags.method !== undefined || method === "ipip")) {
     const { runIpipDoctor } = await import("./doctor-ipip.ts");
-    const ipip = await runIpipDoctor(flags, output, runner);
-    if (ipip !== null) return ipip;
+    return runIpipDoctor(flags, output, runner);
   }
+  return null;
+}
+
+export async function runDoctor(
+  flags: DoctorFlags,
+  output: Output,
+  runner: CommandRunner = processRunner,
+): Promise<ExitCodeValue> {
+  const other = await otherMethodDoctor(flags, output, runner);
+  if (other !== null) return other;
   // Independent reads at once: each is a process, and processes are slow on a small router.
   const [host, ruleset, neighbourList] = await Promise.all([
     observeForDoctor(runner),
