@@ -107,8 +107,13 @@ export interface ProvisionCliJson extends ProvisionJson {
   readonly aftr: AftrParameters | null;
 }
 
+/** `mapectl calc --json`: the parameters of a MAP-E line (calc is MAP-E arithmetic). */
+export interface CalcJson extends ParametersJson {
+  readonly method: "map-e";
+}
+
 export type JsonDocument =
-  | ParametersJson
+  | CalcJson
   | ProvisionCliJson
   | UpJson
   | DownJson

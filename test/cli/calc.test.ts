@@ -26,6 +26,7 @@ test("calc --json prints exactly the documented object", () => {
   const doc = JSON.parse(r.stdout) as Record<string, unknown>;
   for (const key of [
     "schemaVersion",
+    "method",
     "prefix",
     "service",
     "rule",
@@ -41,6 +42,7 @@ test("calc --json prints exactly the documented object", () => {
     assert.ok(key in doc, key);
   }
   assert.equal(doc.schemaVersion, 1);
+  assert.equal(doc.method, "map-e");
   assert.equal(doc.prefix, USER);
   assert.equal(doc.service, "biglobe");
   assert.deepEqual(doc.rule, {

@@ -109,7 +109,7 @@ export function registerCalc(program: Command, output: Output): void {
         overrides: overridesFrom(options),
         interfaceId: options.iid,
       });
-      if (options.json === true) printJson(output, parametersJson(resolved));
+      if (options.json === true) printJson(output, { ...parametersJson(resolved), method: "map-e" });
       else output.out(describeHuman(resolved));
     });
 }
