@@ -154,6 +154,16 @@ export function foldTable(fold: PortFold, tunnel: string, ipv4: string): string[
 export const NFT_NETDEV_TABLE = "mapectl";
 
 /**
+ * Every method's table script ends with these, in the same transaction: a fold an earlier MAP-E
+ * plan left on its tunnel goes with it (DS-Lite and IPIP have none, and would otherwise find the
+ * old netdev table beside theirs at every comparison and reload forever).
+ */
+export const NETDEV_TABLE_RESET: readonly string[] = [
+  `table netdev ${NFT_NETDEV_TABLE} {}`,
+  `delete table netdev ${NFT_NETDEV_TABLE}`,
+];
+
+/**
  * The fold on the tunnel device itself, for the fast path: the flowtable hands an established
  * flow's packets from the LAN's ingress to the tunnel's transmit (NAT applied from conntrack), past
  * postrouting, so a fold there would miss them and they would leave with an allocated port, which

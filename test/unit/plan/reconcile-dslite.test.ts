@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { parseAppliedState } from "../../../src/plan/applied-state.ts";
 import { buildDsLitePlan, type DsLitePlan } from "../../../src/plan/dslite-plan.ts";
@@ -148,4 +149,24 @@ test("a B4 source mapectl adds (a PD-only line) goes on the WAN before the tunne
   assert.equal(actions[0]?.apply.argv.join(" "), `ip -6 addr add ${WAN_ADDRESS}/128 dev wan0`);
   const down = reconcileDown(stateOf(plan), hostAfterUp(plan)).map((a) => a.apply.argv.join(" "));
   assert.ok(down.includes(`ip -6 addr del ${WAN_ADDRESS}/128 dev wan0`), down.join("; "));
+});
+
+test("MAP-E's fold left on the tunnel goes with DS-Lite's table load, after which the settle round finds nothing to do", () => {
+  const plan = dsLite();
+  const fixture = (name: string) =>
+    readFileSync(new URL(`../../fixtures/nft/${name}-listed-by-nft-1.0.6.txt`, import.meta.url), "utf8");
+  // as real nft 1.0.6 listed DS-Lite's table, and MAP-E's netdev table holding the fold
+  const listed = fixture("dslite-table").trim();
+  const fold = /table netdev mapectl \{[^]*$/.exec(fixture("mapectl-fold-netdev"))?.[0].trim() ?? "";
+  assert.match(fold, /^table netdev mapectl \{/);
+  const leftover = { ...hostAfterUp(plan), nftTable: `${listed}\n${fold}` };
+  const script = renderPlanTable(plan);
+  const reload = reconcileUp(plan, script, stateOf(plan), leftover, OPTIONS).actions;
+  assert.deepEqual(
+    reload.map((a) => a.id),
+    ["nat"],
+  );
+  assert.match(reload[0]?.apply.input ?? "", /^delete table netdev mapectl$/m, "the load removes the fold");
+  const settled = { ...hostAfterUp(plan), nftTable: listed };
+  assert.deepEqual(reconcileUp(plan, script, stateOf(plan), settled, OPTIONS).actions, []);
 });
