@@ -8,7 +8,7 @@ import type { Finding } from "../diagnose/findings.ts";
 import type { SCHEMA_VERSION } from "../mape/schema-version.ts";
 import type { Method, Plan } from "../plan/method.ts";
 import type { AftrParameters } from "../provision/dslite.ts";
-import type { ParametersJson } from "../provision/parameters.ts";
+import type { CalcJson, ParametersJson } from "../provision/parameters.ts";
 import type { ProvisionJson } from "../provision/provision.ts";
 import type { ScenarioReport } from "../../lab/scenarios/scenario.ts";
 import type { NoPortSetReport, PortsReport } from "./actions/ports.ts";
@@ -105,11 +105,6 @@ export interface ProvisionCliJson extends ProvisionJson {
   readonly method: Method | null;
   /** DS-Lite's AFTR as its source gave it (a name is not resolved here). */
   readonly aftr: AftrParameters | null;
-}
-
-/** `mapectl calc --json`: the parameters of a MAP-E line (calc is MAP-E arithmetic). */
-export interface CalcJson extends ParametersJson {
-  readonly method: "map-e";
 }
 
 export type JsonDocument =

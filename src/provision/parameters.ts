@@ -177,6 +177,15 @@ export interface ParametersJson {
   readonly warnings: readonly string[];
 }
 
+/** `mapectl calc --json` and the web calculator's object: the parameters of a MAP-E line. */
+export interface CalcJson extends ParametersJson {
+  readonly method: "map-e";
+}
+
+export function calcJson(resolved: ResolvedParameters): CalcJson {
+  return { ...parametersJson(resolved), method: "map-e" };
+}
+
 export function parametersJson(resolved: ResolvedParameters): ParametersJson {
   const { params, service } = resolved;
   const rule = ruleSpec(params.rule);

@@ -4,7 +4,7 @@ import type { InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { formatIpv4, formatIpv4Prefix } from "../../mape/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix, parseIpv6Prefix } from "../../mape/ipv6.ts";
 import type { MapRuleSpec } from "../../mape/rule.ts";
-import { parametersJson, resolveParameters, type ResolvedParameters } from "../../provision/parameters.ts";
+import { calcJson, resolveParameters, type ResolvedParameters } from "../../provision/parameters.ts";
 import { parseManualRule, parseRuleFields } from "../../rules/rule-spec.ts";
 import { loadRuleTables } from "../rule-tables.ts";
 import { shippedNotMape } from "../../rules/shipped.ts";
@@ -109,7 +109,7 @@ export function registerCalc(program: Command, output: Output): void {
         overrides: overridesFrom(options),
         interfaceId: options.iid,
       });
-      if (options.json === true) printJson(output, { ...parametersJson(resolved), method: "map-e" });
+      if (options.json === true) printJson(output, calcJson(resolved));
       else output.out(describeHuman(resolved));
     });
 }

@@ -1,13 +1,13 @@
 /**
  * /calc: the calculator, entirely in the browser. The same core as `mapectl calc` (rule tables,
- * resolveParameters, parametersJson) is bundled into the page, so it answers with no server and
+ * resolveParameters, calcJson) is bundled into the page, so it answers with no server and
  * no network once loaded, for any prefix typed in or a manual rule.
  */
 import { isMapeError } from "../../mape/errors.ts";
 import type { InterfaceIdLayout } from "../../mape/interface-id.ts";
 import { parseIpv6Prefix } from "../../mape/ipv6.ts";
 import type { MapRuleSpec } from "../../mape/rule.ts";
-import { parametersJson, type ParametersJson, resolveParameters } from "../../provision/parameters.ts";
+import { calcJson, type CalcJson, resolveParameters } from "../../provision/parameters.ts";
 import { shippedNotMape, shippedRuleTable } from "../../rules/shipped.ts";
 import { h, byId } from "./dom.ts";
 import { blockList, mapLegend, parametersList, portMap, warningList } from "./views.ts";
@@ -74,7 +74,7 @@ function compute(): void {
     result.hidden = true;
     return;
   }
-  let calc: ParametersJson;
+  let calc: CalcJson;
   try {
     const br = brInput.value.trim();
     const resolved = resolveParameters({
@@ -85,7 +85,7 @@ function compute(): void {
       overrides: br === "" ? undefined : { br },
       interfaceId: layout(),
     });
-    calc = parametersJson(resolved);
+    calc = calcJson(resolved);
   } catch (err) {
     if (isMapeError(err) || err instanceof InputError) showError(err.message);
     else showError(`internal error: ${err instanceof Error ? err.message : String(err)}`);
