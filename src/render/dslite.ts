@@ -1,6 +1,7 @@
 import type { DsLitePlan } from "../plan/dslite-plan.ts";
 import { WAN_ADDRESS_PLACEHOLDER } from "../plan/dslite-plan.ts";
 import { ceAddressDel, forwarding, linkDel } from "./iproute2.ts";
+import { dropLeftoverFold } from "./nft-fold.ts";
 import { NFT_TABLE, tunnelFilterChains } from "./nftables.ts";
 import {
   errorLine,
@@ -47,6 +48,7 @@ export function renderDsLiteNftables(plan: DsLitePlan): string {
     `table ip ${NFT_TABLE} {`,
     ...tunnelFilterChains(plan.tunnel.name, plan.tunnel.mtu, false),
     "}",
+    ...dropLeftoverFold(),
     "",
   ].join("\n");
 }

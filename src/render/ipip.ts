@@ -1,6 +1,7 @@
 import { IPIP_TUNNEL_NAME, type IpipPlan } from "../plan/ipip-plan.ts";
 import { nftComment, nftString } from "../text/nft.ts";
 import { vyosComment } from "../text/vyos.ts";
+import { dropLeftoverFold } from "./nft-fold.ts";
 import { dnatRules, NFT_TABLE, nftIpv4, tunnelFilterChains } from "./nftables.ts";
 import { renderCeTunnelShell } from "./shell.ts";
 import { renderCeTunnelNetworkd } from "./systemd.ts";
@@ -45,6 +46,7 @@ export function renderIpipNftables(plan: IpipPlan, tunnel = plan.tunnel.name): s
     "\t}",
     ...tunnelFilterChains(tunnel, plan.tunnel.mtu, true),
     "}",
+    ...dropLeftoverFold(),
     "",
   ].join("\n");
 }

@@ -154,6 +154,16 @@ export function foldTable(fold: PortFold, tunnel: string, ipv4: string): string[
 export const NFT_NETDEV_TABLE = "mapectl";
 
 /**
+ * The lines that take a fold left by an earlier MAP-E plan away in the same transaction as a load.
+ * Every method's table ends with them: nft keeps a netdev table after its tunnel device is deleted,
+ * so a line that moved from MAP-E to DS-Lite or IPIP would otherwise list it beside the new table,
+ * compare unequal with the plan, and reload the table at every converge.
+ */
+export function dropLeftoverFold(): string[] {
+  return [`table netdev ${NFT_NETDEV_TABLE} {}`, `delete table netdev ${NFT_NETDEV_TABLE}`];
+}
+
+/**
  * The fold on the tunnel device itself, for the fast path: the flowtable hands an established
  * flow's packets from the LAN's ingress to the tunnel's transmit (NAT applied from conntrack), past
  * postrouting, so a fold there would miss them and they would leave with an allocated port, which

@@ -1,7 +1,7 @@
 import { portFold, unfoldPort, type PortFold } from "../mape/port-fold.ts";
 import { NFT_PER_HOST_SET } from "../plan/nft-table.ts";
 import { NFT_TABLE, type MapePlan, type NatAllocator, type PortForward } from "../plan/plan.ts";
-import { foldOnTunnel, foldTable, NFT_NETDEV_TABLE } from "./nft-fold.ts";
+import { dropLeftoverFold, foldOnTunnel, foldTable } from "./nft-fold.ts";
 import { nftComment, nftString } from "../text/nft.ts";
 import { UnsafeValueError } from "../text/one-line.ts";
 
@@ -229,8 +229,7 @@ export function renderNaptTable(spec: NaptSpec): string {
     ...tunnelFilterChains(spec.tunnel, spec.mtu, true, fast.rule, limit.rules),
     "}",
     // in the same transaction: a fold left on the tunnel by an earlier plan goes with it
-    `table netdev ${NFT_NETDEV_TABLE} {}`,
-    `delete table netdev ${NFT_NETDEV_TABLE}`,
+    ...dropLeftoverFold(),
     ...(onTunnel?.netdev ?? []),
     "",
   ];

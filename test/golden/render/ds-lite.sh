@@ -31,6 +31,8 @@ table ip mapectl {
 		iifname "dslite" counter drop comment "unsolicited inbound IPv4"
 	}
 }
+table netdev mapectl {}
+delete table netdev mapectl
 MAPECTL_NFT
 }
 # nft checks the whole table before anything on the host changes.

@@ -40,6 +40,8 @@ table ip mapectl {
 		iifname "ipip" counter drop comment "unsolicited inbound IPv4"
 	}
 }
+table netdev mapectl {}
+delete table netdev mapectl
 MAPECTL_NFT
 }
 # nft checks the whole table before anything on the host changes.

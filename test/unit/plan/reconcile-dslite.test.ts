@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
 import { parseAppliedState } from "../../../src/plan/applied-state.ts";
 import { buildDsLitePlan, type DsLitePlan } from "../../../src/plan/dslite-plan.ts";
 import type { Plan } from "../../../src/plan/method.ts";
@@ -148,4 +149,33 @@ test("a B4 source mapectl adds (a PD-only line) goes on the WAN before the tunne
   assert.equal(actions[0]?.apply.argv.join(" "), `ip -6 addr add ${WAN_ADDRESS}/128 dev wan0`);
   const down = reconcileDown(stateOf(plan), hostAfterUp(plan)).map((a) => a.apply.argv.join(" "));
   assert.ok(down.includes(`ip -6 addr del ${WAN_ADDRESS}/128 dev wan0`), down.join("; "));
+});
+
+test("a fold left by MAP-E (nft keeps its netdev table after the tunnel goes) is taken away by DS-Lite's one load, then nothing is reloaded", () => {
+  const plan = dsLite();
+  // what nft 1.0.6 listed of MAP-E's fold on its tunnel device; observeHost lists it after the ip table
+  const listed = readFileSync(
+    new URL("../../fixtures/nft/mapectl-fold-netdev-listed-by-nft-1.0.6.txt", import.meta.url),
+    "utf8",
+  );
+  const leftover = listed.slice(listed.indexOf("table netdev mapectl {")).trim();
+  const host = hostAfterUp(plan);
+  const withFold = { ...host, nftTable: `${host.nftTable ?? ""}\n${leftover}` };
+  const first = reconcileUp(plan, renderPlanTable(plan), stateOf(plan), withFold, OPTIONS);
+  assert.deepEqual(
+    first.actions.map((a) => a.id),
+    ["nat"],
+  );
+  const script = first.actions[0]?.apply.input ?? "";
+  assert.match(
+    script,
+    /^delete table netdev mapectl$/m,
+    "the load deletes the leftover fold in its transaction",
+  );
+  // once loaded, nft lists the ip table alone: the next round has nothing to do
+  const again = reconcileUp(plan, renderPlanTable(plan), stateOf(plan), host, OPTIONS);
+  assert.deepEqual(
+    again.actions.map((a) => a.id),
+    [],
+  );
 });
