@@ -210,9 +210,16 @@ test(
         (await ceTunnel(l)).remote === AFTR_SECOND_ADDRESS ? true : null,
       );
       const followedMs = Date.now() - moved;
-      const lines = await watch.log();
-      const line = lines.find((x) => x.includes(`AFTR moved: ${AFTR.address} → ${AFTR_SECOND_ADDRESS}`));
-      assert.ok(line !== undefined, lines.slice(-10).join("\n"));
+      // the daemon logs the round once it has settled, a little after the tunnel changed
+      const moveLine = `AFTR moved: ${AFTR.address} → ${AFTR_SECOND_ADDRESS}`;
+      const line = await waitFor("the daemon to log the move", 60_000, async () => {
+        const lines = await watch.log();
+        return lines.find((x) => x.includes(moveLine)) ?? null;
+      }).catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}:\n${(await watch.log()).slice(-10).join("\n")}`, {
+          cause: err,
+        });
+      });
       assert.match(line, new RegExp(`via AFTR ${AFTR.name.replace(/\./g, "\\.")} ${AFTR_SECOND_ADDRESS}`));
       const ping = await pingFromLan(l);
       assert.ok(ping.ok, `IPv4 through the AFTR at its new address: ${ping.detail}`);
