@@ -82,6 +82,8 @@ export const AFTR_IPV4 = "198.51.100.1";
 /** The lab AFTR's IPv6 address (on lo in the br namespace) and the name the lab's DNS gives it. */
 export const AFTR_ADDRESS = "2001:db8:af72::1";
 export const AFTR_NAME = "aftr.ngn.test";
+/** The AFTR's second address: where a test moves it, and its name with it (the AFTR renumbered). */
+export const AFTR_SECOND_ADDRESS = "2001:db8:af72::2";
 
 export const DEFAULT_PREFIX = "2404:7a82:4d02:4100::/56";
 

@@ -31,13 +31,13 @@ function softwire(index: number): string {
 }
 
 /** The AFTR's nftables table: the B4 filter with its counters, the flow's mark, the NAT44. */
-export function aftrRuleset(registered: readonly RegisteredB4[]): string {
+export function aftrRuleset(registered: readonly RegisteredB4[], address: string = AFTR.address): string {
   const tunnels = registered.flatMap((r, i) => (r.b4 === null ? [] : [i]));
   const marks = tunnels.map((i) => `"${softwire(i)}" : ${MARK_BASE + i}`).join(", ");
   const names = tunnels.map((i) => `"${softwire(i)}"`).join(", ");
   return softwireEndpointRuleset({
     table: AFTR.table,
-    address: AFTR.address,
+    address,
     unknownCounter: "aftr_unknown_b4",
     decapCounter: "aftr_decap",
     counters: ["aftr_nat"],
@@ -63,15 +63,21 @@ export function aftrRuleset(registered: readonly RegisteredB4[]): string {
 /**
  * Loads (or reloads) the AFTR for the registered lines: its address and the NGN's route to it, a
  * softwire per B4 whose source is known, the policy routes of their replies and the ruleset.
+ * `address` moves the softwires' end to another address (AFTR_SECOND_ADDRESS: the AFTR renumbered);
+ * the old one stays on lo but no softwire ends there any more.
  */
-export async function loadAftr(lab: Lab, registered: readonly RegisteredB4[]): Promise<void> {
-  await lab.exec(NS.br, ["ip", "-6", "addr", "replace", `${AFTR.address}/128`, "dev", "lo"]);
+export async function loadAftr(
+  lab: Lab,
+  registered: readonly RegisteredB4[],
+  address: string = AFTR.address,
+): Promise<void> {
+  await lab.exec(NS.br, ["ip", "-6", "addr", "replace", `${address}/128`, "dev", "lo"]);
   await lab.run(NS.ngn, [
     "ip",
     "-6",
     "route",
     "replace",
-    `${AFTR.address}/128`,
+    `${address}/128`,
     "via",
     BR_NS.transit,
     "dev",
@@ -99,7 +105,7 @@ export async function loadAftr(lab: Lab, registered: readonly RegisteredB4[]): P
       "mode",
       "ip4ip6",
       "local",
-      AFTR.address,
+      address,
       "remote",
       r.b4,
       "dev",
@@ -112,7 +118,7 @@ export async function loadAftr(lab: Lab, registered: readonly RegisteredB4[]): P
     await lab.exec(NS.br, ["ip", "-4", "rule", "del", "fwmark", mark]);
     await lab.run(NS.br, ["ip", "-4", "rule", "add", "fwmark", mark, "table", mark, "priority", "90"]);
   }
-  await lab.run(NS.br, ["nft", "-f", "-"], { input: aftrRuleset(registered) });
+  await lab.run(NS.br, ["nft", "-f", "-"], { input: aftrRuleset(registered, address) });
 }
 
 /** The AFTR's counters (aftr_unknown_b4, aftr_decap, aftr_nat) in packets. */

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { CE, GUEST, NGN, NS, type NamespaceName } from "./addresses.ts";
+import { AFTR_ADDRESS, AFTR_NAME, CE, GUEST, NGN, NS, type NamespaceName } from "./addresses.ts";
 import { countedDrops, type BrOptions, type ServedCe } from "./border-relays.ts";
 import type { Lab } from "./lab.ts";
 import { keaConfig, unboundConfig, v6migAnswer, v6migTxt } from "./ngn-config.ts";
@@ -31,6 +31,9 @@ export class Isp {
   private brOptions: BrOptions;
   private daemons: Daemons = {};
   private currentPrefix: string;
+  /** What the lab's DNS serves: 4over6.info's TXT record and the AFTR's address. */
+  private txt: string | null = v6migTxt();
+  private aftrAddress: string = AFTR_ADDRESS;
 
   constructor(lab: Lab, prefix: string, brOptions: BrOptions) {
     this.lab = lab;
@@ -181,26 +184,43 @@ export class Isp {
    * not a DNS error; returns once the line's resolver gives the new answer.
    */
   async reloadV6migTxt(txt: string | null = v6migTxt()): Promise<void> {
-    const { guest } = this.lab;
-    await guest.writeFile(FILES.unbound, unboundConfig(GUEST.runDir, txt));
-    const unbound = (await guest.daemons()).find((d) => d.name === "unbound" && d.exit === null);
-    if (unbound === undefined) throw new Error("unbound is not running in the ngn namespace");
-    await this.lab.run(null, ["kill", "-HUP", String(unbound.pid)]);
+    this.txt = txt;
+    await this.reloadUnbound();
     const expected = txt === null ? "NXDOMAIN" : "its TXT";
     await waitFor(`4over6.info to answer ${expected}`, 30_000, async () => {
-      const r = await this.lab.exec(NS.ce, [
-        "kdig",
-        `@${NGN.dns}`,
-        "+timeout=2",
-        "+retry=0",
-        "TXT",
-        "4over6.info",
-      ]);
-      const status = /status: (\w+)/.exec(r.stdout)?.[1];
-      return (txt === null ? status === "NXDOMAIN" : status === "NOERROR" && r.stdout.includes("v6mig"))
+      const r = await this.askDns("TXT", "4over6.info");
+      const status = /status: (\w+)/.exec(r)?.[1];
+      return (txt === null ? status === "NXDOMAIN" : status === "NOERROR" && r.includes("v6mig"))
         ? true
         : null;
     });
+  }
+
+  /**
+   * Moves the AFTR's name to another address (the lab's DNS answers the new AAAA), as a VNE does
+   * when it renumbers or replaces an AFTR; returns once the line's resolver gives the new answer.
+   */
+  async setAftrAddress(address: string): Promise<void> {
+    this.aftrAddress = address;
+    await this.reloadUnbound();
+    await waitFor(`${AFTR_NAME} to answer ${address}`, 30_000, async () => {
+      const r = await this.askDns("AAAA", AFTR_NAME, "+short");
+      return r.trim() === address ? true : null;
+    });
+  }
+
+  private async reloadUnbound(): Promise<void> {
+    const { guest } = this.lab;
+    await guest.writeFile(FILES.unbound, unboundConfig(GUEST.runDir, this.txt, this.aftrAddress));
+    const unbound = (await guest.daemons()).find((d) => d.name === "unbound" && d.exit === null);
+    if (unbound === undefined) throw new Error("unbound is not running in the ngn namespace");
+    await this.lab.run(null, ["kill", "-HUP", String(unbound.pid)]);
+  }
+
+  /** The line's resolver asked from the CE, as the router asks it; kdig's output. */
+  private async askDns(type: string, name: string, ...flags: string[]): Promise<string> {
+    const argv = ["kdig", `@${NGN.dns}`, "+timeout=2", "+retry=0", ...flags, type, name];
+    return (await this.lab.exec(NS.ce, argv)).stdout;
   }
 
   /**

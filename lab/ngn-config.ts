@@ -51,7 +51,7 @@ export function v6migTxt(): string {
 }
 
 /** unbound as the NGN's resolver: authoritative only for 4over6.info and the lab's own names. */
-export function unboundConfig(dir: string, txt: string | null): string {
+export function unboundConfig(dir: string, txt: string | null, aftrAddress = AFTR_ADDRESS): string {
   const lines = [
     "server:",
     `  interface: ${NGN.dns}`,
@@ -74,7 +74,7 @@ export function unboundConfig(dir: string, txt: string | null): string {
     '  local-zone: "ngn.test." static',
     `  local-data: "${NGN.provisioningHost}. 300 IN AAAA ${NGN.provisioningAddress}"`,
     // the lab AFTR's name (lab/aftr.ts), as a DS-Lite line's HB46PP answer gives it
-    `  local-data: "${AFTR_NAME}. 60 IN AAAA ${AFTR_ADDRESS}"`,
+    `  local-data: "${AFTR_NAME}. 60 IN AAAA ${aftrAddress}"`,
     "remote-control:",
     "  control-enable: no",
   );

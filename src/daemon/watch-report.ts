@@ -27,13 +27,20 @@ function pathOf(plan: Plan, long: boolean): string {
   return long ? `IPv4 ${plan.ipv4Address} ${psid} via BR ${plan.br}` : `IPv4 ${plan.ipv4Address} ${psid}`;
 }
 
-/** What moved since the last round: the method, or the prefix (the tunnel's source). */
+/**
+ * What moved since the last round: the method, or the prefix (the tunnel's source) and the AFTR
+ * (its end: the AFTR's name now resolves to another address, as when a VNE renumbers it).
+ */
 function movedNote(before: Plan | null, result: ConvergeResult): string {
   const { plan } = result;
   if (before === null) return "";
   if (planMethod(before) !== planMethod(plan))
     return ` (method changed: ${planParts(before).label} → ${planParts(plan).label}, ${result.prefixFrom})`;
-  return before.tunnel.local !== plan.tunnel.local ? ` (prefix changed: now ${result.prefixFrom})` : "";
+  const moved: string[] = [];
+  if (before.tunnel.local !== plan.tunnel.local) moved.push(`prefix changed: now ${result.prefixFrom}`);
+  if (isDsLitePlan(before) && before.tunnel.remote !== plan.tunnel.remote)
+    moved.push(`AFTR moved: ${before.tunnel.remote} → ${plan.tunnel.remote}`);
+  return moved.length === 0 ? "" : ` (${moved.join("; ")})`;
 }
 
 /** The info line for a round that converged, or null when it is no news. */

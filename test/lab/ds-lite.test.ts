@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { NGN, NS } from "../../lab/addresses.ts";
+import { AFTR_SECOND_ADDRESS, NGN, NS } from "../../lab/addresses.ts";
 import { AFTR, aftrCounters, labDsLiteAnswer, loadAftr } from "../../lab/aftr.ts";
 import { resetCe } from "../../lab/ce-reset.ts";
+import { ceTunnel } from "../../lab/faults.ts";
 import { runScenario } from "../../lab/scenarios/index.ts";
 import { dsLite, dsLiteUp } from "../../lab/scenarios/ds-lite.ts";
 import { pingFromLan } from "../../lab/scenarios/probes.ts";
@@ -179,6 +180,58 @@ test(
     } finally {
       await watch.stop();
       await l.mapectl(NS.ce, ["down"], { timeoutMs: 60_000 });
+      await l.isp.setProvisioning(null);
+    }
+  },
+);
+
+test(
+  "the daemon follows the AFTR to a new address when its name resolves differently",
+  { skip },
+  async (t) => {
+    const l = booted();
+    await resetCe(l.guest);
+    await l.isp.setProvisioning(labDsLiteAnswer());
+    await loadAftr(l, [{ prefix: l.prefix, b4: null }]);
+    // nothing on the router changes when an AFTR is renumbered: only the periodic check notices
+    const watch = await startWatch(l, ["--method", "ds-lite", "--resolver", NGN.dns, "--periodic", "3"]);
+    try {
+      const ds = await applied("ds-lite", () => watch.log());
+      const b4 = ds.plan?.tunnel.local ?? "";
+      await loadAftr(l, [{ prefix: l.prefix, b4 }]);
+      assert.equal((await ceTunnel(l)).remote, AFTR.address);
+      assert.ok((await pingFromLan(l)).ok, "IPv4 through the AFTR at its first address");
+      // the AFTR moves: until the router follows, its softwire ends where no softwire is
+      await loadAftr(l, [{ prefix: l.prefix, b4 }], AFTR_SECOND_ADDRESS);
+      assert.equal((await pingFromLan(l, undefined, 2)).ok, false, "no IPv4 to the AFTR's old address");
+      const moved = Date.now();
+      await l.isp.setAftrAddress(AFTR_SECOND_ADDRESS);
+      await waitFor("the softwire to end at the AFTR's new address", 60_000, async () =>
+        (await ceTunnel(l)).remote === AFTR_SECOND_ADDRESS ? true : null,
+      );
+      const followedMs = Date.now() - moved;
+      // the daemon logs the round once it has settled, a little after the tunnel changed
+      const moveLine = `AFTR moved: ${AFTR.address} → ${AFTR_SECOND_ADDRESS}`;
+      const line = await waitFor("the daemon to log the move", 60_000, async () => {
+        const lines = await watch.log();
+        return lines.find((x) => x.includes(moveLine)) ?? null;
+      }).catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}:\n${(await watch.log()).slice(-10).join("\n")}`, {
+          cause: err,
+        });
+      });
+      assert.match(line, new RegExp(`via AFTR ${AFTR.name.replace(/\./g, "\\.")} ${AFTR_SECOND_ADDRESS}`));
+      const ping = await pingFromLan(l);
+      assert.ok(ping.ok, `IPv4 through the AFTR at its new address: ${ping.detail}`);
+      // its counters started again when it moved: this is the new softwire's traffic
+      assert.ok(((await aftrCounters(l)).aftr_nat ?? 0) > 0, "the AFTR translated the LAN's ping");
+      assert.ok((await status()).inSync, "the applied plan is the running one");
+      t.diagnostic(`AFTR renumbered: the daemon followed in ${followedMs} ms (periodic check every 3 s)`);
+    } finally {
+      await watch.stop();
+      await l.mapectl(NS.ce, ["down"], { timeoutMs: 60_000 });
+      await l.isp.setAftrAddress(AFTR.address);
+      await loadAftr(l, [{ prefix: l.prefix, b4: null }]);
       await l.isp.setProvisioning(null);
     }
   },

@@ -34,8 +34,11 @@ export function casePlan(prefix: string, overrides: Partial<Settings> = {}): Map
   return planWithoutHost(settingsFor(prefix, overrides), shippedRuleTable(), shippedNotMape()).plan;
 }
 
-/** A transix line as `render` builds it on the router: the WAN's address and the AFTR resolved. */
-export function dsLiteCasePlan(): DsLitePlan {
+/**
+ * A transix line as `render` builds it on the router: the WAN's address and the AFTR resolved
+ * (to `aftrAddress`: another one is the AFTR renumbered).
+ */
+export function dsLiteCasePlan(aftrAddress = "2404:8e00::feed:100"): DsLitePlan {
   return buildDsLitePlan({
     wan: "eth1",
     lan: ["eth2"],
@@ -45,7 +48,7 @@ export function dsLiteCasePlan(): DsLitePlan {
     defaultRouteMetric: 10,
     forwards: [],
     local: "2404:8e00:12:3400:a611:bbff:fe7d:ee10",
-    aftr: { name: "gw.transix.jp", address: "2404:8e00::feed:100", from: "tables", service: "transix" },
+    aftr: { name: "gw.transix.jp", address: aftrAddress, from: "tables", service: "transix" },
   });
 }
 
