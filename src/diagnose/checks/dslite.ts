@@ -230,7 +230,11 @@ function defaultRoute(input: DsLiteDoctorInput): Finding {
         : `the IPv4 default route goes through ${dev}${ours ? ` (ahead of the one through ${expect.tunnel})` : ""}, not ${expect.tunnel}`,
     evidence: { defaultDev: dev, tunnel: expect.tunnel },
     fix: [
-      ...(dev === null ? [] : [`# remove the other default first: ip -4 route del default dev ${dev}`]),
+      ...(dev === null
+        ? []
+        : [
+            `# remove the other default first: ${shellCommand(["ip", "-4", "route", "del", "default", "dev", dev])}`,
+          ]),
       ...(ours ? [] : [shellCommand(ipv4Default("add", expect.tunnel, expect.metric))]),
     ],
   };
