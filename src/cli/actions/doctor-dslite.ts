@@ -19,26 +19,13 @@ import { shippedAftrNames, shippedNotMape } from "../../rules/shipped.ts";
 import { shellCommand } from "../../render/shell.ts";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
-import type { PlanFlags } from "../plan-options.ts";
-import { settingsFrom } from "../settings.ts";
-import { reportMethodDoctor } from "./doctor-report.ts";
-
-/** What of doctor's flags the DS-Lite line is read with. */
-export interface DsLiteDoctorFlags {
-  readonly config?: string;
-  readonly wan?: string;
-  readonly prefix?: string;
-  readonly method?: string;
-  readonly aftr?: string;
-  readonly resolver?: string[];
-  readonly json?: boolean;
-}
+import { reportMethodDoctor, type DoctorSettings, type MethodDoctorFlags } from "./doctor-report.ts";
 
 /**
  * The line is DS-Lite: --method says so; else the applied plan is DS-Lite; else (nothing applied)
  * the configuration says ds-lite, or auto with an AFTR given.
  */
-function isDsLiteLine(flags: DsLiteDoctorFlags, settings: Settings, applied: Plan | null): boolean {
+function isDsLiteLine(flags: MethodDoctorFlags, settings: Settings, applied: Plan | null): boolean {
   if (flags.method === "ds-lite") return true;
   if (flags.method === undefined && applied !== null) return isDsLitePlan(applied);
   if (flags.method === "auto" && applied !== null && isDsLitePlan(applied)) return true;
@@ -122,18 +109,6 @@ function reapplyCommand(settings: Settings, configFile: string | null, expect: D
   ]);
 }
 
-/** The flags settingsFrom reads (doctor's --json is not one). */
-function planFlagsOf(flags: DsLiteDoctorFlags): PlanFlags {
-  const out: PlanFlags = {};
-  if (flags.config !== undefined) out.config = flags.config;
-  if (flags.wan !== undefined) out.wan = flags.wan;
-  if (flags.prefix !== undefined) out.prefix = flags.prefix;
-  if (flags.method !== undefined) out.method = flags.method;
-  if (flags.aftr !== undefined) out.aftr = flags.aftr;
-  if (flags.resolver !== undefined) out.resolver = flags.resolver;
-  return out;
-}
-
 function contextOf(settings: Settings, host: HostState): PlanContext | null {
   try {
     return planContext(settings, host);
@@ -148,19 +123,16 @@ function contextOf(settings: Settings, host: HostState): PlanContext | null {
  * route, MTU and MSS, and no NAT on the router. null when the line is not DS-Lite.
  */
 export async function runDsLiteDoctor(
-  flags: DsLiteDoctorFlags,
+  flags: MethodDoctorFlags,
   output: Output,
   runner: CommandRunner,
   state: { readonly plan: Plan } | null,
+  loaded: DoctorSettings,
 ): Promise<ExitCodeValue | null> {
   const appliedPlan = state?.plan ?? null;
-  const asked = flags.method === "ds-lite";
-  let loaded: ReturnType<typeof settingsFrom>;
-  try {
-    loaded = settingsFrom(planFlagsOf(flags));
-  } catch (err) {
-    // MAP-E's doctor never needed the configuration: a broken one stops only a DS-Lite line's
-    if (asked || (appliedPlan !== null && isDsLitePlan(appliedPlan))) throw err;
+  if ("error" in loaded) {
+    // a broken configuration stops only a line that is DS-Lite by the flags or the applied plan
+    if (flags.method === "ds-lite" || (appliedPlan !== null && isDsLitePlan(appliedPlan))) throw loaded.error;
     return null;
   }
   const { settings, configFile } = loaded;

@@ -4,17 +4,15 @@ import { routeGet } from "../../host/doctor-observe.ts";
 import { ipipAccount } from "../../host/ipip-credentials.ts";
 import { loadUpdateRecord } from "../../host/ipip-registration.ts";
 import { observeHost } from "../../host/observe.ts";
-import { loadState } from "../../host/state-store.ts";
 import { planContext } from "../../plan/desired.ts";
 import { ipipParameters, ipipPlanOnHost } from "../../plan/desired-ipip.ts";
 import type { IpipPlan } from "../../plan/ipip-plan.ts";
-import { isIpipPlan } from "../../plan/method.ts";
+import { isIpipPlan, type Plan } from "../../plan/method.ts";
 import type { Settings } from "../../plan/settings.ts";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
-import { reportMethodDoctor } from "./doctor-report.ts";
+import { reportMethodDoctor, type DoctorSettings, type MethodDoctorFlags } from "./doctor-report.ts";
 import { DEFAULT_CONFIG } from "../plan-options.ts";
-import { settingsFrom } from "../settings.ts";
 
 function isIpipLine(settings: Settings, applied: IpipPlan | null): boolean {
   return (
@@ -55,21 +53,16 @@ function accountProblem(settings: Settings): string | null {
  * line is not IPIP, for MAP-E's doctor to take over.
  */
 export async function runIpipDoctor(
-  flags: { readonly config?: string; readonly method?: string; readonly json?: boolean },
+  flags: MethodDoctorFlags,
   output: Output,
   runner: CommandRunner,
+  state: { readonly plan: Plan } | null,
+  loaded: DoctorSettings,
 ): Promise<ExitCodeValue | null> {
-  const state = loadState();
   const applied = state !== null && isIpipPlan(state.plan) ? state.plan : null;
-  let loaded: ReturnType<typeof settingsFrom>;
-  try {
-    loaded = settingsFrom({
-      ...(flags.config === undefined ? {} : { config: flags.config }),
-      ...(flags.method === undefined ? {} : { method: flags.method }),
-    });
-  } catch (err) {
-    // MAP-E's doctor never needed the configuration: a broken one stops only an IPIP line's
-    if (applied !== null || flags.config !== undefined || flags.method === "ipip") throw err;
+  if ("error" in loaded) {
+    // a broken configuration stops only an IPIP line's doctor, or one asked for by the flags
+    if (applied !== null || flags.config !== undefined || flags.method === "ipip") throw loaded.error;
     return null;
   }
   const { settings, configFile } = loaded;

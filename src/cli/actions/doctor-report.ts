@@ -1,7 +1,43 @@
 import { SCHEMA_VERSION } from "../../mape/schema-version.ts";
 import type { Finding } from "../../diagnose/findings.ts";
 import type { Method } from "../../plan/method.ts";
+import type { Settings } from "../../plan/settings.ts";
 import { printJson, type Output } from "../output.ts";
+import type { PlanFlags } from "../plan-options.ts";
+import { settingsFrom } from "../settings.ts";
+
+/**
+ * The configuration as doctor's flags read it, once per run, or why it could not be read: MAP-E's
+ * doctor never needed it, so each method's doctor decides whether a broken one stops it.
+ */
+export type DoctorSettings =
+  { readonly settings: Settings; readonly configFile: string | null } | { readonly error: unknown };
+
+/** What of doctor's flags the configuration is read with (doctor's --json is not one). */
+export interface MethodDoctorFlags {
+  readonly config?: string;
+  readonly wan?: string;
+  readonly prefix?: string;
+  readonly method?: string;
+  readonly aftr?: string;
+  readonly resolver?: string[];
+  readonly json?: boolean;
+}
+
+export function doctorSettings(flags: MethodDoctorFlags): DoctorSettings {
+  const planFlags: PlanFlags = {};
+  if (flags.config !== undefined) planFlags.config = flags.config;
+  if (flags.wan !== undefined) planFlags.wan = flags.wan;
+  if (flags.prefix !== undefined) planFlags.prefix = flags.prefix;
+  if (flags.method !== undefined) planFlags.method = flags.method;
+  if (flags.aftr !== undefined) planFlags.aftr = flags.aftr;
+  if (flags.resolver !== undefined) planFlags.resolver = flags.resolver;
+  try {
+    return settingsFrom(planFlags);
+  } catch (error) {
+    return { error };
+  }
+}
 
 /** What a method's doctor (IPIP, DS-Lite) reports besides its findings. */
 export interface MethodDoctorReport {

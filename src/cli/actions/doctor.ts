@@ -16,6 +16,7 @@ import { readPcap } from "../../diagnose/pcap.ts";
 import { countCapture, probeFinding } from "../../diagnose/probe-report.ts";
 import { observeHost } from "../../host/observe.ts";
 import { loadState } from "../../host/state-store.ts";
+import type { AppliedState } from "../../plan/reconcile.ts";
 import type { HostState } from "../../plan/observed.ts";
 import type { RuleTable } from "../../rules/table.ts";
 import { isMapeError } from "../../mape/errors.ts";
@@ -188,23 +189,24 @@ async function otherMethodDoctor(
   flags: DoctorFlags,
   output: Output,
   runner: CommandRunner,
+  applied: AppliedState | null,
 ): Promise<ExitCodeValue | null> {
-  const applied = loadState();
+  if (flags.method === "map-e") return null;
   const method = applied?.plan.method;
-  const configured = flags.config !== undefined || existsSync(DEFAULT_CONFIG);
-  if (
-    flags.method !== "map-e" &&
-    (configured || flags.method !== undefined || flags.aftr !== undefined || method === "ds-lite")
-  ) {
+  const asked = flags.method !== undefined || flags.config !== undefined || existsSync(DEFAULT_CONFIG);
+  const dsLite = asked || flags.aftr !== undefined || method === "ds-lite";
+  const ipip = asked || method === "ipip";
+  if (!dsLite && !ipip) return null;
+  const { doctorSettings } = await import("./doctor-report.ts");
+  const loaded = doctorSettings(flags);
+  if (dsLite) {
     const { runDsLiteDoctor } = await import("./doctor-dslite.ts");
-    const dsLite = await runDsLiteDoctor(flags, output, runner, applied);
-    if (dsLite !== null) return dsLite;
+    const verdict = await runDsLiteDoctor(flags, output, runner, applied, loaded);
+    if (verdict !== null) return verdict;
   }
-  if (flags.method !== "map-e" && (configured || flags.method !== undefined || method === "ipip")) {
-    const { runIpipDoctor } = await import("./doctor-ipip.ts");
-    return runIpipDoctor(flags, output, runner);
-  }
-  return null;
+  if (!ipip) return null;
+  const { runIpipDoctor } = await import("./doctor-ipip.ts");
+  return runIpipDoctor(flags, output, runner, applied, loaded);
 }
 
 export async function runDoctor(
@@ -212,7 +214,8 @@ export async function runDoctor(
   output: Output,
   runner: CommandRunner = processRunner,
 ): Promise<ExitCodeValue> {
-  const other = await otherMethodDoctor(flags, output, runner);
+  const state = loadState();
+  const other = await otherMethodDoctor(flags, output, runner, state);
   if (other !== null) return other;
   // Independent reads at once: each is a process, and processes are slow on a small router.
   const [host, ruleset, neighbourList] = await Promise.all([
@@ -220,7 +223,6 @@ export async function runDoctor(
     readRuleset(runner),
     readNeighbours(runner),
   ]);
-  const state = loadState();
   const table = loadRuleTables(flags.rulesFile ?? []);
   const preferred = state?.plan.tunnel.name ?? null;
   const tunnel = findTunnel(host, preferred);
