@@ -87,9 +87,15 @@ export async function startWatch(
       } catch (err) {
         // what the daemon did instead is the whole diagnosis
         const tail = (await log()).slice(Math.max(from - 3, 0)).slice(-25);
-        throw new Error(`${(err as Error).message}; ${logPath} from there:\n${tail.join("\n")}`, {
-          cause: err,
-        });
+        // a log that stops may be a daemon that ended (its stderr is the log) or one stuck in a round
+        const ended = (await lab.guest.daemons()).find((d) => d.pid === pid)?.exit ?? null;
+        const state = ended === null ? "still running" : `ended ${JSON.stringify(ended)}`;
+        throw new Error(
+          `${(err as Error).message}; the daemon is ${state}; ${logPath} from there:\n${tail.join("\n")}`,
+          {
+            cause: err,
+          },
+        );
       }
     },
     signal: async (signal) => {
