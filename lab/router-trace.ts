@@ -54,6 +54,12 @@ export async function timelineFromOnline(router: RouterSystem): Promise<string> 
       "systemd-networkd",
       "-u",
       "network-online.target",
+      "-u",
+      "network.target",
+      "-u",
+      "basic.target",
+      "-u",
+      "nftables.service",
     ],
     { timeoutMs: 60_000 },
   );
@@ -64,14 +70,17 @@ export async function timelineFromOnline(router: RouterSystem): Promise<string> 
       __MONOTONIC_TIMESTAMP?: string;
       MESSAGE?: unknown;
       _SYSTEMD_UNIT?: string;
+      UNIT?: string;
     };
     if (typeof entry.MESSAGE !== "string") continue;
     const networkd = entry._SYSTEMD_UNIT === "systemd-networkd.service";
     if (networkd && !/DHCP|prefix|[Ss]tarted|online/i.test(entry.MESSAGE)) continue;
     const t = Number(entry.__MONOTONIC_TIMESTAMP ?? "0") / 1e6 - online;
     lines.push(
-      `${t >= 0 ? "+" : ""}${t.toFixed(3)} s ${networkd ? "networkd" : "mapectl"}: ${entry.MESSAGE}`,
+      `${t >= 0 ? "+" : ""}${t.toFixed(3)} s ${networkd ? "networkd" : (entry.UNIT ?? "mapectl")}: ${entry.MESSAGE}`,
     );
   }
-  return lines.join("\n");
+  // What the unit's start waited for, as systemd saw it this boot.
+  const chain = await router.exec(["systemd-analyze", "critical-chain", "--no-pager", "mapectl.service"]);
+  return `${lines.join("\n")}\ncritical chain:\n${chain.stdout}${chain.stderr}`;
 }
