@@ -199,7 +199,11 @@ test("an interface with the tunnel's name that is not ip6tnl is refused", () => 
 test("IPv4 forwarding is switched on only when it was off, and down switches it back", () => {
   const plan = planFor(USER_PREFIX);
   const r = reconcileUp(plan, renderNftables(plan), null, freshHost({ ipv4Forwarding: false }), OPTIONS);
-  assert.equal(r.actions[0]?.id, "ipv4-forwarding");
+  // right after the CE address, whose DAD then starts one command earlier
+  assert.deepEqual(
+    r.actions.slice(0, 2).map((a) => a.id),
+    ["ce-address", "ipv4-forwarding"],
+  );
   assert.equal(r.enabledForwarding, true);
   const down = reconcileDown({ ...stateOf(plan), enabledForwarding: true }, hostAfterUp(plan));
   assert.equal(down.at(-1)?.id, "ipv4-forwarding");
