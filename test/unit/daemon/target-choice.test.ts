@@ -80,19 +80,19 @@ test("auto on a fold: the apply may start while nft -c still runs; the load wait
   assert.equal(await fallback.check, null);
 });
 
-test("a dry run, and a process that has seen the fold refused, wait for the check and choose round robin first", async () => {
-  const dry = slowNft(true);
-  const pending = chooseTarget(settings, dry.runner, inputs, false);
-  dry.answer();
+/** chooseTarget with nft -c answering at once (refusing the fold or not): the allocator and fallback. */
+async function choice(refuseFold: boolean, optimistic: boolean) {
+  const nft = slowNft(refuseFold);
+  const pending = chooseTarget(settings, nft.runner, inputs, optimistic);
+  nft.answer();
   const chosen = await pending;
-  assert.ok(isMapePlan(chosen.plan) && chosen.plan.allocator === "round-robin");
-  assert.equal(chosen.fallback, null);
+  return { allocator: isMapePlan(chosen.plan) ? chosen.plan.allocator : null, fallback: chosen.fallback };
+}
+
+test("a dry run, and a process that has seen the fold refused, wait for the check and choose round robin first", async () => {
+  assert.deepEqual(await choice(true, false), { allocator: "round-robin", fallback: null });
   noteFoldRefused();
-  const after = slowNft(false);
-  const next = chooseTarget(settings, after.runner, inputs, true);
-  after.answer();
-  const accepted = await next;
-  // the fold was checked first and taken, as before any refusal, but without a fallback
-  assert.ok(isMapePlan(accepted.plan) && accepted.plan.allocator === "fold");
-  assert.equal(accepted.fallback, null);
+  // the fold is checked first and taken, as before any refusal, but without a fallback
+  assert.deepEqual(await choice(false, true), { allocator: "fold", fallback: null });
+  assert.deepEqual(await choice(true, true), { allocator: "round-robin", fallback: null });
 });
