@@ -28,8 +28,9 @@ export async function untraceDaemon(router: RouterSystem): Promise<void> {
 }
 
 /**
- * This boot's journal lines of the daemon and of systemd-networkd's prefix, with their time in
- * seconds from network-online.target (negative: before it), one per line.
+ * This boot's journal lines of the daemon, of systemd-networkd's prefix and of the targets and units
+ * the daemon's start may wait for (systemd-analyze critical-chain does not answer inside the
+ * container), with their time in seconds from network-online.target (negative: before it).
  */
 export async function timelineFromOnline(router: RouterSystem): Promise<string> {
   const show = await router.run([
@@ -54,6 +55,14 @@ export async function timelineFromOnline(router: RouterSystem): Promise<string> 
       "systemd-networkd",
       "-u",
       "network-online.target",
+      "-u",
+      "network.target",
+      "-u",
+      "sysinit.target",
+      "-u",
+      "basic.target",
+      "-u",
+      "nftables.service",
     ],
     { timeoutMs: 60_000 },
   );
@@ -64,13 +73,14 @@ export async function timelineFromOnline(router: RouterSystem): Promise<string> 
       __MONOTONIC_TIMESTAMP?: string;
       MESSAGE?: unknown;
       _SYSTEMD_UNIT?: string;
+      UNIT?: string;
     };
     if (typeof entry.MESSAGE !== "string") continue;
     const networkd = entry._SYSTEMD_UNIT === "systemd-networkd.service";
     if (networkd && !/DHCP|prefix|[Ss]tarted|online/i.test(entry.MESSAGE)) continue;
     const t = Number(entry.__MONOTONIC_TIMESTAMP ?? "0") / 1e6 - online;
     lines.push(
-      `${t >= 0 ? "+" : ""}${t.toFixed(3)} s ${networkd ? "networkd" : "mapectl"}: ${entry.MESSAGE}`,
+      `${t >= 0 ? "+" : ""}${t.toFixed(3)} s ${networkd ? "networkd" : (entry.UNIT ?? "mapectl")}: ${entry.MESSAGE}`,
     );
   }
   return lines.join("\n");

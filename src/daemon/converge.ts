@@ -1,5 +1,4 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
-import { HostError } from "../host/errors.ts";
 import { registerIpip } from "../host/ipip-registration.ts";
 import type { UpdateRecord } from "../provision/ipip-update.ts";
 import { removeBootTable, syncBootTable, type BootTableChange } from "../host/boot-table.ts";
@@ -10,7 +9,7 @@ import { clearState, loadState, saveState } from "../host/state-store.ts";
 import { formatIpv6Prefix, ipv6Mask, parseIpv6, type Ipv6Prefix } from "../mape/ipv6.ts";
 import { HostNotReady, planContext, type PlanContext } from "../plan/desired.ts";
 import type { HostState, ObservedAddress } from "../plan/observed.ts";
-import { isIpipPlan, isMapePlan, type Plan } from "../plan/method.ts";
+import { isIpipPlan, type Plan } from "../plan/method.ts";
 import { planParts } from "../plan/plan-parts.ts";
 import {
   reconcileDown,
@@ -22,17 +21,18 @@ import {
 } from "../plan/reconcile.ts";
 import type { Settings } from "../plan/settings.ts";
 import { ceAddressDel } from "../render/iproute2.ts";
-import { renderNftables } from "../render/nftables.ts";
-import { renderPlanTable } from "../render/render.ts";
-import { planForLine } from "./line-plan.ts";
 import { flushStaleFlows } from "./stale-flows.ts";
-import type { RuleTable } from "../rules/table.ts";
 import {
-  parameterResolver,
-  sourceOrder,
-  type ParameterResolver,
-  type Resolution,
-} from "./parameter-sources.ts";
+  chooseTarget,
+  holdLoadForCheck,
+  noteFoldRefused,
+  type ChosenTarget,
+  type Target,
+} from "./target-choice.ts";
+import type { RuleTable } from "../rules/table.ts";
+import { parameterResolver, sourceOrder, type ParameterResolver } from "./parameter-sources.ts";
+
+export { checkable } from "./target-choice.ts";
 
 export interface ConvergeResult {
   readonly plan: Plan;
@@ -120,33 +120,6 @@ export function hb46ppSource(host: HostState, prefix: Ipv6Prefix): string | null
   return null;
 }
 
-/** `nft -c`: null when the kernel would take the ruleset, else the error to fail with. */
-async function checkRuleset(runner: CommandRunner, nftScript: string): Promise<Error | null> {
-  let check: Awaited<ReturnType<CommandRunner["run"]>>;
-  try {
-    check = await runner.run(["nft", "-c", "-f", "-"], { input: nftScript });
-  } catch (err) {
-    // settled, never rejected: an action before the load may fail first, and nobody awaits this then
-    return err as Error;
-  }
-  if (check.code === 0) return null;
-  return new HostError(
-    "COMMAND_FAILED",
-    `nft refused the generated ruleset: ${check.stderr.trim().split("\n")[0] ?? ""}`,
-  );
-}
-
-/**
- * What `nft -c` can check before the actions run: nft resolves a flowtable's devices, and the tunnel
- * in it is made by this very run, so until it exists the check leaves the fast path out (the load
- * itself has it, after the tunnel).
- */
-export function checkable(plan: Plan, host: HostState, nftScript: string): string {
-  if (!isMapePlan(plan) || plan.fastPath !== true || host.links.some((l) => l.name === plan.tunnel.name))
-    return nftScript;
-  return renderNftables({ ...plan, fastPath: false });
-}
-
 /** Re-checks after applying: at most this many more rounds for what the kernel undid meanwhile. */
 const SETTLE_ROUNDS = 2;
 
@@ -213,29 +186,18 @@ export async function converge(
   const { early, host } = await clearHb46ppSource(settings, runner, observed, context, previous, dryRun);
   const resolution = await resolver(context.prefix, context.wan);
   const reconcile: ReconcileOptions = { replaceDefault: settings.replaceDefault, nodad: options.nodad };
-  const chosen = await chooseTarget(settings, runner, { context, host, resolution, previous, reconcile });
-  const { plan, prefixFrom, source, nftScript, round: firstRound, check } = chosen;
+  const at = { context, host, resolution, previous, reconcile };
+  const chosen = await chooseTarget(settings, runner, at, !dryRun);
   // IPIP: the provider learns the CE address before the host changes (a refusal changes nothing)
-  const registration = isIpipPlan(plan)
-    ? await registerIpip(plan, formatIpv6Prefix(context.prefix), settings, { dryRun })
+  const registration = isIpipPlan(chosen.plan)
+    ? await registerIpip(chosen.plan, formatIpv6Prefix(context.prefix), settings, { dryRun })
     : null;
-  const { actions } = firstRound;
-  const drift = plan.tunnelOwner === "vyos" ? vyosDrift(plan, host) : [];
+  const drift = chosen.plan.tunnelOwner === "vyos" ? vyosDrift(chosen.plan, host) : [];
   if (options.dryRun)
-    return dryRunResult({ plan, source, prefixFrom, vyosDrift: drift }, early, actions, check);
-  const first = check === null ? runner : holdLoadForCheck(runner, check, nftScript);
-  // The old address's flows end as soon as the new NAT is loaded, before the tunnel moves to the
-  // new CE address: no flow NATed to the old address may leave from the new one (the BR would drop
-  // it); their next packets are NATed anew.
-  let flushed: ConvergeResult["flushed"] | undefined;
-  const afterEach = async (action: Action) => {
-    if (action.id === "nat" && flushed === undefined) flushed = await flushStaleFlows(runner, previous, plan);
-  };
-  const rounds = await applyUntilSettled(
-    { plan, nftScript, previous, reconcile },
-    { first, runner, afterEach },
-    firstRound,
-  );
+    return dryRunResult({ ...chosen, vyosDrift: drift }, early, chosen.round.actions, chosen.check);
+  const done = await applyChosen(chosen, runner, previous, reconcile);
+  const { plan, prefixFrom, source, nftScript, rounds } = done;
+  let flushed = done.flushed;
   const applied: Action[] = [...(early === null ? [] : [early]), ...rounds];
   if (flushed === undefined)
     flushed = applied.length > 0 ? await flushStaleFlows(runner, previous, plan) : null;
@@ -258,36 +220,47 @@ export async function converge(
 }
 
 /**
- * The line's plan, its table and first round, with the table's `nft -c` check under way. nft -c takes
- * as long as loading the table (0.2–1 s on a small router): it runs while the ip changes go in, and
- * the load waits for it; a refusal fails the load, and applyActions then rolls back what went before
- * it. With allocator "auto", where this nft or kernel refuses the fold's port maps, round robin.
+ * Applies the chosen target; when it is the fold applied before its check answered and nft refused
+ * its table (the apply rolled back at the load), round robin for the host as it is now.
  */
-async function chooseTarget(
-  settings: Settings,
+async function applyChosen(
+  chosen: ChosenTarget,
   runner: CommandRunner,
-  at: {
-    readonly context: PlanContext;
-    readonly host: HostState;
-    readonly resolution: Resolution;
-    readonly previous: AppliedState | null;
-    readonly reconcile: ReconcileOptions;
-  },
+  previous: AppliedState | null,
+  reconcile: ReconcileOptions,
 ) {
-  const target = async (chosen: Settings) => {
-    const line = await planForLine(chosen, at.context, at.host, at.resolution, at.previous);
-    const nftScript = renderPlanTable(line.plan);
-    const round = reconcileUp(line.plan, nftScript, at.previous, at.host, at.reconcile);
-    const check = round.actions.some((a) => a.id === "nat")
-      ? checkRuleset(runner, checkable(line.plan, at.host, nftScript))
-      : null;
-    return { ...line, nftScript, round, check };
+  try {
+    return await applyTarget(chosen, runner, previous, reconcile);
+  } catch (err) {
+    if (chosen.fallback === null || chosen.check === null || (await chosen.check) === null) throw err;
+    noteFoldRefused();
+    const fallback = await chosen.fallback(await observeHost(runner));
+    return applyTarget(fallback, runner, previous, reconcile);
+  }
+}
+
+/** One target's rounds, its table's load held for its check; the NAT entries flushed on the way. */
+async function applyTarget(
+  target: Target,
+  runner: CommandRunner,
+  previous: AppliedState | null,
+  reconcile: ReconcileOptions,
+) {
+  const { plan, nftScript, check } = target;
+  const first = check === null ? runner : holdLoadForCheck(runner, check, nftScript);
+  // The old address's flows end as soon as the new NAT is loaded, before the tunnel moves to the
+  // new CE address: no flow NATed to the old address may leave from the new one (the BR would drop
+  // it); their next packets are NATed anew.
+  let flushed: ConvergeResult["flushed"] | undefined;
+  const afterEach = async (action: Action) => {
+    if (action.id === "nat" && flushed === undefined) flushed = await flushStaleFlows(runner, previous, plan);
   };
-  const first = await target(settings);
-  const folds = isMapePlan(first.plan) && first.plan.allocator === "fold";
-  if (first.check === null || settings.allocator !== "auto" || !folds || (await first.check) === null)
-    return first;
-  return target({ ...settings, allocator: "round-robin" });
+  const rounds = await applyUntilSettled(
+    { plan, nftScript, previous, reconcile },
+    { first, runner, afterEach },
+    target.round,
+  );
+  return { ...target, rounds, flushed };
 }
 
 /** What a dry run reports: the table checked, nothing applied, the host left as it was. */
@@ -312,23 +285,6 @@ async function dryRunResult(
     flushed: null,
     stale: null,
     vyosDrift: head.vyosDrift,
-  };
-}
-
-/** A runner that holds `nft -f` of this script until the concurrent `nft -c` check has passed. */
-function holdLoadForCheck(
-  runner: CommandRunner,
-  check: Promise<Error | null>,
-  nftScript: string,
-): CommandRunner {
-  return {
-    run: async (argv, runOptions) => {
-      if (argv[0] === "nft" && argv[1] === "-f" && runOptions?.input === nftScript) {
-        const refused = await check;
-        if (refused !== null) throw refused;
-      }
-      return runner.run(argv, runOptions);
-    },
   };
 }
 

@@ -57,13 +57,18 @@ export function ip6tnl(verb: "add" | "change", name: string, params: readonly st
   return ["ip", "-6", "tunnel", verb, name, ...params];
 }
 
-export function tunnelAdd(plan: TunnelEnds): Argv {
+/**
+ * `up`: the tunnel is created up, in the same netlink request (one `ip` less on the boot path,
+ * where each costs 0.1–1.6 s on a slow router).
+ */
+export function tunnelAdd(plan: TunnelEnds, up = false): Argv {
   return [
     "ip",
     "link",
     "add",
     "name",
     plan.tunnel.name,
+    ...(up ? ["up"] : []),
     "mtu",
     String(plan.tunnel.mtu),
     "type",

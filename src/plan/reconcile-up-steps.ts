@@ -142,15 +142,15 @@ function tunnelRestore(name: string, old: NonNullable<ObservedLink["tunnel"]>): 
   ];
 }
 
-/** Creates the tunnel, or changes one that differs from the plan, and brings it up. */
+/** Creates the tunnel up, or changes one that differs from the plan and brings it up. */
 export function tunnelActions(plan: Plan, host: HostState, tunnelState: TunnelState): Action[] {
   const actions: Action[] = [];
   const link = host.links.find((l) => l.name === plan.tunnel.name);
   if (tunnelState === "absent") {
     actions.push({
       id: "tunnel",
-      summary: `create the ip4ip6 tunnel ${plan.tunnel.name} from ${plan.tunnel.local} to ${plan.tunnel.remote}`,
-      apply: { argv: tunnelAdd(plan) },
+      summary: `create the ip4ip6 tunnel ${plan.tunnel.name} from ${plan.tunnel.local} to ${plan.tunnel.remote}, up`,
+      apply: { argv: tunnelAdd(plan, true) },
       undo: { argv: linkDel(plan.tunnel.name) },
     });
   } else if (tunnelState === "differs" && link?.tunnel != null) {
@@ -170,12 +170,12 @@ export function tunnelActions(plan: Plan, host: HostState, tunnelState: TunnelSt
       });
     }
   }
-  if (link?.up !== true) {
+  if (tunnelState !== "absent" && link?.up !== true) {
     actions.push({
       id: "tunnel-up",
       summary: `bring ${plan.tunnel.name} up`,
       apply: { argv: linkSet(plan.tunnel.name, ["up"]) },
-      undo: tunnelState === "absent" ? null : { argv: linkSet(plan.tunnel.name, ["down"]) },
+      undo: { argv: linkSet(plan.tunnel.name, ["down"]) },
     });
   }
   return actions;

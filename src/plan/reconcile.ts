@@ -98,16 +98,6 @@ export function reconcileUp(
   const foreignDefaults = foreignDefaultRoutes(plan, previous, host, options.replaceDefault);
 
   const actions: Action[] = [];
-  let enabledForwarding = previous?.enabledForwarding ?? false;
-  if (host.ipv4Forwarding === false) {
-    enabledForwarding = true;
-    actions.push({
-      id: "ipv4-forwarding",
-      summary: "switch IPv4 forwarding on",
-      apply: { argv: forwarding(true) },
-      undo: { argv: forwarding(false) },
-    });
-  }
   const leftovers = previousPlanActions(plan, previous, host);
   actions.push(...leftovers.first);
   const { wanAddress } = planParts(plan);
@@ -118,6 +108,18 @@ export function reconcileUp(
       summary: `add the CE address ${wanAddress}/128 to ${plan.wan}`,
       apply: { argv: wanAddressAdd(wanAddress, plan.wan, options.nodad) },
       undo: { argv: ceAddressDel(wanAddress, plan.wan) },
+    });
+  }
+  // After the CE address, so that its duplicate address detection (1–2 s in the kernel, which the
+  // tunnel waits for) starts one command earlier; still long before anything is forwarded.
+  let enabledForwarding = previous?.enabledForwarding ?? false;
+  if (host.ipv4Forwarding === false) {
+    enabledForwarding = true;
+    actions.push({
+      id: "ipv4-forwarding",
+      summary: "switch IPv4 forwarding on",
+      apply: { argv: forwarding(true) },
+      undo: { argv: forwarding(false) },
     });
   }
   const toBr = brRouteAction(plan, host);

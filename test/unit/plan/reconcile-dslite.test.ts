@@ -36,7 +36,7 @@ test("DS-Lite on a fresh router: tunnel from the WAN's own address, B4 192.0.0.2
   const { actions, adopted } = up(plan, null);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
+    ["tunnel", "ipv4-address", "nat", "ipv4-default"],
   );
   const byId = Object.fromEntries(actions.map((a) => [a.id, a]));
   const tunnel = byId["tunnel"]?.apply.argv.join(" ") ?? "";
@@ -76,16 +76,7 @@ test("MAP-E → DS-Lite: the old tunnel, BR route and CE address go, and nothing
   const { actions } = up(dsLite(), mape);
   assert.deepEqual(
     actions.map((a) => a.id),
-    [
-      "old-tunnel",
-      "old-br-route",
-      "tunnel",
-      "tunnel-up",
-      "ipv4-address",
-      "nat",
-      "ipv4-default",
-      "old-ce-address",
-    ],
+    ["old-tunnel", "old-br-route", "tunnel", "ipv4-address", "nat", "ipv4-default", "old-ce-address"],
   );
   const argv = (id: string) => actions.find((a) => a.id === id)?.apply.argv.join(" ");
   assert.equal(argv("old-tunnel"), "ip link del dev mape");
@@ -144,7 +135,7 @@ test("a B4 source mapectl adds (a PD-only line) goes on the WAN before the tunne
   assert.deepEqual(
     actions.map((a) => a.id),
     // the table names no device, so it loads while the new address's DAD runs
-    ["ce-address", "nat", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default"],
+    ["ce-address", "nat", "tunnel", "ipv4-address", "ipv4-default"],
   );
   assert.equal(actions[0]?.apply.argv.join(" "), `ip -6 addr add ${WAN_ADDRESS}/128 dev wan0`);
   const down = reconcileDown(stateOf(plan), hostAfterUp(plan)).map((a) => a.apply.argv.join(" "));

@@ -15,15 +15,17 @@ test("on a fresh router, up builds every piece in dependency order, each with an
     actions.map((a) => a.id),
     // the default route last, after the NAT table: no packet can leave untranslated; the table
     // (it names no device) loads while the CE address's DAD runs, before the tunnel waits for it
-    ["ce-address", "br-route", "nat", "tunnel", "tunnel-up", "ipv4-address", "ipv4-default"],
+    ["ce-address", "br-route", "nat", "tunnel", "ipv4-address", "ipv4-default"],
   );
   const byId: Record<string, Action | undefined> = Object.fromEntries(actions.map((a) => [a.id, a]));
+  // created up in the same request: one ip less on the boot path
   assert.deepEqual(byId["tunnel"]?.apply.argv, [
     "ip",
     "link",
     "add",
     "name",
     "mape",
+    "up",
     "mtu",
     "1460",
     "type",
@@ -68,7 +70,7 @@ test("on a fresh router, up builds every piece in dependency order, each with an
   assert.match(byId["nat"].undo.input ?? "", /^delete table ip mapectl$/m);
   assert.match(byId["nat"].undo.input ?? "", /^delete table netdev mapectl$/m);
   for (const a of actions)
-    assert.ok(a.undo !== null || ["tunnel-up", "ipv4-address", "ipv4-default"].includes(a.id), a.id);
+    assert.ok(a.undo !== null || ["ipv4-address", "ipv4-default"].includes(a.id), a.id);
 });
 
 test("with the fast path the fresh tunnel comes before the table, whose flowtable names it", () => {
@@ -77,14 +79,14 @@ test("with the fast path the fresh tunnel comes before the table, whose flowtabl
   assert.match(actions.find((a) => a.id === "nat")?.apply.input ?? "", /devices = \{[^}]*"mape"/);
   assert.deepEqual(
     actions.map((a) => a.id),
-    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
+    ["ce-address", "br-route", "tunnel", "ipv4-address", "nat", "ipv4-default"],
   );
   // without DAD to wait for (nodad) nothing is gained by loading the table first: the order stays
   const plain = planFor(USER_PREFIX);
   const nodad = reconcileUp(plain, renderNftables(plain), null, freshHost(), { ...OPTIONS, nodad: true });
   assert.deepEqual(
     nodad.actions.map((a) => a.id),
-    ["ce-address", "br-route", "tunnel", "tunnel-up", "ipv4-address", "nat", "ipv4-default"],
+    ["ce-address", "br-route", "tunnel", "ipv4-address", "nat", "ipv4-default"],
   );
 });
 
@@ -197,7 +199,11 @@ test("an interface with the tunnel's name that is not ip6tnl is refused", () => 
 test("IPv4 forwarding is switched on only when it was off, and down switches it back", () => {
   const plan = planFor(USER_PREFIX);
   const r = reconcileUp(plan, renderNftables(plan), null, freshHost({ ipv4Forwarding: false }), OPTIONS);
-  assert.equal(r.actions[0]?.id, "ipv4-forwarding");
+  // right after the CE address, whose DAD then starts one command earlier
+  assert.deepEqual(
+    r.actions.slice(0, 2).map((a) => a.id),
+    ["ce-address", "ipv4-forwarding"],
+  );
   assert.equal(r.enabledForwarding, true);
   const down = reconcileDown({ ...stateOf(plan), enabledForwarding: true }, hostAfterUp(plan));
   assert.equal(down.at(-1)?.id, "ipv4-forwarding");
