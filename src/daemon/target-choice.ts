@@ -115,7 +115,11 @@ export async function chooseTarget(
   const first = await target(settings, at.host);
   const folds = isMapePlan(first.plan) && first.plan.allocator === "fold";
   if (first.check === null || settings.allocator !== "auto" || !folds) return { ...first, fallback: null };
-  if (optimistic && !foldRefused) return { ...first, fallback: roundRobin };
+  // round robin applied under "auto" means an earlier process saw the fold refused (this kernel or
+  // nft lacks what it needs): a boot then checks first instead of applying and rolling back
+  const refusedBefore =
+    at.previous !== null && isMapePlan(at.previous.plan) && at.previous.plan.allocator === "round-robin";
+  if (optimistic && !foldRefused && !refusedBefore) return { ...first, fallback: roundRobin };
   if ((await first.check) === null) return { ...first, fallback: null };
   return { ...(await roundRobin(at.host)), fallback: null };
 }

@@ -89,6 +89,28 @@ async function choice(refuseFold: boolean, optimistic: boolean) {
   return { allocator: isMapePlan(chosen.plan) ? chosen.plan.allocator : null, fallback: chosen.fallback };
 }
 
+test("round robin applied before under auto (a refused fold): a new process checks first instead of applying and rolling back", async () => {
+  const nft = slowNft(true);
+  const pending = chooseTarget(settings, nft.runner, inputs, false);
+  nft.answer();
+  const before = await pending;
+  assert.ok(isMapePlan(before.plan) && before.plan.allocator === "round-robin");
+  const previous = {
+    schemaVersion: 1 as const,
+    appliedAt: "2026-12-07T00:00:00Z",
+    plan: before.plan,
+    nftScript: before.nftScript,
+    replacedDefaults: [],
+    enabledForwarding: false,
+  };
+  const again = slowNft(true);
+  const next = chooseTarget(settings, again.runner, { ...inputs, previous }, true);
+  again.answer();
+  const chosen = await next;
+  assert.ok(isMapePlan(chosen.plan) && chosen.plan.allocator === "round-robin");
+  assert.equal(chosen.fallback, null);
+});
+
 test("a dry run, and a process that has seen the fold refused, wait for the check and choose round robin first", async () => {
   assert.deepEqual(await choice(true, false), { allocator: "round-robin", fallback: null });
   noteFoldRefused();
