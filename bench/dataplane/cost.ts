@@ -5,6 +5,7 @@ import { buildLabC, readInsnProfile, readInsnWindow, type BlockCount } from "../
 import { parseKallsyms, type KernelSymbol } from "../../lab/plugins/kernel-symbols.ts";
 import { quietVcpu0, steadyPath } from "./paths.ts";
 import { perUnit, profileReport, spinWaitInsns, windowDifference } from "./profile.ts";
+import { traceHeadReallocations, type HeadReallocations } from "./realloc-trace.ts";
 import { medianOf, spreadPercent } from "./stats.ts";
 
 // The dataplane's cost in guest instructions on vCPU 0 (the user's side in the split layout),
@@ -259,7 +260,7 @@ export async function measureCost(
   lab: Lab,
   paths: readonly CostPath[],
   log: (line: string) => void,
-  options: { profile?: boolean } = {},
+  options: { profile?: boolean; traceReallocations?: boolean } = {},
 ) {
   const counts = lab.instructionCounts;
   const socket = lab.insnPluginSocket;
@@ -279,6 +280,7 @@ export async function measureCost(
   await lab.run(NS.ce, ["sleep", "5"]);
   const after = await counts();
   const results: Record<string, RunCost[]> = {};
+  const reallocations: Record<string, (HeadReallocations & { perDatagram: number }) | { error: string }> = {};
   for (const path of paths) {
     await path.enter();
     try {
@@ -293,6 +295,16 @@ export async function measureCost(
         log(`bench: cost run ${i + 1} ${path.name} ${JSON.stringify(brief)}`);
       }
       results[path.name] = runs;
+      if (options.traceReallocations === true) {
+        // a guest without ftrace loses this line of the report, not the figures
+        reallocations[path.name] = await traceHeadReallocations(lab, () => udpTransfer(c, UDP.datagrams[1]))
+          .then((traced) => ({
+            ...traced,
+            perDatagram: Number((traced.calls / UDP.datagrams[1]).toFixed(3)),
+          }))
+          .catch((err: unknown) => ({ error: (err as Error).message }));
+        log(`bench: head reallocations ${path.name} ${JSON.stringify(reallocations[path.name])}`);
+      }
     } finally {
       await path.leave();
     }
@@ -313,6 +325,7 @@ export async function measureCost(
           tcpProfile: profileReport(symbols, results, (r) => r.tcpProfile, "MB of TCP payload"),
         }
       : {}),
+    ...(options.traceReallocations === true ? { udpHeadReallocations: reallocations } : {}),
     goals: { tcpPerMB: "<= 1.05", udpPerPacket: "<= 1.15", spreadPercent: "<= 2" },
     note:
       "guest instructions on vCPU 0 (lan + CE, incl. the senders) inside the senders' windows, split layout, " +
