@@ -172,7 +172,7 @@ async function heldChurn(): Promise<Record<string, unknown>> {
 }
 
 /** The cost paths in the split layout, three runs each (dataplane/cost.ts). */
-function measureCostPaths() {
+function measureCostPaths(link: LanLink) {
   // plain routing + masquerade is the reference of the ratios; mapeWithoutFastPath is MAP-E before
   // its flowtable, plainFlowtable a plain router with a flowtable of its own, for comparison
   return measureCost(
@@ -208,7 +208,7 @@ function measureCostPaths() {
     (line) => {
       console.error(line);
     },
-    { profile, traceReallocations: profile },
+    { profile, traceReallocations: profile, asynchronousLan: link === "tap" },
   );
 }
 
@@ -251,7 +251,7 @@ try {
       await mapectl(UP);
     }
     const key = link === "veth" ? "cost" : "costTapLan";
-    results[key] = { lanLink: link, ...(await measureCostPaths()) };
+    results[key] = { lanLink: link, ...(await measureCostPaths(link)) };
     show(key);
   }
   if (lanLinks.at(-1) !== "veth" && !costOnly) {

@@ -73,6 +73,8 @@ interface Counted {
   readonly flood: string;
   /** The guest's kernel symbols, to tell spin-waiting from work (profile.ts). */
   readonly symbols: readonly KernelSymbol[];
+  /** The UDP sender keeps its window open while it waits (`drain`, guest/flood.c). */
+  readonly drain: boolean;
 }
 
 /** Packets the CE sent and received on its line side so far. */
@@ -166,7 +168,10 @@ function udpTransfer(c: Counted, datagrams: number): Promise<Transfer> {
       const sendArgs = [
         ...[INET.hosts[0], UDP.port, datagrams, UDP.payload, UDP.burst, UDP.gapUs, UDP.progress, UDP.ahead],
       ].map(String);
-      return c.lab.run(NS.lan, ["taskset", "-c", "0", c.flood, "send", ...sendArgs], { timeoutMs: 300_000 });
+      const drain = c.drain ? ["drain"] : [];
+      return c.lab.run(NS.lan, ["taskset", "-c", "0", c.flood, "send", ...sendArgs, ...drain], {
+        timeoutMs: 300_000,
+      });
     },
   );
 }
@@ -260,7 +265,7 @@ export async function measureCost(
   lab: Lab,
   paths: readonly CostPath[],
   log: (line: string) => void,
-  options: { profile?: boolean; traceReallocations?: boolean } = {},
+  options: { profile?: boolean; traceReallocations?: boolean; asynchronousLan?: boolean } = {},
 ) {
   const counts = lab.instructionCounts;
   const socket = lab.insnPluginSocket;
@@ -270,7 +275,10 @@ export async function measureCost(
   const symbols = parseKallsyms(await lab.run(NS.ce, ["cat", "/proc/kallsyms"]));
   if (symbols.length === 0)
     throw new Error("/proc/kallsyms in the guest showed no addresses (kptr_restrict?)");
-  const c: Counted = { lab, socket, flood: buildLabC(floodSource, "flood", false), symbols };
+  // over a LAN link that hands packets on asynchronously (the taps), the CE works on the packets
+  // in flight while the sender waits: its window stays open then (guest/flood.c, DRAIN)
+  const drain = options.asynchronousLan === true;
+  const c: Counted = { lab, socket, flood: buildLabC(floodSource, "flood", false), symbols, drain };
   await quietVcpu0(lab);
   await steadyPath(lab);
   // without this, TCP adds a whole 64 KB to a packet's size when the path's RTT is short (< 16

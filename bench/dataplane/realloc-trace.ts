@@ -53,6 +53,8 @@ export async function traceHeadReallocations(
 /**
  * The function tracer's text: one `… pskb_expand_head <-caller` line per call, each followed by
  * its stack (` => symbol+0x…/0x…` lines, the traced function's caller chain, innermost first).
+ * The unwinder starts from ftrace's trampoline, so frames between the caller and a function
+ * that called it by a tail call may be missing.
  */
 export function parseTrace(text: string): HeadReallocations {
   const counts = new Map<string, number>();
@@ -67,7 +69,9 @@ export function parseTrace(text: string): HeadReallocations {
   for (const line of text.split("\n")) {
     const frame = /^\s*=>\s*([\w.]+)/.exec(line);
     if (frame !== null && chain !== null) {
-      if (frame[1] !== TRACED) chain.push(frame[1] ?? "");
+      // a bare address is ftrace's own trampoline (allocated where modules live), not a caller
+      const name = frame[1] ?? "";
+      if (name !== TRACED && !/^0x[0-9a-f]+$/.test(name)) chain.push(name);
       continue;
     }
     if (line.includes(`${TRACED} <-`)) {
