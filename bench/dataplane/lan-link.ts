@@ -63,16 +63,9 @@ export async function useLanLink(lab: Lab, kind: LanLink): Promise<void> {
     await lab.run(NS.lan, ["ip", "tuntap", "add", "dev", LAN.clientIface, "mode", "tap", "vnet_hdr"]);
     await lab.run(NS.ce, ["ip", "tuntap", "add", "dev", LAN.ceIface, "mode", "tap", "vnet_hdr"]);
     const relay = buildLabC(relaySource, "tap-relay", false);
-    const argv = [
-      "taskset",
-      "-c",
-      "1",
-      relay,
-      "/run/netns/lan",
-      LAN.clientIface,
-      "/run/netns/ce",
-      LAN.ceIface,
-    ];
+    // `ip netns add` keeps each namespace at /run/netns/<name>, which the relay enters per tap
+    const ends = [`/run/netns/${NS.lan}`, LAN.clientIface, `/run/netns/${NS.ce}`, LAN.ceIface];
+    const argv = ["taskset", "-c", "1", relay, ...ends];
     relayPid = await lab.guest.start(null, "tap-relay", argv, RELAY_LOG);
     for (let i = 0; i < 50 && !(await lab.guest.readText(RELAY_LOG)).includes("ready"); i++)
       await new Promise((r) => setTimeout(r, 200));
