@@ -17,6 +17,7 @@ import { resetCe } from "../lab/ce-reset.ts";
 import { connectMany } from "../lab/clients.ts";
 import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
+import { useLanLink, type LanLink } from "./dataplane/lan-link.ts";
 import {
   IPERF_CLIENT,
   QUIET_VCPU0_KERNEL_ARGS,
@@ -41,8 +42,17 @@ const pathsArg = process.argv
   .find((a) => a.startsWith("--paths="))
   ?.slice("--paths=".length)
   .split(",");
-// --profile: the cost's UDP runs also by kernel symbol (bench/README.md)
+// --profile: the cost's UDP runs also by kernel symbol (bench/README.md), and pskb_expand_head's
+// callers traced over one more UDP transfer per path
 const profile = process.argv.includes("--profile");
+// --lan-link=tap: the cost measured with a NIC-like LAN link instead of the lab's veth
+// (dataplane/lan-link.ts), reported as costTapLan; both: veth (cost), then tap, in one boot
+const lanLinkArg =
+  process.argv.find((a) => a.startsWith("--lan-link="))?.slice("--lan-link=".length) ?? "veth";
+if (!["veth", "tap", "both"].includes(lanLinkArg))
+  throw new Error(`--lan-link=${lanLinkArg}: veth, tap or both`);
+// (both: the tap first, so a link that fails to come up fails the bench early; then the lab's veth again)
+const lanLinks: LanLink[] = lanLinkArg === "both" ? ["tap", "veth"] : [lanLinkArg as LanLink];
 const lab = await bootBenchLab("lab-dataplane", {
   countInstructions: true,
   kernelArgs: QUIET_VCPU0_KERNEL_ARGS,
@@ -161,40 +171,11 @@ async function heldChurn(): Promise<Record<string, unknown>> {
   return out;
 }
 
-const show = (key: string) => {
-  console.error(`bench: ${key} = ${JSON.stringify(results[key])}`);
-};
-try {
-  // up from nothing, then with nothing to do
-  await resetCe(lab.guest);
-  let t = Date.now();
-  const first = JSON.parse(await mapectl(UP)) as { actions: unknown[]; durationMs: number };
-  const upWall = (Date.now() - t) / 1000;
-  const ping = await pingFromLan(lab);
-  if (!ping.ok) throw new Error(`no path after up: ${ping.detail}`);
-  t = Date.now();
-  const again = JSON.parse(await mapectl(UP)) as { actions: unknown[]; durationMs: number };
-  results.up = {
-    fromNothingSeconds: Number(upWall.toFixed(2)),
-    fromNothingActions: first.actions.length,
-    noopSeconds: Number(((Date.now() - t) / 1000).toFixed(2)),
-    noopActions: again.actions.length,
-    note: "wall time of `node mapectl.cjs up` in the guest under TCG, incl. node start-up",
-  };
-  show("up");
-
-  if (!costOnly || churnOnly) {
-    results.heldChurn = await heldChurn();
-    show("heldChurn");
-  }
-  if (churnOnly && !costOnly) throw new Done();
-
-  // cost in guest instructions, split layout (the user's side on vCPU 0)
-  await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
-  await splitSides(lab, true);
+/** The cost paths in the split layout, three runs each (dataplane/cost.ts). */
+function measureCostPaths(link: LanLink) {
   // plain routing + masquerade is the reference of the ratios; mapeWithoutFastPath is MAP-E before
   // its flowtable, plainFlowtable a plain router with a flowtable of its own, for comparison
-  results.cost = await measureCost(
+  return measureCost(
     lab,
     [
       { name: "plain", enter: toPlain, leave: toMape },
@@ -227,10 +208,58 @@ try {
     (line) => {
       console.error(line);
     },
-    { profile },
+    { profile, traceReallocations: profile, asynchronousLan: link === "tap" },
   );
+}
+
+const show = (key: string) => {
+  console.error(`bench: ${key} = ${JSON.stringify(results[key])}`);
+};
+try {
+  // up from nothing, then with nothing to do
+  await resetCe(lab.guest);
+  let t = Date.now();
+  const first = JSON.parse(await mapectl(UP)) as { actions: unknown[]; durationMs: number };
+  const upWall = (Date.now() - t) / 1000;
+  const ping = await pingFromLan(lab);
+  if (!ping.ok) throw new Error(`no path after up: ${ping.detail}`);
+  t = Date.now();
+  const again = JSON.parse(await mapectl(UP)) as { actions: unknown[]; durationMs: number };
+  results.up = {
+    fromNothingSeconds: Number(upWall.toFixed(2)),
+    fromNothingActions: first.actions.length,
+    noopSeconds: Number(((Date.now() - t) / 1000).toFixed(2)),
+    noopActions: again.actions.length,
+    note: "wall time of `node mapectl.cjs up` in the guest under TCG, incl. node start-up",
+  };
+  show("up");
+
+  if (!costOnly || churnOnly) {
+    results.heldChurn = await heldChurn();
+    show("heldChurn");
+  }
+  if (churnOnly && !costOnly) throw new Done();
+
+  // cost in guest instructions, split layout (the user's side on vCPU 0)
+  await lab.run(NS.inet, ["sh", "-c", 'for p in $(pidof iperf3); do taskset -p -c 1 "$p" >/dev/null; done']);
+  await splitSides(lab, true);
+  for (const link of lanLinks) {
+    if (link !== "veth" || lanLinks[0] !== "veth") {
+      // mapectl's flowtable holds lan0 itself: down before the link goes, up once the new one is there
+      await mapectl(["down"]);
+      await useLanLink(lab, link);
+      await mapectl(UP);
+    }
+    const key = link === "veth" ? "cost" : "costTapLan";
+    results[key] = { lanLink: link, ...(await measureCostPaths(link)) };
+    show(key);
+  }
+  if (lanLinks.at(-1) !== "veth" && !costOnly) {
+    await mapectl(["down"]);
+    await useLanLink(lab, "veth");
+    await mapectl(UP);
+  }
   await splitSides(lab, false);
-  show("cost");
 
   if (!costOnly) {
     // concurrent flows to one destination

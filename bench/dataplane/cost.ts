@@ -5,6 +5,7 @@ import { buildLabC, readInsnProfile, readInsnWindow, type BlockCount } from "../
 import { parseKallsyms, type KernelSymbol } from "../../lab/plugins/kernel-symbols.ts";
 import { quietVcpu0, steadyPath } from "./paths.ts";
 import { perUnit, profileReport, spinWaitInsns, windowDifference } from "./profile.ts";
+import { traceHeadReallocations, type HeadReallocations } from "./realloc-trace.ts";
 import { medianOf, spreadPercent } from "./stats.ts";
 
 // The dataplane's cost in guest instructions on vCPU 0 (the user's side in the split layout),
@@ -72,6 +73,8 @@ interface Counted {
   readonly flood: string;
   /** The guest's kernel symbols, to tell spin-waiting from work (profile.ts). */
   readonly symbols: readonly KernelSymbol[];
+  /** The UDP sender keeps its window open while it waits (`drain`, guest/flood.c). */
+  readonly drain: boolean;
 }
 
 /** Packets the CE sent and received on its line side so far. */
@@ -165,7 +168,10 @@ function udpTransfer(c: Counted, datagrams: number): Promise<Transfer> {
       const sendArgs = [
         ...[INET.hosts[0], UDP.port, datagrams, UDP.payload, UDP.burst, UDP.gapUs, UDP.progress, UDP.ahead],
       ].map(String);
-      return c.lab.run(NS.lan, ["taskset", "-c", "0", c.flood, "send", ...sendArgs], { timeoutMs: 300_000 });
+      const drain = c.drain ? ["drain"] : [];
+      return c.lab.run(NS.lan, ["taskset", "-c", "0", c.flood, "send", ...sendArgs, ...drain], {
+        timeoutMs: 300_000,
+      });
     },
   );
 }
@@ -259,7 +265,7 @@ export async function measureCost(
   lab: Lab,
   paths: readonly CostPath[],
   log: (line: string) => void,
-  options: { profile?: boolean } = {},
+  options: { profile?: boolean; traceReallocations?: boolean; asynchronousLan?: boolean } = {},
 ) {
   const counts = lab.instructionCounts;
   const socket = lab.insnPluginSocket;
@@ -269,7 +275,10 @@ export async function measureCost(
   const symbols = parseKallsyms(await lab.run(NS.ce, ["cat", "/proc/kallsyms"]));
   if (symbols.length === 0)
     throw new Error("/proc/kallsyms in the guest showed no addresses (kptr_restrict?)");
-  const c: Counted = { lab, socket, flood: buildLabC(floodSource, "flood", false), symbols };
+  // over a LAN link that hands packets on asynchronously (the taps), the CE works on the packets
+  // in flight while the sender waits: its window stays open then (guest/flood.c, DRAIN)
+  const drain = options.asynchronousLan === true;
+  const c: Counted = { lab, socket, flood: buildLabC(floodSource, "flood", false), symbols, drain };
   await quietVcpu0(lab);
   await steadyPath(lab);
   // without this, TCP adds a whole 64 KB to a packet's size when the path's RTT is short (< 16
@@ -279,6 +288,7 @@ export async function measureCost(
   await lab.run(NS.ce, ["sleep", "5"]);
   const after = await counts();
   const results: Record<string, RunCost[]> = {};
+  const reallocations: Record<string, (HeadReallocations & { perDatagram: number }) | { error: string }> = {};
   for (const path of paths) {
     await path.enter();
     try {
@@ -293,6 +303,16 @@ export async function measureCost(
         log(`bench: cost run ${i + 1} ${path.name} ${JSON.stringify(brief)}`);
       }
       results[path.name] = runs;
+      if (options.traceReallocations === true) {
+        // a guest without ftrace loses this line of the report, not the figures
+        reallocations[path.name] = await traceHeadReallocations(lab, () => udpTransfer(c, UDP.datagrams[1]))
+          .then((traced) => ({
+            ...traced,
+            perDatagram: Number((traced.calls / UDP.datagrams[1]).toFixed(3)),
+          }))
+          .catch((err: unknown) => ({ error: (err as Error).message }));
+        log(`bench: head reallocations ${path.name} ${JSON.stringify(reallocations[path.name])}`);
+      }
     } finally {
       await path.leave();
     }
@@ -313,6 +333,7 @@ export async function measureCost(
           tcpProfile: profileReport(symbols, results, (r) => r.tcpProfile, "MB of TCP payload"),
         }
       : {}),
+    ...(options.traceReallocations === true ? { udpHeadReallocations: reallocations } : {}),
     goals: { tcpPerMB: "<= 1.05", udpPerPacket: "<= 1.15", spreadPercent: "<= 2" },
     note:
       "guest instructions on vCPU 0 (lan + CE, incl. the senders) inside the senders' windows, split layout, " +

@@ -4,7 +4,7 @@
  * test is no use for it: it paces by polling the clock (its own instructions then follow wall
  * time), and through the lab it put no datagrams on the line at all.
  *
- *   flood send ADDR PORT COUNT PAYLOAD BURST GAP_US [PROGRESS AHEAD]
+ *   flood send ADDR PORT COUNT PAYLOAD BURST GAP_US [PROGRESS AHEAD [DRAIN]]
  *     one hello datagram, answered by the receiver (so the flow is established in conntrack, as
  *     any UDP flow with replies is), then COUNT datagrams of PAYLOAD bytes, BURST per sendmmsg
  *     and a GAP_US sleep after each burst. The number of sleeps is fixed, not the deadline, so
@@ -14,7 +14,11 @@
  *     holds off its CPU lets the queues between them fill, and the sender's side pays for the
  *     drops and the memory the queued packets hold. A receiver that made no progress for 50 extra
  *     sleeps is taken to have lost what it still lacks. Those sleeps are outside the window: the
- *     sender closes it while it waits and opens it again after. Prints
+ *     sender closes it while it waits and opens it again after. With DRAIN ("drain", for a LAN
+ *     link that hands packets to the CE asynchronously, bench/dataplane/lan-link.ts) the window
+ *     stays open while it waits, and at the end the sender waits inside it until the receiver has
+ *     every datagram: the CE's work on the packets in flight falls into those waits, and closing
+ *     the window there left it uncounted by a share that followed the host's timing. Prints
  *     {"sent":N,"seconds":S,"waits":W,"windows":O}: O windows opened (and closed), W extra sleeps.
  *   flood recv ADDR PORT EXPECT IDLE_MS [PROGRESS]
  *     answers hellos, counts the rest; exits after EXPECT datagrams or IDLE_MS without one (after
@@ -115,6 +119,8 @@ static int handshake(int fd, int payload)
  * grows by what the receiver still lacks when it made no progress for 50 sleeps. Returns the
  * sleeps; *WINDOWS counts the windows opened.
  */
+static int keep_open; /* DRAIN: the window stays open while the sender waits */
+
 static long wait_for_receiver(volatile int64_t *received, long sent, long ahead, long *lost,
                               const struct timespec *gap, long *windows)
 {
@@ -127,10 +133,10 @@ static long wait_for_receiver(volatile int64_t *received, long sent, long ahead,
             *lost = sent - got;
             break;
         }
-        if (waits++ == 0) WINDOW_CLOSE();
+        if (waits++ == 0 && !keep_open) WINDOW_CLOSE();
         nanosleep(gap, NULL);
     }
-    if (waits > 0) {
+    if (waits > 0 && !keep_open) {
         WINDOW_OPEN();
         (*windows)++;
     }
@@ -169,6 +175,7 @@ static int do_send(const char *addr, int port, long count, int payload, int burs
         if (received != NULL && sent < count)
             waits += wait_for_receiver(received, sent, ahead, &lost, &gap, &windows);
     }
+    if (received != NULL && keep_open) waits += wait_for_receiver(received, sent, 0, &lost, &gap, &windows);
     WINDOW_CLOSE();
     printf("{\"sent\":%ld,\"seconds\":%.3f,\"waits\":%ld,\"windows\":%ld}\n", sent, now() - started, waits,
            windows);
@@ -259,15 +266,20 @@ static int do_recv(const char *addr, int port, long expect, int idle_ms, const c
 
 int main(int argc, char **argv)
 {
-    if ((argc == 8 || argc == 10) && strcmp(argv[1], "send") == 0) {
+    if ((argc == 8 || argc == 10 || argc == 11) && strcmp(argv[1], "send") == 0) {
+        if (argc == 11 && strcmp(argv[10], "drain") != 0) {
+            fprintf(stderr, "flood: the last argument of send is drain or nothing\n");
+            return 2;
+        }
+        keep_open = argc == 11;
         int payload = atoi(argv[5]), burst = atoi(argv[6]);
         if (payload < 1 || payload > 2048 || burst < 1 || burst > MAX_BURST) {
             fprintf(stderr, "flood: PAYLOAD 1-2048, BURST 1-%d\n", MAX_BURST);
             return 2;
         }
-        const char *progress = argc == 10 ? argv[8] : NULL;
+        const char *progress = argc >= 10 ? argv[8] : NULL;
         return do_send(argv[2], atoi(argv[3]), atol(argv[4]), payload, burst, atol(argv[7]), progress,
-                       argc == 10 ? atol(argv[9]) : 0);
+                       argc >= 10 ? atol(argv[9]) : 0);
     }
     if (argc == 7 && strcmp(argv[1], "tcp-send") == 0) {
         long chunk = atol(argv[5]), rate = atol(argv[6]);
@@ -280,7 +292,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "tcp-recv") == 0) return do_tcp_recv(argv[2], atoi(argv[3]));
     if ((argc == 6 || argc == 7) && strcmp(argv[1], "recv") == 0)
         return do_recv(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]), argc == 7 ? argv[6] : NULL);
-    fprintf(stderr, "usage: flood send ADDR PORT COUNT PAYLOAD BURST GAP_US [PROGRESS AHEAD]"
+    fprintf(stderr, "usage: flood send ADDR PORT COUNT PAYLOAD BURST GAP_US [PROGRESS AHEAD [drain]]"
                     " | recv ADDR PORT EXPECT IDLE_MS [PROGRESS]"
                     " | tcp-send ADDR PORT BYTES CHUNK RATE | tcp-recv ADDR PORT\n");
     return 2;
