@@ -28,7 +28,9 @@ for _ in sys.stdin:
                 # the direction from HOST:PORT to the line's address names the NAT port
                 if src == host and sport == port and not dst.startswith("192.168."):
                     allocated.add(dport)
-                    states[fields[5]] = states.get(fields[5], 0) + 1
+                    # a flow in the flowtable is listed without its timeout and state
+                    state = "OFFLOAD" if fields[4].startswith("src=") else fields[5]
+                    states[state] = states.get(state, 0) + 1
                     expired += 1 if fields[4] == "0" else 0
                     break
     print(json.dumps({"busy": len(allocated), "states": states, "expired": expired}), flush=True)
