@@ -13,6 +13,9 @@ how many ports the router's conntrack holds for HOST:PORT (the kernel's view): "
 attempts, slow flows and failures by ports free by this script's count and by the kernel's ("free
 here/kernel", 8 standing for 8 or more), and "failed" lists each failure with both counts and the
 kernel's entries by TCP state, to tell a miscount from a NAT that missed a free port.
+"failedWithFreePortKernel" counts the failures that started while the kernel held fewer than PORTS:
+ports only come free while a flow waits, so a port was free for every SYN of those. This script's
+own count keeps a port busy MARGIN longer than the kernel does and so misses some of them.
 """
 import json
 import os
@@ -41,6 +44,7 @@ def busy():
 
 ct = None
 if router is not None:
+    out["failedWithFreePortKernel"] = 0
     out["byFree"] = {}
     out["failed"] = []
     ct_ports = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ct-ports.py")
@@ -65,6 +69,7 @@ def tally(used, kernel, outcome):
     row[1] += 1 if outcome == "slow" else 0
     row[2] += 1 if outcome == "failed" else 0
     if outcome == "failed":
+        out["failedWithFreePortKernel"] += 1 if kernel["busy"] < ports else 0
         out["failed"].append({"free": ports - used, "kernelFree": ports - kernel["busy"], **kernel})
 
 
