@@ -19,6 +19,16 @@ import { pingFromLan } from "../lab/scenarios/probes.ts";
 import { measureCost } from "./dataplane/cost.ts";
 import { useLanLink, type LanLink } from "./dataplane/lan-link.ts";
 import {
+  ALLOCATOR_PATHS,
+  allocatorsOnly,
+  churnOnly,
+  costOnly,
+  heldCounts,
+  lanLinks,
+  pathsArg,
+  profile,
+} from "./dataplane/bench-args.ts";
+import {
   IPERF_CLIENT,
   QUIET_VCPU0_KERNEL_ARGS,
   benchFlowtable,
@@ -30,29 +40,6 @@ import {
 const churnScript = fileURLToPath(new URL("./guest/churn.py", import.meta.url));
 const heldChurnScript = fileURLToPath(new URL("./guest/hold-churn.py", import.meta.url));
 const UP = ["up", "--wan", CE.wan, "--lan", CE.lan, "--json"];
-// --cost-only: just the instruction counts (one boot, a few minutes), not the timed figures;
-// --churn-only: just the held-churn figures of both allocators; both: those two in one boot
-const costOnly = process.argv.includes("--cost-only");
-const churnOnly = process.argv.includes("--churn-only");
-// --allocators: of the cost paths only plain, mape (the fold) and mapeRoundRobin, to compare the two
-const allocatorsOnly = process.argv.includes("--allocators");
-const ALLOCATOR_PATHS = ["plain", "mape", "mapeRoundRobin"];
-// --paths=plain,mape: only these cost paths (the first one listed in the bench's order is the reference)
-const pathsArg = process.argv
-  .find((a) => a.startsWith("--paths="))
-  ?.slice("--paths=".length)
-  .split(",");
-// --profile: the cost's UDP runs also by kernel symbol (bench/README.md), and pskb_expand_head's
-// callers traced over one more UDP transfer per path
-const profile = process.argv.includes("--profile");
-// --lan-link=tap: the cost measured with a NIC-like LAN link instead of the lab's veth
-// (dataplane/lan-link.ts), reported as costTapLan; both: veth (cost), then tap, in one boot
-const lanLinkArg =
-  process.argv.find((a) => a.startsWith("--lan-link="))?.slice("--lan-link=".length) ?? "veth";
-if (!["veth", "tap", "both"].includes(lanLinkArg))
-  throw new Error(`--lan-link=${lanLinkArg}: veth, tap or both`);
-// (both: the tap first, so a link that fails to come up fails the bench early; then the lab's veth again)
-const lanLinks: LanLink[] = lanLinkArg === "both" ? ["tap", "veth"] : [lanLinkArg as LanLink];
 const lab = await bootBenchLab("lab-dataplane", {
   countInstructions: true,
   kernelArgs: QUIET_VCPU0_KERNEL_ARGS,
@@ -164,13 +151,6 @@ async function heldChurnStep(held: number): Promise<Record<string, unknown>> {
     brDrops: await lab.isp.brDrops(),
   };
 }
-
-// --held=230,239: only these held counts (a loaded host may not finish all three)
-const heldCounts = (
-  process.argv.find((a) => a.startsWith("--held="))?.slice("--held=".length) ?? "200,230,239"
-)
-  .split(",")
-  .map(Number);
 
 /**
  * New flows to one destination while HELD stay open, for each allocator in the same boot: with a
