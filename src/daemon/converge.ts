@@ -32,8 +32,6 @@ import {
 import type { RuleTable } from "../rules/table.ts";
 import { parameterResolver, sourceOrder, type ParameterResolver } from "./parameter-sources.ts";
 
-export { checkable } from "./target-choice.ts";
-
 export interface ConvergeResult {
   readonly plan: Plan;
   /** hb46pp, dhcpv6, tables or manual: where this plan's parameters came from. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkable, deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
+import { deadCeAddress, hb46ppSource } from "../../../src/daemon/converge.ts";
+import { checkable } from "../../../src/daemon/target-choice.ts";
 import { renderNftables } from "../../../src/render/nftables.ts";
 import { parseIpv6Prefix } from "../../../src/mape/ipv6.ts";
 import type { PlanContext } from "../../../src/plan/desired.ts";
