@@ -7,13 +7,21 @@ export interface ApplyReport {
   readonly applied: readonly string[];
 }
 
-const DAD_TIMEOUT_MS = 4000;
+// The kernel's DAD: a random delay up to 1 s, then dad_transmits probes a retransmit time apart
+// (1 and 1 s unless the line's RA or the user says more).
+const DAD_TIMEOUT_MS = 10_000;
 
 async function run(runner: CommandRunner, command: Command): Promise<void> {
   await runChecked(runner, command.argv, command.input === undefined ? {} : { input: command.input });
 }
 
-/** DAD runs in the kernel after `ip addr add`; a duplicate means another CE owns this address. */
+/** A duplicate address detection verdict, not a command's failure: the apply's error says so. */
+class DadVerdict extends HostError {}
+
+/**
+ * DAD runs in the kernel after `ip addr add` (an optimistic address is usable meanwhile, and stays
+ * tentative until it ends); a duplicate means another CE owns this address.
+ */
 async function waitForDad(runner: CommandRunner, dev: string, address: string): Promise<void> {
   const deadline = Date.now() + DAD_TIMEOUT_MS;
   for (;;) {
@@ -22,14 +30,14 @@ async function waitForDad(runner: CommandRunner, dev: string, address: string): 
     );
     const entry = parseAddresses(json).find((a) => a.address === address);
     if (entry?.dadFailed === true) {
-      throw new HostError(
+      throw new DadVerdict(
         "COMMAND_FAILED",
         `duplicate address detection failed for ${address} on ${dev}: another CE on this line already uses it (is the ISP's router still in router mode? put it in bridge/AP mode)`,
       );
     }
     if (entry !== undefined && !entry.tentative) return;
     if (Date.now() > deadline) {
-      throw new HostError(
+      throw new DadVerdict(
         "COMMAND_FAILED",
         `${address} on ${dev} is still tentative after ${DAD_TIMEOUT_MS} ms`,
       );
@@ -73,7 +81,8 @@ export async function applyActions(
         failures.length === 0
           ? `rolled back ${done.length} change${done.length === 1 ? "" : "s"}, the host is as before`
           : `rollback incomplete (${failures.join("; ")})`;
-      throw new HostError("COMMAND_FAILED", `${action.summary} failed: ${why}; ${rolled}`);
+      const what = err instanceof DadVerdict ? why : `${action.summary} failed: ${why}`;
+      throw new HostError("COMMAND_FAILED", `${what}; ${rolled}`);
     }
   }
   return { applied: done.map((a) => a.id) };

@@ -14,9 +14,22 @@ export type Argv = readonly string[];
 export function ipv6HostAddress(verb: "add" | "del" | "replace", address: string, dev: string): Argv {
   return ["ip", "-6", "addr", verb, `${address}/128`, "dev", dev];
 }
-/** A /128 the tunnel leaves from, added to the WAN (nodad: skip duplicate address detection). */
-export function wanAddressAdd(address: string, wan: string, nodad: boolean): Argv {
-  return [...ipv6HostAddress("add", address, wan), ...(nodad ? ["nodad"] : [])];
+/**
+ * A /128 the tunnel leaves from, added to the WAN. Duplicate address detection: `true` or "nodad"
+ * skips it; "optimistic" runs it while the address is already usable (RFC 4429; the kernel keeps the
+ * flag only where net.ipv6.conf.<dev>.optimistic_dad allows it when the address is added).
+ */
+export function wanAddressAdd(address: string, wan: string, dad: boolean | "nodad" | "optimistic"): Argv {
+  const flag = dad === true ? "nodad" : dad === false ? null : dad;
+  return [...ipv6HostAddress("add", address, wan), ...(flag === null ? [] : [flag])];
+}
+
+/**
+ * Sets whether addresses added to `dev` from now on may be optimistic. The sysctl's path form
+ * (slashes), because an interface name may hold dots (a VLAN such as eth0.10).
+ */
+export function optimisticDadSysctl(dev: string, on: boolean): Argv {
+  return ["sysctl", "-q", "-w", `net/ipv6/conf/${dev}/optimistic_dad=${on ? 1 : 0}`];
 }
 export function ceAddressAdd(plan: Pick<MapePlan, "ceAddress" | "wan">, nodad: boolean): Argv {
   return wanAddressAdd(plan.ceAddress, plan.wan, nodad);

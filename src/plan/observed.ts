@@ -62,6 +62,15 @@ export interface HostState {
   readonly flowtables?: boolean;
   /** The kernel has netdev egress hooks; absent: unknown, taken as no. */
   readonly netdevEgress?: boolean;
+  /**
+   * Optimistic duplicate address detection (RFC 4429): whether the kernel has it, and each
+   * interface's net.ipv6.conf.<dev>.optimistic_dad (the kernel allows the flag where the device's
+   * or `all`'s is on). Absent: not read, or the kernel has none (CONFIG_IPV6_OPTIMISTIC_DAD off).
+   */
+  readonly optimisticDad?: {
+    readonly all: boolean;
+    readonly devices: Readonly<Record<string, boolean>>;
+  };
 }
 
 type Json = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION } from "../mape/schema-version.ts";
-import { ceAddressDel, forwarding, wanAddressAdd, type Argv } from "./iproute2.ts";
+import { ceAddressDel, forwarding, optimisticDadSysctl, wanAddressAdd, type Argv } from "./iproute2.ts";
 import { hasAddress, nftRestore, sameIpv6, tunnelMatches } from "./host-match.ts";
 import {
   foreignDefaultRoutes,
@@ -102,16 +102,11 @@ export function reconcileUp(
   actions.push(...leftovers.first);
   const { wanAddress } = planParts(plan);
   const newCeAddress = wanAddress !== null && !hasAddress(host, plan.wan, wanAddress, 6);
-  if (newCeAddress) {
-    actions.push({
-      id: "ce-address",
-      summary: `add the CE address ${wanAddress}/128 to ${plan.wan}`,
-      apply: { argv: wanAddressAdd(wanAddress, plan.wan, options.nodad) },
-      undo: { argv: ceAddressDel(wanAddress, plan.wan) },
-    });
-  }
+  const dad = newCeAddress && !options.nodad ? dadMode(host, plan.wan) : "none";
+  if (newCeAddress) actions.push(...ceAddressActions(wanAddress, plan.wan, dad));
   // After the CE address, so that its duplicate address detection (1–2 s in the kernel, which the
-  // tunnel waits for) starts one command earlier; still long before anything is forwarded.
+  // tunnel waits for where the address cannot be optimistic) starts one command earlier; still long
+  // before anything is forwarded.
   let enabledForwarding = previous?.enabledForwarding ?? false;
   if (host.ipv4Forwarding === false) {
     enabledForwarding = true;
@@ -132,10 +127,10 @@ export function reconcileUp(
   const carrier = ipv4RouteActions(plan, host, tunnelState, foreignDefaults);
   const fresh = tunnelState === "absent";
   const nat = natActions(plan, nftScript, previous, host);
-  // A new tunnel waits for the new CE address's DAD (gateOnDad); a table that names no device (no
-  // fast path's flowtable, no fold on the tunnel device) needs no tunnel, so it loads before that
-  // wait, while DAD runs, instead of after it.
-  const natFirst = fresh && newCeAddress && !options.nodad && !namesTunnelDevice(plan);
+  // A new tunnel that waits for the new CE address's DAD (gateOnDad): a table that names no device
+  // (no fast path's flowtable, no fold on the tunnel device) needs no tunnel, so it loads before
+  // that wait, while DAD runs, instead of after it.
+  const natFirst = fresh && dad === "wait" && !namesTunnelDevice(plan);
   actions.push(
     ...(natFirst ? nat : []),
     ...(fresh ? tunnel : []),
@@ -144,7 +139,12 @@ export function reconcileUp(
     ...(fresh ? [] : tunnel),
     ...carrier.routes,
   );
-  const ordered = newCeAddress && !options.nodad ? gateOnDad(actions, plan.wan, wanAddress, fresh) : actions;
+  const ordered =
+    wanAddress === null || dad === "none"
+      ? actions
+      : dad === "wait"
+        ? gateOnDad(actions, plan.wan, wanAddress, fresh)
+        : verdictLast(actions, plan.wan, wanAddress);
 
   return {
     actions: [...ordered, ...leftovers.afterwards],
@@ -152,6 +152,64 @@ export function reconcileUp(
     enabledForwarding,
     adopted: adoption(plan, previous, host, tunnelState !== "absent"),
   };
+}
+
+/**
+ * How a new CE address's duplicate address detection goes: "optimistic" when the kernel can let the
+ * address be used while DAD runs (RFC 4429), "optimistic-once" when it can but the WAN's
+ * optimistic_dad is off (switched on for the one `ip addr add` and back), "wait" when the kernel has
+ * no optimistic DAD (the tunnel then waits for DAD, 1-2 s), "none" for --nodad.
+ */
+type DadMode = "none" | "wait" | "optimistic" | "optimistic-once";
+
+function dadMode(host: HostState, wan: string): DadMode {
+  const known = host.optimisticDad;
+  if (known === undefined) return "wait";
+  return known.all || known.devices[wan] === true ? "optimistic" : "optimistic-once";
+}
+
+/**
+ * The CE address, optimistic where the kernel allows it: the tunnel, NAT and routes then follow it
+ * at once and the first packet leaves while DAD still runs (the BR's replies reach the address too:
+ * the kernel installs its local route at once), and the verdict comes at the end of the apply
+ * (verdictLast). The WAN's optimistic_dad is the user's setting: when off it is on only for the one
+ * command and set back right after, since the kernel reads it when the address is added.
+ */
+function ceAddressActions(address: string, wan: string, dad: DadMode): Action[] {
+  const add: Action = {
+    id: "ce-address",
+    summary: `add the CE address ${address}/128 to ${wan}`,
+    apply: {
+      argv: wanAddressAdd(address, wan, dad === "none" ? "nodad" : dad === "wait" ? false : "optimistic"),
+    },
+    undo: { argv: ceAddressDel(address, wan) },
+  };
+  if (dad !== "optimistic-once") return [add];
+  return [
+    {
+      id: "optimistic-dad",
+      summary: `allow an optimistic address on ${wan} for the CE address (optimistic_dad on)`,
+      apply: { argv: optimisticDadSysctl(wan, true) },
+      undo: { argv: optimisticDadSysctl(wan, false) },
+    },
+    add,
+    {
+      id: "optimistic-dad-restore",
+      summary: `set ${wan}'s optimistic_dad back off`,
+      apply: { argv: optimisticDadSysctl(wan, false) },
+      undo: null,
+    },
+  ];
+}
+
+/**
+ * With an optimistic CE address nothing waits for DAD before sending; its verdict is awaited after
+ * the last action instead, so a duplicate still fails the whole apply and rolls it back (the
+ * address, the tunnel made from it, its routes), as the waiting order does.
+ */
+function verdictLast(actions: readonly Action[], wan: string, address: string): Action[] {
+  const last = actions.length - 1;
+  return actions.map((a, i) => (i === last ? { ...a, waitForDad: { dev: wan, address } } : a));
 }
 
 /**

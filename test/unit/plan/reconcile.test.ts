@@ -283,3 +283,73 @@ test("a CE address put back alone (removed by hand) still waits for its DAD, on 
     [["ce-address", plan.ceAddress, null]],
   );
 });
+
+test("where the kernel has optimistic DAD the CE address is optimistic: nothing waits before the tunnel, the verdict comes last", () => {
+  const plan = planFor(USER_PREFIX);
+  const allowed = { optimisticDad: { all: false, devices: { wan0: true, lan0: false } } };
+  const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(allowed), OPTIONS);
+  assert.deepEqual(
+    actions.map((a) => a.id),
+    // no DAD to wait for before the tunnel: the order --nodad has
+    ["ce-address", "br-route", "tunnel", "ipv4-address", "nat", "ipv4-default"],
+  );
+  assert.deepEqual(actions[0]?.apply.argv.slice(-3), ["dev", "wan0", "optimistic"]);
+  assert.deepEqual(
+    actions
+      .map((a) => [a.id, a.waitForDad?.address ?? null, a.afterDad ?? null])
+      .filter((a) => a[1] !== null || a[2] !== null),
+    // a duplicate still fails the apply and rolls back everything, the tunnel included
+    [["ipv4-default", plan.ceAddress, null]],
+  );
+});
+
+test("with the WAN's optimistic_dad off it is on only around the CE address's ip addr add, and set back", () => {
+  const plan = planFor(USER_PREFIX);
+  const off = { optimisticDad: { all: false, devices: { wan0: false } } };
+  const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(off), OPTIONS);
+  assert.deepEqual(
+    actions.slice(0, 3).map((a) => [a.id, a.apply.argv.join(" "), a.undo?.argv.join(" ") ?? null]),
+    [
+      [
+        "optimistic-dad",
+        "sysctl -q -w net/ipv6/conf/wan0/optimistic_dad=1",
+        "sysctl -q -w net/ipv6/conf/wan0/optimistic_dad=0",
+      ],
+      [
+        "ce-address",
+        `ip -6 addr add ${plan.ceAddress}/128 dev wan0 optimistic`,
+        `ip -6 addr del ${plan.ceAddress}/128 dev wan0`,
+      ],
+      // no undo: a rollback sets it back with the first action's undo
+      ["optimistic-dad-restore", "sysctl -q -w net/ipv6/conf/wan0/optimistic_dad=0", null],
+    ],
+  );
+  // all's allows it for every device: nothing to switch
+  const all = { optimisticDad: { all: true, devices: { wan0: false } } };
+  const r = reconcileUp(plan, renderNftables(plan), null, freshHost(all), OPTIONS);
+  assert.deepEqual(r.actions[0]?.apply.argv.slice(-1), ["optimistic"]);
+  assert.ok(!r.actions.some((a) => a.id.startsWith("optimistic-dad")));
+  // --nodad skips DAD altogether, and the kernel refuses nodad with optimistic
+  const nodad = reconcileUp(plan, renderNftables(plan), null, freshHost(off), { ...OPTIONS, nodad: true });
+  assert.deepEqual(nodad.actions[0]?.apply.argv.slice(-1), ["nodad"]);
+  assert.ok(!nodad.actions.some((a) => a.id.startsWith("optimistic-dad") || a.waitForDad !== undefined));
+});
+
+test("a new prefix under a running tunnel with optimistic DAD: the new NAT does not wait, the verdict follows the last new piece", () => {
+  const before = planFor(USER_PREFIX);
+  const after = planFor("2404:7a82:4d03:4200::/56");
+  const host = { ...hostAfterUp(before), optimisticDad: { all: false, devices: { wan0: true } } };
+  const { actions } = reconcileUp(after, renderNftables(after), stateOf(before), host, OPTIONS);
+  assert.deepEqual(
+    actions.map((a) => [a.id, a.waitForDad?.address ?? null, a.afterDad ?? null]),
+    [
+      ["ce-address", null, null],
+      ["ipv4-address", null, null],
+      ["nat", null, null],
+      ["tunnel", after.ceAddress, null],
+      // the old pieces go only once the new address is known to be this CE's alone
+      ["old-ce-address", null, null],
+      ["old-ipv4-address", null, null],
+    ],
+  );
+});
