@@ -49,6 +49,8 @@ export class Watcher {
   private stopping = false;
   /** After a failed apply (rolled back), netlink events are our own undo: ignore them until the retry. */
   private quietUntil = 0;
+  /** The reason of the debounced round not yet started. */
+  private debounceReason: string | null = null;
   private idle: (() => void) | null = null;
   /** The last verdict that is logged once while it holds (waiting, disabled, stale parameters). */
   private standing: string | null = null;
@@ -136,10 +138,13 @@ export class Watcher {
    */
   trigger(reason: string): void {
     if (this.stopping || this.quiet(reason)) return;
+    const kept = joinReasons(this.debounceReason, reason);
     if (this.debounce !== null) clearTimeout(this.debounce);
+    this.debounceReason = kept;
     this.debounce = setTimeout(() => {
       this.debounce = null;
-      if (!this.quiet(reason)) void this.run(reason);
+      this.debounceReason = null;
+      if (!this.quiet(kept)) void this.run(kept);
     }, this.options.debounceMs);
   }
 
@@ -196,7 +201,7 @@ export class Watcher {
 
   private async run(reason: string): Promise<void> {
     if (this.running) {
-      this.pending = reason;
+      this.pending = joinReasons(this.pending, reason);
       // A new prefix must not wait for a provisioning server still answering the old one.
       if (reason === "netlink change") this.resolver.interrupt("the host changed during the query");
       return;
@@ -385,4 +390,14 @@ export class Watcher {
     const how = leaveUp ? "stopped; the MAP-E path is left up" : "stopping; taking MAP-E down";
     this.log("info", `mapectl watch ${how}`);
   }
+}
+
+/**
+ * One round for two reasons: a timer's (the IPIP update, a provisioning TTL, a retry) names the
+ * round, and a netlink event in the same window joins it rather than renaming it. Renamed, the
+ * round's lines said "netlink change" for the timer's work, and a netlink change during the quiet
+ * time after a failed round was dropped together with the timer's wake it had replaced.
+ */
+function joinReasons(waiting: string | null, reason: string): string {
+  return waiting !== null && reason === "netlink change" ? waiting : reason;
 }

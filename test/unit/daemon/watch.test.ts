@@ -177,6 +177,21 @@ test("the provisioning TTL running out wakes the daemon: HB46PP is asked again w
   await watcher.stop();
 });
 
+test("a netlink event right after a timer's wake joins the timer's round instead of renaming it", async () => {
+  const inner = counting((_call, prefix) => answer(prefix, 10));
+  const { h, watcher } = await started(inner);
+  // the TTL's timer fires 50 ms after the 10 s; its round waits out the debounce (150 ms)
+  await advance(10_100);
+  assert.equal(inner.calls, 1, "the round has not started yet");
+  h.onChange("2404:7a82:4d02:4100::/56 dev lo proto boot metric 1024 pref medium");
+  await advance(500);
+  assert.equal(inner.calls, 2, "one round for both");
+  const messages = h.messages().join("\n");
+  assert.match(messages, /^provisioning TTL expired: asked hb46pp again: parameters unchanged/m);
+  assert.doesNotMatch(messages, /^netlink change: asked hb46pp again/m);
+  await watcher.stop();
+});
+
 test("the daemon's events about the line say its method; the others carry none", async () => {
   const inner = counting((_call, prefix) => answer(prefix, null));
   const mape = await started(inner);
