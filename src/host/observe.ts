@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
 import { parseAddresses, parseLinks, parseRoutes, type HostState } from "../plan/observed.ts";
 import { NFT_TABLE } from "../render/nftables.ts";
 import { runChecked, type CommandRunner } from "./command-runner.ts";
@@ -45,9 +45,18 @@ function readOptimisticDad(): HostState["optimisticDad"] {
         // the interface went away between the listing and the read
       }
     }
-    return { all, devices };
+    return { all, devices, writable: canWrite(`${IPV6_CONF}/all/optimistic_dad`) };
   } catch {
     return undefined;
+  }
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

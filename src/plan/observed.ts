@@ -65,11 +65,13 @@ export interface HostState {
   /**
    * Optimistic duplicate address detection (RFC 4429): whether the kernel has it, and each
    * interface's net.ipv6.conf.<dev>.optimistic_dad (the kernel allows the flag where the device's
-   * or `all`'s is on). Absent: not read, or the kernel has none (CONFIG_IPV6_OPTIMISTIC_DAD off).
+   * or `all`'s is on), and whether mapectl may switch it (not where /proc/sys is mounted read-only,
+   * as in many containers). Absent: not read, or the kernel has none (CONFIG_IPV6_OPTIMISTIC_DAD off).
    */
   readonly optimisticDad?: {
     readonly all: boolean;
     readonly devices: Readonly<Record<string, boolean>>;
+    readonly writable: boolean;
   };
 }
 

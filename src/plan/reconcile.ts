@@ -158,14 +158,16 @@ export function reconcileUp(
  * How a new CE address's duplicate address detection goes: "optimistic" when the kernel can let the
  * address be used while DAD runs (RFC 4429), "optimistic-once" when it can but the WAN's
  * optimistic_dad is off (switched on for the one `ip addr add` and back), "wait" when the kernel has
- * no optimistic DAD (the tunnel then waits for DAD, 1-2 s), "none" for --nodad.
+ * no optimistic DAD or its switch is read-only (the tunnel then waits for DAD, 1-2 s), "none" for
+ * --nodad.
  */
 type DadMode = "none" | "wait" | "optimistic" | "optimistic-once";
 
 function dadMode(host: HostState, wan: string): DadMode {
   const known = host.optimisticDad;
   if (known === undefined) return "wait";
-  return known.all || known.devices[wan] === true ? "optimistic" : "optimistic-once";
+  if (known.all || known.devices[wan] === true) return "optimistic";
+  return known.writable ? "optimistic-once" : "wait";
 }
 
 /**

@@ -286,7 +286,7 @@ test("a CE address put back alone (removed by hand) still waits for its DAD, on 
 
 test("where the kernel has optimistic DAD the CE address is optimistic: nothing waits before the tunnel, the verdict comes last", () => {
   const plan = planFor(USER_PREFIX);
-  const allowed = { optimisticDad: { all: false, devices: { wan0: true, lan0: false } } };
+  const allowed = { optimisticDad: { all: false, devices: { wan0: true, lan0: false }, writable: true } };
   const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(allowed), OPTIONS);
   assert.deepEqual(
     actions.map((a) => a.id),
@@ -305,7 +305,7 @@ test("where the kernel has optimistic DAD the CE address is optimistic: nothing 
 
 test("with the WAN's optimistic_dad off it is on only around the CE address's ip addr add, and set back", () => {
   const plan = planFor(USER_PREFIX);
-  const off = { optimisticDad: { all: false, devices: { wan0: false } } };
+  const off = { optimisticDad: { all: false, devices: { wan0: false }, writable: true } };
   const { actions } = reconcileUp(plan, renderNftables(plan), null, freshHost(off), OPTIONS);
   assert.deepEqual(
     actions.slice(0, 3).map((a) => [a.id, a.apply.argv.join(" "), a.undo?.argv.join(" ") ?? null]),
@@ -325,10 +325,20 @@ test("with the WAN's optimistic_dad off it is on only around the CE address's ip
     ],
   );
   // all's allows it for every device: nothing to switch
-  const all = { optimisticDad: { all: true, devices: { wan0: false } } };
+  const all = { optimisticDad: { all: true, devices: { wan0: false }, writable: false } };
   const r = reconcileUp(plan, renderNftables(plan), null, freshHost(all), OPTIONS);
   assert.deepEqual(r.actions[0]?.apply.argv.slice(-1), ["optimistic"]);
   assert.ok(!r.actions.some((a) => a.id.startsWith("optimistic-dad")));
+  // where /proc/sys is read-only (a container) the switch cannot be made: the tunnel waits for DAD
+  const readOnly = { optimisticDad: { all: false, devices: { wan0: false }, writable: false } };
+  const waits = reconcileUp(plan, renderNftables(plan), null, freshHost(readOnly), OPTIONS);
+  assert.deepEqual(
+    waits.actions.filter((a) => a.afterDad !== undefined).map((a) => a.id),
+    ["tunnel"],
+  );
+  assert.ok(
+    !waits.actions.some((a) => a.id.startsWith("optimistic-dad") || a.apply.argv.includes("optimistic")),
+  );
   // --nodad skips DAD altogether, and the kernel refuses nodad with optimistic
   const nodad = reconcileUp(plan, renderNftables(plan), null, freshHost(off), { ...OPTIONS, nodad: true });
   assert.deepEqual(nodad.actions[0]?.apply.argv.slice(-1), ["nodad"]);
@@ -338,7 +348,10 @@ test("with the WAN's optimistic_dad off it is on only around the CE address's ip
 test("a new prefix under a running tunnel with optimistic DAD: the new NAT does not wait, the verdict follows the last new piece", () => {
   const before = planFor(USER_PREFIX);
   const after = planFor("2404:7a82:4d03:4200::/56");
-  const host = { ...hostAfterUp(before), optimisticDad: { all: false, devices: { wan0: true } } };
+  const host = {
+    ...hostAfterUp(before),
+    optimisticDad: { all: false, devices: { wan0: true }, writable: true },
+  };
   const { actions } = reconcileUp(after, renderNftables(after), stateOf(before), host, OPTIONS);
   assert.deepEqual(
     actions.map((a) => [a.id, a.waitForDad?.address ?? null, a.afterDad ?? null]),
