@@ -207,14 +207,47 @@ export async function startRouteMonitor(lab: Lab): Promise<RouteMonitor> {
       for (const line of await lines(lab, path)) {
         const m = /^\[([0-9T:.-]+)\] unreachable (\S+) /.exec(line);
         if (m === null || m[2] !== prefix) continue;
-        // the guest's clock is UTC; ip -ts prints local time without a zone
-        const at = Date.parse(`${m[1] ?? ""}Z`) / 1000;
+        const at = ipStampSeconds(m[1] ?? "");
         if (at >= after) return at;
       }
       return null;
     },
     stop: () => lab.guest.stop(pid, 2000),
   };
+}
+
+export interface AddressMonitor {
+  /** When `address` (a /128 on the device) came out of duplicate address detection, guest clock; null if not yet. */
+  settled(address: string): Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `ip -ts -o monitor address dev <dev>` in the ce namespace. An optimistic address is announced only
+ * when its DAD ends (the kernel tells listeners of a tentative one only where it may be a source).
+ */
+export async function startAddressMonitor(lab: Lab, dev: string): Promise<AddressMonitor> {
+  const name = `addresses-${++daemons}`;
+  const path = logFile(name);
+  const pid = await lab.guest.start(NS.ce, name, ["ip", "-ts", "-o", "monitor", "address", "dev", dev], path);
+  await new Promise((r) => setTimeout(r, 1000));
+  return {
+    settled: async (address) => {
+      for (const line of await lines(lab, path)) {
+        // -o prints a stamp for events it shows as nothing too, so one line may start with several
+        const m = /^(?:\[[0-9T:.-]+\] )*\[([0-9T:.-]+)\] (?!Deleted)/.exec(line);
+        if (m === null || !line.includes(` ${address}/128 `) || /tentative|dadfailed/.test(line)) continue;
+        return ipStampSeconds(m[1] ?? "");
+      }
+      return null;
+    },
+    stop: () => lab.guest.stop(pid, 2000),
+  };
+}
+
+/** An `ip -ts` stamp in seconds: the guest's clock is UTC; ip -ts prints local time without a zone. */
+function ipStampSeconds(stamp: string): number {
+  return Date.parse(`${stamp}Z`) / 1000;
 }
 
 /** The guest's clock now, in seconds (the probe's and the monitor's timescale). */

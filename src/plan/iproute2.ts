@@ -15,13 +15,13 @@ export function ipv6HostAddress(verb: "add" | "del" | "replace", address: string
   return ["ip", "-6", "addr", verb, `${address}/128`, "dev", dev];
 }
 /**
- * A /128 the tunnel leaves from, added to the WAN. Duplicate address detection: `true` or "nodad"
- * skips it; "optimistic" runs it while the address is already usable (RFC 4429; the kernel keeps the
- * flag only where net.ipv6.conf.<dev>.optimistic_dad allows it when the address is added).
+ * A /128 the tunnel leaves from, added to the WAN. nodad `true` skips duplicate address detection;
+ * "optimistic" runs it while the address is already usable (RFC 4429; the kernel keeps the flag only
+ * where net.ipv6.conf.<dev>.optimistic_dad allows it when the address is added).
  */
-export function wanAddressAdd(address: string, wan: string, dad: boolean | "nodad" | "optimistic"): Argv {
-  const flag = dad === true ? "nodad" : dad === false ? null : dad;
-  return [...ipv6HostAddress("add", address, wan), ...(flag === null ? [] : [flag])];
+export function wanAddressAdd(address: string, wan: string, nodad: boolean | "optimistic"): Argv {
+  const flag = nodad === true ? ["nodad"] : nodad === "optimistic" ? ["optimistic"] : [];
+  return [...ipv6HostAddress("add", address, wan), ...flag];
 }
 
 /**

@@ -182,7 +182,7 @@ function ceAddressActions(address: string, wan: string, dad: DadMode): Action[] 
     id: "ce-address",
     summary: `add the CE address ${address}/128 to ${wan}`,
     apply: {
-      argv: wanAddressAdd(address, wan, dad === "none" ? "nodad" : dad === "wait" ? false : "optimistic"),
+      argv: wanAddressAdd(address, wan, dad === "none" ? true : dad === "wait" ? false : "optimistic"),
     },
     undo: { argv: ceAddressDel(address, wan) },
   };

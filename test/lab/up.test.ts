@@ -13,8 +13,8 @@ import { useLab } from "../helpers/lab.ts";
 import { waitFor } from "../../lab/wait.ts";
 import { ECHO_CLIENT, ECHO_SERVER, wirePort } from "../helpers/fold-lab.ts";
 import { removeSecondCe, secondCeOnLine, SEED } from "../../lab/faults.ts";
-import { logFile } from "../../lab/topology.ts";
-import { startWatch } from "../../lab/traffic.ts";
+import { startLanPinger } from "../../lab/router-lifecycle.ts";
+import { startAddressMonitor, startWatch } from "../../lab/traffic.ts";
 
 // Proves mapectl up/down on a real kernel's ip6tnl and nftables, through a strict BR.
 const { skip, lab: booted } = useLab({ strictEncapLimit: true });
@@ -401,18 +401,6 @@ test("the demo scenario (README's first command) passes every check on a fresh C
   assert.ok(report.checks.length >= 9);
 });
 
-/** The guest's time (s) of the first `ip -ts -o monitor address` line that shows `address` settled. */
-function settledAt(monitor: string, address: string): number | null {
-  for (const line of monitor.split("\n")) {
-    // ip -o prints a stamp for events it shows as nothing too, so one line may start with several
-    const m = /^(?:\[[0-9T:.-]+\] )*\[([0-9T:.-]+)\] (?!Deleted)/.exec(line);
-    if (m === null || !line.includes(` ${address}/128 `) || /tentative|dadfailed/.test(line)) continue;
-    // the guest's clock is UTC; ip -ts prints local time without a zone
-    return Date.parse(`${m[1] ?? ""}Z`) / 1000;
-  }
-  return null;
-}
-
 test(
   "the CE address is optimistic: IPv4 from the LAN passes before its duplicate address detection ends; a second CE holding it fails up and the daemon, rolled back, optimistic_dad as it was",
   { skip },
@@ -427,36 +415,24 @@ test(
     // three probes: DAD takes 3-4 s, far longer than up needs to put the default route in
     await l.run(NS.ce, ["sysctl", "-q", "-w", `${transmitsKey}=3`]);
     try {
-      const monitorLog = logFile("ce-address-monitor");
-      const monitor = await l.guest.start(
-        NS.ce,
-        "ce-address-monitor",
-        ["ip", "-ts", "-o", "monitor", "address", "dev", CE.wan],
-        monitorLog,
-      );
-      const pinger = await l.guest.start(
-        NS.lan,
-        "optimistic-pinger",
-        ["sh", "-c", `while :; do ping -n -i 0.1 -w 10 ${INET.hosts[0]} >/dev/null 2>&1; sleep 0.1; done`],
-        logFile("optimistic-pinger"),
-      );
+      const monitor = await startAddressMonitor(l, CE.wan);
+      const pinger = await startLanPinger(l);
       let r;
+      let settled;
       try {
-        await new Promise((resolve) => setTimeout(resolve, 1000)); // ip monitor opens its socket
         r = await mapectl(UP);
+        settled = await monitor.settled(SEED.ceAddress);
       } finally {
         await l.guest.stop(pinger, 2000);
-        await l.guest.stop(monitor, 2000);
+        await monitor.stop();
       }
       assert.equal(r.code, 0, r.stderr + r.stdout);
-      const monitored = await l.guest.readText(monitorLog);
-      const settled = settledAt(monitored, SEED.ceAddress);
       assert.ok(settled !== null, "the CE address's DAD ended before up returned (up waits for the verdict)");
       const first = (await l.records()).find((rec) => rec.proto === "icmp");
       assert.ok(first !== undefined, "the LAN's pings reached inet");
       assert.ok(
         first.t < settled,
-        `the first ping reached inet ${(settled - first.t).toFixed(2)} s before DAD ended (it did not wait for it); first at ${first.t}; up: ${r.stdout}; wan0's addresses:\n${monitored}`,
+        `the first ping reached inet ${(settled - first.t).toFixed(2)} s before DAD ended (it did not wait for it); first at ${first.t}; up: ${r.stdout}`,
       );
       assert.equal(await sysctl(optimisticKey), optimisticBefore, "the WAN's optimistic_dad is set back");
 
